@@ -1,0 +1,4 @@
+export * from './inference.ts';
+export * from './job-spec.ts';
+export * from './keys.ts';
+export * from './outcomes.ts';

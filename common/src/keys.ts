@@ -1,0 +1,62 @@
+/**
+ * The object key layout (DESIGN D7), the one home for every key the pipeline reads or writes.
+ * Processed-bucket keys are built only from de-identified UIDs and job ids, never from input names.
+ */
+
+const SAFE_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+function safe(kind: string, value: string): string {
+  if (!SAFE_ID.test(value)) throw new Error(`unsafe ${kind} for an object key`);
+  return value;
+}
+
+export const rawKeys = {
+  incomingPrefix: 'incoming/',
+  batchPrefix: (batchId: string) => `incoming/${safe('batch id', batchId)}/`,
+  /** Written last by the upload API when every announced file is there. */
+  manifest: (batchId: string) => `incoming/${safe('batch id', batchId)}/manifest.json`,
+  jobSpec: (jobId: string) => `jobs/${safe('job id', jobId)}.json`,
+  /** Quarantined originals stay in the raw bucket (they may hold PHI). */
+  quarantineObject: (jobId: string, inputId: string) =>
+    `quarantine/${safe('job id', jobId)}/${safe('input id', inputId)}.dcm`,
+  quarantineReason: (jobId: string, inputId: string) =>
+    `quarantine/${safe('job id', jobId)}/${safe('input id', inputId)}.json`,
+} as const;
+
+export const MANIFEST_FILE_NAME = 'manifest.json';
+
+export function isManifestKey(key: string): boolean {
+  return /^incoming\/[^/]+\/manifest\.json$/.test(key);
+}
+
+export function batchIdOfKey(key: string): string | undefined {
+  const m = /^incoming\/([^/]+)\//.exec(key);
+  return m?.[1];
+}
+
+export const processedKeys = {
+  studyPrefix: (study: string) => `studies/${safe('study uid', study)}/`,
+  instance: (study: string, series: string, sop: string) =>
+    `studies/${safe('study uid', study)}/series/${safe('series uid', series)}/instances/${safe('sop uid', sop)}.dcm`,
+  preview: (study: string, series: string, sop: string) =>
+    `studies/${safe('study uid', study)}/series/${safe('series uid', series)}/previews/${safe('sop uid', sop)}.png`,
+  thumbnail: (study: string, series: string, sop: string) =>
+    `studies/${safe('study uid', study)}/series/${safe('series uid', series)}/thumbnails/${safe('sop uid', sop)}.png`,
+  modelInput: (study: string, series: string, sop: string) =>
+    `studies/${safe('study uid', study)}/series/${safe('series uid', series)}/model-input/${safe('sop uid', sop)}.png`,
+  results: (study: string) => `studies/${safe('study uid', study)}/results.json`,
+  jobStatus: (jobId: string) => `jobs/${safe('job id', jobId)}/status.json`,
+  /** Reason only: the original bytes stay in the raw bucket. */
+  quarantine: (jobId: string, inputId: string) =>
+    `quarantine/${safe('job id', jobId)}/${safe('input id', inputId)}.json`,
+  /** Dedup record for a notification, written before the publish. */
+  notification: (study: string, label: string) =>
+    `notifications/${safe('study uid', study)}/${safe('label', label)}.json`,
+  audit: (jobId: string) => `audit/${safe('job id', jobId)}.json`,
+} as const;
+
+/** Restricted linkage store: pseudonym -> original identifiers. Never the processed bucket. */
+export const linkageKeys = {
+  study: (pseudoPatientId: string, study: string) =>
+    `linkage/${safe('patient pseudonym', pseudoPatientId)}/${safe('study uid', study)}.json`,
+} as const;
