@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['*/src/**/*.test.ts', 'test/src/**/*.test.ts'],
+    include: ['*/src/**/*.test.ts', 'test/src/**/*.test.ts', 'infra/lib/**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/dist/**'],
     testTimeout: 60_000,
     hookTimeout: 120_000,

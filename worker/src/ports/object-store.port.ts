@@ -21,3 +21,17 @@ export interface ObjectStore {
   head(bucket: string, key: string): Promise<ObjectInfo | undefined>;
   list(bucket: string, prefix: string): Promise<ObjectInfo[]>;
 }
+
+export type ObjectStoreErrorCode = 'NOT_FOUND' | 'ACCESS_DENIED' | 'STORE_UNAVAILABLE' | 'STORE_ERROR';
+
+/** Adapters turn their SDK's exceptions into this. The message never holds a key. */
+export class ObjectStoreError extends Error {
+  override readonly name = 'ObjectStoreError';
+  constructor(
+    readonly code: ObjectStoreErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

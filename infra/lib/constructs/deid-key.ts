@@ -1,0 +1,63 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import type * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+
+/**
+ * The de-identification key (DESIGN D3): the HMAC key behind every pseudonym, UID and date shift.
+ * Secrets Manager generates it at deploy time, so its value is never in the template, the code or
+ * an environment variable; the worker gets only the secret's ARN and reads the value at start-up.
+ * 64 hex characters = 32 random bytes.
+ */
+export class DeidKey extends Construct {
+  readonly encryptionKey: kms.Key;
+  readonly secret: secretsmanager.Secret;
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    this.encryptionKey = new kms.Key(this, 'SecretKey', {
+      description: 'medimg pipeline: de-identification key secret',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.secret = new secretsmanager.Secret(this, 'Secret', {
+      description:
+        'medimg pipeline: HMAC-SHA256 key for pseudonyms, UIDs and date shifts (hex, 32 bytes). Losing or changing it breaks longitudinal linkage.',
+      encryptionKey: this.encryptionKey,
+      generateSecretString: {
+        passwordLength: 64,
+        excludeUppercase: true,
+        excludePunctuation: true,
+        includeSpace: false,
+        // Leaves 0-9 and a-f: hex.
+        excludeCharacters: 'ghijklmnopqrstuvwxyz',
+        requireEachIncludedType: false,
+      },
+      // Deleting the stack must never destroy the key: every pseudonym depends on it.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+  }
+
+  /** Read access for the worker's task role, and DEID_KEY_SECRET_ARN (the ARN only). */
+  bindWorker(container: ecs.ContainerDefinition): void {
+    const role = container.taskDefinition.taskRole;
+    container.addEnvironment('DEID_KEY_SECRET_ARN', this.secret.secretArn);
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [this.secret.secretArn],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:Decrypt'],
+        resources: [this.encryptionKey.keyArn],
+        conditions: {
+          StringEquals: { 'kms:ViaService': `secretsmanager.${this.encryptionKey.stack.region}.amazonaws.com` },
+        },
+      }),
+    );
+  }
+}

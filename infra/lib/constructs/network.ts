@@ -1,0 +1,86 @@
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+
+export interface NetworkProps {
+  readonly maxAzs: number;
+  /** VPC flow logs land here (the audit bucket, under `vpc-flow-logs/`). */
+  readonly flowLogBucket: s3.IBucket;
+}
+
+/** Interface endpoints the workloads need, by the AWS API each one serves. */
+export const INTERFACE_ENDPOINTS = {
+  EcrApi: ec2.InterfaceVpcEndpointAwsService.ECR,
+  EcrDocker: ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
+  Logs: ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
+  Sns: ec2.InterfaceVpcEndpointAwsService.SNS,
+  Sqs: ec2.InterfaceVpcEndpointAwsService.SQS,
+  SecretsManager: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+  SageMakerRuntime: ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_RUNTIME,
+  // The trigger Lambda runs in the VPC too and calls ecs:RunTask.
+  Ecs: ec2.InterfaceVpcEndpointAwsService.ECS,
+} as const;
+
+/**
+ * A VPC with isolated private subnets only: no internet gateway, no NAT gateway. Everything the
+ * worker and the trigger call goes through VPC endpoints (S3 through a gateway endpoint, the rest
+ * through interface endpoints with private DNS), so no data path leaves the AWS network.
+ */
+export class Network extends Construct {
+  readonly vpc: ec2.Vpc;
+  readonly endpointSecurityGroup: ec2.SecurityGroup;
+
+  constructor(scope: Construct, id: string, props: NetworkProps) {
+    super(scope, id);
+    this.vpc = new ec2.Vpc(this, 'Vpc', {
+      ipAddresses: ec2.IpAddresses.cidr('10.40.0.0/16'),
+      maxAzs: props.maxAzs,
+      natGateways: 0,
+      subnetConfiguration: [{ name: 'private', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 22 }],
+      restrictDefaultSecurityGroup: true,
+      flowLogs: {
+        all: {
+          destination: ec2.FlowLogDestination.toS3(props.flowLogBucket, 'vpc-flow-logs/'),
+          trafficType: ec2.FlowLogTrafficType.ALL,
+        },
+      },
+    });
+
+    this.vpc.addGatewayEndpoint('S3', { service: ec2.GatewayVpcEndpointAwsService.S3 });
+
+    this.endpointSecurityGroup = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
+      vpc: this.vpc,
+      description: 'Interface VPC endpoints: HTTPS from inside the VPC only',
+      allowAllOutbound: false,
+    });
+    this.endpointSecurityGroup.addIngressRule(
+      ec2.Peer.ipv4(this.vpc.vpcCidrBlock),
+      ec2.Port.tcp(443),
+      'HTTPS from the VPC',
+    );
+    for (const [name, service] of Object.entries(INTERFACE_ENDPOINTS)) {
+      this.vpc.addInterfaceEndpoint(name, {
+        service,
+        privateDnsEnabled: true,
+        securityGroups: [this.endpointSecurityGroup],
+        open: false,
+      });
+    }
+  }
+
+  /** The private subnets workloads run in. */
+  get workloadSubnets(): ec2.SelectedSubnets {
+    return this.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_ISOLATED });
+  }
+
+  /**
+   * A security group for a workload: no inbound rule, outbound HTTPS only. The subnets have no
+   * route to the internet, so outbound HTTPS reaches only the VPC endpoints and the S3 gateway
+   * endpoint (whose regional address ranges are a prefix list that cannot be resolved offline).
+   */
+  workloadSecurityGroup(scope: Construct, id: string, description: string): ec2.SecurityGroup {
+    const sg = new ec2.SecurityGroup(scope, id, { vpc: this.vpc, description, allowAllOutbound: false });
+    sg.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to VPC endpoints and the S3 gateway endpoint');
+    return sg;
+  }
+}

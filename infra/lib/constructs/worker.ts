@@ -1,0 +1,167 @@
+import { Aws, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { WorkerSettings } from '../config.ts';
+import type { Network } from './network.ts';
+
+export interface DockerImageSource {
+  /** Build context (the repository root: the workspaces share one lockfile). */
+  readonly directory: string;
+  /** Dockerfile path relative to `directory`. */
+  readonly file: string;
+  /** Patterns left out of the build context (and of the asset hash). */
+  readonly exclude: readonly string[];
+}
+
+export interface WorkerProps {
+  readonly settings: WorkerSettings;
+  readonly network: Network;
+  readonly image: DockerImageSource;
+  readonly logRetention: logs.RetentionDays;
+  readonly logKey: kms.IKey;
+  /** The worker's payload limit depends on the endpoint kind (DESIGN D5). */
+  readonly serverlessInference: boolean;
+}
+
+export const WORKER_CONTAINER_NAME = 'worker';
+
+/**
+ * The Fargate worker (DESIGN D1, D2): one task per upload batch, started by the trigger with
+ * RunTask. The cluster runs no service; tasks are one-shot. The root file system is read-only and
+ * only /tmp is writable.
+ */
+export class Worker extends Construct {
+  readonly cluster: ecs.Cluster;
+  readonly taskDefinition: ecs.FargateTaskDefinition;
+  readonly container: ecs.ContainerDefinition;
+  readonly taskRole: iam.Role;
+  readonly executionRole: iam.Role;
+  readonly securityGroup: ec2.SecurityGroup;
+  readonly logGroup: logs.LogGroup;
+  private readonly network: Network;
+
+  constructor(scope: Construct, id: string, props: WorkerProps) {
+    super(scope, id);
+    const s = props.settings;
+    this.network = props.network;
+
+    this.cluster = new ecs.Cluster(this, 'Cluster', {
+      vpc: props.network.vpc,
+      containerInsightsV2: ecs.ContainerInsights.ENABLED,
+    });
+
+    this.taskRole = new iam.Role(this, 'TaskRole', {
+      assumedBy: ecsTasksPrincipal(),
+      description: 'medimg worker task: pipeline data access (granted by each construct it uses)',
+    });
+    this.executionRole = new iam.Role(this, 'ExecutionRole', {
+      assumedBy: ecsTasksPrincipal(),
+      description: 'medimg worker task execution: pull the image, write the log stream',
+    });
+
+    this.taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
+      cpu: s.cpu,
+      memoryLimitMiB: s.memoryMiB,
+      taskRole: this.taskRole,
+      executionRole: this.executionRole,
+      runtimePlatform: {
+        operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
+        cpuArchitecture: s.cpuArchitecture === 'arm64' ? ecs.CpuArchitecture.ARM64 : ecs.CpuArchitecture.X86_64,
+      },
+    });
+    this.taskDefinition.addVolume({ name: 'tmp' });
+
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      retention: props.logRetention,
+      encryptionKey: props.logKey,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.container = this.taskDefinition.addContainer(WORKER_CONTAINER_NAME, {
+      image: ecs.ContainerImage.fromAsset(props.image.directory, {
+        file: props.image.file,
+        exclude: [...props.image.exclude],
+        platform: s.cpuArchitecture === 'arm64' ? Platform.LINUX_ARM64 : Platform.LINUX_AMD64,
+      }),
+      essential: true,
+      readonlyRootFilesystem: true,
+      logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'worker' }),
+      environment: {
+        CRITICAL_THRESHOLDS: JSON.stringify(s.criticalThresholds),
+        BURNED_IN_POLICY: s.burnedInPolicy,
+        LOG_LEVEL: s.logLevel,
+        SAGEMAKER_SERVERLESS: String(props.serverlessInference),
+        // Bytes of input decoded at once: a sixteenth of the task memory leaves room for the
+        // decoded pixels, the resized copies and Node itself.
+        MAX_BYTES_IN_FLIGHT: String(Math.floor((s.memoryMiB * 1024 * 1024) / 16)),
+        TMPDIR: '/tmp',
+      },
+    });
+    this.container.addMountPoints({ containerPath: '/tmp', sourceVolume: 'tmp', readOnly: false });
+
+    this.securityGroup = props.network.workloadSecurityGroup(
+      this,
+      'SecurityGroup',
+      'medimg worker tasks: no inbound, HTTPS out to VPC endpoints',
+    );
+  }
+
+  /**
+   * The trigger starts worker tasks: ecs:RunTask on this task definition in this cluster only, and
+   * iam:PassRole on the two task roles only, to ECS only. Sets the environment the trigger needs to
+   * build its RunTask call.
+   */
+  bindTrigger(fn: lambda.Function): void {
+    fn.addEnvironment('CLUSTER_ARN', this.cluster.clusterArn);
+    fn.addEnvironment('TASK_DEFINITION_ARN', this.taskDefinition.taskDefinitionArn);
+    fn.addEnvironment('CONTAINER_NAME', this.container.containerName);
+    fn.addEnvironment('SUBNET_IDS', this.network.workloadSubnets.subnetIds.join(','));
+    fn.addEnvironment('SECURITY_GROUP_IDS', this.securityGroup.securityGroupId);
+    fn.addEnvironment('ASSIGN_PUBLIC_IP', 'DISABLED');
+
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['ecs:RunTask'],
+        resources: [this.taskDefinition.taskDefinitionArn],
+        conditions: { ArnEquals: { 'ecs:cluster': this.cluster.clusterArn } },
+      }),
+    );
+    // Tags given to RunTask (job id) need TagResource on the new task, for RunTask only.
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['ecs:TagResource'],
+        resources: [
+          Stack.of(this).formatArn({
+            service: 'ecs',
+            resource: 'task',
+            resourceName: `${this.cluster.clusterName}/*`,
+          }),
+        ],
+        conditions: { StringEquals: { 'ecs:CreateAction': 'RunTask' } },
+      }),
+    );
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['iam:PassRole'],
+        resources: [this.taskRole.roleArn, this.executionRole.roleArn],
+        conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+      }),
+    );
+  }
+}
+
+/** ECS tasks of this account only (confused-deputy guard). */
+function ecsTasksPrincipal(): iam.IPrincipal {
+  return new iam.ServicePrincipal('ecs-tasks.amazonaws.com', {
+    conditions: {
+      StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+      ArnLike: { 'aws:SourceArn': `arn:${Aws.PARTITION}:ecs:${Aws.REGION}:${Aws.ACCOUNT_ID}:*` },
+    },
+  });
+}

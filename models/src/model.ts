@@ -1,0 +1,122 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MODEL_INPUT_SIZE, type ModelIdentity } from '@medimg/common';
+import * as ort from 'onnxruntime-node';
+import { ModelServerError } from './errors.ts';
+
+/** Images per `session.run`: bounds the memory one call takes, whatever the request size. */
+export const MAX_RUN_BATCH = 32;
+
+/** What models/artifacts/model.json says about the model (the parts the server uses). */
+export interface ModelManifest {
+  readonly name: string;
+  readonly version: string;
+  readonly labels: readonly string[];
+  readonly file: string;
+  readonly sha256?: string;
+  readonly threshold: { readonly recommended: number };
+  readonly reportingFloor: number;
+  readonly outputs: { readonly heatmap: { readonly shape: readonly number[] } };
+}
+
+export interface ModelOutput {
+  /** One probability per image. */
+  readonly scores: Float32Array;
+  /** Heat-map logits, `grid`² per image, row-major. */
+  readonly heatmaps: Float32Array;
+}
+
+export interface LoadedModel {
+  readonly identity: ModelIdentity;
+  readonly manifest: ModelManifest;
+  readonly label: string;
+  readonly grid: number;
+  /** Run `count` images laid out as [count, 1, S, S] float32 in [0, 1]. Splits into runs of MAX_RUN_BATCH. */
+  run(pixels: Float32Array, count: number): Promise<ModelOutput>;
+  close(): Promise<void>;
+}
+
+function parseManifest(text: string): ModelManifest {
+  const m = JSON.parse(text) as Partial<ModelManifest>;
+  const grid = m.outputs?.heatmap?.shape?.[3];
+  if (
+    typeof m.name !== 'string' ||
+    typeof m.version !== 'string' ||
+    !Array.isArray(m.labels) ||
+    m.labels.length !== 1 ||
+    typeof m.file !== 'string' ||
+    typeof m.threshold?.recommended !== 'number' ||
+    typeof m.reportingFloor !== 'number' ||
+    typeof grid !== 'number'
+  ) {
+    throw new Error('model.json lacks name, version, one label, file, threshold, reportingFloor or heatmap shape');
+  }
+  return m as ModelManifest;
+}
+
+/** Load model.json and the ONNX file it names from `modelDir`, checking the file's SHA-256 when given. */
+export async function loadModel(modelDir: string, options: { threads?: number } = {}): Promise<LoadedModel> {
+  let manifest: ModelManifest;
+  let session: ort.InferenceSession;
+  try {
+    manifest = parseManifest(await readFile(join(modelDir, 'model.json'), 'utf8'));
+    const bytes = await readFile(join(modelDir, manifest.file));
+    if (manifest.sha256 && createHash('sha256').update(bytes).digest('hex') !== manifest.sha256) {
+      throw new Error(`${manifest.file} does not match the sha256 in model.json`);
+    }
+    session = await ort.InferenceSession.create(bytes, {
+      executionProviders: ['cpu'],
+      intraOpNumThreads: options.threads ?? 1,
+      interOpNumThreads: 1,
+    });
+  } catch (err) {
+    const detail = err instanceof Error ? err.message : String(err);
+    throw new ModelServerError('MODEL_LOAD_FAILED', `cannot load the model from the model directory: ${detail}`, {
+      cause: err,
+    });
+  }
+  const grid = manifest.outputs.heatmap.shape[3]!;
+  const pixelsPerImage = MODEL_INPUT_SIZE * MODEL_INPUT_SIZE;
+  let queue: Promise<unknown> = Promise.resolve();
+
+  async function runBatch(pixels: Float32Array, count: number): Promise<ModelOutput> {
+    const input = new ort.Tensor('float32', pixels, [count, 1, MODEL_INPUT_SIZE, MODEL_INPUT_SIZE]);
+    const out = await session.run({ image: input });
+    const scores = out.score?.data;
+    const heatmaps = out.heatmap?.data;
+    if (!(scores instanceof Float32Array) || !(heatmaps instanceof Float32Array)) {
+      throw new ModelServerError('MODEL_ERROR', 'model outputs lack score or heatmap');
+    }
+    return { scores, heatmaps };
+  }
+
+  return {
+    identity: { name: manifest.name, version: manifest.version },
+    manifest,
+    label: manifest.labels[0]!,
+    grid,
+    async run(pixels, count) {
+      const scores = new Float32Array(count);
+      const heatmaps = new Float32Array(count * grid * grid);
+      for (let start = 0; start < count; start += MAX_RUN_BATCH) {
+        const n = Math.min(MAX_RUN_BATCH, count - start);
+        const slice = pixels.subarray(start * pixelsPerImage, (start + n) * pixelsPerImage);
+        // One run at a time on the session: requests queue here rather than multiply memory.
+        const result = queue.then(() => runBatch(slice, n));
+        queue = result.catch(() => undefined);
+        let out: ModelOutput;
+        try {
+          out = await result;
+        } catch (err) {
+          if (err instanceof ModelServerError) throw err;
+          throw new ModelServerError('MODEL_ERROR', 'the model failed to run', { cause: err });
+        }
+        scores.set(out.scores, start);
+        heatmaps.set(out.heatmaps, start * grid * grid);
+      }
+      return { scores, heatmaps };
+    },
+    close: () => session.release(),
+  };
+}

@@ -1,0 +1,300 @@
+#!/usr/bin/python3
+"""Train, evaluate and export the reference model, in one command:
+
+    /usr/bin/python3 models/training/train.py        (or: npm run train -w models)
+
+Needs Debian's python3-torch, python3-onnx and python3-numpy (call /usr/bin/python3). Writes
+models/artifacts/{model.onnx, model.json, eval-set.bin.gz} and the metrics table in models/MODEL_CARD.md.
+Data come from phantoms.py with fixed seeds; nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import struct
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import phantoms  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "artifacts"
+CARD = ROOT / "MODEL_CARD.md"
+
+MODEL_NAME = "medimg-reference-lesion"
+MODEL_VERSION = "1.0.0"
+LABEL = "suspicious_lesion"
+TRAIN_SEED, VAL_SEED, EVAL_SEED, TORCH_SEED = 1001, 2002, 3003, 7
+N_TRAIN, N_VAL, N_EVAL = int(os.environ.get("N_TRAIN", 4200)), int(os.environ.get("N_VAL", 900)), 240
+MAX_EPOCHS, PATIENCE, BATCH = int(os.environ.get("MAX_EPOCHS", 12)), 3, 64
+SENSITIVITY_TARGET = 0.95
+GRID = 16  # heat map cells per side; each covers 8x8 input pixels
+CELL = phantoms.SIZE // GRID
+
+
+class LesionNet(nn.Module):
+    """Fully convolutional: a 16x16 map of lesion logits; the image logit is its maximum."""
+
+    def __init__(self):
+        super().__init__()
+
+        def block(cin, cout, dilation=1):
+            return [nn.Conv2d(cin, cout, 3, padding=dilation, dilation=dilation, bias=False),
+                    nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 12, 5, stride=2, padding=2, bias=False), nn.BatchNorm2d(12), nn.ReLU(inplace=True),  # 64
+            *block(12, 16), nn.MaxPool2d(2),  # 32
+            *block(16, 32), nn.MaxPool2d(2),  # 16
+            *block(32, 48),
+            *block(48, 48, dilation=2),
+        )
+        self.head = nn.Conv2d(48, 1, 1)
+
+    def forward(self, x):
+        heat = self.head(self.features(x))
+        return torch.amax(heat, dim=(2, 3)), heat
+
+
+class Exported(nn.Module):
+    """What goes into ONNX: input `image` [N,1,128,128] in [0,1]; outputs `score` [N,1] (probability)
+    and `heatmap` [N,1,16,16] (logits)."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, image):
+        logit, heat = self.net(image)
+        return torch.sigmoid(logit), heat
+
+
+def heat_targets(labels, lesions):
+    """Cells within the lesion's radius (plus half a cell) of its centre, and the centre's own cell."""
+    n = len(labels)
+    t = np.zeros((n, 1, GRID, GRID), dtype=np.float32)
+    centres = (np.arange(GRID) + 0.5) * CELL - 0.5
+    for i in np.nonzero(labels)[0]:
+        cy, cx, r = lesions[i]
+        d = np.sqrt((centres[:, None] - cy) ** 2 + (centres[None, :] - cx) ** 2)
+        t[i, 0] = d <= r + CELL / 2
+        t[i, 0, min(int(cy // CELL), GRID - 1), min(int(cx // CELL), GRID - 1)] = 1
+    return t
+
+
+def roc_auc(scores, labels):
+    """Mann-Whitney U: the probability a random positive outranks a random negative (ties count half)."""
+    pos, neg = scores[labels == 1], scores[labels == 0]
+    greater = (pos[:, None] > neg[None, :]).sum()
+    ties = (pos[:, None] == neg[None, :]).sum()
+    return float((greater + 0.5 * ties) / (len(pos) * len(neg)))
+
+
+def operating_point(scores, labels, threshold):
+    pred = scores >= threshold
+    sens = float((pred & (labels == 1)).sum() / max((labels == 1).sum(), 1))
+    spec = float((~pred & (labels == 0)).sum() / max((labels == 0).sum(), 1))
+    return sens, spec
+
+
+def choose_threshold(scores, labels, target):
+    """The highest threshold whose sensitivity is at least `target`."""
+    pos = np.sort(scores[labels == 1])[::-1]
+    k = int(np.ceil(target * len(pos)))
+    return float(pos[k - 1])
+
+
+def hottest_box(heat):
+    """Box (normalised x, y, width, height) of the cells connected to the hottest one whose logit is within
+    1.0 of the maximum. The Node server implements the same rule (models/src/postprocess.ts)."""
+    g = heat.reshape(GRID, GRID)
+    iy, ix = np.unravel_index(int(np.argmax(g)), g.shape)
+    keep = g >= g[iy, ix] - 1.0
+    seen = {(iy, ix)}
+    stack = [(iy, ix)]
+    while stack:
+        y, x = stack.pop()
+        for ny, nx in ((y - 1, x), (y + 1, x), (y, x - 1), (y, x + 1)):
+            if 0 <= ny < GRID and 0 <= nx < GRID and keep[ny, nx] and (ny, nx) not in seen:
+                seen.add((ny, nx))
+                stack.append((ny, nx))
+    ys, xs = [p[0] for p in seen], [p[1] for p in seen]
+    return min(xs) / GRID, min(ys) / GRID, (max(xs) + 1 - min(xs)) / GRID, (max(ys) + 1 - min(ys)) / GRID
+
+
+def predict(net, images):
+    net.eval()
+    out_s, out_h = [], []
+    with torch.no_grad():
+        for i in range(0, len(images), 256):
+            x = torch.from_numpy(images[i : i + 256]).float().unsqueeze(1) / 255.0
+            logit, heat = net(x)
+            out_s.append(torch.sigmoid(logit)[:, 0].numpy())
+            out_h.append(heat.numpy())
+    return np.concatenate(out_s), np.concatenate(out_h)
+
+
+def write_eval_set(path, images, labels, kinds, lesions):
+    """Little-endian: magic 'MEDEVAL1', uint32 n, height, width; uint8 labels[n], kinds[n];
+    float32 lesions[n][3] (cy, cx, r in pixels, -1 for none); uint8 images[n][h][w]. Gzipped."""
+    n, h, w = images.shape
+    raw = b"MEDEVAL1" + struct.pack("<III", n, h, w) + labels.tobytes() + kinds.tobytes()
+    raw += lesions.astype("<f4").tobytes() + images.tobytes()
+    path.write_bytes(gzip.compress(raw, compresslevel=9, mtime=0))
+
+
+def main():
+    torch.set_num_threads(2)
+    torch.manual_seed(TORCH_SEED)
+    torch.use_deterministic_algorithms(True)
+    t0 = time.time()
+    xtr, ytr, ktr, ltr = phantoms.make_dataset(TRAIN_SEED, N_TRAIN)
+    xva, yva, kva, lva = phantoms.make_dataset(VAL_SEED, N_VAL)
+    xev, yev, kev, lev = phantoms.make_dataset(EVAL_SEED, N_EVAL)
+    data_hash = hashlib.sha256(xtr.tobytes() + ytr.tobytes() + xva.tobytes() + yva.tobytes()).hexdigest()
+    print(f"data: {N_TRAIN} train, {N_VAL} val, {N_EVAL} eval in {time.time() - t0:.0f}s; "
+          f"positives {ytr.mean():.2f}/{yva.mean():.2f}/{yev.mean():.2f}", flush=True)
+
+    net = LesionNet()
+    params = sum(p.numel() for p in net.parameters())
+    opt = torch.optim.Adam(net.parameters(), lr=3e-3)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, MAX_EPOCHS)
+    bce = nn.BCEWithLogitsLoss()
+    x_all = torch.from_numpy(xtr).float().unsqueeze(1) / 255.0
+    y_all = torch.from_numpy(ytr).float()
+    h_all = torch.from_numpy(heat_targets(ytr, ltr))
+    xv = torch.from_numpy(xva).float().unsqueeze(1) / 255.0
+    yv = torch.from_numpy(yva).float()
+    gen = torch.Generator().manual_seed(TORCH_SEED)
+    best, best_state, stale, epochs = float("inf"), None, 0, 0
+    for epoch in range(MAX_EPOCHS):
+        net.train()
+        perm = torch.randperm(N_TRAIN, generator=gen)
+        total = 0.0
+        for i in range(0, N_TRAIN, BATCH):
+            idx = perm[i : i + BATCH]
+            x, y, h = x_all[idx], y_all[idx], h_all[idx]
+            if torch.rand(1, generator=gen).item() < 0.5:  # left-right flip, heat map target with it
+                x, h = x.flip(3), h.flip(3)
+            logit, heat = net(x)
+            loss = bce(logit[:, 0], y) + 0.5 * bce(heat, h)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(idx)
+        sched.step()
+        net.eval()
+        with torch.no_grad():
+            val_loss = float(bce(torch.cat([net(xv[j : j + 256])[0] for j in range(0, N_VAL, 256)])[:, 0], yv))
+        epochs = epoch + 1
+        print(f"epoch {epochs}: train {total / N_TRAIN:.4f} val {val_loss:.4f} ({time.time() - t0:.0f}s)", flush=True)
+        if val_loss < best - 1e-4:
+            best, stale = val_loss, 0
+            best_state = {k: v.clone() for k, v in net.state_dict().items()}
+        else:
+            stale += 1
+            if stale >= PATIENCE:
+                break
+    net.load_state_dict(best_state)
+
+    sv, _ = predict(net, xva)
+    threshold = choose_threshold(sv, yva, SENSITIVITY_TARGET)
+    val_sens, val_spec = operating_point(sv, yva, threshold)
+    se, he = predict(net, xev)
+    ev_sens, ev_spec = operating_point(se, yev, threshold)
+    hits = total_tp = 0
+    for i in np.nonzero((se >= threshold) & (yev == 1))[0]:
+        bx, by, bw, bh = hottest_box(he[i])
+        cy, cx, _ = lev[i] / phantoms.SIZE
+        total_tp += 1
+        hits += bx <= cx <= bx + bw and by <= cy <= by + bh
+    per_kind = {k: roc_auc(se[kev == j], yev[kev == j]) for j, k in enumerate(phantoms.KINDS)}
+    metrics = {
+        "rocAuc": round(roc_auc(se, yev), 4),
+        "sensitivity": round(ev_sens, 4),
+        "specificity": round(ev_spec, 4),
+        "threshold": threshold,
+        "positives": int(yev.sum()),
+        "negatives": int((yev == 0).sum()),
+        "rocAucByKind": {k: round(v, 4) for k, v in per_kind.items()},
+        "localisationHitRate": round(hits / max(total_tp, 1), 4),
+    }
+    print("eval:", json.dumps(metrics), flush=True)
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    onnx_path = ARTIFACTS / "model.onnx"
+    torch.onnx.export(
+        Exported(net).eval(), torch.zeros(1, 1, phantoms.SIZE, phantoms.SIZE), str(onnx_path),
+        input_names=["image"], output_names=["score", "heatmap"], opset_version=13,
+        dynamic_axes={"image": {0: "batch"}, "score": {0: "batch"}, "heatmap": {0: "batch"}},
+        do_constant_folding=True,
+    )
+    model = onnx.load(str(onnx_path))
+    onnx.checker.check_model(model)
+    model.producer_name, model.doc_string = "medimg-pipeline models/training/train.py", f"{MODEL_NAME} {MODEL_VERSION}"
+    onnx.save(model, str(onnx_path))
+    eval_path = ARTIFACTS / "eval-set.bin.gz"
+    write_eval_set(eval_path, xev, yev, kev, lev)
+
+    card = {
+        "name": MODEL_NAME,
+        "version": MODEL_VERSION,
+        "labels": [LABEL],
+        "file": "model.onnx",
+        "sha256": hashlib.sha256(onnx_path.read_bytes()).hexdigest(),
+        "input": {"name": "image", "shape": [-1, 1, phantoms.SIZE, phantoms.SIZE], "dtype": "float32",
+                  "encoding": "8-bit greyscale PNG, windowed, fit: contain on black", "scale": "pixel / 255"},
+        "outputs": {"score": {"shape": [-1, 1], "meaning": "probability of suspicious_lesion"},
+                    "heatmap": {"shape": [-1, 1, GRID, GRID], "meaning": "lesion logits per 8x8 cell",
+                                "boxRule": "cells connected to the hottest whose logit is within 1.0 of it"}},
+        "threshold": {"recommended": round(threshold, 6), "rule": f"highest with validation sensitivity >= {SENSITIVITY_TARGET}",
+                      "validationSensitivity": round(val_sens, 4), "validationSpecificity": round(val_spec, 4)},
+        "reportingFloor": min(0.5, float(np.floor(threshold * 100) / 100)),
+        "training": {"seeds": {"train": TRAIN_SEED, "validation": VAL_SEED, "torch": TORCH_SEED},
+                     "images": {"train": N_TRAIN, "validation": N_VAL}, "epochs": epochs, "parameters": params,
+                     "dataSha256": data_hash, "torch": torch.__version__, "onnxOpset": 13},
+        "evaluation": {"file": "eval-set.bin.gz", "seed": EVAL_SEED, "images": N_EVAL,
+                       "sha256": hashlib.sha256(eval_path.read_bytes()).hexdigest(), "metrics": metrics},
+    }
+    (ARTIFACTS / "model.json").write_text(json.dumps(card, indent=2) + "\n")
+    update_card(card)
+    print(f"done in {time.time() - t0:.0f}s: {params} parameters, threshold {threshold:.4f}, "
+          f"onnx {onnx_path.stat().st_size} B, eval set {eval_path.stat().st_size} B", flush=True)
+
+
+def update_card(card):
+    """Rewrite the measured-metrics table in MODEL_CARD.md between its markers."""
+    m, t = card["evaluation"]["metrics"], card["threshold"]
+    rows = [
+        "| metric (held-out synthetic set, seed %d, %d images) | value |" % (EVAL_SEED, N_EVAL),
+        "| --- | --- |",
+        f"| ROC AUC | {m['rocAuc']:.4f} |",
+        f"| sensitivity at threshold {t['recommended']:.4f} | {m['sensitivity']:.4f} |",
+        f"| specificity at threshold {t['recommended']:.4f} | {m['specificity']:.4f} |",
+        *[f"| ROC AUC, {k} only | {v:.4f} |" for k, v in m["rocAucByKind"].items()],
+        f"| true positives whose box contains the lesion centre | {m['localisationHitRate']:.4f} |",
+        f"| positives / negatives | {m['positives']} / {m['negatives']} |",
+        f"| validation sensitivity / specificity at the threshold | {t['validationSensitivity']:.4f} / "
+        f"{t['validationSpecificity']:.4f} |",
+    ]
+    if not CARD.exists():
+        return
+    text = CARD.read_text()
+    start, end = "<!-- metrics:start -->", "<!-- metrics:end -->"
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        CARD.write_text(head + start + "\n" + "\n".join(rows) + "\n" + end + rest.split(end, 1)[1])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,184 @@
+/**
+ * The whole pipeline on one machine (DESIGN D9): local servers, S3 events routed to the intake
+ * queue, the trigger Lambda's real handler on SQS batches, its RunTask served by a local task
+ * runner that starts the real worker, and a mailbox for the notifications. Used by `npm run demo`
+ * and the end-to-end tests.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { S3RawStore } from '@medimg/trigger-lambda/adapters/s3-raw-store.ts';
+import { triggerConfig } from '@medimg/trigger-lambda/config.ts';
+import { createLogger as createTriggerLogger } from '@medimg/trigger-lambda/logger.ts';
+import { createHandler } from '@medimg/trigger-lambda/trigger.ts';
+import { type LambdaPoller, pollQueueIntoHandler } from './lambda-poller.ts';
+import { type ReceivedMail, subscribeMailbox } from './mail-subscriber.ts';
+import { bridgeS3EventsToSqs } from './s3-event-bridge.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, type LocalServers, startLocalServers } from './servers.ts';
+import { LocalTaskRunner, REPO_ROOT, type TaskRecord } from './task-runner.ts';
+import { listFiles, type UploadResult, uploadBatch } from './uploader.ts';
+
+export interface LocalPipelineOptions {
+  /** Everything the run leaves behind: S3 objects, emails, task logs, the local key. */
+  readonly dataDir: string;
+  readonly modelDir?: string;
+  /** Extra worker environment (e.g. fault injection in tests). */
+  readonly workerEnvironment?: Readonly<Record<string, string>>;
+  readonly onTaskExit?: (task: TaskRecord) => void;
+  readonly onWorkerLine?: (task: { jobId: string; taskArn: string }, line: string) => void;
+  readonly onMail?: (mail: ReceivedMail) => void;
+  readonly onTriggerBatch?: (records: number, failed: number) => void;
+  /** Where the trigger Lambda's JSON logs go (default: <dataDir>/logs/trigger-lambda.log). */
+  readonly triggerLog?: (line: string) => void;
+}
+
+export interface LocalPipeline {
+  readonly servers: LocalServers;
+  readonly runner: LocalTaskRunner;
+  readonly mail: readonly ReceivedMail[];
+  readonly poller: LambdaPoller;
+  readonly dirs: { readonly s3: string; readonly mail: string; readonly logs: string };
+  readonly workerEnvironment: Readonly<Record<string, string>>;
+  upload(root: string, options?: { files?: readonly string[]; batchId?: string; onFile?: (done: number, total: number) => void }): Promise<UploadResult>;
+  /** Waits until the intake queue is empty, every task has exited and the mailbox is drained. */
+  settle(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A local de-identification key, made once per data folder (in AWS it lives in Secrets Manager). */
+async function localKeyFile(dataDir: string): Promise<string> {
+  const file = path.join(dataDir, 'secrets', 'deid.key');
+  if (!existsSync(file)) {
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, randomBytes(32).toString('hex'), { mode: 0o600 });
+  }
+  return file;
+}
+
+export async function startLocalPipeline(options: LocalPipelineOptions): Promise<LocalPipeline> {
+  const dirs = {
+    s3: path.join(options.dataDir, 's3'),
+    mail: path.join(options.dataDir, 'mail'),
+    logs: path.join(options.dataDir, 'logs'),
+  };
+  await mkdir(dirs.logs, { recursive: true });
+  const servers = await startLocalServers({
+    s3Directory: dirs.s3,
+    modelDir: options.modelDir ?? path.join(REPO_ROOT, 'models/artifacts'),
+  });
+  const { names } = servers;
+  const keyFile = await localKeyFile(options.dataDir);
+
+  // What the task definition sets in AWS, with the local endpoints instead of AWS's.
+  const workerEnvironment: Record<string, string> = {
+    AWS_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_ENDPOINT_URL_S3: servers.s3Url,
+    AWS_ENDPOINT_URL_SNS: servers.awsUrl,
+    AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: servers.modelUrl,
+    S3_FORCE_PATH_STYLE: 'true',
+    MEDIMG_MODE: 'local',
+    PROCESSED_BUCKET: names.processedBucket,
+    LINKAGE_BUCKET: names.linkageBucket,
+    SAGEMAKER_ENDPOINT_NAME: names.endpointName,
+    FINDINGS_TOPIC_ARN: servers.findingsTopicArn,
+    OPS_TOPIC_ARN: servers.opsTopicArn,
+    DEID_KEY_FILE: keyFile,
+    BURNED_IN_POLICY: 'quarantine',
+    ...options.workerEnvironment,
+  };
+  const runner = new LocalTaskRunner({ environment: workerEnvironment, logDir: dirs.logs,
+    onExit: options.onTaskExit,
+    onLine: options.onWorkerLine,
+  });
+
+  const bridge = bridgeS3EventsToSqs({
+    sqs: servers.sqs,
+    queueUrl: servers.intakeQueueUrl,
+    bucket: names.rawBucket,
+    prefix: 'incoming/',
+  });
+  servers.onS3Event(bridge.listener);
+
+  const triggerLogFile = path.join(dirs.logs, 'trigger-lambda.log');
+  const triggerLines: string[] = [];
+  const handler = createHandler({
+    store: new S3RawStore({ client: servers.s3 }),
+    runner,
+    // The bridge URL-encodes keys as AWS does, so the production decoding stays on.
+    config: triggerConfig({ rawBucket: names.rawBucket, keysUrlEncoded: true }),
+    logger: createTriggerLogger({ write: options.triggerLog ?? ((line: string) => void triggerLines.push(line)) }),
+  });
+  const poller = pollQueueIntoHandler({
+    sqs: servers.sqs,
+    queueUrl: servers.intakeQueueUrl,
+    handler,
+    onBatch: options.onTriggerBatch,
+  });
+  const mailbox = subscribeMailbox({
+    sqs: servers.sqs,
+    queueUrl: servers.mailQueueUrl,
+    directory: dirs.mail,
+    recipients: (topic) => (topic === servers.opsTopicArn ? 'medimg-operations@hospital.example' : 'clinical-team@hospital.example'),
+    onMail: options.onMail,
+  });
+
+  const queueDepth = async (): Promise<number> => {
+    const out = await servers.sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: servers.intakeQueueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
+    return (
+      Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) +
+      Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
+    );
+  };
+
+  return {
+    servers,
+    runner,
+    mail: mailbox.received,
+    poller,
+    dirs,
+    workerEnvironment,
+    upload: async (root, uploadOptions = {}) =>
+      uploadBatch({
+        s3: servers.s3,
+        bucket: names.rawBucket,
+        root,
+        files: uploadOptions.files ?? (await listFiles(root)),
+        batchId: uploadOptions.batchId,
+        onFile: uploadOptions.onFile,
+      }),
+    settle: async (timeoutMs = 300_000) => {
+      const deadline = Date.now() + timeoutMs;
+      let quietRounds = 0;
+      while (quietRounds < 3) {
+        if (Date.now() > deadline) throw new Error('the local pipeline did not settle in time');
+        await bridge.flush();
+        await runner.idle();
+        const depth = await queueDepth();
+        quietRounds = depth === 0 && runner.tasks.every((t) => t.exitCode !== undefined) ? quietRounds + 1 : 0;
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      await mailbox.drain();
+      await writeFile(triggerLogFile, triggerLines.join('\n') + (triggerLines.length ? '\n' : ''), { flag: 'a' });
+      triggerLines.length = 0;
+    },
+    stop: async () => {
+      runner.stop();
+      await poller.stop();
+      await mailbox.stop();
+      await servers.stop();
+    },
+  };
+}
+
+export async function readJson<T>(file: string): Promise<T> {
+  return JSON.parse(await readFile(file, 'utf8')) as T;
+}

@@ -1,0 +1,146 @@
+/**
+ * The local stand-ins for AWS (DESIGN D9): s3rver for S3 (objects persisted in a folder, presigned
+ * URLs enforced, ObjectCreated events), fauxqs for SQS and SNS (dead-letter queues, SNS fan-out to
+ * SQS), and the model server from models/ on a local port. The production AWS SDK v3 clients talk
+ * to them through endpoint overrides.
+ */
+import { mkdir } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { startModelServer } from '@medimg/models/server.ts';
+import { startFauxqs } from 'fauxqs';
+import S3rver from 's3rver';
+
+export const LOCAL_REGION = 'us-east-1';
+export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
+
+export interface LocalNames {
+  readonly rawBucket: string;
+  readonly processedBucket: string;
+  readonly linkageBucket: string;
+  readonly intakeQueue: string;
+  readonly intakeDlq: string;
+  readonly mailQueue: string;
+  readonly findingsTopic: string;
+  readonly opsTopic: string;
+  readonly endpointName: string;
+}
+
+export const LOCAL_NAMES: LocalNames = {
+  rawBucket: 'medimg-raw',
+  processedBucket: 'medimg-processed',
+  linkageBucket: 'medimg-linkage',
+  intakeQueue: 'medimg-intake',
+  intakeDlq: 'medimg-intake-dlq',
+  mailQueue: 'medimg-clinician-mail',
+  findingsTopic: 'medimg-critical-findings',
+  opsTopic: 'medimg-operations',
+  endpointName: 'medimg-anomaly-detector',
+};
+
+export interface LocalServers {
+  readonly names: LocalNames;
+  readonly s3Url: string;
+  readonly awsUrl: string;
+  readonly modelUrl: string;
+  readonly intakeQueueUrl: string;
+  readonly intakeDlqUrl: string;
+  readonly mailQueueUrl: string;
+  readonly findingsTopicArn: string;
+  readonly opsTopicArn: string;
+  readonly s3: S3Client;
+  readonly sqs: SQSClient;
+  readonly sns: SNSClient;
+  /** s3rver's ObjectCreated events, as S3 event notification JSON (keys not URL-encoded). */
+  onS3Event(listener: (event: unknown) => void): void;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** s3rver keeps its objects here, so a user can look at the results afterwards. */
+  readonly s3Directory: string;
+  readonly modelDir: string;
+  readonly names?: LocalNames;
+  /** SQS visibility timeout of the intake queue, seconds (a failed message comes back after it). */
+  readonly visibilityTimeoutSeconds?: number;
+  readonly maxReceiveCount?: number;
+}
+
+export async function startLocalServers(options: StartOptions): Promise<LocalServers> {
+  const names = options.names ?? LOCAL_NAMES;
+  await mkdir(options.s3Directory, { recursive: true });
+  const s3rver = new S3rver({
+    port: 0,
+    address: '127.0.0.1',
+    silent: true,
+    directory: options.s3Directory,
+    vhostBuckets: false,
+  });
+  const s3Address = (await s3rver.run()) as AddressInfo;
+  const s3Url = `http://127.0.0.1:${s3Address.port}`;
+  const fauxqs = await startFauxqs({ port: 0, host: '127.0.0.1', logger: false });
+  const awsUrl = `http://127.0.0.1:${fauxqs.port}`;
+  const model = await startModelServer({ port: 0, host: '127.0.0.1', modelDir: options.modelDir });
+
+  const common = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
+  const s3 = new S3Client({ ...common, endpoint: s3Url, forcePathStyle: true });
+  const sqs = new SQSClient({ ...common, endpoint: awsUrl });
+  const sns = new SNSClient({ ...common, endpoint: awsUrl });
+
+  for (const bucket of [names.rawBucket, names.processedBucket, names.linkageBucket]) {
+    await s3.send(new CreateBucketCommand({ Bucket: bucket })).catch((error: { name?: string }) => {
+      if (error.name !== 'BucketAlreadyOwnedByYou' && error.name !== 'BucketAlreadyExists') throw error;
+    });
+  }
+  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: names.intakeDlq }));
+  const dlqArn = (
+    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))
+  ).Attributes?.QueueArn;
+  const intake = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: names.intakeQueue,
+      Attributes: {
+        VisibilityTimeout: String(options.visibilityTimeoutSeconds ?? 5),
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: options.maxReceiveCount ?? 3 }),
+      },
+    }),
+  );
+  const mail = await sqs.send(new CreateQueueCommand({ QueueName: names.mailQueue }));
+  const mailArn = (
+    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: mail.QueueUrl, AttributeNames: ['QueueArn'] }))
+  ).Attributes?.QueueArn;
+  const findings = await sns.send(new CreateTopicCommand({ Name: names.findingsTopic }));
+  const ops = await sns.send(new CreateTopicCommand({ Name: names.opsTopic }));
+  // The clinicians' and the operators' mailboxes: SNS fans out to a queue that the mail subscriber reads.
+  for (const topic of [findings.TopicArn, ops.TopicArn]) {
+    await sns.send(new SubscribeCommand({ TopicArn: topic, Protocol: 'sqs', Endpoint: mailArn }));
+  }
+
+  return {
+    names,
+    s3Url,
+    awsUrl,
+    modelUrl: model.url,
+    intakeQueueUrl: intake.QueueUrl!,
+    intakeDlqUrl: dlq.QueueUrl!,
+    mailQueueUrl: mail.QueueUrl!,
+    findingsTopicArn: findings.TopicArn!,
+    opsTopicArn: ops.TopicArn!,
+    s3,
+    sqs,
+    sns,
+    onS3Event: (listener) => {
+      s3rver.on('event', listener);
+    },
+    stop: async () => {
+      s3.destroy();
+      sqs.destroy();
+      sns.destroy();
+      await model.close();
+      await fauxqs.stop();
+      await s3rver.close();
+    },
+  };
+}

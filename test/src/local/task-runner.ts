@@ -1,0 +1,97 @@
+/**
+ * Serves the trigger's `ecs:RunTask` on this machine: starts the worker as a child process with
+ * the environment a Fargate task gets from its task definition, plus the job spec location that
+ * RunTask passes as a container override, plus endpoint overrides for the local servers.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const WORKER_MAIN = path.join(REPO_ROOT, 'worker/src/main.ts');
+
+export interface TaskRecord {
+  readonly taskArn: string;
+  readonly jobId: string;
+  readonly logFile: string;
+  readonly done: Promise<number>;
+  exitCode?: number;
+}
+
+export interface LocalTaskRunnerOptions {
+  /** The task definition's environment (what infra sets), and endpoint overrides. */
+  readonly environment: Readonly<Record<string, string>>;
+  /** Each task's stdout/stderr (JSON log lines) goes to <logDir>/<jobId>-<n>.log. */
+  readonly logDir: string;
+  readonly onExit?: (task: TaskRecord) => void;
+  /** Each line the worker writes (its JSON logs), as it comes. */
+  readonly onLine?: (task: { jobId: string; taskArn: string }, line: string) => void;
+}
+
+export class LocalTaskRunner {
+  readonly tasks: TaskRecord[] = [];
+  private readonly children = new Set<ChildProcess>();
+
+  constructor(private readonly options: LocalTaskRunnerOptions) {}
+
+  async runTask(input: { jobId: string; jobSpecUri: string }): Promise<{ taskArn: string }> {
+    await mkdir(this.options.logDir, { recursive: true });
+    const n = this.tasks.filter((t) => t.jobId === input.jobId).length + 1;
+    const taskArn = `arn:aws:ecs:us-east-1:000000000000:task/local/${input.jobId}-${n}`;
+    const logFile = path.join(this.options.logDir, `${input.jobId}-${n}.log`);
+    const log = createWriteStream(logFile);
+    const child = spawn(process.execPath, ['--import', 'tsx', WORKER_MAIN], {
+      cwd: REPO_ROOT,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        ...this.options.environment,
+        JOB_SPEC_URI: input.jobSpecUri,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.children.add(child);
+    child.stdout.pipe(log, { end: false });
+    if (this.options.onLine) {
+      let pending = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        pending += chunk.toString('utf8');
+        const lines = pending.split('\n');
+        pending = lines.pop() ?? '';
+        for (const line of lines) if (line) this.options.onLine?.({ jobId: input.jobId, taskArn }, line);
+      });
+    }
+    child.stderr.pipe(log, { end: false });
+    const record: TaskRecord = {
+      taskArn,
+      jobId: input.jobId,
+      logFile,
+      done: new Promise<number>((resolve) => {
+        child.on('close', (code, signal) => {
+          this.children.delete(child);
+          log.end();
+          record.exitCode = code ?? (signal ? 128 : 1);
+          this.options.onExit?.(record);
+          resolve(record.exitCode);
+        });
+      }),
+    };
+    this.tasks.push(record);
+    return { taskArn };
+  }
+
+  /** Resolves when every task started so far (and any they cause) has exited. */
+  async idle(): Promise<void> {
+    let seen = -1;
+    while (seen !== this.tasks.length) {
+      seen = this.tasks.length;
+      await Promise.all(this.tasks.map((t) => t.done));
+    }
+  }
+
+  stop(): void {
+    for (const child of this.children) child.kill('SIGKILL');
+  }
+}

@@ -1,0 +1,45 @@
+import { batchIdOfKey, isManifestKey, MANIFEST_FILE_NAME, rawKeys } from '@medimg/common';
+
+/**
+ * The batching rules (README "Batching rules"), as pure functions of a key.
+ *
+ * - `incoming/<batchId>/manifest.json` starts one job for the files it lists.
+ * - A file in a folder whose name is a managed batch id (`b-...`) waits for its manifest: it
+ *   starts nothing on its own, ever.
+ * - A file in any other folder is covered when that folder has a manifest at the time the event
+ *   is handled; otherwise it is loose and grouped with the other loose files of the same folder in
+ *   the same invocation (one job per folder per SQS batch).
+ * - A file directly under `incoming/` is loose, grouped under `incoming/`.
+ * - Anything else (outside `incoming/`, folder markers ending in `/`) is ignored.
+ */
+export type KeyClass =
+  | { readonly kind: 'ignored' }
+  | { readonly kind: 'manifest'; readonly batchId: string }
+  | { readonly kind: 'managed-file'; readonly batchId: string }
+  | { readonly kind: 'folder-file'; readonly folder: string; readonly prefix: string }
+  | { readonly kind: 'root-file'; readonly prefix: string };
+
+export function classifyKey(key: string, managedBatchIdPattern: RegExp): KeyClass {
+  if (!key.startsWith(rawKeys.incomingPrefix) || key.endsWith('/')) return { kind: 'ignored' };
+  const folder = batchIdOfKey(key);
+  if (folder === undefined) return { kind: 'root-file', prefix: rawKeys.incomingPrefix };
+  if (isManifestKey(key)) return { kind: 'manifest', batchId: folder };
+  if (managedBatchIdPattern.test(folder)) return { kind: 'managed-file', batchId: folder };
+  return { kind: 'folder-file', folder, prefix: `${rawKeys.incomingPrefix}${folder}/` };
+}
+
+/** The manifest key of a (possibly unmanaged) folder; no id check, since a loose folder may have any name. */
+export function manifestKeyOfFolder(folder: string): string {
+  return `${rawKeys.incomingPrefix}${folder}/${MANIFEST_FILE_NAME}`;
+}
+
+/**
+ * The key of a file listed in a manifest (`name` is relative to the batch folder). Returns
+ * undefined for a name that would leave the folder or point at the manifest itself.
+ */
+export function manifestFileKey(batchId: string, name: string): string | undefined {
+  const segments = name.split('/');
+  if (segments.some((s) => s === '' || s === '.' || s === '..')) return undefined;
+  if (name === MANIFEST_FILE_NAME) return undefined;
+  return `${rawKeys.batchPrefix(batchId)}${name}`;
+}

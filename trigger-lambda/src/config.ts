@@ -1,0 +1,134 @@
+import { z } from 'zod';
+import { ConfigError } from './errors.ts';
+
+/**
+ * A folder under `incoming/` whose name has the upload API's batch-id form (`b-...`) is a managed
+ * batch: its files wait for its manifest. Any other folder is a loose prefix (see README).
+ */
+export const MANAGED_BATCH_ID_PATTERN = /^b-[A-Za-z0-9._-]{1,126}$/;
+
+/** What the handler needs (the ECS settings belong to the ECS adapter). */
+export interface TriggerConfig {
+  readonly rawBucket: string;
+  /**
+   * S3 event notification keys are URL-encoded with `+` for a space (AWS). s3rver sends them
+   * as they are: the demo sets this to false.
+   */
+  readonly keysUrlEncoded: boolean;
+  /** Folder names under `incoming/` that are managed batches and wait for their manifest. */
+  readonly managedBatchIdPattern: RegExp;
+  /** Jobs prepared and started at the same time within one invocation. */
+  readonly jobConcurrency: number;
+  /** HEAD requests in flight at the same time within one job. */
+  readonly headConcurrency: number;
+}
+
+export interface EcsTaskConfig {
+  readonly clusterArn: string;
+  readonly taskDefinitionArn: string;
+  readonly containerName: string;
+  readonly subnetIds: readonly string[];
+  readonly securityGroupIds: readonly string[];
+  readonly assignPublicIp: 'ENABLED' | 'DISABLED';
+}
+
+export interface LambdaConfig {
+  readonly trigger: TriggerConfig;
+  readonly ecs: EcsTaskConfig;
+}
+
+/** Builds a TriggerConfig with defaults for everything but the bucket. */
+export function triggerConfig(
+  input: { readonly rawBucket: string } & Partial<Omit<TriggerConfig, 'rawBucket'>>,
+): TriggerConfig {
+  const config: TriggerConfig = {
+    keysUrlEncoded: true,
+    managedBatchIdPattern: MANAGED_BATCH_ID_PATTERN,
+    jobConcurrency: 4,
+    headConcurrency: 16,
+    ...input,
+  };
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(config.rawBucket)) {
+    throw new ConfigError('rawBucket', 'expected an S3 bucket name');
+  }
+  for (const field of ['jobConcurrency', 'headConcurrency'] as const) {
+    if (!Number.isInteger(config[field]) || config[field] < 1) {
+      throw new ConfigError(field, 'expected a positive integer');
+    }
+  }
+  return config;
+}
+
+const csv = (what: string, item: RegExp) =>
+  z
+    .string({ error: `expected a comma-separated list of ${what}` })
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x.length > 0),
+    )
+    .pipe(
+      z
+        .array(z.string().regex(item, { error: `expected a comma-separated list of ${what}` }))
+        .min(1, { error: `expected at least one of ${what}` }),
+    );
+
+const nonEmpty = (expected: string) => z.string({ error: expected }).trim().min(1, { error: expected });
+
+const EnvSchema = z.object({
+  RAW_BUCKET: z
+    .string({ error: 'expected an S3 bucket name' })
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'expected an S3 bucket name' }),
+  CLUSTER_ARN: nonEmpty('expected an ECS cluster ARN or name'),
+  TASK_DEFINITION_ARN: nonEmpty('expected an ECS task definition ARN or family[:revision]'),
+  CONTAINER_NAME: nonEmpty('expected the worker container name of the task definition'),
+  SUBNET_IDS: csv('subnet ids (subnet-...)', /^subnet-[0-9a-zA-Z]+$/),
+  SECURITY_GROUP_IDS: csv('security group ids (sg-...)', /^sg-[0-9a-zA-Z]+$/),
+  ASSIGN_PUBLIC_IP: z.enum(['ENABLED', 'DISABLED'], { error: 'expected ENABLED or DISABLED' }).default('DISABLED'),
+  S3_EVENT_KEYS_URL_ENCODED: z
+    .enum(['true', 'false'], { error: 'expected true or false' })
+    .default('true')
+    .transform((v) => v === 'true'),
+  MANAGED_BATCH_ID_PATTERN: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return MANAGED_BATCH_ID_PATTERN;
+      try {
+        return new RegExp(v);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'expected a regular expression' });
+        return z.NEVER;
+      }
+    }),
+});
+
+/**
+ * Reads the Lambda's configuration from the environment once, failing fast with a ConfigError that
+ * names the first wrong variable and the expected form (never its value).
+ */
+export function loadConfigFromEnv(env: NodeJS.ProcessEnv = process.env): LambdaConfig {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const variable = String(issue?.path[0] ?? 'environment');
+    throw new ConfigError(variable, issue?.message ?? 'invalid');
+  }
+  const e = parsed.data;
+  return {
+    trigger: triggerConfig({
+      rawBucket: e.RAW_BUCKET,
+      keysUrlEncoded: e.S3_EVENT_KEYS_URL_ENCODED,
+      managedBatchIdPattern: e.MANAGED_BATCH_ID_PATTERN,
+    }),
+    ecs: {
+      clusterArn: e.CLUSTER_ARN,
+      taskDefinitionArn: e.TASK_DEFINITION_ARN,
+      containerName: e.CONTAINER_NAME,
+      subnetIds: e.SUBNET_IDS,
+      securityGroupIds: e.SECURITY_GROUP_IDS,
+      assignPublicIp: e.ASSIGN_PUBLIC_IP,
+    },
+  };
+}

@@ -1,0 +1,164 @@
+/**
+ * `medimg process <file-or-folder>... --out <dir>`: the worker's per-file steps on local files, with
+ * no server. Writes per input the de-identified DICOM, a preview PNG, a thumbnail and the model
+ * input, plus <dir>/report.json. Exit code 0 when it ran, even if inputs were quarantined.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { FsObjectStore } from '../adapters/fs-object-store.ts';
+import { loadDeidKey } from '../deid/key.ts';
+import { parseDeidOptions } from '../deid/options.ts';
+import { PIPELINE_COVERAGE } from '../pipeline/coverage.ts';
+import { type FileContext, processFile } from '../pipeline/process-file.ts';
+import type { ObjectInfo, ObjectStore, PutOptions } from '../ports/object-store.port.ts';
+
+const USAGE = `Usage: medimg process <file-or-folder>... --out <dir> [--key-file <file>] [--burned-in quarantine|blank]
+
+De-identifies, normalizes and renders DICOM files on this machine, with no server.
+The de-identification key comes from --key-file, DEID_KEY_FILE or DEID_KEY (hex or base64, >= 32 bytes);
+without one, a key is created once in ~/.config/medimg/deid.key and reused, so pseudonyms stay stable.`;
+
+/** Reads inputs from local paths (the "bucket" is ignored) and puts quarantined originals under <out>/raw. */
+class LocalInputStore implements ObjectStore {
+  constructor(private readonly out: FsObjectStore) {}
+  async get(_bucket: string, file: string): Promise<Uint8Array> {
+    const b = await readFile(file);
+    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  }
+  getIfExists(bucket: string, file: string) {
+    return this.get(bucket, file).catch(() => undefined);
+  }
+  put(bucket: string, key: string, body: Uint8Array | string, options?: PutOptions) {
+    return this.out.put(bucket, key, body, options);
+  }
+  async head(_bucket: string, file: string): Promise<ObjectInfo | undefined> {
+    const s = await stat(file).catch(() => undefined);
+    return s ? { key: file, size: s.size } : undefined;
+  }
+  async list(): Promise<ObjectInfo[]> {
+    return [];
+  }
+}
+
+async function collect(inputs: readonly string[]): Promise<string[]> {
+  const files: string[] = [];
+  const walk = async (p: string): Promise<void> => {
+    const s = await stat(p);
+    if (s.isDirectory()) {
+      for (const e of (await readdir(p)).sort()) if (!e.startsWith('.')) await walk(path.join(p, e));
+    } else if (s.isFile()) files.push(path.resolve(p));
+  };
+  for (const i of inputs) await walk(i);
+  return files;
+}
+
+async function keyFromUserConfig(): Promise<string> {
+  const file = path.join(os.homedir(), '.config', 'medimg', 'deid.key');
+  if (!existsSync(file)) {
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, randomBytes(32).toString('hex'), { mode: 0o600 });
+    process.stderr.write(`medimg: created a de-identification key in ${file} (keep it secret; pseudonyms depend on it)\n`);
+  }
+  await chmod(file, 0o600);
+  return file;
+}
+
+export async function runCli(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command !== 'process') {
+    process.stderr.write(`${USAGE}\n`);
+    return command === '--help' || command === '-h' ? 0 : 64;
+  }
+  const { values, positionals } = parseArgs({
+    args: [...rest],
+    allowPositionals: true,
+    options: {
+      out: { type: 'string' },
+      'key-file': { type: 'string' },
+      'burned-in': { type: 'string', default: 'quarantine' },
+    },
+  });
+  if (!values.out || positionals.length === 0) {
+    process.stderr.write(`${USAGE}\n`);
+    return 64;
+  }
+  const burnedIn = values['burned-in'];
+  if (burnedIn !== 'quarantine' && burnedIn !== 'blank') {
+    process.stderr.write('medimg: --burned-in must be quarantine or blank\n');
+    return 64;
+  }
+  const env = { ...process.env };
+  if (values['key-file']) env.DEID_KEY_FILE = values['key-file'];
+  else if (!env.DEID_KEY && !env.DEID_KEY_FILE) env.DEID_KEY_FILE = await keyFromUserConfig();
+  const key = await loadDeidKey(env, { production: false });
+
+  const outDir = path.resolve(values.out);
+  const files = await collect(positionals);
+  const out = new FsObjectStore(outDir);
+  const jobId = 'job-local';
+  const ctx: FileContext = {
+    jobId,
+    rawBucket: 'raw',
+    processedBucket: 'processed',
+    linkageBucket: 'linkage',
+    store: out,
+    rawStore: new LocalInputStore(out),
+    deid: { key, options: parseDeidOptions({}, burnedIn) },
+    maxObjectBytes: 2 * 1024 ** 3,
+    onStep: () => {},
+  };
+  const entries = [];
+  for (const [index, file] of files.entries()) {
+    const size = (await stat(file)).size;
+    const result = await processFile({ index, key: file, size }, ctx);
+    const abs = (bucket: string, k?: string) => (k ? path.join(outDir, bucket, k) : undefined);
+    if (result.status === 'processed') {
+      const k = result.instance.keys;
+      entries.push({
+        input: file,
+        status: 'processed',
+        reason: null,
+        outputs: {
+          dicom: abs('processed', k.instance),
+          preview: abs('processed', k.preview),
+          thumbnail: abs('processed', k.thumbnail),
+          modelInput: abs('processed', k.modelInput),
+        },
+      });
+    } else if (result.status === 'quarantined') {
+      entries.push({ input: file, status: 'quarantined', reason: result.reason, step: result.step, outputs: {} });
+    } else {
+      entries.push({ input: file, status: 'failed', reason: result.errorCode, step: result.step, outputs: {} });
+    }
+    process.stderr.write(`  ${entries.at(-1)?.status.padEnd(11)} ${path.basename(file)}${entries.at(-1)?.reason ? ` (${entries.at(-1)?.reason})` : ''}\n`);
+  }
+  const counts = {
+    inputs: entries.length,
+    processed: entries.filter((e) => e.status === 'processed').length,
+    quarantined: entries.filter((e) => e.status === 'quarantined').length,
+    failed: entries.filter((e) => e.status === 'failed').length,
+  };
+  await mkdir(outDir, { recursive: true });
+  await writeFile(
+    path.join(outDir, 'report.json'),
+    JSON.stringify({ version: 1, coverage: PIPELINE_COVERAGE, counts, entries }, null, 2),
+  );
+  process.stderr.write(
+    `medimg: ${counts.processed} processed, ${counts.quarantined} quarantined, ${counts.failed} failed; report: ${path.join(outDir, 'report.json')}\n`,
+  );
+  return 0;
+}
+
+if (process.argv[1] && /medimg(\.js)?$|cli[\\/]main\.ts$/.test(process.argv[1])) {
+  runCli(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`medimg: ${error instanceof Error ? error.message : 'failed'}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import type { CriticalThresholds } from './pipeline/assess.ts';
+
+/** The reference model's operating point (models/MODEL_CARD.md); deployments set their own. */
+export const DEFAULT_CRITICAL_THRESHOLDS: CriticalThresholds = { suspicious_lesion: 0.5 };
+
+const jsonRecord = (name: string) =>
+  z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `${name} must be JSON` });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.record(z.string(), z.number().min(0).max(1)));
+
+const WorkerEnvSchema = z.object({
+  JOB_SPEC_URI: z.string().regex(/^s3:\/\/[^/]+\/.+$/, 'expected s3://bucket/key'),
+  PROCESSED_BUCKET: z.string().min(3),
+  LINKAGE_BUCKET: z.string().min(3),
+  SAGEMAKER_ENDPOINT_NAME: z.string().min(1),
+  FINDINGS_TOPIC_ARN: z.string().startsWith('arn:'),
+  OPS_TOPIC_ARN: z.string().startsWith('arn:').optional(),
+  CRITICAL_THRESHOLDS: jsonRecord('CRITICAL_THRESHOLDS').optional(),
+  BURNED_IN_POLICY: z.enum(['quarantine', 'blank']).default('quarantine'),
+  DEID_OPTIONS: z.string().optional(),
+  MAX_BYTES_IN_FLIGHT: z.coerce.number().int().positive().default(512 * 1024 * 1024),
+  MAX_CONCURRENT_FILES: z.coerce.number().int().min(1).max(64).default(4),
+  PREVIEW_LINK_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(3600),
+  INFERENCE_TIMEOUT_MS: z.coerce.number().int().min(1000).max(60_000).default(30_000),
+  SAGEMAKER_SERVERLESS: z.enum(['true', 'false']).default('false'),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+});
+
+export type WorkerConfig = z.infer<typeof WorkerEnvSchema> & { readonly thresholds: CriticalThresholds };
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly code = 'CONFIG_INVALID';
+}
+
+/** Reads and validates the environment once; the message names each bad variable and its expected form. */
+export function readWorkerConfig(env: NodeJS.ProcessEnv): WorkerConfig {
+  const parsed = WorkerEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid worker configuration: ${problems}`);
+  }
+  return { ...parsed.data, thresholds: parsed.data.CRITICAL_THRESHOLDS ?? DEFAULT_CRITICAL_THRESHOLDS };
+}
+
+export function parseS3Uri(uri: string): { bucket: string; key: string } {
+  const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
+  if (!m) throw new ConfigError('expected s3://bucket/key');
+  return { bucket: m[1]!, key: m[2]! };
+}

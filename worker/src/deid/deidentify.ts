@@ -1,0 +1,565 @@
+/**
+ * De-identification of one DICOM object per PS3.15 Annex E (DESIGN.md D3): the Basic Application
+ * Level Confidentiality Profile, table-driven from Table E.1-1 (profile-table.ts), with options.
+ *
+ * The data set is rewritten element by element into a new one; what is kept keeps its bytes (so
+ * text in any Specific Character Set and pixel data, compressed or not, pass through untouched);
+ * replacements are ASCII, encoded in the object's character set.
+ *
+ * Rules beyond the table (the table is not exhaustive; these are the conservative choices):
+ *   - Combined actions without per-IOD Type information: see rules.ts resolveBasic.
+ *   - Patient Name and Patient ID get keyed pseudonyms (HMAC of the original Patient ID) instead
+ *     of Z / Z-or-D, so objects of one patient stay linked across uploads.
+ *   - Attributes not in the table: standard ones kept, except
+ *       * PN values (names of people the table does not list yet) -> zero length;
+ *       * DA/DT values -> shifted (Modified Dates), kept (Full Dates) or removed (neither);
+ *       * UI values -> replaced like U unless Retain UIDs, or they are a well-known UID
+ *         (1.2.840.10008.*) or sit in a class/transfer-syntax/coding-scheme attribute;
+ *       * group lengths (gggg,0000) -> removed (they would be wrong after the rewrite);
+ *       * elements of unknown tags the file stores as UN, and UN-encoded sequences -> removed
+ *         (their content cannot be inspected).
+ *   - Under Modified Dates every DA and DT in the object, at any depth, is shifted by the
+ *     patient's offset; TM values are kept, so intervals survive.
+ *   - Inside a sequence whose action is C, D or U (a "cleaned" sequence), free text that the
+ *     table does not cover (LO SH ST LT UT UC UR AE; not code values or code meanings) is cleaned
+ *     too (clean.ts), at any depth.
+ *   - Overlay groups (60xx) are removed whole: the table removes Overlay Data (Clean Graphics
+ *     would allow cleaning it, but a bitmap cannot be checked for text), and an overlay without
+ *     its data would be an invalid module. Curve groups (50xx) are removed whole (table: X).
+ *   - Private attributes are removed; with Retain Safe Private, elements listed in
+ *     `safePrivateTags` are kept with their private creator elements.
+ *   - C on binary values (OB/OW/UN ...) -> removed: there is no way to clean them.
+ */
+import type { ByteOrder, DataElement, DataSet, DicomFile, Tag } from '../dicom/dataset.ts';
+import { elementOf, groupOf, isPrivateTag, tag } from '../dicom/dataset.ts';
+import { lookupTag } from '../dicom/dictionary.ts';
+import { T } from '../dicom/tags.ts';
+import {
+  type CharacterSet,
+  characterSetOf,
+  decodeText,
+  getString,
+  getStrings,
+  sequenceElement,
+  stringElement,
+} from '../dicom/values.ts';
+import { buildFileMeta } from '../dicom/writer.ts';
+import { blankNativePixelData, blankRegionsFor, burnedInReason } from './burned-in.ts';
+import { cleanText, identifyingWords } from './clean.ts';
+import { shiftDateValues } from './dates.ts';
+import type { BlankRegion, DeidOptions } from './options.ts';
+import type { OptionColumn } from './profile-table.ts';
+import { dateShiftDays, pseudonymousPatientId, pseudonymousPatientName, remapUid } from './pseudonyms.ts';
+import { type Action, actionFor, enabledColumns, isCurveGroup, isOverlayGroup, profileRowOf } from './rules.ts';
+
+export type { BlankRegion } from './options.ts';
+
+export interface DeidContext {
+  /** HMAC-SHA256 key (key.ts loadDeidKey). */
+  readonly key: Uint8Array;
+  readonly options: DeidOptions;
+  /** Upload batch, recorded in the linkage record only. */
+  readonly batchId?: string;
+}
+
+/** Pseudonym -> original identifiers. Restricted linkage store only, never the processed bucket. */
+export interface LinkageRecord {
+  readonly pseudonymousPatientId: string;
+  readonly pseudonymousStudyUid: string;
+  readonly originalPatientId: string;
+  readonly originalStudyUid: string;
+  readonly accessionNumber: string;
+  readonly batchId?: string;
+}
+
+export interface DeidResult {
+  /** New File Meta (MediaStorageSOPInstanceUID = new SOP UID) + new data set, same transfer syntax. */
+  readonly file: DicomFile;
+  /** Pseudonymous identifiers (safe for keys, logs and notifications). */
+  readonly ids: {
+    readonly patientId: string;
+    readonly studyUid: string;
+    readonly seriesUid: string;
+    readonly sopUid: string;
+  };
+  readonly modality?: string;
+  readonly bodyPart?: string;
+  readonly linkage: LinkageRecord;
+  /** Days added to every date (negative); 0 when dates were not modified. */
+  readonly dateShiftDays: number;
+  /** CID 7050 code values applied (written to DeidentificationMethodCodeSequence). */
+  readonly methodCodes: readonly string[];
+  /**
+   * Regions blanked for burned-in text (burnedInPolicy 'blank'); the output's native pixel data
+   * already has them zeroed in every frame. Anything rendered from the output inherits the blanks.
+   */
+  readonly needsBlanking?: readonly BlankRegion[];
+}
+
+export type DeidErrorCode = 'BURNED_IN_ANNOTATION' | 'DEID_FAILED';
+
+/** Messages never carry values of the object. `reason` is a stable sub-code. */
+export class DeidError extends Error {
+  override readonly name = 'DeidError';
+  constructor(
+    readonly code: DeidErrorCode,
+    message: string,
+    options?: { cause?: unknown; reason?: string },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.reason = options?.reason;
+  }
+  readonly reason: string | undefined;
+}
+
+/** CID 7050 De-identification Method code meanings (coding scheme DCM). */
+export const CID_7050: Readonly<Record<string, string>> = {
+  '113100': 'Basic Application Confidentiality Profile',
+  '113101': 'Clean Pixel Data Option',
+  '113103': 'Clean Graphics Option',
+  '113104': 'Clean Structured Content Option',
+  '113105': 'Clean Descriptors Option',
+  '113106': 'Retain Longitudinal Temporal Information Full Dates Option',
+  '113107': 'Retain Longitudinal Temporal Information Modified Dates Option',
+  '113108': 'Retain Patient Characteristics Option',
+  '113109': 'Retain Device Identity Option',
+  '113110': 'Retain UIDs Option',
+  '113111': 'Retain Safe Private Option',
+  '113112': 'Retain Institution Identity Option',
+};
+
+const TAGS = {
+  PatientIdentityRemoved: tag(0x0012, 0x0062),
+  DeidentificationMethod: tag(0x0012, 0x0063),
+  DeidentificationMethodCodeSequence: tag(0x0012, 0x0064),
+  LongitudinalTemporalInformationModified: tag(0x0028, 0x0303),
+  CodeValue: tag(0x0008, 0x0100),
+  CodingSchemeDesignator: tag(0x0008, 0x0102),
+  CodeMeaning: tag(0x0008, 0x0104),
+  PatientName: tag(0x0010, 0x0010),
+  PatientID: tag(0x0010, 0x0020),
+} as const;
+
+/** UI attributes that hold class, transfer syntax, coding scheme or implementation UIDs: kept. */
+const CLASS_UID_TAGS = new Set<Tag>([
+  tag(0x0002, 0x0002), // Media Storage SOP Class UID
+  tag(0x0002, 0x0010), // Transfer Syntax UID
+  tag(0x0002, 0x0012), // Implementation Class UID
+  tag(0x0004, 0x1510), // Referenced SOP Class UID in File
+  tag(0x0004, 0x1512), // Referenced Transfer Syntax UID in File
+  tag(0x0004, 0x151a), // Referenced Related General SOP Class UID in File
+  tag(0x0008, 0x0016), // SOP Class UID
+  tag(0x0008, 0x001a), // Related General SOP Class UID
+  tag(0x0008, 0x001b), // Original Specialized SOP Class UID
+  tag(0x0008, 0x0062), // SOP Classes in Study
+  tag(0x0008, 0x010c), // Coding Scheme UID
+  tag(0x0008, 0x0118), // Mapping Resource UID
+  tag(0x0008, 0x1150), // Referenced SOP Class UID
+  tag(0x0008, 0x3002), // Available Transfer Syntax UID
+]);
+
+/** Elements of a code (Code Sequence Macro) that cleaning leaves alone. */
+const CODE_TAGS = new Set<Tag>([
+  tag(0x0008, 0x0100), // Code Value
+  tag(0x0008, 0x0102), // Coding Scheme Designator
+  tag(0x0008, 0x0103), // Coding Scheme Version
+  tag(0x0008, 0x0104), // Code Meaning
+  tag(0x0008, 0x0105), // Mapping Resource
+  tag(0x0008, 0x010f), // Context Identifier
+  tag(0x0008, 0x0119), // Long Code Value
+  tag(0x0008, 0x0120), // URN Code Value
+  tag(0x0008, 0x0005), // Specific Character Set
+]);
+
+const FREE_TEXT_VRS = new Set(['LO', 'SH', 'ST', 'LT', 'UT', 'UC', 'UR', 'AE', 'CS', 'PN']);
+const SINGLE_VALUED_TEXT_VRS = new Set(['LT', 'ST', 'UT', 'UR']);
+const STRING_VRS = new Set([
+  'AE', 'AS', 'CS', 'DA', 'DS', 'DT', 'IS', 'LO', 'LT', 'PN', 'SH', 'ST', 'TM', 'UC', 'UI', 'UR', 'UT',
+]);
+const BINARY_SIZES: Readonly<Record<string, number>> = {
+  US: 2, SS: 2, UL: 4, SL: 4, FL: 4, FD: 8, SV: 8, UV: 8, AT: 4, OD: 8, OF: 4, OL: 4, OV: 8, OW: 2, OB: 2, UN: 2,
+};
+const WELL_KNOWN_UID_PREFIX = '1.2.840.10008.';
+
+type Mode = 'normal' | 'clean';
+
+interface Run {
+  readonly key: Uint8Array;
+  readonly options: DeidOptions;
+  readonly enabled: ReadonlySet<OptionColumn>;
+  readonly byteOrder: ByteOrder;
+  readonly shiftDays: number;
+  readonly pseudoId: string;
+  readonly identifying: ReadonlySet<string>;
+  readonly uids: Map<string, string>;
+}
+
+const trimPadding = (s: string, vr: string): string =>
+  SINGLE_VALUED_TEXT_VRS.has(vr) ? s.replace(/[\0 ]+$/, '') : s.replace(/[\0 ]+$/, '').replace(/^[\0 ]+/, '');
+
+function textValues(el: DataElement, vr: string, cs: CharacterSet): string[] {
+  if (el.value.length === 0) return [];
+  const text = decodeText(el.value, vr, cs);
+  const parts = SINGLE_VALUED_TEXT_VRS.has(vr) ? [text] : text.split('\\');
+  return parts.map((p) => trimPadding(p, vr));
+}
+
+/** A new text element; ASCII replacements, encoded in the object's charset when it can. */
+function textElement(t: Tag, vr: string, values: string | readonly string[], cs: CharacterSet): DataElement {
+  try {
+    return stringElement(t, vr, values, cs);
+  } catch {
+    return stringElement(t, vr, values);
+  }
+}
+
+const emptyElement = (el: DataElement, vr: string): DataElement =>
+  vr === 'SQ' || el.items ? sequenceElement(el.tag, []) : { tag: el.tag, vr, value: new Uint8Array(0) };
+
+function remap(run: Run, uid: string): string {
+  let v = run.uids.get(uid);
+  if (v === undefined) {
+    v = remapUid(run.key, uid);
+    run.uids.set(uid, v);
+  }
+  return v;
+}
+
+function remapUidElement(run: Run, el: DataElement, cs: CharacterSet): DataElement {
+  const values = textValues(el, 'UI', cs).map((u) => (u === '' ? '' : remap(run, u)));
+  return textElement(el.tag, 'UI', values, cs);
+}
+
+function dummyElement(run: Run, el: DataElement, vr: string, cs: CharacterSet): DataElement | undefined {
+  switch (vr) {
+    case 'PN':
+      return textElement(el.tag, vr, 'ANONYMOUS', cs);
+    case 'LO':
+    case 'SH':
+    case 'LT':
+    case 'ST':
+    case 'UT':
+    case 'UC':
+    case 'CS':
+    case 'AE':
+      return textElement(el.tag, vr, 'ANONYMIZED', cs);
+    case 'UR':
+      return textElement(el.tag, vr, 'urn:oid:2.25.0', cs);
+    case 'AS':
+      return textElement(el.tag, vr, '000D', cs);
+    case 'DA':
+      return textElement(el.tag, vr, '19000101', cs);
+    case 'DT':
+      return textElement(el.tag, vr, '19000101000000', cs);
+    case 'TM':
+      return textElement(el.tag, vr, '000000', cs);
+    case 'IS':
+    case 'DS':
+      return textElement(el.tag, vr, '0', cs);
+    case 'UI': {
+      const values = textValues(el, 'UI', cs);
+      return values.length > 0 ? remapUidElement(run, el, cs) : textElement(el.tag, vr, remap(run, 'dummy'), cs);
+    }
+    default: {
+      const size = BINARY_SIZES[vr];
+      if (size === undefined) return undefined;
+      return { tag: el.tag, vr, value: new Uint8Array(size) };
+    }
+  }
+}
+
+function shiftOrDrop(run: Run, el: DataElement, vr: 'DA' | 'DT', cs: CharacterSet): DataElement {
+  const shifted = shiftDateValues(textValues(el, vr, cs), vr, run.shiftDays);
+  // A value that is not a valid date cannot be shifted: it goes (zero length), it does not stay.
+  return shifted === undefined ? emptyElement(el, vr) : textElement(el.tag, vr, shifted, cs);
+}
+
+/** A date under the longitudinal option in force: shifted, kept, or undefined (= basic action). */
+function temporal(run: Run, el: DataElement, vr: string, cs: CharacterSet): DataElement | undefined {
+  if (vr !== 'DA' && vr !== 'DT') return undefined;
+  if (run.options.retainLongitudinal === 'modified') return shiftOrDrop(run, el, vr, cs);
+  if (run.options.retainLongitudinal === 'full') return el;
+  return undefined;
+}
+
+function cleanElement(run: Run, el: DataElement, vr: string, cs: CharacterSet, basic: Action): DataElement | undefined {
+  if (!STRING_VRS.has(vr)) return undefined; // binary values cannot be cleaned: removed
+  if (vr === 'UI') return remapUidElement(run, el, cs);
+  if (!FREE_TEXT_VRS.has(vr)) return el; // numbers, ages, times: nothing to clean
+  const cleaned = textValues(el, vr, cs).map((v) => cleanText(v, run.identifying));
+  if (cleaned.every((v) => v === '')) return basic === 'D' ? dummyElement(run, el, vr, cs) : emptyElement(el, vr);
+  return textElement(el.tag, vr, vr === 'CS' ? cleaned.map((v) => v.toUpperCase().slice(0, 16)) : cleaned, cs);
+}
+
+function applyAction(
+  run: Run,
+  action: Action,
+  basic: Action,
+  el: DataElement,
+  vr: string,
+  cs: CharacterSet,
+  mode: Mode,
+): DataElement | undefined {
+  if (vr === 'SQ' || el.items) {
+    switch (action) {
+      case 'X':
+        return undefined;
+      case 'Z':
+        return sequenceElement(el.tag, []);
+      case 'K':
+        return sequenceElement(el.tag, processItems(run, el, cs, mode));
+      default: // C, D, U: keep the structure, clean what is inside
+        return sequenceElement(el.tag, processItems(run, el, cs, 'clean'));
+    }
+  }
+  switch (action) {
+    case 'X':
+      return undefined;
+    case 'Z':
+      return emptyElement(el, vr);
+    case 'K':
+      return temporal(run, el, vr, cs) ?? el;
+    case 'U':
+      return vr === 'UI' ? remapUidElement(run, el, cs) : emptyElement(el, vr);
+    case 'D':
+      return dummyElement(run, el, vr, cs);
+    case 'C': {
+      if (vr === 'DA' || vr === 'DT') return temporal(run, el, vr, cs) ?? emptyElement(el, vr);
+      if (vr === 'TM') return el; // Modified Dates keeps times of day
+      return cleanElement(run, el, vr, cs, basic);
+    }
+  }
+}
+
+function processItems(run: Run, el: DataElement, cs: CharacterSet, mode: Mode): DataSet[] {
+  return (el.items ?? []).map((item) => processDataSet(run, item, cs, mode));
+}
+
+/** The element's VR; for UN, the table's or dictionary's VR so that its value can be judged. */
+function effectiveVr(el: DataElement, tableVr: string | undefined): string {
+  if (el.vr !== 'UN') return el.vr;
+  if (tableVr && /^[A-Z]{2}$/.test(tableVr)) return tableVr;
+  const d = lookupTag(el.tag);
+  return d && d.vr !== 'NONE' ? d.vr : 'UN';
+}
+
+function processStandard(run: Run, el: DataElement, cs: CharacterSet, mode: Mode): DataElement | undefined {
+  const t = el.tag;
+  if (elementOf(t) === 0) return undefined; // group length
+  const group = groupOf(t);
+  if (group === 0x0002 || isOverlayGroup(group) || isCurveGroup(group)) return undefined;
+  // Patient ID at any depth: the keyed pseudonym of that value (the top level is set at the end).
+  if (t === TAGS.PatientID) {
+    const v = textValues(el, 'LO', cs)[0] ?? '';
+    return v === '' ? emptyElement(el, 'LO') : textElement(t, 'LO', pseudonymousPatientId(run.key, v), cs);
+  }
+  const row = profileRowOf(t);
+  const vr = effectiveVr(el, row?.vr);
+  if (el.vr === 'UN' && vr === 'SQ' && !el.items) return undefined; // cannot look inside
+  if (el.vr === 'UN' && vr === 'UN') return undefined; // unknown tag, unknown content
+  const value = el.vr === 'UN' && vr !== 'UN' && STRING_VRS.has(vr) ? { ...el, vr } : el;
+  if (row) {
+    const hasValue = el.value.length > 0 || (el.items?.length ?? 0) > 0 || el.encapsulated !== undefined;
+    const { action, basic } = actionFor(row, run.enabled, vr, hasValue);
+    const out = applyAction(run, action, basic, value, vr, cs, mode);
+    // Keep a UN element's original VR when its bytes are passed through untouched.
+    return out === value && value !== el ? el : out;
+  }
+  // Not in Table E.1-1.
+  if (vr === 'SQ' || el.items) return sequenceElement(t, processItems(run, el, cs, mode));
+  if (vr === 'DA' || vr === 'DT') {
+    const out = temporal(run, value, vr, cs);
+    return out === value ? el : out;
+  }
+  if (vr === 'PN') return emptyElement(el, vr);
+  if (vr === 'UI') {
+    if (run.options.retainUids || CLASS_UID_TAGS.has(t)) return el;
+    const values = textValues(value, 'UI', cs);
+    if (values.every((u) => u === '' || u.startsWith(WELL_KNOWN_UID_PREFIX))) return el;
+    return remapUidElement(run, value, cs);
+  }
+  if (mode === 'clean' && FREE_TEXT_VRS.has(vr) && !CODE_TAGS.has(t)) return cleanElement(run, value, vr, cs, 'Z');
+  return el;
+}
+
+/** Private elements: removed, unless Retain Safe Private lists them (then with their creator). */
+function processPrivate(run: Run, el: DataElement, ds: DataSet, cs: CharacterSet): DataElement | undefined {
+  const o = run.options;
+  if (!o.retainSafePrivate || o.safePrivateTags.length === 0) return undefined;
+  const group = groupOf(el.tag);
+  const element = elementOf(el.tag);
+  const creatorOf = (block: number): string | undefined => {
+    const c = ds.get(tag(group, block));
+    return c ? decodeText(c.value, 'LO', cs).replace(/[\0 ]+$/, '').replace(/^[\0 ]+/, '') : undefined;
+  };
+  if (element >= 0x0010 && element <= 0x00ff) {
+    const creator = creatorOf(element);
+    const used = [...ds.keys()].some(
+      (k) =>
+        groupOf(k) === group &&
+        elementOf(k) >> 8 === element &&
+        o.safePrivateTags.some((s) => s.group === group && s.creator === creator && s.offset === (elementOf(k) & 0xff)),
+    );
+    return used ? el : undefined;
+  }
+  if (element < 0x1000) return undefined;
+  const creator = creatorOf(element >> 8);
+  const safe = o.safePrivateTags.some((s) => s.group === group && s.creator === creator && s.offset === (element & 0xff));
+  if (!safe) return undefined;
+  // A safe private sequence still has its items de-identified.
+  if (el.items) return sequenceElement(el.tag, processItems(run, el, cs, 'normal'));
+  return el;
+}
+
+function processDataSet(run: Run, ds: DataSet, inherited: CharacterSet, mode: Mode): DataSet {
+  const cs = ds.has(T.SpecificCharacterSet) ? characterSetOf(ds) : inherited;
+  const out: DataSet = new Map();
+  for (const el of ds.values()) {
+    const r = isPrivateTag(el.tag) ? processPrivate(run, el, ds, cs) : processStandard(run, el, cs, mode);
+    if (r) out.set(r.tag, r);
+  }
+  return out;
+}
+
+function methodCodes(o: DeidOptions, blanked: boolean): string[] {
+  const codes = ['113100'];
+  if (blanked) codes.push('113101');
+  if (o.cleanGraphics) codes.push('113103');
+  if (o.cleanStructuredContent) codes.push('113104');
+  if (o.cleanDescriptors) codes.push('113105');
+  if (o.retainLongitudinal === 'full') codes.push('113106');
+  if (o.retainLongitudinal === 'modified') codes.push('113107');
+  if (o.retainPatientCharacteristics) codes.push('113108');
+  if (o.retainDeviceIdentity) codes.push('113109');
+  if (o.retainUids) codes.push('113110');
+  if (o.retainSafePrivate) codes.push('113111');
+  if (o.retainInstitutionIdentity) codes.push('113112');
+  return codes;
+}
+
+function codeItem(code: string): DataSet {
+  return new Map([
+    [TAGS.CodeValue, stringElement(TAGS.CodeValue, 'SH', code)],
+    [TAGS.CodingSchemeDesignator, stringElement(TAGS.CodingSchemeDesignator, 'SH', 'DCM')],
+    [TAGS.CodeMeaning, stringElement(TAGS.CodeMeaning, 'LO', CID_7050[code] ?? '')],
+  ]);
+}
+
+const firstString = (ds: DataSet, t: Tag): string => getStrings(ds, t)[0] ?? '';
+
+/** De-identifies one object. Throws DeidError (BURNED_IN_ANNOTATION, DEID_FAILED) only. */
+export function deidentify(file: DicomFile, ctx: DeidContext): DeidResult {
+  try {
+    return deidentifyUnchecked(file, ctx);
+  } catch (e) {
+    if (e instanceof DeidError) throw e;
+    throw new DeidError('DEID_FAILED', 'de-identification failed', { cause: e, reason: 'INTERNAL' });
+  }
+}
+
+function deidentifyUnchecked(file: DicomFile, ctx: DeidContext): DeidResult {
+  const o = ctx.options;
+  const ds = file.dataset;
+  const byteOrder = file.transferSyntax.byteOrder;
+  if (ctx.key.length < 32) throw new DeidError('DEID_FAILED', 'de-identification key shorter than 32 bytes', { reason: 'KEY' });
+
+  // Burned-in text first: refuse before doing any work.
+  let blanked: { regions: BlankRegion[]; value: Uint8Array } | undefined;
+  const burnedIn = burnedInReason(ds, o);
+  if (burnedIn) {
+    if (o.burnedInPolicy === 'quarantine') {
+      throw new DeidError('BURNED_IN_ANNOTATION', `image may carry burned-in text (${burnedIn}); policy is quarantine`, {
+        reason: burnedIn,
+      });
+    }
+    const regions = blankRegionsFor(ds, o.blankRegions, byteOrder);
+    if (!regions) {
+      throw new DeidError('BURNED_IN_ANNOTATION', `image may carry burned-in text (${burnedIn}); no blank regions configured for its modality and size`, {
+        reason: 'NO_BLANK_RULE',
+      });
+    }
+    const r = blankNativePixelData(ds, regions, byteOrder);
+    if ('failure' in r) {
+      const note =
+        r.failure === 'ENCAPSULATED'
+          ? 'pixel data is compressed and re-encoding is not supported yet'
+          : `pixel data cannot be blanked (${r.failure})`;
+      throw new DeidError('BURNED_IN_ANNOTATION', `image may carry burned-in text; ${note}`, { reason: r.failure });
+    }
+    blanked = { regions, value: r.value };
+  }
+
+  const originalSopUid = firstString(ds, T.SOPInstanceUID);
+  const originalStudyUid = firstString(ds, T.StudyInstanceUID);
+  const originalSeriesUid = firstString(ds, T.SeriesInstanceUID);
+  const sopClassUid = firstString(ds, T.SOPClassUID) || firstString(file.meta, T.MediaStorageSOPClassUID);
+  if (!originalSopUid || !originalStudyUid || !originalSeriesUid || !sopClassUid) {
+    throw new DeidError('DEID_FAILED', 'object lacks SOP Class, SOP Instance, Study or Series Instance UID', {
+      reason: 'MISSING_UID',
+    });
+  }
+  const originalPatientId = getString(ds, T.PatientID) ?? '';
+  const accessionNumber = getString(ds, T.AccessionNumber) ?? '';
+  const patientBasis = originalPatientId !== '' ? originalPatientId : `no-patient-id:${originalStudyUid}`;
+  const pseudoId = pseudonymousPatientId(ctx.key, patientBasis);
+  const shiftDays = o.retainLongitudinal === 'modified' ? dateShiftDays(ctx.key, patientBasis, o.maxDateShiftDays) : 0;
+  const names = [originalPatientId, accessionNumber, ...getStrings(ds, TAGS.PatientName).flatMap((n) => n.split(/[\^=]/))];
+
+  const run: Run = {
+    key: ctx.key,
+    options: o,
+    enabled: enabledColumns(o),
+    byteOrder,
+    shiftDays,
+    pseudoId,
+    identifying: identifyingWords(names.filter((n) => n.length > 0)),
+    uids: new Map(),
+  };
+
+  const charset = characterSetOf(ds);
+  const out = processDataSet(run, ds, charset, 'normal');
+
+  const keepUids = o.retainUids;
+  const sopUid = keepUids ? originalSopUid : remap(run, originalSopUid);
+  const studyUid = keepUids ? originalStudyUid : remap(run, originalStudyUid);
+  const seriesUid = keepUids ? originalSeriesUid : remap(run, originalSeriesUid);
+
+  // Patient identity: always present, pseudonymous.
+  out.set(TAGS.PatientID, textElement(TAGS.PatientID, 'LO', pseudoId, charset));
+  out.set(TAGS.PatientName, textElement(TAGS.PatientName, 'PN', pseudonymousPatientName(pseudoId), charset));
+  if (blanked) {
+    const pixel = ds.get(T.PixelData)!;
+    out.set(T.PixelData, { tag: pixel.tag, vr: pixel.vr, value: blanked.value });
+  }
+
+  const codes = methodCodes(o, blanked !== undefined);
+  out.set(TAGS.PatientIdentityRemoved, stringElement(TAGS.PatientIdentityRemoved, 'CS', 'YES'));
+  out.set(
+    TAGS.DeidentificationMethod,
+    stringElement(TAGS.DeidentificationMethod, 'LO', ['DICOM PS3.15 Annex E', ...codes.map((c) => CID_7050[c] ?? c)]),
+  );
+  out.set(TAGS.DeidentificationMethodCodeSequence, sequenceElement(TAGS.DeidentificationMethodCodeSequence, codes.map(codeItem)));
+  const ltim = o.retainLongitudinal === 'modified' ? 'MODIFIED' : o.retainLongitudinal === 'full' ? 'UNMODIFIED' : 'REMOVED';
+  out.set(TAGS.LongitudinalTemporalInformationModified, stringElement(TAGS.LongitudinalTemporalInformationModified, 'CS', ltim));
+
+  const meta = buildFileMeta({ sopClassUid, sopInstanceUid: sopUid, transferSyntaxUid: file.transferSyntax.uid });
+  const modality = getString(ds, T.Modality);
+  const bodyPart = getString(ds, T.BodyPartExamined);
+  return {
+    file: { meta, dataset: out, transferSyntax: file.transferSyntax },
+    ids: { patientId: pseudoId, studyUid, seriesUid, sopUid },
+    ...(modality ? { modality } : {}),
+    ...(bodyPart ? { bodyPart } : {}),
+    linkage: {
+      pseudonymousPatientId: pseudoId,
+      pseudonymousStudyUid: studyUid,
+      originalPatientId,
+      originalStudyUid,
+      accessionNumber,
+      ...(ctx.batchId !== undefined ? { batchId: ctx.batchId } : {}),
+    },
+    dateShiftDays: shiftDays,
+    methodCodes: codes,
+    ...(blanked ? { needsBlanking: blanked.regions } : {}),
+  };
+}

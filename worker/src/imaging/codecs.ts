@@ -1,0 +1,225 @@
+/**
+ * Adapters over the compressed-pixel codecs (WASM builds from cornerstone, and a pure-JS JPEG lossless
+ * decoder). Each WASM module is initialised once, lazily, on first use; after a failure its instance is
+ * dropped (an aborted Emscripten module is unusable) and the next call starts a fresh one.
+ *
+ * Every function returns a `CodecImage` (samples copied out of the WASM heap) or throws ImagingError.
+ */
+import { createRequire } from 'node:module';
+import { ImagingError, wrapDecodeError } from './errors.ts';
+
+const require = createRequire(import.meta.url);
+
+export interface CodecImage {
+  readonly width: number;
+  readonly height: number;
+  readonly components: number;
+  readonly bitsPerSample: number;
+  readonly signed: boolean;
+  /** Pixel-interleaved samples. */
+  readonly samples: Uint8Array | Uint16Array | Int16Array;
+}
+
+interface FrameInfo {
+  width: number;
+  height: number;
+  bitsPerSample: number;
+  componentCount: number;
+  isSigned?: boolean;
+}
+
+/** The shape shared by the cornerstone WASM decoders (embind classes). */
+interface WasmDecoder {
+  getEncodedBuffer(length: number): Uint8Array;
+  getDecodedBuffer(): Uint8Array;
+  decode(): void;
+  getFrameInfo(): FrameInfo;
+  getInterleaveMode?(): number;
+  delete(): void;
+}
+
+type DecoderClass = new () => WasmDecoder;
+type WasmModule = Record<string, unknown>;
+
+interface Codec {
+  readonly module: string;
+  readonly decoderClass: string;
+  instance?: Promise<WasmModule>;
+}
+
+const OPENJPEG: Codec = { module: '@cornerstonejs/codec-openjpeg/decodewasmjs', decoderClass: 'J2KDecoder' };
+const OPENJPH: Codec = { module: '@cornerstonejs/codec-openjph', decoderClass: 'HTJ2KDecoder' };
+const CHARLS: Codec = { module: '@cornerstonejs/codec-charls/decodewasmjs', decoderClass: 'JpegLSDecoder' };
+const LIBJPEG_TURBO: Codec = {
+  module: '@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs',
+  decoderClass: 'JPEGDecoder',
+};
+
+function load(codec: Codec): Promise<WasmModule> {
+  if (!codec.instance) {
+    codec.instance = (async () => {
+      const factory = require(codec.module) as () => Promise<WasmModule>;
+      return await factory();
+    })();
+    codec.instance.catch(() => {
+      codec.instance = undefined;
+    });
+  }
+  return codec.instance;
+}
+
+async function runWasm(
+  codec: Codec,
+  what: string,
+  encoded: Uint8Array,
+): Promise<{ info: FrameInfo; bytes: Uint8Array; interleaveMode?: number }> {
+  let mod: WasmModule;
+  try {
+    mod = await load(codec);
+  } catch (e) {
+    throw new ImagingError('PIXEL_DECODE_FAILED', `${what}: the codec could not be loaded`, { cause: e });
+  }
+  const Decoder = mod[codec.decoderClass] as DecoderClass | undefined;
+  if (typeof Decoder !== 'function') {
+    throw new ImagingError('PIXEL_DECODE_FAILED', `${what}: the codec has no decoder`);
+  }
+  let decoder: WasmDecoder | undefined;
+  try {
+    decoder = new Decoder();
+    decoder.getEncodedBuffer(encoded.length).set(encoded);
+    decoder.decode();
+    const info = { ...decoder.getFrameInfo() };
+    const interleaveMode = decoder.getInterleaveMode?.();
+    // The decoded buffer is a view into the WASM heap: copy it before the decoder is freed.
+    const bytes = decoder.getDecodedBuffer().slice();
+    return interleaveMode === undefined ? { info, bytes } : { info, bytes, interleaveMode };
+  } catch (e) {
+    codec.instance = undefined;
+    throw wrapDecodeError(e, what);
+  } finally {
+    try {
+      decoder?.delete();
+    } catch {
+      codec.instance = undefined;
+    }
+  }
+}
+
+function toSamples(bytes: Uint8Array, bitsPerSample: number, signed: boolean): CodecImage['samples'] {
+  if (bitsPerSample <= 8) return bytes;
+  const copy = bytes.slice(0, bytes.length - (bytes.length % 2));
+  return signed ? new Int16Array(copy.buffer, 0, copy.length / 2) : new Uint16Array(copy.buffer, 0, copy.length / 2);
+}
+
+function checkInfo(info: FrameInfo, what: string): void {
+  const ok =
+    Number.isInteger(info.width) &&
+    Number.isInteger(info.height) &&
+    info.width > 0 &&
+    info.height > 0 &&
+    (info.componentCount === 1 || info.componentCount === 3) &&
+    info.bitsPerSample >= 1 &&
+    info.bitsPerSample <= 16;
+  if (!ok) throw new ImagingError('PIXEL_DECODE_FAILED', `${what}: the codec returned an unusable image`);
+}
+
+async function decodeWasm(codec: Codec, what: string, encoded: Uint8Array): Promise<CodecImage> {
+  const { info, bytes, interleaveMode } = await runWasm(codec, what, encoded);
+  checkInfo(info, what);
+  const signed = info.isSigned === true;
+  let samples = toSamples(bytes, info.bitsPerSample, signed);
+  const expected = info.width * info.height * info.componentCount;
+  if (samples.length < expected) {
+    throw new ImagingError('PIXEL_DECODE_FAILED', `${what}: the codec returned fewer samples than the frame needs`);
+  }
+  if (samples.length > expected) samples = samples.subarray(0, expected);
+  // JPEG-LS with interleave mode 0 (none) decodes component by component: interleave it.
+  if (interleaveMode === 0 && info.componentCount === 3) samples = planarToInterleaved(samples, 3);
+  return {
+    width: info.width,
+    height: info.height,
+    components: info.componentCount,
+    bitsPerSample: info.bitsPerSample,
+    signed,
+    samples,
+  };
+}
+
+export function planarToInterleaved<T extends Uint8Array | Uint16Array | Int16Array>(src: T, components: number): T {
+  const out = new (src.constructor as new (n: number) => T)(src.length);
+  const plane = src.length / components;
+  for (let c = 0; c < components; c++) {
+    for (let p = 0; p < plane; p++) out[p * components + c] = src[c * plane + p]!;
+  }
+  return out;
+}
+
+export const decodeJpeg2000 = (encoded: Uint8Array): Promise<CodecImage> =>
+  decodeWasm(OPENJPEG, 'JPEG 2000', encoded);
+export const decodeHtj2k = (encoded: Uint8Array): Promise<CodecImage> =>
+  decodeWasm(OPENJPH, 'HTJ2K', encoded);
+export const decodeJpegLs = (encoded: Uint8Array): Promise<CodecImage> =>
+  decodeWasm(CHARLS, 'JPEG-LS', encoded);
+/** 8-bit DCT JPEG (baseline, or extended/progressive with 8-bit precision). Colour comes back as RGB. */
+export const decodeJpeg8 = (encoded: Uint8Array): Promise<CodecImage> =>
+  decodeWasm(LIBJPEG_TURBO, 'JPEG', encoded);
+
+interface LosslessDecoder {
+  decode(buffer: ArrayBuffer, offset: number, length: number, numBytes?: number): Uint8Array | Uint16Array;
+  frame: { precision: number; dimX: number; dimY: number; numComp: number };
+}
+
+/** JPEG lossless (process 14, including SV1). `bytesPerSample` is 1 or 2. */
+export function decodeJpegLossless(encoded: Uint8Array, bytesPerSample: 1 | 2): CodecImage {
+  try {
+    const { Decoder } = require('jpeg-lossless-decoder-js') as { Decoder: new () => LosslessDecoder };
+    const decoder = new Decoder();
+    const copy = encoded.slice();
+    const out = decoder.decode(copy.buffer, 0, copy.length, bytesPerSample);
+    const { dimX, dimY, numComp, precision } = decoder.frame;
+    if (!(numComp === 1 || numComp === 3) || dimX <= 0 || dimY <= 0) {
+      throw new ImagingError('PIXEL_DECODE_FAILED', 'JPEG lossless: unusable frame header');
+    }
+    if (numComp === 3 && bytesPerSample !== 1) {
+      throw new ImagingError('UNSUPPORTED_PIXEL_FORMAT', 'JPEG lossless colour is supported with 8 bits only');
+    }
+    const expected = dimX * dimY * numComp;
+    if (out.length < expected) {
+      throw new ImagingError('PIXEL_DECODE_FAILED', 'JPEG lossless: fewer samples than the frame needs');
+    }
+    return {
+      width: dimX,
+      height: dimY,
+      components: numComp,
+      bitsPerSample: precision,
+      signed: false,
+      samples: out.subarray(0, expected),
+    };
+  } catch (e) {
+    throw wrapDecodeError(e, 'JPEG lossless');
+  }
+}
+
+/** Sample precision of a JPEG stream's frame header (SOFn), or undefined when none is found. */
+export function jpegPrecision(encoded: Uint8Array): number | undefined {
+  if (encoded[0] !== 0xff || encoded[1] !== 0xd8) return undefined;
+  let i = 2;
+  while (i + 4 <= encoded.length) {
+    if (encoded[i] !== 0xff) return undefined;
+    const marker = encoded[i + 1]!;
+    if (marker === 0xff) {
+      i += 1; // fill byte
+      continue;
+    }
+    if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      i += 2;
+      continue;
+    }
+    const length = (encoded[i + 2]! << 8) | encoded[i + 3]!;
+    const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+    if (isSof) return encoded[i + 4];
+    if (marker === 0xda || marker === 0xd9) return undefined;
+    i += 2 + length;
+  }
+  return undefined;
+}

@@ -1,0 +1,163 @@
+/**
+ * Grey-scale transforms of PS3.3 C.11 as pure functions: the Modality LUT (rescale or table), the
+ * VOI LUT (window with LINEAR, LINEAR_EXACT or SIGMOID, or a table), a window derived from the data
+ * when the header has none, and the MONOCHROME1 inversion. Everything takes its data as arguments
+ * and returns new arrays; no DICOM parsing here (see attributes.ts for reading the header).
+ */
+
+/** A lookup table as described by a LUT Descriptor: entry i maps input value `firstMapped + i`. */
+export interface Lut {
+  readonly firstMapped: number;
+  /** Bits per entry (8 or 16 in practice), from the third value of the descriptor. */
+  readonly bitsPerEntry: number;
+  readonly data: ArrayLike<number>;
+}
+
+export type ModalityTransform =
+  | { readonly kind: 'rescale'; readonly slope: number; readonly intercept: number }
+  | { readonly kind: 'table'; readonly lut: Lut };
+
+export type VoiFunction = 'LINEAR' | 'LINEAR_EXACT' | 'SIGMOID';
+
+export interface WindowLevel {
+  readonly center: number;
+  readonly width: number;
+  readonly function: VoiFunction;
+}
+
+/** Values of the stored pixel range that are padding, not image (Pixel Padding Value / Range Limit). */
+export interface PaddingRange {
+  readonly low: number;
+  readonly high: number;
+}
+
+export const IDENTITY_MODALITY: ModalityTransform = { kind: 'rescale', slope: 1, intercept: 0 };
+
+/** Table lookup with clamping: inputs below the first mapped value take the first entry, above the last
+ * take the last (PS3.3 C.11.1.1.1). */
+export function lookup(lut: Lut, x: number): number {
+  const n = lut.data.length;
+  if (n === 0) return 0;
+  const i = Math.round(x) - lut.firstMapped;
+  if (i <= 0) return lut.data[0]!;
+  if (i >= n - 1) return lut.data[n - 1]!;
+  return lut.data[i]!;
+}
+
+export const isIdentity = (m: ModalityTransform): boolean =>
+  m.kind === 'rescale' && m.slope === 1 && m.intercept === 0;
+
+/** Stored values -> modality values (e.g. Hounsfield units). Returns the input unchanged for identity. */
+export function applyModalityLut(stored: ArrayLike<number>, m: ModalityTransform): ArrayLike<number> {
+  if (isIdentity(m)) return stored;
+  // Float32 halves the memory of a large frame; display precision does not need more.
+  const out = new Float32Array(stored.length);
+  if (m.kind === 'rescale') {
+    const { slope, intercept } = m;
+    for (let i = 0; i < stored.length; i++) out[i] = stored[i]! * slope + intercept;
+  } else {
+    for (let i = 0; i < stored.length; i++) out[i] = lookup(m.lut, stored[i]!);
+  }
+  return out;
+}
+
+/** Parses VOI LUT Function (0028,1056); anything unknown or absent is LINEAR, the default. */
+export function parseVoiFunction(value: string | undefined): VoiFunction {
+  const v = value?.trim().toUpperCase();
+  return v === 'LINEAR_EXACT' || v === 'SIGMOID' ? v : 'LINEAR';
+}
+
+/**
+ * One value through a window, to [0, 255] (not rounded), per PS3.3 C.11.2.1.2 with y_min 0 and y_max 255.
+ * LINEAR needs width >= 1; LINEAR_EXACT and SIGMOID need width > 0 (see `isValidWindow`).
+ */
+export function windowValue(x: number, w: WindowLevel): number {
+  const { center: c, width } = w;
+  switch (w.function) {
+    case 'LINEAR_EXACT': {
+      if (x <= c - width / 2) return 0;
+      if (x > c + width / 2) return 255;
+      return ((x - c) / width + 0.5) * 255;
+    }
+    case 'SIGMOID':
+      return 255 / (1 + Math.exp((-4 * (x - c)) / width));
+    default: {
+      // LINEAR. Width 1 is a threshold at c - 0.5.
+      const lower = c - 0.5 - (width - 1) / 2;
+      const upper = c - 0.5 + (width - 1) / 2;
+      if (x <= lower) return 0;
+      if (x > upper) return 255;
+      return ((x - (c - 0.5)) / (width - 1) + 0.5) * 255;
+    }
+  }
+}
+
+export function isValidWindow(w: WindowLevel): boolean {
+  if (!Number.isFinite(w.center) || !Number.isFinite(w.width)) return false;
+  return w.function === 'LINEAR' ? w.width >= 1 : w.width > 0;
+}
+
+/** Modality values through a window to 8-bit. */
+export function applyWindow(values: ArrayLike<number>, w: WindowLevel): Uint8Array {
+  const out = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = Math.round(windowValue(values[i]!, w));
+  return out;
+}
+
+/** Modality values through a VOI LUT table to 8-bit, scaling the table's range (2^bits - 1) to 255. */
+export function applyVoiLut(values: ArrayLike<number>, lut: Lut): Uint8Array {
+  const max = 2 ** lut.bitsPerEntry - 1;
+  const scale = max > 0 ? 255 / max : 0;
+  const out = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const y = lookup(lut, values[i]!) * scale;
+    out[i] = y <= 0 ? 0 : y >= 255 ? 255 : Math.round(y);
+  }
+  return out;
+}
+
+/** Padding range from Pixel Padding Value and optional Pixel Padding Range Limit (stored values). */
+export function paddingRange(value: number | undefined, rangeLimit?: number): PaddingRange | undefined {
+  if (value === undefined || !Number.isFinite(value)) return undefined;
+  if (rangeLimit === undefined || !Number.isFinite(rangeLimit)) return { low: value, high: value };
+  return { low: Math.min(value, rangeLimit), high: Math.max(value, rangeLimit) };
+}
+
+/**
+ * A window spanning the data's range (min to max of the modality values), ignoring padding pixels
+ * (tested on the stored values) and non-finite values. Integer data gets a LINEAR window that maps min
+ * to 0 and max to 255 (the same as dcmtk's min-max window); non-integer data a LINEAR_EXACT one.
+ * Undefined when no pixel is left.
+ */
+export function windowFromData(
+  values: ArrayLike<number>,
+  stored: ArrayLike<number>,
+  padding?: PaddingRange,
+): WindowLevel | undefined {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  let integers = true;
+  for (let i = 0; i < values.length; i++) {
+    if (padding) {
+      const s = stored[i]!;
+      if (s >= padding.low && s <= padding.high) continue;
+    }
+    const v = values[i]!;
+    if (!Number.isFinite(v)) continue;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+    if (integers && !Number.isInteger(v)) integers = false;
+  }
+  if (lo > hi) return undefined;
+  if (integers) return { center: (lo + hi + 1) / 2, width: hi - lo + 1, function: 'LINEAR' };
+  const width = hi - lo;
+  return width > 0
+    ? { center: (lo + hi) / 2, width, function: 'LINEAR_EXACT' }
+    : { center: lo, width: 1, function: 'LINEAR_EXACT' };
+}
+
+/** MONOCHROME1: minimum is white. Applied after the VOI transform; inverts in place and returns it. */
+export function invert8(pixels: Uint8Array): Uint8Array {
+  for (let i = 0; i < pixels.length; i++) pixels[i] = 255 - pixels[i]!;
+  return pixels;
+}

@@ -1,0 +1,226 @@
+import { createHash } from 'node:crypto';
+import { type ReasonCode, linkageKeys, processedKeys, rawKeys } from '@medimg/common';
+import { DeidError, deidentify } from '../deid/deidentify.ts';
+import type { DeidOptions } from '../deid/options.ts';
+import type { DicomFile } from '../dicom/dataset.ts';
+import { DicomParseError, parseDicom } from '../dicom/parse.ts';
+import { T } from '../dicom/tags.ts';
+import { getString } from '../dicom/values.ts';
+import { writePart10 } from '../dicom/writer.ts';
+import { ImagingError } from '../imaging/decode.ts';
+import { type RenderedImage, renderImage } from '../imaging/render.ts';
+import type { ObjectStore } from '../ports/object-store.port.ts';
+import type { StepName } from './status.ts';
+
+/** Where each input ends (DESIGN D2): processed, quarantined with a reason, or failed with an error code. */
+export type FileResult =
+  | { readonly status: 'processed'; readonly instance: ProcessedInstance }
+  | { readonly status: 'quarantined'; readonly reason: ReasonCode; readonly step: StepName }
+  | { readonly status: 'failed'; readonly errorCode: string; readonly step: StepName };
+
+export interface ProcessedInstance {
+  readonly study: string;
+  readonly series: string;
+  readonly sop: string;
+  readonly modality?: string;
+  readonly bodyPart?: string;
+  readonly instanceNumber?: number;
+  /** The model input PNG, kept for the infer step; absent for objects without an image. */
+  readonly modelInput?: Uint8Array;
+  readonly keys: { readonly instance: string; readonly preview?: string; readonly thumbnail?: string; readonly modelInput?: string };
+}
+
+export interface FileContext {
+  readonly jobId: string;
+  readonly batchId?: string;
+  readonly rawBucket: string;
+  readonly processedBucket: string;
+  readonly linkageBucket: string;
+  readonly store: ObjectStore;
+  /** Where inputs are read and quarantined originals go; the store above when not set. */
+  readonly rawStore?: ObjectStore;
+  readonly deid: { readonly key: Uint8Array; readonly options: DeidOptions };
+  readonly maxObjectBytes: number;
+  /** Called with each step's duration, for the job record. */
+  readonly onStep: (step: StepName, ok: boolean, ms: number) => void;
+}
+
+export interface FileInput {
+  readonly index: number;
+  readonly key: string;
+  readonly size: number;
+}
+
+export const inputIdOf = (rawKey: string): string =>
+  `in-${createHash('sha256').update(rawKey).digest('hex').slice(0, 20)}`;
+
+class Quarantine {
+  constructor(
+    readonly reason: ReasonCode,
+    readonly step: StepName,
+  ) {}
+}
+
+const REASONS_FROM_CODES: ReadonlySet<string> = new Set<ReasonCode>([
+  'NOT_DICOM',
+  'DICOM_TRUNCATED',
+  'DICOM_MALFORMED',
+  'DICOM_TOO_LARGE',
+  'MISSING_REQUIRED_ATTRIBUTE',
+  'UNSUPPORTED_TRANSFER_SYNTAX',
+  'UNSUPPORTED_PIXEL_FORMAT',
+  'PIXEL_DATA_TRUNCATED',
+  'PIXEL_DECODE_FAILED',
+  'BURNED_IN_ANNOTATION',
+  'DEID_FAILED',
+]);
+
+function reasonOf(error: unknown, fallback: ReasonCode): ReasonCode {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && REASONS_FROM_CODES.has(code) ? (code as ReasonCode) : fallback;
+}
+
+async function timed<T>(ctx: FileContext, step: StepName, work: () => Promise<T> | T): Promise<T> {
+  const start = performance.now();
+  try {
+    const out = await work();
+    ctx.onStep(step, true, performance.now() - start);
+    return out;
+  } catch (error) {
+    ctx.onStep(step, false, performance.now() - start);
+    throw error;
+  }
+}
+
+const toBytes = (b: Buffer | Uint8Array): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+
+/**
+ * fetch -> parse -> de-identify -> normalize -> store, for one input. Never throws: every input
+ * ends as a FileResult. Quarantined originals are copied to the raw bucket's quarantine/ (they may
+ * hold PHI); the processed bucket gets the reason only, keyed by job and input id.
+ */
+export async function processFile(input: FileInput, ctx: FileContext): Promise<FileResult> {
+  const inputId = inputIdOf(input.key);
+  let bytes: Uint8Array | undefined;
+  try {
+    bytes = await timed(ctx, 'fetch', async () => {
+      if (input.size > ctx.maxObjectBytes) throw new Quarantine('DICOM_TOO_LARGE', 'fetch');
+      return (ctx.rawStore ?? ctx.store).get(ctx.rawBucket, input.key);
+    });
+    const source = bytes;
+    const parsed = await timed(ctx, 'parse', () => {
+      try {
+        const file = parseDicom(source, { maxBytes: ctx.maxObjectBytes });
+        requireIdentifiers(file);
+        return file;
+      } catch (error) {
+        if (error instanceof Quarantine) throw error;
+        if (error instanceof DicomParseError) throw new Quarantine(reasonOf(error, 'DICOM_MALFORMED'), 'parse');
+        throw new Quarantine('DICOM_MALFORMED', 'parse');
+      }
+    });
+    const deid = await timed(ctx, 'deidentify', () => {
+      try {
+        return deidentify(parsed, { key: ctx.deid.key, options: ctx.deid.options, batchId: ctx.batchId });
+      } catch (error) {
+        if (error instanceof DeidError) throw new Quarantine(reasonOf(error, 'DEID_FAILED'), 'deidentify');
+        throw new Quarantine('DEID_FAILED', 'deidentify');
+      }
+    });
+    const rendered = await timed(ctx, 'normalize', async (): Promise<RenderedImage | undefined> => {
+      try {
+        return await renderImage(deid.file);
+      } catch (error) {
+        if (error instanceof ImagingError && error.code === 'NO_PIXEL_DATA') return undefined;
+        if (error instanceof ImagingError) throw new Quarantine(reasonOf(error, 'PIXEL_DECODE_FAILED'), 'normalize');
+        throw new Quarantine('PIXEL_DECODE_FAILED', 'normalize');
+      }
+    });
+    const { studyUid: study, seriesUid: series, sopUid: sop } = deid.ids;
+    const instance = await timed(ctx, 'store', async (): Promise<ProcessedInstance> => {
+      const keys = {
+        instance: processedKeys.instance(study, series, sop),
+        ...(rendered
+          ? {
+              preview: processedKeys.preview(study, series, sop),
+              thumbnail: processedKeys.thumbnail(study, series, sop),
+              modelInput: processedKeys.modelInput(study, series, sop),
+            }
+          : {}),
+      };
+      const puts: Promise<boolean>[] = [
+        ctx.store.put(ctx.processedBucket, keys.instance, writePart10(deid.file), { contentType: 'application/dicom' }),
+        ctx.store.put(
+          ctx.linkageBucket,
+          linkageKeys.study(deid.ids.patientId, study),
+          JSON.stringify(deid.linkage, null, 2),
+          { contentType: 'application/json' },
+        ),
+      ];
+      if (rendered && keys.preview && keys.thumbnail && keys.modelInput) {
+        puts.push(
+          ctx.store.put(ctx.processedBucket, keys.preview, toBytes(rendered.preview), { contentType: 'image/png' }),
+          ctx.store.put(ctx.processedBucket, keys.thumbnail, toBytes(rendered.thumbnail), { contentType: 'image/png' }),
+          ctx.store.put(ctx.processedBucket, keys.modelInput, toBytes(rendered.modelInput), { contentType: 'image/png' }),
+        );
+      }
+      await Promise.all(puts);
+      const instanceNumber = Number.parseInt(getString(deid.file.dataset, T.InstanceNumber) ?? '', 10);
+      return {
+        study,
+        series,
+        sop,
+        modality: deid.modality,
+        bodyPart: deid.bodyPart,
+        ...(Number.isFinite(instanceNumber) ? { instanceNumber } : {}),
+        ...(rendered ? { modelInput: toBytes(rendered.modelInput) } : {}),
+        keys,
+      };
+    });
+    return { status: 'processed', instance };
+  } catch (error) {
+    if (error instanceof Quarantine) {
+      try {
+        await quarantine(input, inputId, error, bytes, ctx);
+        return { status: 'quarantined', reason: error.reason, step: error.step };
+      } catch (storeError) {
+        return { status: 'failed', errorCode: codeOf(storeError), step: error.step };
+      }
+    }
+    const step: StepName = bytes === undefined ? 'fetch' : 'store';
+    return { status: 'failed', errorCode: step === 'fetch' ? 'FETCH_FAILED' : codeOf(error), step };
+  }
+}
+
+function codeOf(error: unknown): string {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : 'INTERNAL_ERROR';
+}
+
+function requireIdentifiers(file: DicomFile): void {
+  for (const t of [T.SOPInstanceUID, T.StudyInstanceUID, T.SeriesInstanceUID]) {
+    if (!getString(file.dataset, t)) throw new Quarantine('MISSING_REQUIRED_ATTRIBUTE', 'parse');
+  }
+}
+
+async function quarantine(
+  input: FileInput,
+  inputId: string,
+  q: Quarantine,
+  bytes: Uint8Array | undefined,
+  ctx: FileContext,
+): Promise<void> {
+  const reason = { jobId: ctx.jobId, inputId, index: input.index, reason: q.reason, step: q.step };
+  // The raw bucket already holds PHI: the original and its key stay there, for authorized review.
+  const raw = ctx.rawStore ?? ctx.store;
+  if (bytes) await raw.put(ctx.rawBucket, rawKeys.quarantineObject(ctx.jobId, inputId), bytes);
+  await raw.put(
+    ctx.rawBucket,
+    rawKeys.quarantineReason(ctx.jobId, inputId),
+    JSON.stringify({ ...reason, rawKey: input.key }, null, 2),
+    { contentType: 'application/json' },
+  );
+  await ctx.store.put(ctx.processedBucket, processedKeys.quarantine(ctx.jobId, inputId), JSON.stringify(reason, null, 2), {
+    contentType: 'application/json',
+  });
+}
