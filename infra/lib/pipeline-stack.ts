@@ -63,7 +63,7 @@ export class PipelineStack extends Stack {
       settings: config.inference,
       endpointName: `${config.stackName}-anomaly`,
       image: sources.modelImage,
-      modelArtifactsDir: sources.modelArtifactsDir,
+      modelArtifacts: sources.modelArtifacts,
       network: this.network,
       logRetention,
       logKey: this.logKey,

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ModelArtifacts } from './constructs/inference.ts';
 import type { TriggerCodeSource } from './constructs/ingest.ts';
 import type { DockerImageSource } from './constructs/worker.ts';
 
@@ -26,7 +27,7 @@ export interface PipelineSources {
   readonly workerImage: DockerImageSource;
   readonly modelImage: DockerImageSource;
   /** Packaged as the SageMaker model data (model.tar.gz); omit when the image carries the model. */
-  readonly modelArtifactsDir?: string;
+  readonly modelArtifacts?: ModelArtifacts;
   readonly trigger: TriggerCodeSource;
 }
 
@@ -35,7 +36,7 @@ export function repositorySources(root: string = REPO_ROOT): PipelineSources {
   return {
     workerImage: { directory: root, file: 'worker/Dockerfile', exclude: DOCKER_CONTEXT_EXCLUDES },
     modelImage: { directory: root, file: 'models/Dockerfile', exclude: DOCKER_CONTEXT_EXCLUDES },
-    modelArtifactsDir: path.join(root, 'models', 'artifacts'),
+    modelArtifacts: { directory: path.join(root, 'models', 'artifacts'), files: ['model.onnx', 'model.json'] },
     trigger: {
       entry: path.join(root, 'trigger-lambda', 'src', 'handler.ts'),
       projectRoot: root,

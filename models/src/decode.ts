@@ -1,4 +1,4 @@
-import { MODEL_INPUT_SIZE } from '@medimg/common';
+import { MODEL_INPUT_SIZE } from '@medimg/common/inference.ts';
 import sharp from 'sharp';
 import { ModelServerError } from './errors.ts';
 
@@ -11,7 +11,12 @@ const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0
  * the 8-bit grey image the contract describes. `what` names the instance in error messages (an index, never
  * the caller's id).
  */
-export async function decodeModelInput(png: Buffer, out: Float32Array, offset: number, what: string): Promise<void> {
+export async function decodeModelInput(
+  png: Buffer,
+  out: Float32Array,
+  offset: number,
+  what: string,
+): Promise<void> {
   if (png.length < PNG_SIGNATURE.length || !png.subarray(0, PNG_SIGNATURE.length).equals(PNG_SIGNATURE)) {
     throw new ModelServerError('BAD_IMAGE', `${what} is not a PNG`);
   }
@@ -22,7 +27,10 @@ export async function decodeModelInput(png: Buffer, out: Float32Array, offset: n
     const image = sharp(png, { limitInputPixels: size * size, failOn: 'error' });
     const meta = await image.metadata();
     if (meta.width !== size || meta.height !== size) {
-      throw new ModelServerError('BAD_IMAGE', `${what} is ${meta.width}x${meta.height}, expected ${size}x${size}`);
+      throw new ModelServerError(
+        'BAD_IMAGE',
+        `${what} is ${meta.width}x${meta.height}, expected ${size}x${size}`,
+      );
     }
     const raw = await image.toColourspace('b-w').extractChannel(0).raw({ depth: 'uchar' }).toBuffer({
       resolveWithObject: true,
@@ -38,7 +46,10 @@ export async function decodeModelInput(png: Buffer, out: Float32Array, offset: n
     );
   }
   if (pixels.length !== size * size) {
-    throw new ModelServerError('BAD_IMAGE', `${what} decoded to ${pixels.length} bytes, expected ${size * size}`);
+    throw new ModelServerError(
+      'BAD_IMAGE',
+      `${what} decoded to ${pixels.length} bytes, expected ${size * size}`,
+    );
   }
   for (let i = 0; i < pixels.length; i++) out[offset + i] = pixels[i]! / 255;
 }

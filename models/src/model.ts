@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MODEL_INPUT_SIZE, type ModelIdentity } from '@medimg/common';
+import { MODEL_INPUT_SIZE, type ModelIdentity } from '@medimg/common/inference.ts';
 import * as ort from 'onnxruntime-node';
 import { ModelServerError } from './errors.ts';
 
@@ -50,7 +50,9 @@ function parseManifest(text: string): ModelManifest {
     typeof m.reportingFloor !== 'number' ||
     typeof grid !== 'number'
   ) {
-    throw new Error('model.json lacks name, version, one label, file, threshold, reportingFloor or heatmap shape');
+    throw new Error(
+      'model.json lacks name, version, one label, file, threshold, reportingFloor or heatmap shape',
+    );
   }
   return m as ModelManifest;
 }
@@ -72,9 +74,13 @@ export async function loadModel(modelDir: string, options: { threads?: number } 
     });
   } catch (err) {
     const detail = err instanceof Error ? err.message : String(err);
-    throw new ModelServerError('MODEL_LOAD_FAILED', `cannot load the model from the model directory: ${detail}`, {
-      cause: err,
-    });
+    throw new ModelServerError(
+      'MODEL_LOAD_FAILED',
+      `cannot load the model from the model directory: ${detail}`,
+      {
+        cause: err,
+      },
+    );
   }
   const grid = manifest.outputs.heatmap.shape[3]!;
   const pixelsPerImage = MODEL_INPUT_SIZE * MODEL_INPUT_SIZE;

@@ -1,4 +1,4 @@
-import type { FindingBox } from '@medimg/common';
+import type { FindingBox } from '@medimg/common/inference.ts';
 
 /**
  * The box of the hottest heat-map region, in normalised input coordinates: the cells 4-connected to the
@@ -6,7 +6,8 @@ import type { FindingBox } from '@medimg/common';
  * the same rule when it measures localisation for the model card.
  */
 export function hottestBox(heat: ArrayLike<number>, grid: number, drop = 1.0): FindingBox {
-  if (heat.length !== grid * grid) throw new RangeError(`heat map has ${heat.length} cells, expected ${grid}²`);
+  if (heat.length !== grid * grid)
+    throw new RangeError(`heat map has ${heat.length} cells, expected ${grid}²`);
   let best = 0;
   for (let i = 1; i < heat.length; i++) if (heat[i]! > heat[best]!) best = i;
   const floor = heat[best]! - drop;

@@ -35,8 +35,8 @@ MODEL_NAME = "medimg-reference-lesion"
 MODEL_VERSION = "1.0.0"
 LABEL = "suspicious_lesion"
 TRAIN_SEED, VAL_SEED, EVAL_SEED, TORCH_SEED = 1001, 2002, 3003, 7
-N_TRAIN, N_VAL, N_EVAL = int(os.environ.get("N_TRAIN", 4200)), int(os.environ.get("N_VAL", 900)), 240
-MAX_EPOCHS, PATIENCE, BATCH = int(os.environ.get("MAX_EPOCHS", 12)), 3, 64
+N_TRAIN, N_VAL, N_EVAL = int(os.environ.get("N_TRAIN", 3600)), int(os.environ.get("N_VAL", 800)), 240
+MAX_EPOCHS, PATIENCE, BATCH = int(os.environ.get("MAX_EPOCHS", 8)), 3, 64
 SENSITIVITY_TARGET = 0.95
 GRID = 16  # heat map cells per side; each covers 8x8 input pixels
 CELL = phantoms.SIZE // GRID
@@ -54,7 +54,7 @@ class LesionNet(nn.Module):
 
         self.features = nn.Sequential(
             nn.Conv2d(1, 12, 5, stride=2, padding=2, bias=False), nn.BatchNorm2d(12), nn.ReLU(inplace=True),  # 64
-            *block(12, 16), nn.MaxPool2d(2),  # 32
+            nn.Conv2d(12, 16, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU(inplace=True),  # 32
             *block(16, 32), nn.MaxPool2d(2),  # 16
             *block(32, 48),
             *block(48, 48, dilation=2),

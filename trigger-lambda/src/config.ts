@@ -85,7 +85,9 @@ const EnvSchema = z.object({
   CONTAINER_NAME: nonEmpty('expected the worker container name of the task definition'),
   SUBNET_IDS: csv('subnet ids (subnet-...)', /^subnet-[0-9a-zA-Z]+$/),
   SECURITY_GROUP_IDS: csv('security group ids (sg-...)', /^sg-[0-9a-zA-Z]+$/),
-  ASSIGN_PUBLIC_IP: z.enum(['ENABLED', 'DISABLED'], { error: 'expected ENABLED or DISABLED' }).default('DISABLED'),
+  ASSIGN_PUBLIC_IP: z
+    .enum(['ENABLED', 'DISABLED'], { error: 'expected ENABLED or DISABLED' })
+    .default('DISABLED'),
   S3_EVENT_KEYS_URL_ENCODED: z
     .enum(['true', 'false'], { error: 'expected true or false' })
     .default('true')

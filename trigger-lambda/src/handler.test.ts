@@ -1,12 +1,15 @@
+import { ECSClient, RunTaskCommand } from '@aws-sdk/client-ecs';
 import { type JobSpec, JobSpecSchema, rawKeys } from '@medimg/common';
 import type { SQSEvent } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EcsTaskRunner } from './adapters/ecs-task-runner.ts';
 import { mapLimit } from './concurrency.ts';
 import { triggerConfig } from './config.ts';
 import { jobStartedKey } from './jobs.ts';
 import { createLogger } from './logger.ts';
-import { RecordingTaskRunner } from './testing/fake-runner.ts';
 import { chunk, fixtureBody, s3NotificationBody, snsWrappedBody, sqsEvent } from './testing/events.ts';
+import { RecordingTaskRunner } from './testing/fake-runner.ts';
 import { type LocalS3, startLocalS3 } from './testing/local-s3.ts';
 import { createHandler, type SqsBatchHandler } from './trigger.ts';
 
@@ -114,9 +117,14 @@ describe('manifest batches', () => {
     for (const spec of specs) {
       expect(spec.source).toBe('manifest');
       const expected = uploaded.get(spec.batchId!)!;
-      expect(spec.objects.map((o) => [o.key, o.size]).sort()).toEqual(expected.map((f) => [f.key, f.size]).sort());
+      expect(spec.objects.map((o) => [o.key, o.size]).sort()).toEqual(
+        expected.map((f) => [f.key, f.size]).sort(),
+      );
       expect(spec.objects.every((o) => typeof o.etag === 'string' && o.etag.length > 0)).toBe(true);
-      expect(runner.calls).toContainEqual({ jobId: spec.jobId, jobSpecUri: `s3://raw/jobs/${spec.jobId}.json` });
+      expect(runner.calls).toContainEqual({
+        jobId: spec.jobId,
+        jobSpecUri: `s3://raw/jobs/${spec.jobId}.json`,
+      });
       expect(await s3.store.headObject('raw', jobStartedKey(spec.jobId))).toBeDefined();
     }
   });
@@ -124,7 +132,9 @@ describe('manifest batches', () => {
   it('starts nothing for the files of a managed batch before its manifest arrives', async () => {
     const files = await uploadFiles('b-early', 5);
 
-    const failures = await deliver([sqsEvent(files.map((f) => s3NotificationBody({ key: f.key, size: f.size })))]);
+    const failures = await deliver([
+      sqsEvent(files.map((f) => s3NotificationBody({ key: f.key, size: f.size }))),
+    ]);
 
     expect(failures).toEqual([]);
     expect(runner.calls).toHaveLength(0);
@@ -179,7 +189,10 @@ describe('manifest batches', () => {
 
   it('fails the message whose manifest announces another size than the stored file', async () => {
     const files = await uploadFiles('b-size', 2);
-    const manifestKey = await writeManifest('b-size', [files[0]!, { ...files[1]!, size: files[1]!.size + 1 }]);
+    const manifestKey = await writeManifest('b-size', [
+      files[0]!,
+      { ...files[1]!, size: files[1]!.size + 1 },
+    ]);
 
     const res = await handle(sqsEvent([s3NotificationBody({ key: manifestKey })], ['msg-size']));
 
@@ -188,9 +201,14 @@ describe('manifest batches', () => {
   });
 
   it('fails the message whose manifest is not valid', async () => {
-    await s3.put('incoming/b-bad/manifest.json', JSON.stringify({ version: 1, batchId: 'b-other', files: [] }));
+    await s3.put(
+      'incoming/b-bad/manifest.json',
+      JSON.stringify({ version: 1, batchId: 'b-other', files: [] }),
+    );
 
-    const res = await handle(sqsEvent([s3NotificationBody({ key: 'incoming/b-bad/manifest.json' })], ['msg-bad']));
+    const res = await handle(
+      sqsEvent([s3NotificationBody({ key: 'incoming/b-bad/manifest.json' })], ['msg-bad']),
+    );
 
     expect(res.batchItemFailures).toEqual([{ itemIdentifier: 'msg-bad' }]);
     expect(logLines.some((l) => JSON.parse(l).code === 'MANIFEST_INVALID')).toBe(true);
@@ -271,9 +289,11 @@ describe('loose objects', () => {
     const key = 'incoming/loose study/CT scan+1 été.dcm';
     await s3.put(key, 'DICM-local');
 
-    const res = await makeHandler({ keysUrlEncoded: false })(sqsEvent(emitted.map((e) => JSON.stringify(e))));
+    const bodies = emitted.map((e) => JSON.stringify(e));
 
-    expect(emitted).toHaveLength(1);
+    const res = await makeHandler({ keysUrlEncoded: false })(sqsEvent(bodies));
+
+    expect(bodies).toHaveLength(1);
     expect(res.batchItemFailures).toEqual([]);
     const [spec] = await readSpecs();
     expect(spec?.objects.map((o) => o.key)).toEqual([key]);
@@ -314,11 +334,10 @@ describe('other messages', () => {
 
   it('fails only a message whose body is not an S3 event', async () => {
     await s3.put('incoming/fine/a.dcm', 'DICM');
-    const event = sqsEvent(['not json', '{"Records": "nope"}', s3NotificationBody({ key: 'incoming/fine/a.dcm' })], [
-      'm-text',
-      'm-shape',
-      'm-fine',
-    ]);
+    const event = sqsEvent(
+      ['not json', '{"Records": "nope"}', s3NotificationBody({ key: 'incoming/fine/a.dcm' })],
+      ['m-text', 'm-shape', 'm-fine'],
+    );
 
     const res = await handle(event);
 
@@ -348,6 +367,67 @@ describe('task start failures', () => {
   });
 });
 
+describe('with the ECS adapter', () => {
+  it('puts only the records of the job ECS has no capacity for into batchItemFailures', async () => {
+    const client = new ECSClient({ region: 'us-east-1' });
+    const ecs = mockClient(client);
+    ecs
+      .on(RunTaskCommand)
+      .callsFake(
+        async (input: { overrides?: { containerOverrides?: { environment?: { value?: string }[] }[] } }) => {
+          // Decide by the job's own spec: the batch `b-nocap` never gets capacity.
+          const uri = input.overrides?.containerOverrides?.[0]?.environment?.[0]?.value ?? '';
+          const bytes = await s3.store.getObject('raw', uri.replace('s3://raw/', ''));
+          const spec = JobSpecSchema.parse(JSON.parse(Buffer.from(bytes!).toString('utf8')));
+          return spec.batchId === 'b-nocap'
+            ? {
+                tasks: [],
+                failures: [
+                  {
+                    reason:
+                      'Capacity is unavailable at this time. Please try again later or in a different availability zone',
+                  },
+                ],
+              }
+            : { tasks: [{ taskArn: `arn:aws:ecs:us-east-1:123456789012:task/medimg/${spec.jobId}` }] };
+        },
+      );
+    const ecsRunner = new EcsTaskRunner(
+      {
+        clusterArn: 'medimg',
+        taskDefinitionArn: 'medimg-worker:1',
+        containerName: 'worker',
+        subnetIds: ['subnet-0a1b2c3d'],
+        securityGroupIds: ['sg-0123abcd'],
+        assignPublicIp: 'DISABLED',
+      },
+      { client, maxAttempts: 3, sleep: async () => {} },
+    );
+    const h = createHandler({
+      store: s3.store,
+      runner: ecsRunner,
+      config: triggerConfig({ rawBucket: 'raw' }),
+    });
+    const ok = await uploadFiles('b-ok', 2);
+    const nocap = await uploadFiles('b-nocap', 2);
+    const event = sqsEvent(
+      [
+        s3NotificationBody({ key: await writeManifest('b-ok', ok) }),
+        s3NotificationBody({ key: await writeManifest('b-nocap', nocap) }),
+        s3NotificationBody({ key: await writeManifest('b-nocap', nocap) }),
+      ],
+      ['m-ok', 'm-nocap-1', 'm-nocap-2'],
+    );
+
+    const res = await h(event);
+
+    expect(res.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(['m-nocap-1', 'm-nocap-2']);
+    // One call for b-ok, three bounded attempts for b-nocap.
+    expect(ecs.commandCalls(RunTaskCommand)).toHaveLength(4);
+    ecs.restore();
+  });
+});
+
 describe('logs', () => {
   it('writes JSON lines with counts and job ids, never a key or a folder name', async () => {
     const files = await uploadFiles('DOE^JANE 19700101', 2, (i) => `MRN12345-${i}.dcm`);
@@ -367,6 +447,8 @@ describe('logs', () => {
       expect(entry).toEqual(expect.objectContaining({ level: expect.any(String), time: expect.any(String) }));
     }
     const summary = logLines.map((l) => JSON.parse(l)).find((e) => e.message === 'batch handled');
-    expect(summary.counts).toEqual(expect.objectContaining({ records: 4, loose: 3, looseGone: 1, started: 1 }));
+    expect(summary.counts).toEqual(
+      expect.objectContaining({ records: 4, loose: 3, looseGone: 1, started: 1 }),
+    );
   });
 });

@@ -9,11 +9,17 @@ export {
   type TriggerConfig,
   triggerConfig,
 } from './config.ts';
-export { ConfigError, TaskLaunchError, type TaskLaunchErrorCode, TriggerError, type TriggerErrorCode } from './errors.ts';
+export {
+  ConfigError,
+  TaskLaunchError,
+  type TaskLaunchErrorCode,
+  TriggerError,
+  type TriggerErrorCode,
+} from './errors.ts';
 export { decodeEventKey, parseMessageBody, type S3ObjectEvent } from './events.ts';
 export { createHandlerFromEnv, handler } from './handler.ts';
 export { jobSpecUri, jobStartedKey } from './jobs.ts';
-export { createLogger, hashKey, type Logger, type LogFields, type LogLevel } from './logger.ts';
+export { createLogger, hashKey, type LogFields, type Logger, type LogLevel } from './logger.ts';
 export type { RawObjectHead, RawObjectListing, RawStore, RunTaskInput, TaskRunner } from './ports.ts';
 export { type ReceivedMessage, sqsEventFromMessages } from './sqs-event.ts';
 export { createHandler, type HandlerDeps, type SqsBatchHandler } from './trigger.ts';

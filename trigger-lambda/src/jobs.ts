@@ -49,7 +49,8 @@ export async function planFromManifest(
   const manifest = await readManifest(store, bucket, batchId);
   const keys = manifest.files.map((f) => {
     const key = manifestFileKey(batchId, f.name);
-    if (key === undefined) throw new TriggerError('MANIFEST_INVALID', 'a manifest file name leaves its batch');
+    if (key === undefined)
+      throw new TriggerError('MANIFEST_INVALID', 'a manifest file name leaves its batch');
     return { key, size: f.size };
   });
   if (new Set(keys.map((k) => k.key)).size !== keys.length) {
@@ -126,25 +127,26 @@ export interface StartDeps {
   readonly logger: Logger;
 }
 
-/**
- * Writes the job spec (put-if-absent) and starts its task unless the started marker says it was
- * started before. Returns the job id and what happened. Errors propagate (TaskLaunchError, store errors).
- */
-export async function startJob(
-  deps: StartDeps,
-  plan: JobPlan,
-): Promise<{ jobId: string; outcome: StartOutcome }> {
+/** The job spec of a plan: objects sorted by key, the id derived from their keys and ETags. */
+export function buildJobSpec(plan: JobPlan, rawBucket: string, now: Date): JobSpec {
   const objects = [...plan.objects].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  const jobId = deriveJobId(objects);
-  const spec: JobSpec = JobSpecSchema.parse({
+  return JobSpecSchema.parse({
     version: 1,
-    jobId,
-    createdAt: deps.clock().toISOString(),
-    rawBucket: deps.rawBucket,
+    jobId: deriveJobId(objects),
+    createdAt: now.toISOString(),
+    rawBucket,
     ...(plan.batchId !== undefined ? { batchId: plan.batchId } : {}),
     source: plan.source,
     objects,
   });
+}
+
+/**
+ * Writes the job spec (put-if-absent) and starts its task unless the started marker says it was
+ * started before. Errors propagate (TaskLaunchError, store errors); the spec stays for the retry.
+ */
+export async function startJob(deps: StartDeps, spec: JobSpec): Promise<StartOutcome> {
+  const { jobId } = spec;
   const created = await deps.store.putObjectIfAbsent(
     deps.rawBucket,
     rawKeys.jobSpec(jobId),
@@ -154,8 +156,8 @@ export async function startJob(
   if (!created) {
     const marker = await deps.store.headObject(deps.rawBucket, jobStartedKey(jobId));
     if (marker !== undefined) {
-      deps.logger.info('job already started', { jobId, source: plan.source });
-      return { jobId, outcome: 'duplicate' };
+      deps.logger.info('job already started', { jobId, source: spec.source });
+      return 'duplicate';
     }
   }
   const { taskArn } = await deps.runner.runTask({ jobId, jobSpecUri: jobSpecUri(deps.rawBucket, jobId) });
@@ -165,12 +167,11 @@ export async function startJob(
     utf8.encode(JSON.stringify({ version: 1, jobId, taskArn, startedAt: deps.clock().toISOString() })),
     'application/json',
   );
-  const outcome: StartOutcome = created ? 'started' : 'resumed';
   deps.logger.info(created ? 'job started' : 'job resumed', {
     jobId,
     taskArn,
-    source: plan.source,
-    counts: { objects: objects.length },
+    source: spec.source,
+    counts: { objects: spec.objects.length },
   });
-  return { jobId, outcome };
+  return created ? 'started' : 'resumed';
 }

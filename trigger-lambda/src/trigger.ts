@@ -2,9 +2,16 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { classifyKey, manifestKeyOfFolder } from './batching.ts';
 import { mapLimit } from './concurrency.ts';
 import type { TriggerConfig } from './config.ts';
-import { errorCode, TriggerError } from './errors.ts';
+import { errorCode } from './errors.ts';
 import { isObjectCreated, parseMessageBody } from './events.ts';
-import { type JobPlan, planFromManifest, type StartOutcome, startJob, toJobObject } from './jobs.ts';
+import {
+  buildJobSpec,
+  type JobPlan,
+  planFromManifest,
+  type StartOutcome,
+  startJob,
+  toJobObject,
+} from './jobs.ts';
 import { hashKey, type Logger, silentLogger } from './logger.ts';
 import type { RawStore, TaskRunner } from './ports.ts';
 
@@ -154,7 +161,8 @@ export function createHandler(deps: HandlerDeps): SqsBatchHandler {
             counts.covered += files.size;
             return;
           }
-          for (const [key, ids] of files) for (const id of ids) addTo(looseGroups, `incoming/${folder}/`, key, id);
+          for (const [key, ids] of files)
+            for (const id of ids) addTo(looseGroups, `incoming/${folder}/`, key, id);
         } catch (err) {
           for (const ids of files.values()) fail(ids);
           logger.warn('manifest check failed', { code: errorCode(err), counts: { objects: files.size } });
@@ -185,7 +193,8 @@ export function createHandler(deps: HandlerDeps): SqsBatchHandler {
         work.push({
           source: 'manifest',
           messageIds: ids,
-          plan: () => planFromManifest(store, bucket, batchId, { headConcurrency: config.headConcurrency, logger }),
+          plan: () =>
+            planFromManifest(store, bucket, batchId, { headConcurrency: config.headConcurrency, logger }),
         });
       }
       for (const files of looseGroups.values()) {
@@ -197,15 +206,18 @@ export function createHandler(deps: HandlerDeps): SqsBatchHandler {
 
       const deps = { store, runner, rawBucket: bucket, clock, logger };
       await mapLimit(work, config.jobConcurrency, async (w) => {
+        let jobId: string | undefined;
         try {
           const plan = await w.plan();
           if (plan === undefined) return;
-          const { outcome } = await startJob(deps, plan);
-          counts[outcome]++;
+          const spec = buildJobSpec(plan, bucket, clock());
+          jobId = spec.jobId;
+          counts[await startJob(deps, spec)]++;
         } catch (err) {
           counts.jobsFailed++;
           fail(w.messageIds);
           logger.warn('job not started', {
+            ...(jobId !== undefined ? { jobId } : {}),
             code: errorCode(err),
             source: w.source,
             counts: { messages: w.messageIds.size },
@@ -214,7 +226,7 @@ export function createHandler(deps: HandlerDeps): SqsBatchHandler {
       });
     } catch (err) {
       // A bug, not a bad input: retry the whole batch rather than lose it.
-      logger.error('batch failed', { code: err instanceof TriggerError ? err.code : 'UNEXPECTED' });
+      logger.error('batch failed', { code: errorCode(err) });
       fail(records.map((r) => r.messageId));
     }
 

@@ -56,7 +56,9 @@ const read = (file: string): { text: string; sha256: string } => {
 const profileSrc = read('confidentiality_profile_attributes.json');
 const attributesSrc = read('attributes.json');
 const rows = JSON.parse(profileSrc.text) as ProfileJsonRow[];
-const vrById = new Map((JSON.parse(attributesSrc.text) as AttributeJsonRow[]).map((a) => [a.id, a.valueRepresentation]));
+const vrById = new Map(
+  (JSON.parse(attributesSrc.text) as AttributeJsonRow[]).map((a) => [a.id, a.valueRepresentation]),
+);
 
 /** '(0010,0010)' -> '00100010'; '(50XX,XXXX)' -> '50xxxxxx'; the private-attributes row -> 'private'. */
 const tagKey = (row: ProfileJsonRow): string => {
@@ -72,7 +74,8 @@ for (const row of rows) {
   const key = tagKey(row);
   if (seen.has(key)) throw new Error(`duplicate row for ${key}`);
   seen.add(key);
-  if (!BASIC_ACTIONS.has(row.basicProfile)) throw new Error(`unknown basic action ${row.basicProfile} (${key})`);
+  if (!BASIC_ACTIONS.has(row.basicProfile))
+    throw new Error(`unknown basic action ${row.basicProfile} (${key})`);
   const opts: string[] = [];
   for (const k of OPTION_KEYS) {
     const v = row[k];

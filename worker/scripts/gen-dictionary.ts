@@ -42,7 +42,7 @@ const attributes = JSON.parse(raw.toString('utf8')) as Attribute[];
  */
 function packVr(vr: string): string {
   const v = vr.trim();
-  if (v === '' ) return 'UN';
+  if (v === '') return 'UN';
   if (v === 'See Note 2') return 'NONE';
   const choices = v.split(/\s+or\s+/).map((s) => s.trim());
   for (const c of choices) if (!/^[A-Z]{2}$/.test(c)) throw new Error(`unexpected VR ${JSON.stringify(vr)}`);
@@ -61,7 +61,9 @@ for (const a of attributes) {
   const vm = a.valueMultiplicity.trim().replace(/\s+or\s+/g, '|') || '1';
   const keyword = a.keyword.trim();
   if (/\s/.test(keyword) || /\s/.test(vm)) throw new Error(`unexpected whitespace in ${a.tag}`);
-  lines.push(`${key} ${packVr(a.valueRepresentation)} ${vm} ${a.retired === 'Y' ? 'R' : '-'}${keyword ? ` ${keyword}` : ''}`);
+  lines.push(
+    `${key} ${packVr(a.valueRepresentation)} ${vm} ${a.retired === 'Y' ? 'R' : '-'}${keyword ? ` ${keyword}` : ''}`,
+  );
 }
 lines.sort();
 
@@ -131,7 +133,13 @@ function popcount(n: number): number {
 }
 
 const GROUP_LENGTH: Omit<DictEntry, 'tag'> = { vr: 'UL', vrs: ['UL'], vm: '1', keyword: '', retired: false };
-const PRIVATE_CREATOR: Omit<DictEntry, 'tag'> = { vr: 'LO', vrs: ['LO'], vm: '1', keyword: '', retired: false };
+const PRIVATE_CREATOR: Omit<DictEntry, 'tag'> = {
+  vr: 'LO',
+  vrs: ['LO'],
+  vm: '1',
+  keyword: '',
+  retired: false,
+};
 
 /**
  * The dictionary entry of a tag. Repeating groups (50xx, 60xx, ...) match through their mask

@@ -50,7 +50,10 @@ async function main(): Promise<number> {
       linkageBucket: config.LINKAGE_BUCKET,
       deid: {
         key: deidKey,
-        options: parseDeidOptions(config.DEID_OPTIONS ? JSON.parse(config.DEID_OPTIONS) : {}, config.BURNED_IN_POLICY),
+        options: parseDeidOptions({
+          ...(config.DEID_OPTIONS ? (JSON.parse(config.DEID_OPTIONS) as object) : {}),
+          burnedInPolicy: config.BURNED_IN_POLICY,
+        }),
       },
       inference: new SageMakerInferenceClient({
         endpointName: config.SAGEMAKER_ENDPOINT_NAME,

@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { acknowledge } from '../nag.ts';
 
 /**
  * The de-identification key (DESIGN D3): the HMAC key behind every pseudonym, UID and date shift.
@@ -38,6 +39,11 @@ export class DeidKey extends Construct {
       // Deleting the stack must never destroy the key: every pseudonym depends on it.
       removalPolicy: RemovalPolicy.RETAIN,
     });
+
+    const noRotation =
+      'Automatic rotation would silently change every pseudonym, new UID and date shift, breaking the longitudinal linkage that de-identification must preserve (DESIGN D3). Re-keying is a deliberate, manual procedure (infra/README.md), not a schedule. The secret is encrypted with its own customer-managed key (rotated yearly) and readable only by the worker task role.';
+    acknowledge(this.secret, 'AwsSolutions-SMG4', noRotation);
+    acknowledge(this.secret, 'HIPAA.Security-SecretsManagerRotationEnabled', noRotation);
   }
 
   /** Read access for the worker's task role, and DEID_KEY_SECRET_ARN (the ARN only). */

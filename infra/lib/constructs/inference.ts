@@ -12,6 +12,7 @@ import { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
 import type { InferenceSettings } from '../config.ts';
+import { acknowledge, ECR_TOKEN_REASON, INLINE_POLICY_REASON } from '../nag.ts';
 import type { Network } from './network.ts';
 import type { DockerImageSource } from './worker.ts';
 
@@ -21,14 +22,20 @@ export interface InferenceProps {
   readonly endpointName: string;
   readonly image: DockerImageSource;
   /**
-   * Folder with the model files (model.onnx, model.json). Packaged at synth time as model.tar.gz
-   * (with the local `tar`, no Docker) and given to SageMaker as the model data, which it unpacks
-   * into /opt/ml/model. Omit when the image carries its model.
+   * The model files (model.onnx, model.json). Packaged at synth time as model.tar.gz (with the
+   * local `tar`, no Docker) and given to SageMaker as the model data, which it unpacks into
+   * /opt/ml/model. Omit when the image carries its model.
    */
-  readonly modelArtifactsDir?: string;
+  readonly modelArtifacts?: ModelArtifacts;
   readonly network: Network;
   readonly logRetention: logs.RetentionDays;
   readonly logKey: kms.IKey;
+}
+
+export interface ModelArtifacts {
+  readonly directory: string;
+  /** Files of `directory` that go into model.tar.gz (evaluation data and the like stay out). */
+  readonly files: readonly string[];
 }
 
 export const VARIANT_NAME = 'AllTraffic';
@@ -96,9 +103,15 @@ export class Inference extends Construct {
     );
 
     let modelDataUrl: string | undefined;
-    if (props.modelArtifactsDir !== undefined) {
-      const artifact = modelArtifactAsset(this, 'ModelData', props.modelArtifactsDir);
-      artifact.grantRead(this.role);
+    if (props.modelArtifacts !== undefined) {
+      const artifact = modelArtifactAsset(this, 'ModelData', props.modelArtifacts);
+      // The one object, not the whole asset bucket.
+      this.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['s3:GetObject'],
+          resources: [artifact.bucket.arnForObjects(artifact.s3ObjectKey)],
+        }),
+      );
       modelDataUrl = artifact.s3ObjectUrl;
     }
 
@@ -174,6 +187,20 @@ export class Inference extends Construct {
       endpointConfigName: config.attrEndpointConfigName,
     });
     this.endpoint.node.addDependency(logGroup);
+
+    acknowledge(
+      this.role,
+      'AwsSolutions-IAM5[Resource::*]',
+      `${ECR_TOKEN_REASON} cloudwatch:PutMetricData takes no resource ARN either; it is limited by condition to the SageMaker namespaces.${serverless ? '' : ' The EC2 network-interface actions SageMaker needs to place instances in the VPC support no resource-level permissions.'}`,
+    );
+    acknowledge(this.role, 'HIPAA.Security-IAMNoInlinePolicy', INLINE_POLICY_REASON);
+    if (serverless) {
+      acknowledge(
+        config,
+        'HIPAA.Security-SageMakerEndpointConfigurationKMSKeyConfigured',
+        'Serverless endpoint: KmsKeyId encrypts the ML storage volume of instance-backed variants, and a serverless variant has none that the customer manages. With inferenceMode=instance the configuration sets KmsKeyId to a customer-managed key. The endpoint stores no request data (no data capture).',
+      );
+    }
   }
 
   /** sagemaker:InvokeEndpoint on this endpoint only. Sets SAGEMAKER_ENDPOINT_NAME. */
@@ -189,9 +216,11 @@ export class Inference extends Construct {
  * model.tar.gz of the artifact folder, made with the local `tar` at synth time (no Docker). The
  * asset hash comes from the folder's content, so an unchanged model is not uploaded again.
  */
-function modelArtifactAsset(scope: Construct, id: string, dir: string): Asset {
-  if (!existsSync(dir)) {
-    throw new Error(`model artifact folder not found: ${dir} (train the model or set modelArtifactsDir)`);
+function modelArtifactAsset(scope: Construct, id: string, artifacts: ModelArtifacts): Asset {
+  const dir = artifacts.directory;
+  const missing = artifacts.files.filter((f) => !existsSync(path.join(dir, f)));
+  if (missing.length > 0) {
+    throw new Error(`model artifacts missing in ${dir}: ${missing.join(', ')} (train the model first)`);
   }
   return new Asset(scope, id, {
     path: dir,
@@ -201,7 +230,8 @@ function modelArtifactAsset(scope: Construct, id: string, dir: string): Asset {
       outputType: BundlingOutput.ARCHIVED,
       local: {
         tryBundle(outputDir: string): boolean {
-          execFileSync('tar', ['-czf', path.join(outputDir, 'model.tar.gz'), '-C', dir, '.'], { stdio: 'pipe' });
+          const out = path.join(outputDir, 'model.tar.gz');
+          execFileSync('tar', ['-czf', out, '-C', dir, '--', ...artifacts.files], { stdio: 'pipe' });
           return true;
         },
       },

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -10,6 +10,7 @@ import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { TriggerSettings } from '../config.ts';
+import { acknowledge, arnWildcardFinding, INLINE_POLICY_REASON } from '../nag.ts';
 import type { Network } from './network.ts';
 import { RAW_PREFIX } from './storage.ts';
 
@@ -75,6 +76,7 @@ export class Ingest extends Construct {
     props.rawBucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.SqsDestination(this.queue), {
       prefix: RAW_PREFIX.incoming,
     });
+    acknowledgeBucketNotificationsHandler(props.rawBucket);
 
     const logGroup = new logs.LogGroup(this, 'TriggerLogGroup', {
       retention: props.logRetention,
@@ -144,6 +146,23 @@ export class Ingest extends Construct {
       },
     });
 
+    acknowledge(
+      this.role,
+      arnWildcardFinding(logGroup, ':*'),
+      'Log streams of the function\'s own log group; Lambda names them at run time.',
+    );
+    acknowledge(
+      this.role,
+      'AwsSolutions-IAM5[Resource::*]',
+      'The EC2 network-interface actions a Lambda function in a VPC needs (the same set as the AWSLambdaVPCAccessExecutionRole managed policy) support no resource-level permissions.',
+    );
+    acknowledge(this.role, 'HIPAA.Security-IAMNoInlinePolicy', INLINE_POLICY_REASON);
+    acknowledge(
+      this.trigger,
+      'HIPAA.Security-LambdaDLQ',
+      'The function is invoked synchronously by an SQS event source mapping; a function dead-letter queue applies to asynchronous invocations only. Messages that fail are returned to the intake queue (partial batch responses) and moved to its dead-letter queue after the maximum receive count, which is alarmed.',
+    );
+
     this.trigger.addEventSource(
       new SqsEventSource(this.queue, {
         batchSize: s.batchSize,
@@ -151,6 +170,30 @@ export class Ingest extends Construct {
         reportBatchItemFailures: true,
         maxConcurrency: Math.max(2, s.reservedConcurrency),
       }),
+    );
+  }
+}
+
+/**
+ * S3 event notifications are configured by CDK's own singleton custom resource (one per stack); its
+ * role and policy are CDK's, not ours to narrow.
+ */
+function acknowledgeBucketNotificationsHandler(bucket: s3.Bucket): void {
+  const stack = Stack.of(bucket);
+  for (const child of stack.node.children) {
+    if (!child.node.id.startsWith('BucketNotificationsHandler')) continue;
+    acknowledge(
+      child,
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      'CDK\'s bucket-notifications custom resource (runs only during deployment to set the notification configuration) uses the basic Lambda execution managed policy to write its own logs.',
+    );
+  }
+  const notifications = bucket.node.tryFindChild('Notifications');
+  if (notifications) {
+    acknowledge(
+      notifications,
+      'HIPAA.Security-IAMNoInlinePolicy',
+      'CDK\'s bucket-notifications custom resource policy: s3:PutBucketNotification on this bucket only, attached inline by CDK to its deployment-time handler.',
     );
   }
 }

@@ -48,16 +48,12 @@ export class Network extends Construct {
 
     this.vpc.addGatewayEndpoint('S3', { service: ec2.GatewayVpcEndpointAwsService.S3 });
 
+    // Inbound rules are added per workload security group (workloadSecurityGroup), nothing else.
     this.endpointSecurityGroup = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
       vpc: this.vpc,
-      description: 'Interface VPC endpoints: HTTPS from inside the VPC only',
+      description: 'Interface VPC endpoints: HTTPS from the pipeline workloads only',
       allowAllOutbound: false,
     });
-    this.endpointSecurityGroup.addIngressRule(
-      ec2.Peer.ipv4(this.vpc.vpcCidrBlock),
-      ec2.Port.tcp(443),
-      'HTTPS from the VPC',
-    );
     for (const [name, service] of Object.entries(INTERFACE_ENDPOINTS)) {
       this.vpc.addInterfaceEndpoint(name, {
         service,
@@ -74,13 +70,15 @@ export class Network extends Construct {
   }
 
   /**
-   * A security group for a workload: no inbound rule, outbound HTTPS only. The subnets have no
-   * route to the internet, so outbound HTTPS reaches only the VPC endpoints and the S3 gateway
-   * endpoint (whose regional address ranges are a prefix list that cannot be resolved offline).
+   * A security group for a workload: no inbound rule, outbound HTTPS only, and the endpoints accept
+   * HTTPS from it. The subnets have no route to the internet, so outbound HTTPS reaches only the
+   * interface endpoints and the S3 gateway endpoint (whose regional address ranges form a prefix
+   * list that cannot be resolved offline, hence 0.0.0.0/0 on port 443 for egress).
    */
   workloadSecurityGroup(scope: Construct, id: string, description: string): ec2.SecurityGroup {
     const sg = new ec2.SecurityGroup(scope, id, { vpc: this.vpc, description, allowAllOutbound: false });
     sg.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to VPC endpoints and the S3 gateway endpoint');
+    this.endpointSecurityGroup.addIngressRule(sg, ec2.Port.tcp(443), description.split(':')[0] ?? id);
     return sg;
   }
 }

@@ -4,8 +4,9 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import type { StorageSettings } from '../config.ts';
+import { acknowledge, objectWildcardFinding } from '../nag.ts';
 import { secureBucket } from './secure-bucket.ts';
 
 /** Key prefixes (DESIGN D7; common/src/keys.ts is the source of truth for the full keys). */
@@ -114,6 +115,19 @@ export class Storage extends Construct {
         { id: 'expire-old-versions', noncurrentVersionExpiration: Duration.days(s.noncurrentVersionExpirationDays) },
       ],
     });
+
+    for (const bucket of [this.auditBucket, this.rawBucket, this.processedBucket, this.linkageBucket]) {
+      acknowledge(
+        bucket,
+        'HIPAA.Security-S3BucketReplicationEnabled',
+        'Cross-region replication is a disaster-recovery and data-residency decision each hospital makes (a second region may not be allowed for PHI). Durability here comes from S3 (11 nines), versioning, and retention on stack deletion; replication can be added per deployment without code changes elsewhere.',
+      );
+    }
+    acknowledge(
+      this.auditBucket,
+      'HIPAA.Security-S3DefaultEncryptionKMS',
+      'The audit bucket is the target of S3 server access logs, which S3 can deliver only to buckets encrypted with SSE-S3 (AES-256), not SSE-KMS. It holds access logs and VPC flow logs, no PHI.',
+    );
   }
 
   /**
@@ -160,6 +174,10 @@ function dataKey(scope: Construct, id: string, purpose: string): kms.Key {
   });
 }
 
+/**
+ * Object actions on `<bucket>/<prefix>*`. The wildcard stands for object names, which the pipeline
+ * derives at run time (batch ids, job ids, pseudonymous UIDs); the bucket and the prefix are fixed.
+ */
 function grantObjects(
   grantee: iam.IGrantable,
   bucket: s3.IBucket,
@@ -171,6 +189,20 @@ function grantObjects(
     actions,
     resourceArns: prefixes.map((p) => bucket.arnForObjects(`${p}*`)),
   }).assertSuccess();
+  for (const prefix of prefixes) {
+    acknowledge(
+      principalConstruct(grantee),
+      objectWildcardFinding(bucket, prefix),
+      `Object names under "${prefix || '(whole bucket)'}" are generated at run time (batch ids, job ids, pseudonymous UIDs); the actions (${actions.join(', ')}) and the bucket are fixed and the prefix is the narrowest the key layout allows.`,
+    );
+  }
+}
+
+/** The role behind a grantee, where its acknowledgements go. */
+function principalConstruct(grantee: iam.IGrantable): IConstruct {
+  const principal: unknown = grantee.grantPrincipal;
+  if (!Construct.isConstruct(principal)) throw new Error('grantee must be a role created in this app');
+  return principal;
 }
 
 /** ListBucket so that a missing key reads as 404, not 403; limited to the given prefixes. */

@@ -13,6 +13,8 @@ import { startLocalPipeline } from '../local/pipeline.ts';
 import { REPO_ROOT } from '../local/task-runner.ts';
 
 const started = performance.now();
+// Node 20 is past end of life and the README says so; the SDK's reminder would only clutter the demo.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const { values } = parseArgs({
   options: {
     data: { type: 'string', default: path.join(REPO_ROOT, '.demo-data') },
@@ -28,10 +30,19 @@ const say = (line: string) => process.stdout.write(`[${elapsed()}] ${line}\n`);
 if (!values.keep) await rm(dataDir, { recursive: true, force: true });
 say(`medimg-pipeline demo: local S3, SQS, SNS and model servers; data in ${path.relative(process.cwd(), dataDir) || '.'}`);
 
+let triggerBatches = 0;
+let triggerEvents = 0;
 const pipeline = await startLocalPipeline({
   dataDir,
-  onTriggerBatch: (records, failed) =>
-    say(`trigger-lambda: SQS batch of ${records} event(s)${failed ? `, ${failed} to retry` : ''}`),
+  onTriggerBatch: (records, failed) => {
+    triggerBatches += 1;
+    triggerEvents += records;
+    if (failed) say(`trigger-lambda: ${failed} of ${records} message(s) returned to the queue for retry`);
+  },
+  onTaskStart: (task) =>
+    say(
+      `trigger-lambda: ${triggerEvents} S3 event(s) in ${triggerBatches} SQS batch(es) so far; ecs:RunTask for ${task.jobId}`,
+    ),
   onWorkerLine: (task, line) => {
     try {
       const e = JSON.parse(line) as Record<string, unknown>;

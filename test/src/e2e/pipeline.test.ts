@@ -15,7 +15,7 @@ import type { JobStatus } from '@medimg/worker/pipeline/status.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalPipeline, startLocalPipeline } from '../local/pipeline.ts';
 import { REPO_ROOT } from '../local/task-runner.ts';
-import { listFiles } from '../local/uploader.ts';
+import { sampleFiles as listSampleFiles } from '../local/uploader.ts';
 
 const SAMPLES = path.join(REPO_ROOT, 'sample-dicom');
 
@@ -75,7 +75,7 @@ describe('the pipeline end to end on local servers', () => {
 
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'medimg-e2e-'));
-    sampleFiles = await listFiles(SAMPLES);
+    sampleFiles = await listSampleFiles(SAMPLES);
     identifiers = await originalIdentifiers(sampleFiles);
     pipeline = await startLocalPipeline({ dataDir });
     await pipeline.upload(SAMPLES, { files: sampleFiles });

@@ -18,7 +18,7 @@ import { type ReceivedMail, subscribeMailbox } from './mail-subscriber.ts';
 import { bridgeS3EventsToSqs } from './s3-event-bridge.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, type LocalServers, startLocalServers } from './servers.ts';
 import { LocalTaskRunner, REPO_ROOT, type TaskRecord } from './task-runner.ts';
-import { listFiles, type UploadResult, uploadBatch } from './uploader.ts';
+import { sampleFiles, type UploadResult, uploadBatch } from './uploader.ts';
 
 export interface LocalPipelineOptions {
   /** Everything the run leaves behind: S3 objects, emails, task logs, the local key. */
@@ -27,6 +27,7 @@ export interface LocalPipelineOptions {
   /** Extra worker environment (e.g. fault injection in tests). */
   readonly workerEnvironment?: Readonly<Record<string, string>>;
   readonly onTaskExit?: (task: TaskRecord) => void;
+  readonly onTaskStart?: (task: { jobId: string; taskArn: string }) => void;
   readonly onWorkerLine?: (task: { jobId: string; taskArn: string }, line: string) => void;
   readonly onMail?: (mail: ReceivedMail) => void;
   readonly onTriggerBatch?: (records: number, failed: number) => void;
@@ -64,8 +65,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     logs: path.join(options.dataDir, 'logs'),
   };
   await mkdir(dirs.logs, { recursive: true });
+  const modelLog: string[] = [];
   const servers = await startLocalServers({
     s3Directory: dirs.s3,
+    modelLog: (event) => void modelLog.push(JSON.stringify(event)),
     modelDir: options.modelDir ?? path.join(REPO_ROOT, 'models/artifacts'),
   });
   const { names } = servers;
@@ -81,6 +84,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: servers.modelUrl,
     S3_FORCE_PATH_STYLE: 'true',
     MEDIMG_MODE: 'local',
+    // Node 20 is documented as past end of life (README); deployments run Node 22+.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     PROCESSED_BUCKET: names.processedBucket,
     LINKAGE_BUCKET: names.linkageBucket,
     SAGEMAKER_ENDPOINT_NAME: names.endpointName,
@@ -92,6 +97,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   };
   const runner = new LocalTaskRunner({ environment: workerEnvironment, logDir: dirs.logs,
     onExit: options.onTaskExit,
+    onStart: options.onTaskStart,
     onLine: options.onWorkerLine,
   });
 
@@ -151,7 +157,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
         s3: servers.s3,
         bucket: names.rawBucket,
         root,
-        files: uploadOptions.files ?? (await listFiles(root)),
+        files: uploadOptions.files ?? (await sampleFiles(root)),
         batchId: uploadOptions.batchId,
         onFile: uploadOptions.onFile,
       }),
@@ -167,8 +173,12 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
         await new Promise((r) => setTimeout(r, 300));
       }
       await mailbox.drain();
-      await writeFile(triggerLogFile, triggerLines.join('\n') + (triggerLines.length ? '\n' : ''), { flag: 'a' });
-      triggerLines.length = 0;
+      const flushLines = async (file: string, lines: string[]) => {
+        if (lines.length) await writeFile(file, `${lines.join('\n')}\n`, { flag: 'a' });
+        lines.length = 0;
+      };
+      await flushLines(triggerLogFile, triggerLines);
+      await flushLines(path.join(dirs.logs, 'model-server.log'), modelLog);
     },
     stop: async () => {
       runner.stop();

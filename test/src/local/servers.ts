@@ -14,7 +14,8 @@ import { startFauxqs } from 'fauxqs';
 import S3rver from 's3rver';
 
 export const LOCAL_REGION = 'us-east-1';
-export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
+/** s3rver checks signatures against its fixed account; fauxqs accepts any credentials. */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 
 export interface LocalNames {
   readonly rawBucket: string;
@@ -66,6 +67,8 @@ export interface StartOptions {
   /** SQS visibility timeout of the intake queue, seconds (a failed message comes back after it). */
   readonly visibilityTimeoutSeconds?: number;
   readonly maxReceiveCount?: number;
+  /** The model server's structured log events (default: dropped). */
+  readonly modelLog?: (event: Readonly<Record<string, unknown>>) => void;
 }
 
 export async function startLocalServers(options: StartOptions): Promise<LocalServers> {
@@ -82,7 +85,13 @@ export async function startLocalServers(options: StartOptions): Promise<LocalSer
   const s3Url = `http://127.0.0.1:${s3Address.port}`;
   const fauxqs = await startFauxqs({ port: 0, host: '127.0.0.1', logger: false });
   const awsUrl = `http://127.0.0.1:${fauxqs.port}`;
-  const model = await startModelServer({ port: 0, host: '127.0.0.1', modelDir: options.modelDir });
+  const model = await startModelServer({
+    port: 0,
+    host: '127.0.0.1',
+    modelDir: options.modelDir,
+    log: options.modelLog ?? (() => {}),
+  });
+  await model.ready;
 
   const common = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
   const s3 = new S3Client({ ...common, endpoint: s3Url, forcePathStyle: true });

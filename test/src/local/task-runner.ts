@@ -26,6 +26,7 @@ export interface LocalTaskRunnerOptions {
   /** Each task's stdout/stderr (JSON log lines) goes to <logDir>/<jobId>-<n>.log. */
   readonly logDir: string;
   readonly onExit?: (task: TaskRecord) => void;
+  readonly onStart?: (task: { jobId: string; taskArn: string }) => void;
   /** Each line the worker writes (its JSON logs), as it comes. */
   readonly onLine?: (task: { jobId: string; taskArn: string }, line: string) => void;
 }
@@ -79,6 +80,7 @@ export class LocalTaskRunner {
       }),
     };
     this.tasks.push(record);
+    this.options.onStart?.({ jobId: input.jobId, taskArn });
     return { taskArn };
   }
 

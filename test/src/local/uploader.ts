@@ -28,6 +28,13 @@ export async function listFiles(root: string): Promise<string[]> {
   return out;
 }
 
+/** The sample scans: sample-dicom/studies and the deliberately broken sample-dicom/bad. */
+export async function sampleFiles(sampleRoot: string): Promise<string[]> {
+  const files: string[] = [];
+  for (const dir of ['studies', 'bad']) files.push(...(await listFiles(path.join(sampleRoot, dir))));
+  return files;
+}
+
 export interface UploadResult {
   readonly batchId: string;
   readonly files: number;

@@ -29,15 +29,33 @@ const THROTTLING = new Set([
   'RequestLimitExceeded',
   'LimitExceededException',
 ]);
-const SERVER = new Set(['ServerException', 'ServiceUnavailableException', 'InternalFailure', 'InternalError']);
-const NETWORK = new Set(['TimeoutError', 'RequestTimeout', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT']);
+const SERVER = new Set([
+  'ServerException',
+  'ServiceUnavailableException',
+  'InternalFailure',
+  'InternalError',
+]);
+const NETWORK = new Set([
+  'TimeoutError',
+  'RequestTimeout',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+]);
 
 /** RunTask `failures[].reason` values that mean "not now" rather than "never". */
 const RETRYABLE_REASON = /^RESOURCE:|capacity is unavailable|insufficient capacity|timeout|internal error/i;
 
 type Attempt =
   | { readonly ok: true; readonly taskArn: string }
-  | { readonly ok: false; readonly retryable: boolean; readonly code: TaskLaunchErrorCode; readonly reasons: string[]; readonly cause?: unknown };
+  | {
+      readonly ok: false;
+      readonly retryable: boolean;
+      readonly code: TaskLaunchErrorCode;
+      readonly reasons: string[];
+      readonly cause?: unknown;
+    };
 
 /**
  * TaskRunner on ECS Fargate. One task per job, the job spec location as the only override.
@@ -91,7 +109,10 @@ export class EcsTaskRunner implements TaskRunner {
       },
       overrides: {
         containerOverrides: [
-          { name: this.#config.containerName, environment: [{ name: JOB_SPEC_ENV, value: input.jobSpecUri }] },
+          {
+            name: this.#config.containerName,
+            environment: [{ name: JOB_SPEC_ENV, value: input.jobSpecUri }],
+          },
         ],
       },
     });
@@ -143,14 +164,29 @@ export class EcsTaskRunner implements TaskRunner {
     } catch (err) {
       const name = err instanceof Error ? err.name : '';
       const errCode = (err as { code?: unknown } | undefined)?.code;
-      const status = (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+      const status = (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata
+        ?.httpStatusCode;
       const throttled =
-        THROTTLING.has(name) || status === 429 || (err as { $retryable?: { throttling?: boolean } })?.$retryable?.throttling === true;
-      if (throttled) return { ok: false, retryable: true, code: 'TASK_LAUNCH_THROTTLED', reasons: [name], cause: err };
-      if (SERVER.has(name) || (status !== undefined && status >= 500) || NETWORK.has(name) || (typeof errCode === 'string' && NETWORK.has(errCode))) {
+        THROTTLING.has(name) ||
+        status === 429 ||
+        (err as { $retryable?: { throttling?: boolean } })?.$retryable?.throttling === true;
+      if (throttled)
+        return { ok: false, retryable: true, code: 'TASK_LAUNCH_THROTTLED', reasons: [name], cause: err };
+      if (
+        SERVER.has(name) ||
+        (status !== undefined && status >= 500) ||
+        NETWORK.has(name) ||
+        (typeof errCode === 'string' && NETWORK.has(errCode))
+      ) {
         return { ok: false, retryable: true, code: 'TASK_LAUNCH_SERVICE_ERROR', reasons: [name], cause: err };
       }
-      return { ok: false, retryable: false, code: 'TASK_LAUNCH_REJECTED', reasons: [name || 'unknown'], cause: err };
+      return {
+        ok: false,
+        retryable: false,
+        code: 'TASK_LAUNCH_REJECTED',
+        reasons: [name || 'unknown'],
+        cause: err,
+      };
     }
   }
 }

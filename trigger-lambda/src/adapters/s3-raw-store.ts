@@ -55,11 +55,22 @@ export class S3RawStore implements RawStore {
    * Some S3-compatible servers (s3rver) ignore the header, so a HEAD goes first: it narrows the
    * window there and saves a request on AWS when the object exists.
    */
-  async putObjectIfAbsent(bucket: string, key: string, body: Uint8Array, contentType: string): Promise<boolean> {
+  async putObjectIfAbsent(
+    bucket: string,
+    key: string,
+    body: Uint8Array,
+    contentType: string,
+  ): Promise<boolean> {
     if ((await this.headObject(bucket, key)) !== undefined) return false;
     try {
       await this.#client.send(
-        new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, IfNoneMatch: '*' }),
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: body,
+          ContentType: contentType,
+          IfNoneMatch: '*',
+        }),
       );
       return true;
     } catch (err) {

@@ -22,9 +22,17 @@ export interface ObjectEventInput {
   readonly encode?: boolean;
 }
 
+interface TemplateRecord {
+  eventName: string;
+  s3: {
+    bucket: { name: string; arn: string };
+    object: { key: string; size: number; eTag: string; sequencer: string };
+  };
+}
+
 /** An S3 event notification body (the `s3-object-created.json` fixture with another object). */
 export function s3NotificationBody(...objects: ObjectEventInput[]): string {
-  const template = fixture('s3-object-created.json') as { Records: Array<Record<string, any>> };
+  const template = fixture('s3-object-created.json') as { Records: TemplateRecord[] };
   const base = template.Records[0]!;
   const records = objects.map((o, i) => {
     const r = structuredClone(base);

@@ -107,7 +107,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     linkageBucket: 'linkage',
     store: out,
     rawStore: new LocalInputStore(out),
-    deid: { key, options: parseDeidOptions({}, burnedIn) },
+    deid: { key, options: parseDeidOptions({ burnedInPolicy: burnedIn }) },
     maxObjectBytes: 2 * 1024 ** 3,
     onStep: () => {},
   };

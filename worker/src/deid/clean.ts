@@ -23,7 +23,7 @@ iliac image images inf inferior initial injection inspiration expiration interna
 kidneys knee kub l lat lateral left leg limb liver loc localizer localiser low lower lspine lumbar lung
 lungs mammo mammogram mandible map mask max maxillofacial med medial mediastinum mid min mip mpr
 mprage mr mra mri mrcp multi multiphase native neck neuro no non oblique orbit orbits oblique obl
-pa pancreas parasagittal pelvis pelvic perfusion pet phase plain plus portal post posterior pre prone
+o pa pancreas parasagittal pelvis pelvic perfusion pet phase plain plus portal post posterior pre prone
 prostate pulmonary r radius range recon reconstruction reformat rectum renal resp right rib ribs routine
 run sag sagittal scan scanogram scout se series shoulder sinus sinuses skull slab slice soft spine
 spin spleen standard std stir stomach sup superior supine survey swi t tspine temporal thick thigh

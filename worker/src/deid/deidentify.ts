@@ -378,7 +378,11 @@ function processStandard(run: Run, el: DataElement, cs: CharacterSet, mode: Mode
     if (values.every((u) => u === '' || u.startsWith(WELL_KNOWN_UID_PREFIX))) return el;
     return remapUidElement(run, value, cs);
   }
-  if (mode === 'clean' && FREE_TEXT_VRS.has(vr) && !CODE_TAGS.has(t)) return cleanElement(run, value, vr, cs, 'Z');
+  // In a cleaned sequence: free text is cleaned; a value that cleans to nothing gets a dummy, so a
+  // Type 1 text (e.g. an SR TEXT item's Text Value) stays valid. Code strings (CS) are codes, kept.
+  if (mode === 'clean' && FREE_TEXT_VRS.has(vr) && vr !== 'CS' && !CODE_TAGS.has(t)) {
+    return cleanElement(run, value, vr, cs, 'D');
+  }
   return el;
 }
 

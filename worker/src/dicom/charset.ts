@@ -231,14 +231,31 @@ function decodeIso2022(bytes: Uint8Array, vr: string, terms: readonly string[]):
       const b1 = bytes[i + 1];
       const b2 = bytes[i + 2];
       const b3 = bytes[i + 3];
-      if (b1 === 0x28 && b2 === 0x42) (g0 = 'ascii'), (i += 3);
-      else if (b1 === 0x28 && b2 === 0x4a) (g0 = 'romaji'), (i += 3);
-      else if (b1 === 0x24 && (b2 === 0x42 || b2 === 0x40)) (g0 = 'jisx0208'), (i += 3);
-      else if (b1 === 0x24 && b2 === 0x28 && b3 === 0x44) (g0 = 'jisx0212'), (i += 4);
-      else if (b1 === 0x29 && b2 === 0x49) (g1 = { kind: 'katakana' }), (i += 3);
-      else if (b1 === 0x24 && b2 === 0x29 && b3 === 0x43) (g1 = { kind: 'ksx1001' }), (i += 4);
-      else if (b1 === 0x24 && b2 === 0x29 && b3 === 0x41) (g1 = { kind: 'gb2312' }), (i += 4);
-      else if (b1 === 0x2d && b2 !== undefined) {
+      const g0Next: [G0, number] | undefined =
+        b1 === 0x28 && b2 === 0x42
+          ? ['ascii', 3]
+          : b1 === 0x28 && b2 === 0x4a
+            ? ['romaji', 3]
+            : b1 === 0x24 && (b2 === 0x42 || b2 === 0x40)
+              ? ['jisx0208', 3]
+              : b1 === 0x24 && b2 === 0x28 && b3 === 0x44
+                ? ['jisx0212', 4]
+                : undefined;
+      const g1Next: [NonNullable<G1>, number] | undefined =
+        b1 === 0x29 && b2 === 0x49
+          ? [{ kind: 'katakana' }, 3]
+          : b1 === 0x24 && b2 === 0x29 && b3 === 0x43
+            ? [{ kind: 'ksx1001' }, 4]
+            : b1 === 0x24 && b2 === 0x29 && b3 === 0x41
+              ? [{ kind: 'gb2312' }, 4]
+              : undefined;
+      if (g0Next) {
+        g0 = g0Next[0];
+        i += g0Next[1];
+      } else if (g1Next) {
+        g1 = g1Next[0];
+        i += g1Next[1];
+      } else if (b1 === 0x2d && b2 !== undefined) {
         const num = Object.keys(SINGLE_BYTE).find((k) => SINGLE_BYTE[k]!.esc === b2);
         if (num) g1 = { kind: 'single', term: num };
         i += 3;
@@ -313,7 +330,8 @@ export function decodeWithTerms(bytes: Uint8Array, vr: string, terms: readonly s
   if (term === 'GBK') return decoder('gbk').decode(bytes);
   if (term === 'ISO_IR 13') {
     let s = '';
-    for (const b of bytes) s += b >= 0xa1 && b <= 0xdf ? String.fromCharCode(0xff61 + b - 0xa1) : String.fromCharCode(b);
+    for (const b of bytes)
+      s += b >= 0xa1 && b <= 0xdf ? String.fromCharCode(0xff61 + b - 0xa1) : String.fromCharCode(b);
     return s;
   }
   const m = /^ISO_IR (\d+)$/.exec(term);
@@ -385,7 +403,10 @@ function designateG1(g1: NonNullable<G1>): number[] {
 
 const sameG1 = (a: G1, b: G1): boolean =>
   a === b ||
-  (a !== null && b !== null && a.kind === b.kind && (a.kind !== 'single' || a.term === (b as { term: string }).term));
+  (a !== null &&
+    b !== null &&
+    a.kind === b.kind &&
+    (a.kind !== 'single' || a.term === (b as { term: string }).term));
 
 type Option = { g0?: G0; g1?: NonNullable<G1>; bytes: number[] };
 
@@ -507,7 +528,8 @@ export function encodeWithTerms(text: string, vr: string, terms: readonly string
       if (cp < 0xa0) sink.push(cp);
       else {
         const b = rev.get(ch);
-        if (b === undefined) throw new CharsetError('character not representable in the Specific Character Set');
+        if (b === undefined)
+          throw new CharsetError('character not representable in the Specific Character Set');
         sink.push(b);
       }
     }

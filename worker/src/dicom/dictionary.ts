@@ -5190,7 +5190,13 @@ function popcount(n: number): number {
 }
 
 const GROUP_LENGTH: Omit<DictEntry, 'tag'> = { vr: 'UL', vrs: ['UL'], vm: '1', keyword: '', retired: false };
-const PRIVATE_CREATOR: Omit<DictEntry, 'tag'> = { vr: 'LO', vrs: ['LO'], vm: '1', keyword: '', retired: false };
+const PRIVATE_CREATOR: Omit<DictEntry, 'tag'> = {
+  vr: 'LO',
+  vrs: ['LO'],
+  vm: '1',
+  keyword: '',
+  retired: false,
+};
 
 /**
  * The dictionary entry of a tag. Repeating groups (50xx, 60xx, ...) match through their mask

@@ -32,8 +32,13 @@ export const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
 export const DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1.99';
 export const EXPLICIT_VR_BIG_ENDIAN = '1.2.840.10008.1.2.2';
 
-const ts = (uid: string, explicitVr: boolean, byteOrder: 'little' | 'big', deflated: boolean, encapsulated: boolean) =>
-  Object.freeze({ uid, explicitVr, byteOrder, deflated, encapsulated }) satisfies TransferSyntax;
+const ts = (
+  uid: string,
+  explicitVr: boolean,
+  byteOrder: 'little' | 'big',
+  deflated: boolean,
+  encapsulated: boolean,
+) => Object.freeze({ uid, explicitVr, byteOrder, deflated, encapsulated }) satisfies TransferSyntax;
 
 /** Transfer syntaxes with a name; any other UID is treated as explicit VR LE, encapsulated. */
 export const TRANSFER_SYNTAXES: ReadonlyMap<string, TransferSyntax & { readonly name: string }> = new Map(
@@ -41,14 +46,28 @@ export const TRANSFER_SYNTAXES: ReadonlyMap<string, TransferSyntax & { readonly 
     [
       [IMPLICIT_VR_LITTLE_ENDIAN, 'Implicit VR Little Endian', false, 'little', false, false],
       [EXPLICIT_VR_LITTLE_ENDIAN, 'Explicit VR Little Endian', true, 'little', false, false],
-      ['1.2.840.10008.1.2.1.98', 'Encapsulated Uncompressed Explicit VR Little Endian', true, 'little', false, true],
+      [
+        '1.2.840.10008.1.2.1.98',
+        'Encapsulated Uncompressed Explicit VR Little Endian',
+        true,
+        'little',
+        false,
+        true,
+      ],
       [DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, 'Deflated Explicit VR Little Endian', true, 'little', true, false],
       [EXPLICIT_VR_BIG_ENDIAN, 'Explicit VR Big Endian (retired)', true, 'big', false, false],
       ['1.2.840.10008.1.2.5', 'RLE Lossless', true, 'little', false, true],
       ['1.2.840.10008.1.2.4.50', 'JPEG Baseline (Process 1)', true, 'little', false, true],
       ['1.2.840.10008.1.2.4.51', 'JPEG Extended (Process 2 & 4)', true, 'little', false, true],
       ['1.2.840.10008.1.2.4.57', 'JPEG Lossless, Non-Hierarchical (Process 14)', true, 'little', false, true],
-      ['1.2.840.10008.1.2.4.70', 'JPEG Lossless, First-Order Prediction (Process 14 SV1)', true, 'little', false, true],
+      [
+        '1.2.840.10008.1.2.4.70',
+        'JPEG Lossless, First-Order Prediction (Process 14 SV1)',
+        true,
+        'little',
+        false,
+        true,
+      ],
       ['1.2.840.10008.1.2.4.80', 'JPEG-LS Lossless', true, 'little', false, true],
       ['1.2.840.10008.1.2.4.81', 'JPEG-LS Near-Lossless', true, 'little', false, true],
       ['1.2.840.10008.1.2.4.90', 'JPEG 2000 Lossless Only', true, 'little', false, true],
@@ -69,8 +88,40 @@ export function transferSyntaxOf(uid: string): TransferSyntax {
 }
 
 const VRS = new Set([
-  'AE', 'AS', 'AT', 'CS', 'DA', 'DS', 'DT', 'FD', 'FL', 'IS', 'LO', 'LT', 'OB', 'OD', 'OF', 'OL', 'OV', 'OW',
-  'PN', 'SH', 'SL', 'SQ', 'SS', 'ST', 'SV', 'TM', 'UC', 'UI', 'UL', 'UN', 'UR', 'US', 'UT', 'UV',
+  'AE',
+  'AS',
+  'AT',
+  'CS',
+  'DA',
+  'DS',
+  'DT',
+  'FD',
+  'FL',
+  'IS',
+  'LO',
+  'LT',
+  'OB',
+  'OD',
+  'OF',
+  'OL',
+  'OV',
+  'OW',
+  'PN',
+  'SH',
+  'SL',
+  'SQ',
+  'SS',
+  'ST',
+  'SV',
+  'TM',
+  'UC',
+  'UI',
+  'UL',
+  'UN',
+  'UR',
+  'US',
+  'UT',
+  'UV',
 ]);
 export const isKnownVr = (vr: string): boolean => VRS.has(vr);
 
@@ -99,8 +150,7 @@ function asBytes(input: Uint8Array): Uint8Array {
 const ascii = (b: Uint8Array, at: number, n: number): string =>
   at + n <= b.length ? String.fromCharCode(...b.subarray(at, at + n)) : '';
 
-const isVrText = (b: Uint8Array, at: number): boolean =>
-  at + 2 <= b.length && VRS.has(ascii(b, at, 2));
+const isVrText = (b: Uint8Array, at: number): boolean => at + 2 <= b.length && VRS.has(ascii(b, at, 2));
 
 /** Reads explicit VR LE group 0002 elements starting at `start`; returns them and where the data set begins. */
 function readMeta(b: Uint8Array, start: number): { meta: DataSet; end: number } {
@@ -110,19 +160,26 @@ function readMeta(b: Uint8Array, start: number): { meta: DataSet; end: number } 
   while (p + 8 <= b.length && view.getUint16(p, true) === 0x0002) {
     const t = ((view.getUint16(p, true) << 16) | view.getUint16(p + 2, true)) >>> 0;
     const vr = ascii(b, p + 4, 2);
-    if (!VRS.has(vr)) throw new DicomParseError('DICOM_MALFORMED', 'File Meta Information element has an invalid VR');
+    if (!VRS.has(vr))
+      throw new DicomParseError('DICOM_MALFORMED', 'File Meta Information element has an invalid VR');
     let len: number;
     let valueAt: number;
     if (['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV'].includes(vr)) {
-      if (p + 12 > b.length) throw new DicomParseError('DICOM_TRUNCATED', 'File Meta Information is truncated');
+      if (p + 12 > b.length)
+        throw new DicomParseError('DICOM_TRUNCATED', 'File Meta Information is truncated');
       len = view.getUint32(p + 8, true);
       valueAt = p + 12;
     } else {
       len = view.getUint16(p + 6, true);
       valueAt = p + 8;
     }
-    if (len === UNDEFINED_LENGTH) throw new DicomParseError('DICOM_MALFORMED', 'File Meta Information element has undefined length');
-    if (valueAt + len > b.length) throw new DicomParseError('DICOM_TRUNCATED', 'File Meta Information value extends past the end of the input');
+    if (len === UNDEFINED_LENGTH)
+      throw new DicomParseError('DICOM_MALFORMED', 'File Meta Information element has undefined length');
+    if (valueAt + len > b.length)
+      throw new DicomParseError(
+        'DICOM_TRUNCATED',
+        'File Meta Information value extends past the end of the input',
+      );
     meta.set(t, { tag: t, vr, value: b.subarray(valueAt, valueAt + len) });
     p = valueAt + len;
   }
@@ -148,13 +205,20 @@ function inferTransferSyntax(b: Uint8Array, at: number, hadMeta: boolean): Trans
 
 function classify(thrown: unknown): DicomParseError {
   if (thrown instanceof DicomParseError) return thrown;
-  const inner = thrown && typeof thrown === 'object' && 'exception' in thrown ? (thrown as { exception: unknown }).exception : thrown;
+  const inner =
+    thrown && typeof thrown === 'object' && 'exception' in thrown
+      ? (thrown as { exception: unknown }).exception
+      : thrown;
   if (inner instanceof DicomParseError) return inner;
   const text = typeof inner === 'string' ? inner : inner instanceof Error ? inner.message : '';
   if (inner instanceof RangeError && /call stack/i.test(text)) {
     return new DicomParseError('DICOM_MALFORMED', 'data set nesting is too deep', { cause: inner });
   }
-  if (/past end of buffer|buffer overr|overread|eof encountered|position cannot be greater|maxPosition/i.test(text)) {
+  if (
+    /past end of buffer|buffer overr|overread|eof encountered|position cannot be greater|maxPosition/i.test(
+      text,
+    )
+  ) {
     return new DicomParseError('DICOM_TRUNCATED', 'data set ends inside an element', { cause: inner });
   }
   return new DicomParseError('DICOM_MALFORMED', 'data set structure is invalid', { cause: inner });
@@ -166,16 +230,22 @@ function inflate(deflated: Uint8Array, maxBytes: number): Uint8Array {
     return asBytes(inflateRawSync(deflated, opts));
   } catch (rawError) {
     if ((rawError as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new DicomParseError('DICOM_TOO_LARGE', 'inflated data set exceeds the size limit', { cause: rawError });
+      throw new DicomParseError('DICOM_TOO_LARGE', 'inflated data set exceeds the size limit', {
+        cause: rawError,
+      });
     }
     try {
       // Some writers put a zlib header on the stream; accept that too.
       return asBytes(inflateSync(deflated, opts));
     } catch (zlibError) {
       if ((zlibError as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
-        throw new DicomParseError('DICOM_TOO_LARGE', 'inflated data set exceeds the size limit', { cause: zlibError });
+        throw new DicomParseError('DICOM_TOO_LARGE', 'inflated data set exceeds the size limit', {
+          cause: zlibError,
+        });
       }
-      const code = /unexpected end/i.test(String((rawError as Error).message)) ? 'DICOM_TRUNCATED' : 'DICOM_MALFORMED';
+      const code = /unexpected end/i.test(String((rawError as Error).message))
+        ? 'DICOM_TRUNCATED'
+        : 'DICOM_MALFORMED';
       throw new DicomParseError(code, 'deflated data set cannot be inflated', { cause: rawError });
     }
   }
@@ -197,7 +267,8 @@ function convertDataSet(elements: Record<string, DpElement>, ctx: Ctx, depth: nu
   const view = new DataView(ctx.bytes.buffer, ctx.bytes.byteOffset, ctx.bytes.byteLength);
   let pixelRepresentation: number | undefined;
   const pr = elements.x00280103;
-  if (pr && pr.length >= 2 && pr.dataOffset + 2 <= ctx.bytes.length) pixelRepresentation = view.getUint16(pr.dataOffset, ctx.little);
+  if (pr && pr.length >= 2 && pr.dataOffset + 2 <= ctx.bytes.length)
+    pixelRepresentation = view.getUint16(pr.dataOffset, ctx.little);
   for (const key of Object.keys(elements)) {
     const el = elements[key]!;
     const t: Tag = Number.parseInt(key.slice(1), 16) >>> 0;
@@ -207,16 +278,25 @@ function convertDataSet(elements: Record<string, DpElement>, ctx: Ctx, depth: nu
   return out;
 }
 
-function convertElement(el: DpElement, t: Tag, ctx: Ctx, depth: number, pixelRepresentation?: number): DataElement {
+function convertElement(
+  el: DpElement,
+  t: Tag,
+  ctx: Ctx,
+  depth: number,
+  pixelRepresentation?: number,
+): DataElement {
   const b = ctx.bytes;
   if (el.encapsulatedPixelData) {
     const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-    if (el.dataOffset + 8 > b.length) throw new DicomParseError('DICOM_TRUNCATED', 'encapsulated pixel data is truncated');
+    if (el.dataOffset + 8 > b.length)
+      throw new DicomParseError('DICOM_TRUNCATED', 'encapsulated pixel data is truncated');
     const botLength = view.getUint32(el.dataOffset + 4, ctx.little);
     const botStart = el.dataOffset + 8;
-    if (botStart + botLength > b.length) throw new DicomParseError('DICOM_TRUNCATED', 'basic offset table is truncated');
+    if (botStart + botLength > b.length)
+      throw new DicomParseError('DICOM_TRUNCATED', 'basic offset table is truncated');
     const fragments = (el.fragments ?? []).map((f) => {
-      if (f.position + f.length > b.length) throw new DicomParseError('DICOM_TRUNCATED', 'pixel data fragment is truncated');
+      if (f.position + f.length > b.length)
+        throw new DicomParseError('DICOM_TRUNCATED', 'pixel data fragment is truncated');
       return b.subarray(f.position, f.position + f.length);
     });
     const vr = ctx.explicitVr && el.vr && VRS.has(el.vr) ? el.vr : 'OB';
@@ -234,10 +314,16 @@ function convertElement(el: DpElement, t: Tag, ctx: Ctx, depth: number, pixelRep
   if (!ctx.explicitVr && el.hadUndefinedLength && (t >>> 16) % 2 === 1) {
     // dicom-parser drops the items of private undefined-length sequences in implicit VR: re-read them.
     const stream = new dicomParser.ByteStream(dicomParser.littleEndianByteArrayParser, b, el.dataOffset);
-    const seq = { tag: `x${t.toString(16).padStart(8, '0')}`, length: UNDEFINED_LENGTH, dataOffset: el.dataOffset } as DpElement;
+    const seq = {
+      tag: `x${t.toString(16).padStart(8, '0')}`,
+      length: UNDEFINED_LENGTH,
+      dataOffset: el.dataOffset,
+    } as DpElement;
     dicomParser.readSequenceItemsImplicit(stream, seq as never, ctx.vrCallback as never);
     assertNoEof(stream.warnings);
-    const items = (seq.items ?? []).map((item) => convertDataSet(item.dataSet?.elements ?? {}, ctx, depth + 1));
+    const items = (seq.items ?? []).map((item) =>
+      convertDataSet(item.dataSet?.elements ?? {}, ctx, depth + 1),
+    );
     return { tag: t, vr: 'SQ', value: new Uint8Array(0), items };
   }
   let vr: string;
@@ -247,9 +333,11 @@ function convertElement(el: DpElement, t: Tag, ctx: Ctx, depth: number, pixelRep
     vr = resolveVr(t, pixelRepresentation);
     if (vr === 'SQ') vr = 'UN'; // a dictionary SQ that the file does not encode as one
   }
-  if (el.length === UNDEFINED_LENGTH) throw new DicomParseError('DICOM_TRUNCATED', 'undefined-length element has no end');
+  if (el.length === UNDEFINED_LENGTH)
+    throw new DicomParseError('DICOM_TRUNCATED', 'undefined-length element has no end');
   let end = el.dataOffset + el.length;
-  if (end > b.length) throw new DicomParseError('DICOM_TRUNCATED', 'element value extends past the end of the input');
+  if (end > b.length)
+    throw new DicomParseError('DICOM_TRUNCATED', 'element value extends past the end of the input');
   if (el.hadUndefinedLength && end - el.dataOffset >= 8) {
     const tail = b.subarray(end - 8, end);
     if (tail.every((x, i) => x === ITEM_DELIMITER[i])) end -= 8;
@@ -295,7 +383,8 @@ export function parseDicom(input: Uint8Array, options: ParseOptions = {}): Dicom
     transferSyntax = inferTransferSyntax(bytes, dataStart, metaStart >= 0);
     if (!transferSyntax) {
       if (metaStart < 0) throw new DicomParseError('NOT_DICOM', 'input is not a DICOM file or data set');
-      if (dataStart >= bytes.length) return { meta, dataset: new Map(), transferSyntax: transferSyntaxOf(EXPLICIT_VR_LITTLE_ENDIAN) };
+      if (dataStart >= bytes.length)
+        return { meta, dataset: new Map(), transferSyntax: transferSyntaxOf(EXPLICIT_VR_LITTLE_ENDIAN) };
       throw new DicomParseError('DICOM_MALFORMED', 'transfer syntax is missing and cannot be inferred');
     }
   }
@@ -314,7 +403,10 @@ export function parseDicom(input: Uint8Array, options: ParseOptions = {}): Dicom
     const parser = little ? dicomParser.littleEndianByteArrayParser : dicomParser.bigEndianByteArrayParser;
     const stream = new dicomParser.ByteStream(parser, body, 0);
     const DataSetClass = (dicomParser as unknown as { DataSet: new (...args: unknown[]) => unknown }).DataSet;
-    const ds = new DataSetClass(parser, body, {}) as unknown as { elements: Record<string, DpElement>; warnings?: string[] };
+    const ds = new DataSetClass(parser, body, {}) as unknown as {
+      elements: Record<string, DpElement>;
+      warnings?: string[];
+    };
     ds.warnings = stream.warnings;
     if (transferSyntax.explicitVr) dicomParser.parseDicomDataSetExplicit(ds as never, stream, body.length);
     else dicomParser.parseDicomDataSetImplicit(ds as never, stream, body.length, { vrCallback } as never);
@@ -327,7 +419,8 @@ export function parseDicom(input: Uint8Array, options: ParseOptions = {}): Dicom
         dataset.delete(t);
       }
     }
-    if (metaStart < 0 && dataset.size === 0) throw new DicomParseError('NOT_DICOM', 'input is not a DICOM file or data set');
+    if (metaStart < 0 && dataset.size === 0)
+      throw new DicomParseError('NOT_DICOM', 'input is not a DICOM file or data set');
     return { meta, dataset, transferSyntax };
   } catch (thrown) {
     const error = classify(thrown);

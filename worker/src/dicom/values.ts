@@ -14,11 +14,29 @@ export interface CharacterSet {
 }
 
 /** The default repertoire (ISO-IR 6), used when (0008,0005) is absent. */
-export const DEFAULT_CHARACTER_SET: CharacterSet = Object.freeze({ terms: Object.freeze([]) as readonly string[] });
+export const DEFAULT_CHARACTER_SET: CharacterSet = Object.freeze({
+  terms: Object.freeze([]) as readonly string[],
+});
 
 /** VRs whose value is text (decoded by getString). */
 export const STRING_VRS: ReadonlySet<string> = new Set([
-  'AE', 'AS', 'CS', 'DA', 'DS', 'DT', 'IS', 'LO', 'LT', 'PN', 'SH', 'ST', 'TM', 'UC', 'UI', 'UR', 'UT',
+  'AE',
+  'AS',
+  'CS',
+  'DA',
+  'DS',
+  'DT',
+  'IS',
+  'LO',
+  'LT',
+  'PN',
+  'SH',
+  'ST',
+  'TM',
+  'UC',
+  'UI',
+  'UR',
+  'UT',
 ]);
 
 /** Specific Character Set of a data set (the default repertoire when absent). */
@@ -109,7 +127,8 @@ export function getNumbers(ds: DataSet, t: Tag, byteOrder: ByteOrder): number[] 
     const v = el.value;
     const view = new DataView(v.buffer, v.byteOffset, v.byteLength);
     const out: number[] = [];
-    for (let o = 0; o + size <= v.byteLength; o += size) out.push(readBinary(view, el.vr, o, byteOrder === 'little'));
+    for (let o = 0; o + size <= v.byteLength; o += size)
+      out.push(readBinary(view, el.vr, o, byteOrder === 'little'));
     return out;
   }
   if (el.vr === 'IS' || el.vr === 'DS') {

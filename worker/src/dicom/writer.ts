@@ -162,7 +162,13 @@ export function buildFileMeta(params: {
   put(stringElement(T.MediaStorageSOPInstanceUID, 'UI', params.sopInstanceUid));
   put(stringElement(T.TransferSyntaxUID, 'UI', params.transferSyntaxUid));
   put(stringElement(T.ImplementationClassUID, 'UI', IMPLEMENTATION_CLASS_UID));
-  put(stringElement(T.ImplementationVersionName, 'SH', params.implementationVersionName ?? IMPLEMENTATION_VERSION_NAME));
+  put(
+    stringElement(
+      T.ImplementationVersionName,
+      'SH',
+      params.implementationVersionName ?? IMPLEMENTATION_VERSION_NAME,
+    ),
+  );
   return meta;
 }
 
@@ -190,7 +196,8 @@ function completeMeta(file: DicomFile): DataSet {
     const current = meta.get(t);
     if (!current || current.value.length === 0) meta.set(t, defaults.get(t)!);
   }
-  if (uidOf(meta.get(T.TransferSyntaxUID)) !== ts.uid) meta.set(T.TransferSyntaxUID, defaults.get(T.TransferSyntaxUID)!);
+  if (uidOf(meta.get(T.TransferSyntaxUID)) !== ts.uid)
+    meta.set(T.TransferSyntaxUID, defaults.get(T.TransferSyntaxUID)!);
   return meta;
 }
 

@@ -58,8 +58,9 @@ const LIBJPEG_TURBO: Codec = {
 function load(codec: Codec): Promise<WasmModule> {
   if (!codec.instance) {
     codec.instance = (async () => {
-      const factory = require(codec.module) as () => Promise<WasmModule>;
-      return await factory();
+      const factory = require(codec.module) as (options: object) => Promise<WasmModule>;
+      // The codecs print progress ([INFO] ...) to stdout/stderr: keep the worker's logs structured.
+      return await factory({ print: () => {}, printErr: () => {} });
     })();
     codec.instance.catch(() => {
       codec.instance = undefined;
@@ -174,7 +175,7 @@ export function decodeJpegLossless(encoded: Uint8Array, bytesPerSample: 1 | 2): 
   try {
     const { Decoder } = require('jpeg-lossless-decoder-js') as { Decoder: new () => LosslessDecoder };
     const decoder = new Decoder();
-    const copy = encoded.slice();
+    const copy = padBeforeEoi(encoded);
     const out = decoder.decode(copy.buffer, 0, copy.length, bytesPerSample);
     const { dimX, dimY, numComp, precision } = decoder.frame;
     if (!(numComp === 1 || numComp === 3) || dimX <= 0 || dimY <= 0) {
@@ -198,6 +199,23 @@ export function decodeJpegLossless(encoded: Uint8Array, bytesPerSample: 1 | 2): 
   } catch (e) {
     throw wrapDecodeError(e, 'JPEG lossless');
   }
+}
+
+/**
+ * jpeg-lossless-decoder-js drops the last pixel when the entropy-coded data ends exactly where its final
+ * bit read meets the EOI marker (seen with dcmtk's 8-bit encodes). A few zero bytes before EOI give it
+ * the bits it reads ahead; decoding stops at rows x columns, so they are never output.
+ */
+function padBeforeEoi(encoded: Uint8Array): Uint8Array {
+  let end = encoded.length;
+  while (end > 0 && encoded[end - 1] === 0) end--; // trailing fragment padding
+  const hasEoi = end >= 2 && encoded[end - 2] === 0xff && encoded[end - 1] === 0xd9;
+  const body = hasEoi ? end - 2 : end;
+  const out = new Uint8Array(body + 6);
+  out.set(encoded.subarray(0, body));
+  out[body + 4] = 0xff;
+  out[body + 5] = 0xd9;
+  return out;
 }
 
 /** Sample precision of a JPEG stream's frame header (SOFn), or undefined when none is found. */

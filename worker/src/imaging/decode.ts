@@ -42,7 +42,7 @@ export interface DecodedFrame {
   readonly signed: boolean;
 }
 
-type Decoder = 'native' | 'rle' | 'jpeg-dct' | 'jpeg-lossless' | 'jpeg-ls' | 'j2k' | 'htj2k';
+type Decoder = 'native' | 'uncompressed' | 'rle' | 'jpeg-dct' | 'jpeg-lossless' | 'jpeg-ls' | 'j2k' | 'htj2k';
 
 const TS = '1.2.840.10008.1.2';
 /** Transfer syntaxes and the decoder for each. Anything else that is encapsulated is unsupported. */
@@ -51,6 +51,7 @@ export const TRANSFER_SYNTAX_DECODERS: Readonly<Record<string, Decoder>> = {
   [`${TS}.1`]: 'native',
   [`${TS}.1.99`]: 'native', // deflated: the parser has inflated it
   [`${TS}.2`]: 'native',
+  [`${TS}.1.98`]: 'uncompressed', // encapsulated uncompressed: one native frame per fragment
   [`${TS}.5`]: 'rle',
   [`${TS}.4.50`]: 'jpeg-dct', // baseline (process 1)
   [`${TS}.4.51`]: 'jpeg-dct', // extended (processes 2 & 4): decodable at 8-bit precision only
@@ -69,6 +70,7 @@ export const TRANSFER_SYNTAX_DECODERS: Readonly<Record<string, Decoder>> = {
 
 const STREAM_KIND: Record<Decoder, StreamKind> = {
   native: 'other',
+  uncompressed: 'other',
   rle: 'rle',
   'jpeg-dct': 'jpeg',
   'jpeg-lossless': 'jpeg',
@@ -119,6 +121,10 @@ async function decodeFrameUnsafe(file: DicomFile, frameIndex: number): Promise<D
     throw new ImagingError('UNSUPPORTED_PIXEL_FORMAT', 'float pixel data cannot be encapsulated');
   }
   const bytes = encapsulatedFrame(encapsulated, frameIndex, desc.frameCount, STREAM_KIND[decoder], extendedOffsets(file));
+  if (decoder === 'uncompressed') {
+    const element = { ...desc.element, value: bytes, encapsulated: undefined };
+    return decodeNative(file, { ...desc, element, frameCount: 1 }, 0);
+  }
   if (decoder === 'rle') {
     const native = decodeRleFrame(bytes, desc.rows, desc.columns, desc.samplesPerPixel, desc.bitsAllocated);
     // RLE segments are per sample: the result is pixel-interleaved whatever Planar Configuration says.

@@ -7,7 +7,7 @@ import { DicomParseError, parseDicom } from '../dicom/parse.ts';
 import { T } from '../dicom/tags.ts';
 import { getString } from '../dicom/values.ts';
 import { writePart10 } from '../dicom/writer.ts';
-import { ImagingError } from '../imaging/decode.ts';
+import { ImagingError } from '../imaging/errors.ts';
 import { type RenderedImage, renderImage } from '../imaging/render.ts';
 import type { ObjectStore } from '../ports/object-store.port.ts';
 import type { StepName } from './status.ts';

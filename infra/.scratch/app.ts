@@ -1,0 +1,10 @@
+import { App } from 'aws-cdk-lib';
+import { readPipelineConfig } from '../lib/config.ts';
+import { applyNagPacks } from '../lib/nag.ts';
+import { PipelineStack } from '../lib/pipeline-stack.ts';
+import { testSources } from '../lib/testing.ts';
+const app = new App();
+const config = readPipelineConfig(app.node);
+new PipelineStack(app, config.stackName, { config, sources: testSources() });
+applyNagPacks(app);
+app.synth();

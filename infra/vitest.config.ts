@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+/** Runs the infra tests on their own (`npm test -w infra`); the root config runs them with the rest. */
+export default defineConfig({
+  test: {
+    include: ['lib/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 300_000,
+    pool: 'forks',
+  },
+});

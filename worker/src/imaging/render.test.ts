@@ -1,0 +1,204 @@
+import { MODEL_INPUT_SIZE } from '@medimg/common';
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { T } from '../dicom/tags.ts';
+import { ImagingError } from './errors.ts';
+import { representativeFrame, renderDisplayFrame, renderImage, renderModelInputs } from './render.ts';
+import { ds, imageFile, numberElement, pack, sequenceElement, stringElement } from './testing.ts';
+
+/** PNG chunk types in order, and the IHDR fields. */
+function pngInfo(png: Buffer): { chunks: string[]; width: number; height: number; bitDepth: number; colourType: number } {
+  expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+  const chunks: string[] = [];
+  let o = 8;
+  while (o < png.length) {
+    const length = png.readUInt32BE(o);
+    chunks.push(png.toString('latin1', o + 4, o + 8));
+    o += 12 + length;
+  }
+  return {
+    chunks,
+    width: png.readUInt32BE(16),
+    height: png.readUInt32BE(20),
+    bitDepth: png[24]!,
+    colourType: png[25]!,
+  };
+}
+
+const ramp = (n: number, max: number) => Array.from({ length: n }, (_, i) => Math.round((i * max) / (n - 1)));
+
+describe('display frame (full size, 8-bit)', () => {
+  it('applies rescale and the header window', async () => {
+    // Stored 0..2 rescaled by slope 100, intercept -100: -100, 0, 100. Window 0 +/- 100.
+    const file = imageFile({
+      rows: 1,
+      columns: 3,
+      bitsAllocated: 16,
+      pixels: pack([0, 1, 2], 'u16'),
+      extra: [
+        stringElement(T.RescaleSlope, 'DS', '100'),
+        stringElement(T.RescaleIntercept, 'DS', '-100'),
+        stringElement(T.WindowCenter, 'DS', ['0', '999']),
+        stringElement(T.WindowWidth, 'DS', ['201', '1']),
+        stringElement(T.VOILUTFunction, 'CS', 'LINEAR_EXACT'),
+      ],
+    });
+    const frame = await renderDisplayFrame(file);
+    expect(frame.window).toEqual({ center: 0, width: 201, source: 'header', function: 'LINEAR_EXACT' });
+    expect(Array.from(frame.pixels)).toEqual([1, 128, 254]);
+  });
+
+  it('inverts MONOCHROME1 after the VOI transform', async () => {
+    const file = imageFile({
+      rows: 1,
+      columns: 3,
+      photometric: 'MONOCHROME1',
+      pixels: Uint8Array.from([0, 100, 200, 0]),
+    });
+    const frame = await renderDisplayFrame(file);
+    expect(frame.window?.source).toBe('data');
+    expect(Array.from(frame.pixels)).toEqual([255, 127, 0]); // 100 windows to 127.5 -> 128, inverted 127
+  });
+
+  it('ignores the Pixel Padding Value when deriving a window from the data', async () => {
+    // CT-like: padding -2000 outside the field of view, tissue between 0 and 100.
+    const file = imageFile({
+      rows: 1,
+      columns: 4,
+      bitsAllocated: 16,
+      signed: true,
+      pixels: pack([-2000, 0, 50, 100], 'i16'),
+      extra: [numberElement(T.PixelPaddingValue, 'SS', [-2000], 'little')],
+    });
+    const frame = await renderDisplayFrame(file);
+    expect(frame.window).toMatchObject({ source: 'data', center: 50.5, width: 101 });
+    expect(Array.from(frame.pixels)).toEqual([0, 0, 128, 255]);
+  });
+
+  it('uses the first item of the VOI LUT Sequence when there is no window', async () => {
+    const lut = ds(
+      numberElement(T.LUTDescriptor, 'US', [3, 0, 8], 'little'),
+      { tag: T.LUTData, vr: 'OW', value: pack([0, 100, 255], 'u16') },
+    );
+    const file = imageFile({
+      rows: 1,
+      columns: 3,
+      pixels: Uint8Array.from([0, 1, 2, 0]),
+      extra: [sequenceElement(T.VOILUTSequence, [lut])],
+    });
+    const frame = await renderDisplayFrame(file);
+    expect(frame.window?.source).toBe('voi-lut');
+    expect(Array.from(frame.pixels)).toEqual([0, 100, 255]);
+  });
+
+  it('applies a Modality LUT Sequence', async () => {
+    const lut = ds(
+      numberElement(T.LUTDescriptor, 'US', [2, 0, 16], 'little'),
+      { tag: T.LUTData, vr: 'OW', value: pack([1000, 3000], 'u16') },
+    );
+    const file = imageFile({
+      rows: 1,
+      columns: 2,
+      pixels: Uint8Array.from([0, 1]),
+      extra: [
+        sequenceElement(T.ModalityLUTSequence, [lut]),
+        stringElement(T.WindowCenter, 'DS', '2000'),
+        stringElement(T.WindowWidth, 'DS', '2001'),
+      ],
+    });
+    expect(Array.from((await renderDisplayFrame(file)).pixels)).toEqual([0, 255]);
+  });
+
+  it('picks the middle frame of a multi-frame object by default', async () => {
+    expect([1, 2, 3, 4, 5].map(representativeFrame)).toEqual([0, 0, 1, 1, 2]);
+    const file = imageFile({ rows: 1, columns: 2, frames: 3, pixels: Uint8Array.from([1, 1, 2, 3, 9, 9]) });
+    const frame = await renderDisplayFrame(file);
+    expect(frame.frameIndex).toBe(1);
+    expect(Array.from(frame.pixels)).toEqual([0, 255]);
+  });
+});
+
+describe('renderImage', () => {
+  const ct = (rows: number, columns: number, extra = [] as ReturnType<typeof stringElement>[]) =>
+    imageFile({
+      rows,
+      columns,
+      bitsAllocated: 16,
+      pixels: pack(ramp(rows * columns, 4000), 'u16'),
+      extra,
+    });
+
+  it('writes an 8-bit grey preview PNG with no metadata chunks', async () => {
+    const out = await renderImage(ct(20, 30));
+    const info = pngInfo(out.preview);
+    expect(info).toMatchObject({ width: 30, height: 20, bitDepth: 8, colourType: 0 });
+    // Only image chunks (pHYs is the pixel density): no tEXt/iTXt/zTXt, eXIf or iCCP.
+    expect(info.chunks.filter((c) => !['IHDR', 'pHYs', 'IDAT', 'IEND'].includes(c))).toEqual([]);
+  });
+
+  it('limits the preview to 1024 and the thumbnail to 128 px on the long side', async () => {
+    const out = await renderImage(ct(300, 2048));
+    expect(pngInfo(out.preview)).toMatchObject({ width: 1024, height: 150 });
+    expect(pngInfo(out.thumbnail)).toMatchObject({ width: 128, height: 19 });
+  });
+
+  it('corrects the aspect ratio from Pixel Spacing (row spacing \\ column spacing)', async () => {
+    const out = await renderImage(ct(10, 20, [stringElement(T.PixelSpacing, 'DS', ['2', '1'])]));
+    expect(pngInfo(out.preview)).toMatchObject({ width: 20, height: 20 });
+  });
+
+  it('writes the model input per the inference contract: grey, square, contain on black', async () => {
+    const white = imageFile({ rows: 10, columns: 40, pixels: new Uint8Array(400).fill(200), extra: [
+      stringElement(T.WindowCenter, 'DS', '100'),
+      stringElement(T.WindowWidth, 'DS', '50'),
+    ] });
+    const out = await renderImage(white);
+    expect(pngInfo(out.modelInput)).toMatchObject({
+      width: MODEL_INPUT_SIZE,
+      height: MODEL_INPUT_SIZE,
+      bitDepth: 8,
+      colourType: 0,
+    });
+    const { data, info } = await sharp(out.modelInput).toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
+    expect(info.channels).toBe(1);
+    // A 4:1 image fitted in 128x128 is 128x32, centred: rows 48..79 white, the rest black.
+    expect(data[0]).toBe(0);
+    expect(data[64 * MODEL_INPUT_SIZE + 64]).toBe(255);
+    expect(data[40 * MODEL_INPUT_SIZE + 64]).toBe(0);
+  });
+
+  it('writes colour previews as RGB and colour model inputs as grey', async () => {
+    const rgb = imageFile({ rows: 2, columns: 2, samplesPerPixel: 3, pixels: new Uint8Array(12).fill(90) });
+    const out = await renderImage(rgb);
+    expect(pngInfo(out.preview)).toMatchObject({ colourType: 2, bitDepth: 8 });
+    expect(pngInfo(out.modelInput)).toMatchObject({ colourType: 0, width: MODEL_INPUT_SIZE });
+    expect(out.window).toBeUndefined();
+  });
+
+  it('reports frame, size, photometric and window', async () => {
+    const out = await renderImage(
+      ct(4, 4, [stringElement(T.WindowCenter, 'DS', '40'), stringElement(T.WindowWidth, 'DS', '400')]),
+    );
+    expect(out).toMatchObject({
+      frameIndex: 0,
+      frameCount: 1,
+      rows: 4,
+      columns: 4,
+      photometric: 'MONOCHROME2',
+      window: { center: 40, width: 400, source: 'header' },
+    });
+  });
+
+  it('renders model inputs for the frames asked, in order', async () => {
+    const file = imageFile({ rows: 2, columns: 2, frames: 3, pixels: Uint8Array.from(ramp(12, 255)) });
+    const inputs = await renderModelInputs(file, [2, 0]);
+    expect(inputs).toHaveLength(2);
+    for (const png of inputs) expect(pngInfo(png)).toMatchObject({ width: MODEL_INPUT_SIZE, colourType: 0 });
+  });
+
+  it('throws ImagingError for a frame that does not exist', async () => {
+    const file = imageFile({ rows: 2, columns: 2, pixels: new Uint8Array(4) });
+    await expect(renderImage(file, { frame: 5 })).rejects.toBeInstanceOf(ImagingError);
+    await expect(renderModelInputs(file, [0, 1])).rejects.toMatchObject({ code: 'NO_PIXEL_DATA' });
+  });
+});

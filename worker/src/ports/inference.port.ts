@@ -1,0 +1,39 @@
+/** How the worker asks the model endpoint for predictions (DESIGN D5). Implemented by the SageMaker adapter. */
+import type { InferenceRequest, InferenceResponse } from '@medimg/common';
+
+export type InferenceErrorCode =
+  /** The endpoint stayed unreachable, throttled or failing (5xx) through every retry, or does not exist. */
+  | 'ENDPOINT_UNAVAILABLE'
+  /** No answer within the per-attempt timeout, through every retry. */
+  | 'ENDPOINT_TIMEOUT'
+  /** One instance alone is over the payload limit, or the endpoint refused the size. */
+  | 'PAYLOAD_TOO_LARGE'
+  /** The endpoint answered 2xx with a body that does not follow the contract. */
+  | 'BAD_RESPONSE'
+  /** The model container refused the request or failed on it (not retried). */
+  | 'MODEL_ERROR';
+
+export class InferenceError extends Error {
+  override readonly name = 'InferenceError';
+  readonly code: InferenceErrorCode;
+  /** Attempts made before giving up (1 when the error is not retried). */
+  readonly attempts: number;
+
+  constructor(
+    code: InferenceErrorCode,
+    message: string,
+    options: { cause?: unknown; attempts?: number } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.attempts = options.attempts ?? 1;
+  }
+}
+
+export interface InferenceClient {
+  /**
+   * Predictions for every instance, in request order. Splits the request when it is over the endpoint's
+   * payload limit. Rejects with InferenceError; an abort through `signal` rejects with the signal's reason.
+   */
+  invoke(request: InferenceRequest, options?: { signal?: AbortSignal }): Promise<InferenceResponse>;
+}
