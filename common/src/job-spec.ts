@@ -28,9 +28,7 @@ export type JobSpec = z.infer<typeof JobSpecSchema>;
  * re-delivered event for the same objects gives the same id and starts no second task.
  */
 export function deriveJobId(objects: readonly Pick<JobObject, 'key' | 'etag' | 'versionId'>[]): string {
-  const lines = objects
-    .map((o) => `${o.key}\u0000${o.etag ?? ''}\u0000${o.versionId ?? ''}`)
-    .sort();
+  const lines = objects.map((o) => `${o.key}\u0000${o.etag ?? ''}\u0000${o.versionId ?? ''}`).sort();
   return `job-${createHash('sha256').update(lines.join('\n')).digest('hex').slice(0, 24)}`;
 }
 
@@ -45,7 +43,10 @@ export const UploadManifestSchema = z.object({
         /** Key relative to `incoming/<batchId>/`. */
         name: z.string().min(1),
         size: z.number().int().nonnegative(),
-        sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+        sha256: z
+          .string()
+          .regex(/^[0-9a-f]{64}$/)
+          .optional(),
       }),
     )
     .min(1),

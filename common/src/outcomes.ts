@@ -4,7 +4,8 @@ export const REASON_CODES = {
   DICOM_TRUNCATED: 'The data set ends before an element it announces.',
   DICOM_MALFORMED: 'The data set cannot be parsed (bad lengths, VRs or nesting).',
   DICOM_TOO_LARGE: 'The object is larger than the worker accepts.',
-  MISSING_REQUIRED_ATTRIBUTE: 'A required attribute (SOP Instance UID, Study/Series Instance UID) is missing.',
+  MISSING_REQUIRED_ATTRIBUTE:
+    'A required attribute (SOP Instance UID, Study/Series Instance UID) is missing.',
   NO_PIXEL_DATA: 'The object has no image to normalize (not an image SOP class).',
   UNSUPPORTED_TRANSFER_SYNTAX: 'No decoder for the transfer syntax.',
   UNSUPPORTED_PIXEL_FORMAT: 'The pixel format is not supported.',

@@ -11,6 +11,7 @@
  * The JSON states no edition of the standard; the header records the SHA-256 of each input so the
  * exact source can be identified, and the date the table was generated.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -134,4 +135,6 @@ ${lines.join('\n')}
 ];
 `;
 writeFileSync(outFile, out);
+// Format with the repository's formatter so that `biome check` passes on the generated file.
+execFileSync('npx', ['biome', 'format', '--write', outFile], { cwd: repoRoot, stdio: 'ignore' });
 console.log(`wrote ${rows.length} rows to ${path.relative(repoRoot, outFile)}`);

@@ -27,9 +27,18 @@ const WorkerEnvSchema = z.object({
   CRITICAL_THRESHOLDS: jsonRecord('CRITICAL_THRESHOLDS').optional(),
   BURNED_IN_POLICY: z.enum(['quarantine', 'blank']).default('quarantine'),
   DEID_OPTIONS: z.string().optional(),
-  MAX_BYTES_IN_FLIGHT: z.coerce.number().int().positive().default(512 * 1024 * 1024),
+  MAX_BYTES_IN_FLIGHT: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(512 * 1024 * 1024),
   MAX_CONCURRENT_FILES: z.coerce.number().int().min(1).max(64).default(4),
-  PREVIEW_LINK_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(3600),
+  PREVIEW_LINK_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(7 * 24 * 3600)
+    .default(3600),
   INFERENCE_TIMEOUT_MS: z.coerce.number().int().min(1000).max(60_000).default(30_000),
   SAGEMAKER_SERVERLESS: z.enum(['true', 'false']).default('false'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),

@@ -6,7 +6,9 @@
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
-export type LogFields = Readonly<Record<string, string | number | boolean | undefined | null | readonly string[]>>;
+export type LogFields = Readonly<
+  Record<string, string | number | boolean | undefined | null | readonly string[]>
+>;
 
 export interface Logger {
   debug(message: string, fields?: LogFields): void;

@@ -3,8 +3,9 @@
  * The same file runs locally under the demo's task runner, with endpoint overrides in the
  * environment (AWS_ENDPOINT_URL_S3, ..._SNS, ..._SAGEMAKER_RUNTIME) and a key file.
  */
-import { JobSpecSchema } from '@medimg/common';
+
 import { S3Client } from '@aws-sdk/client-s3';
+import { JobSpecSchema } from '@medimg/common';
 import { S3_CLIENT_DEFAULTS, S3ObjectStore } from './adapters/s3-object-store.ts';
 import { SageMakerInferenceClient } from './adapters/sagemaker-inference.ts';
 import { secretsManagerFetcher } from './adapters/secrets-manager.ts';
@@ -31,7 +32,10 @@ async function main(): Promise<number> {
   const log = createLogger({ level: config.LOG_LEVEL });
   // Path-style addressing only for local S3-compatible servers (the demo, docker compose).
   const store = new S3ObjectStore({
-    client: new S3Client({ ...S3_CLIENT_DEFAULTS, forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true' }),
+    client: new S3Client({
+      ...S3_CLIENT_DEFAULTS,
+      forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true',
+    }),
   });
   const notifier = new SnsNotifier();
   const { bucket, key } = parseS3Uri(config.JOB_SPEC_URI);

@@ -8,7 +8,16 @@
  * 40 dB PSNR or better. The table goes to test/.work/conformance-report.md; a syntax no tool here can
  * write is listed as 'not produced'.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +25,15 @@ import { parseDicom } from '@medimg/worker/dicom/parse.ts';
 import { ImagingError } from '@medimg/worker/imaging/errors.ts';
 import { type DisplayFrame, renderDisplayFrame } from '@medimg/worker/imaging/render.ts';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compare, dcmtkRender, run, toolsAvailable, VARIANTS, type Variant, type WindowChoice } from './dcmtk.ts';
+import {
+  compare,
+  dcmtkRender,
+  run,
+  toolsAvailable,
+  VARIANTS,
+  type Variant,
+  type WindowChoice,
+} from './dcmtk.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const corpus = resolve(repoRoot, '../shared/dicom-corpus');
@@ -24,6 +41,12 @@ const samples = join(repoRoot, 'sample-dicom/studies');
 const reportPath = join(repoRoot, 'test/.work/conformance-report.md');
 
 const LOSSLESS_MAX_DIFF = 1;
+/**
+ * YBR_FULL to RGB: dcmtk 3.6.7 centres chroma at 127.5 instead of 128 (PS3.3 C.7.6.3.1.2) and truncates,
+ * so neutral grey Y=64 Cb=Cr=128 comes out as (64, 63, 64). The project follows the standard; the two
+ * differ by up to 2 levels on YBR_FULL images decoded as such.
+ */
+const YBR_MAX_DIFF = 2;
 const LOSSY_MIN_PSNR = 40;
 const MAX_SAMPLE_SOURCES = 8;
 
@@ -44,10 +67,13 @@ function sampleSources(): string[] {
   if (!existsSync(samples)) return [];
   const bySeries = new Map<string, string>();
   const walk = (dir: string): void => {
-    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+      a.name.localeCompare(b.name),
+    )) {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) walk(path);
-      else if (!bySeries.has(dir) && (entry.name.endsWith('.dcm') || !entry.name.includes('.'))) bySeries.set(dir, path);
+      else if (!bySeries.has(dir) && (entry.name.endsWith('.dcm') || !entry.name.includes('.')))
+        bySeries.set(dir, path);
     }
   };
   walk(samples);
@@ -75,7 +101,8 @@ function windowChoice(frame: DisplayFrame): WindowChoice {
   if (w.source === 'header') return { kind: 'first-header' };
   if (w.source === 'voi-lut') return { kind: 'first-voi-lut' };
   // dcmtk 3.6.7 has no LINEAR_EXACT: LINEAR with (c + 0.5, w + 1) has the same end points and slope.
-  if (w.function === 'LINEAR_EXACT') return { kind: 'explicit', center: w.center + 0.5, width: w.width + 1, sigmoid: false };
+  if (w.function === 'LINEAR_EXACT')
+    return { kind: 'explicit', center: w.center + 0.5, width: w.width + 1, sigmoid: false };
   return { kind: 'explicit', center: w.center, width: w.width, sigmoid: w.function === 'SIGMOID' };
 }
 
@@ -133,19 +160,24 @@ async function check(sourceName: string, base: string, variant: Variant): Promis
     row.result = `FAIL: reference could not render (${ref.error?.split('\n')[0]?.slice(0, 80)})`;
     return `${sourceName} ${variant.name}: the reference renderer failed`;
   }
-  if (ref.image.width !== ours.columns || ref.image.height !== ours.rows || ref.image.channels !== ours.channels) {
+  if (
+    ref.image.width !== ours.columns ||
+    ref.image.height !== ours.rows ||
+    ref.image.channels !== ours.channels
+  ) {
     row.result = 'FAIL: size or channels differ';
     return `${sourceName} ${variant.name}: size or channels differ from the reference`;
   }
   const { maxDiff, psnr } = compare(ours.pixels, ref.image.pixels);
   row.maxDiff = String(maxDiff);
   row.psnr = Number.isFinite(psnr) ? psnr.toFixed(1) : 'inf';
-  const pass = variant.lossy ? psnr >= LOSSY_MIN_PSNR : maxDiff <= LOSSLESS_MAX_DIFF;
+  const allowed = ours.photometric.startsWith('YBR_FULL') ? YBR_MAX_DIFF : LOSSLESS_MAX_DIFF;
+  const pass = variant.lossy ? psnr >= LOSSY_MIN_PSNR : maxDiff <= allowed;
   row.result = pass ? 'pass' : 'FAIL';
   if (pass) return undefined;
   return variant.lossy
     ? `${sourceName} ${variant.name}: PSNR ${row.psnr} dB < ${LOSSY_MIN_PSNR}`
-    : `${sourceName} ${variant.name}: max difference ${maxDiff} > ${LOSSLESS_MAX_DIFF}`;
+    : `${sourceName} ${variant.name}: max difference ${maxDiff} > ${allowed}`;
 }
 
 /** The source as uncompressed Explicit VR Little Endian, the input every converter accepts. */
@@ -170,7 +202,8 @@ describe('conformance against dcmtk', () => {
       '# Conformance report',
       '',
       `Project rendering (full-size windowed 8-bit frame) against dcmtk with the same window. Lossless: max`,
-      `difference <= ${LOSSLESS_MAX_DIFF}/255; lossy: PSNR >= ${LOSSY_MIN_PSNR} dB.`,
+      `difference <= ${LOSSLESS_MAX_DIFF}/255 (${YBR_MAX_DIFF}/255 for YBR_FULL, where dcmtk centres chroma at 127.5);`,
+      `lossy: PSNR >= ${LOSSY_MIN_PSNR} dB. JPEG 2000 is decoded for the reference by GDCM (dcmtk has no decoder).`,
       '',
       '| source | variant | transfer syntax | photometric | frame | reference | result | max diff | PSNR (dB) |',
       '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
@@ -202,7 +235,9 @@ describe('conformance against dcmtk', () => {
       }
       expect(failures).toEqual([]);
       // The uncompressed variants must always be produced and compared.
-      const compared = rows.filter((r) => r.source === source.name && (r.result === 'pass' || r.result.startsWith('FAIL')));
+      const compared = rows.filter(
+        (r) => r.source === source.name && (r.result === 'pass' || r.result.startsWith('FAIL')),
+      );
       expect(compared.length).toBeGreaterThanOrEqual(4);
     });
   }

@@ -28,10 +28,25 @@ export const VARIANTS: readonly Variant[] = [
   { name: 'JPEG baseline', ts: `${TS}.4.50`, lossy: true, make: (i, o) => ['dcmcjpeg', ['+eb', i, o]] },
   { name: 'JPEG extended', ts: `${TS}.4.51`, lossy: true, make: (i, o) => ['dcmcjpeg', ['+ee', i, o]] },
   { name: 'JPEG lossless SV1', ts: `${TS}.4.70`, lossy: false, make: (i, o) => ['dcmcjpeg', ['+e1', i, o]] },
-  { name: 'JPEG lossless P14 SV6', ts: `${TS}.4.57`, lossy: false, make: (i, o) => ['dcmcjpeg', ['+el', i, o]] },
+  {
+    name: 'JPEG lossless P14 SV6',
+    ts: `${TS}.4.57`,
+    lossy: false,
+    make: (i, o) => ['dcmcjpeg', ['+el', i, o]],
+  },
   { name: 'JPEG-LS lossless', ts: `${TS}.4.80`, lossy: false, make: (i, o) => ['dcmcjpls', ['+el', i, o]] },
-  { name: 'JPEG-LS near-lossless', ts: `${TS}.4.81`, lossy: true, make: (i, o) => ['dcmcjpls', ['+en', i, o]] },
-  { name: 'JPEG 2000 lossless', ts: `${TS}.4.90`, lossy: false, make: (i, o) => ['gdcmconv', ['--j2k', i, o]] },
+  {
+    name: 'JPEG-LS near-lossless',
+    ts: `${TS}.4.81`,
+    lossy: true,
+    make: (i, o) => ['dcmcjpls', ['+en', i, o]],
+  },
+  {
+    name: 'JPEG 2000 lossless',
+    ts: `${TS}.4.90`,
+    lossy: false,
+    make: (i, o) => ['gdcmconv', ['--j2k', i, o]],
+  },
   {
     name: 'JPEG 2000 lossy',
     ts: `${TS}.4.91`,
@@ -54,9 +69,17 @@ export function run(command: string, args: readonly string[]): ToolResult {
 }
 
 export const toolsAvailable = (): string[] =>
-  ['dcmconv', 'dcmcrle', 'dcmcjpeg', 'dcmcjpls', 'dcm2pnm', 'dcmj2pnm', 'dcml2pnm', 'gdcmconv', 'dcmdump'].filter(
-    (t) => !run(t, ['--version']).ok && !run(t, ['-v']).ok,
-  );
+  [
+    'dcmconv',
+    'dcmcrle',
+    'dcmcjpeg',
+    'dcmcjpls',
+    'dcm2pnm',
+    'dcmj2pnm',
+    'dcml2pnm',
+    'gdcmconv',
+    'dcmdump',
+  ].filter((t) => !run(t, ['--version']).ok && !run(t, ['-v']).ok);
 
 /** The window dcmtk should use, matching the one the project used. */
 export type WindowChoice =
@@ -85,7 +108,8 @@ export function readPnm(bytes: Uint8Array): PnmImage {
       break;
     }
     let s = '';
-    while (i < bytes.length && !/\s/.test(String.fromCharCode(bytes[i]!))) s += String.fromCharCode(bytes[i++]!);
+    while (i < bytes.length && !/\s/.test(String.fromCharCode(bytes[i]!)))
+      s += String.fromCharCode(bytes[i++]!);
     return s;
   };
   const magic = token();

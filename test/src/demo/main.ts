@@ -28,7 +28,9 @@ const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1).padSt
 const say = (line: string) => process.stdout.write(`[${elapsed()}] ${line}\n`);
 
 if (!values.keep) await rm(dataDir, { recursive: true, force: true });
-say(`medimg-pipeline demo: local S3, SQS, SNS and model servers; data in ${path.relative(process.cwd(), dataDir) || '.'}`);
+say(
+  `medimg-pipeline demo: local S3, SQS, SNS and model servers; data in ${path.relative(process.cwd(), dataDir) || '.'}`,
+);
 
 let triggerBatches = 0;
 let triggerEvents = 0;
@@ -51,7 +53,8 @@ const pipeline = await startLocalPipeline({
         say(
           `worker ${task.jobId}: ${String(e.step).padEnd(10)} ${String(e.state).padEnd(9)} ok ${e.ok}${e.failed ? `, not ok ${e.failed}` : ''} (${e.durationMs} ms)`,
         );
-      else if (e.message === 'file quarantined') say(`worker ${task.jobId}: quarantined ${e.inputId} at ${e.step}: ${e.reason}`);
+      else if (e.message === 'file quarantined')
+        say(`worker ${task.jobId}: quarantined ${e.inputId} at ${e.step}: ${e.reason}`);
       else if (e.level === 'error') say(`worker ${task.jobId}: ERROR ${e.message} ${e.errorCode ?? ''}`);
     } catch {
       // not a log line
@@ -63,7 +66,9 @@ const pipeline = await startLocalPipeline({
     process.stdout.write(`\n${mail.eml.replace(/\r\n/g, '\n').replace(/^/gm, '    | ')}\n`);
   },
 });
-say(`servers up: S3 ${pipeline.servers.s3Url}, SQS/SNS ${pipeline.servers.awsUrl}, model ${pipeline.servers.modelUrl}`);
+say(
+  `servers up: S3 ${pipeline.servers.s3Url}, SQS/SNS ${pipeline.servers.awsUrl}, model ${pipeline.servers.modelUrl}`,
+);
 
 let exitCode = 0;
 try {
@@ -76,14 +81,18 @@ try {
       }
     },
   });
-  say(`upload: batch ${upload.batchId} complete (${upload.files} files, ${(upload.bytes / 1e6).toFixed(1)} MB), manifest written last`);
+  say(
+    `upload: batch ${upload.batchId} complete (${upload.files} files, ${(upload.bytes / 1e6).toFixed(1)} MB), manifest written last`,
+  );
   await pipeline.settle();
 
   // Summary, from what the worker wrote to the processed bucket.
   const s3 = pipeline.servers.s3;
   const bucket = pipeline.servers.names.processedBucket;
   const getJson = async <T>(key: string): Promise<T> =>
-    JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString()) as T;
+    JSON.parse(
+      await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString(),
+    ) as T;
   const jobIds = [...new Set(pipeline.runner.tasks.map((t) => t.jobId))];
   const statuses = await Promise.all(jobIds.map((id) => getJson<JobStatus>(processedKeys.jobStatus(id))));
   const studies = new Set<string>();

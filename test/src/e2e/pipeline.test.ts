@@ -54,7 +54,9 @@ async function allKeys(p: LocalPipeline, bucket: string): Promise<string[]> {
   const keys: string[] = [];
   let token: string | undefined;
   do {
-    const out = await p.servers.s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
+    const out = await p.servers.s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }),
+    );
     keys.push(...(out.Contents ?? []).map((o) => o.Key!));
     token = out.IsTruncated ? out.NextContinuationToken : undefined;
   } while (token);
@@ -81,7 +83,11 @@ describe('the pipeline end to end on local servers', () => {
     await pipeline.upload(SAMPLES, { files: sampleFiles });
     await pipeline.settle();
     const jobId = pipeline.runner.tasks[0]!.jobId;
-    firstStatus = await getJson<JobStatus>(pipeline, pipeline.servers.names.processedBucket, processedKeys.jobStatus(jobId));
+    firstStatus = await getJson<JobStatus>(
+      pipeline,
+      pipeline.servers.names.processedBucket,
+      processedKeys.jobStatus(jobId),
+    );
   }, 300_000);
 
   afterAll(async () => {
@@ -107,7 +113,17 @@ describe('the pipeline end to end on local servers', () => {
   });
 
   it('runs every step of the pipeline', () => {
-    for (const step of ['fetch', 'parse', 'deidentify', 'normalize', 'store', 'infer', 'assess', 'notify', 'record'] as const) {
+    for (const step of [
+      'fetch',
+      'parse',
+      'deidentify',
+      'normalize',
+      'store',
+      'infer',
+      'assess',
+      'notify',
+      'record',
+    ] as const) {
       expect(firstStatus.steps[step].state, step).not.toBe('pending');
       expect(firstStatus.steps[step].state, step).not.toBe('failed');
     }
@@ -118,7 +134,9 @@ describe('the pipeline end to end on local servers', () => {
     expect(identifiers.size).toBeGreaterThan(10);
     const keys = await allKeys(pipeline, pipeline.servers.names.processedBucket);
     expect(keys.filter((k) => k.endsWith('.dcm')).length).toBe(firstStatus.counts.processed);
-    for (const key of keys) for (const id of identifiers) expect(key.includes(id), `${key} holds an original identifier`).toBe(false);
+    for (const key of keys)
+      for (const id of identifiers)
+        expect(key.includes(id), `${key} holds an original identifier`).toBe(false);
   });
 
   it('sends exactly one critical notification, for the lesion study, with no PHI in it', () => {
@@ -126,7 +144,8 @@ describe('the pipeline end to end on local servers', () => {
     expect(clinical).toHaveLength(1);
     const mail = clinical[0]!;
     expect(mail.subject).toMatch(/Critical finding: suspicious lesion \(CT\)/);
-    for (const id of identifiers) expect(mail.eml.includes(id), 'the email holds an original identifier').toBe(false);
+    for (const id of identifiers)
+      expect(mail.eml.includes(id), 'the email holds an original identifier').toBe(false);
     expect(pipeline.mail.filter((m) => m.topicArn === pipeline.servers.opsTopicArn)).toHaveLength(0);
   });
 

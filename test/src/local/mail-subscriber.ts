@@ -57,7 +57,11 @@ export function subscribeMailbox(options: {
   let running = true;
   const receiveOnce = async (waitSeconds: number): Promise<number> => {
     const out = await options.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: options.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: waitSeconds }),
+      new ReceiveMessageCommand({
+        QueueUrl: options.queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: waitSeconds,
+      }),
     );
     for (const m of out.Messages ?? []) {
       const envelope = JSON.parse(m.Body ?? '{}') as SnsEnvelope;
@@ -79,7 +83,9 @@ export function subscribeMailbox(options: {
       };
       received.push(mail);
       options.onMail?.(mail);
-      await options.sqs.send(new DeleteMessageCommand({ QueueUrl: options.queueUrl, ReceiptHandle: m.ReceiptHandle }));
+      await options.sqs.send(
+        new DeleteMessageCommand({ QueueUrl: options.queueUrl, ReceiptHandle: m.ReceiptHandle }),
+      );
     }
     return out.Messages?.length ?? 0;
   };

@@ -42,7 +42,10 @@ export interface LocalPipeline {
   readonly poller: LambdaPoller;
   readonly dirs: { readonly s3: string; readonly mail: string; readonly logs: string };
   readonly workerEnvironment: Readonly<Record<string, string>>;
-  upload(root: string, options?: { files?: readonly string[]; batchId?: string; onFile?: (done: number, total: number) => void }): Promise<UploadResult>;
+  upload(
+    root: string,
+    options?: { files?: readonly string[]; batchId?: string; onFile?: (done: number, total: number) => void },
+  ): Promise<UploadResult>;
   /** Waits until the intake queue is empty, every task has exited and the mailbox is drained. */
   settle(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -95,7 +98,9 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     BURNED_IN_POLICY: 'quarantine',
     ...options.workerEnvironment,
   };
-  const runner = new LocalTaskRunner({ environment: workerEnvironment, logDir: dirs.logs,
+  const runner = new LocalTaskRunner({
+    environment: workerEnvironment,
+    logDir: dirs.logs,
     onExit: options.onTaskExit,
     onStart: options.onTaskStart,
     onLine: options.onWorkerLine,
@@ -116,7 +121,9 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     runner,
     // The bridge URL-encodes keys as AWS does, so the production decoding stays on.
     config: triggerConfig({ rawBucket: names.rawBucket, keysUrlEncoded: true }),
-    logger: createTriggerLogger({ write: options.triggerLog ?? ((line: string) => void triggerLines.push(line)) }),
+    logger: createTriggerLogger({
+      write: options.triggerLog ?? ((line: string) => void triggerLines.push(line)),
+    }),
   });
   const poller = pollQueueIntoHandler({
     sqs: servers.sqs,
@@ -128,7 +135,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     sqs: servers.sqs,
     queueUrl: servers.mailQueueUrl,
     directory: dirs.mail,
-    recipients: (topic) => (topic === servers.opsTopicArn ? 'medimg-operations@hospital.example' : 'clinical-team@hospital.example'),
+    recipients: (topic) =>
+      topic === servers.opsTopicArn ? 'medimg-operations@hospital.example' : 'clinical-team@hospital.example',
     onMail: options.onMail,
   });
 
@@ -169,7 +177,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
         await bridge.flush();
         await runner.idle();
         const depth = await queueDepth();
-        quietRounds = depth === 0 && runner.tasks.every((t) => t.exitCode !== undefined) ? quietRounds + 1 : 0;
+        quietRounds =
+          depth === 0 && runner.tasks.every((t) => t.exitCode !== undefined) ? quietRounds + 1 : 0;
         await new Promise((r) => setTimeout(r, 300));
       }
       await mailbox.drain();

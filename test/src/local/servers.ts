@@ -112,7 +112,10 @@ export async function startLocalServers(options: StartOptions): Promise<LocalSer
       QueueName: names.intakeQueue,
       Attributes: {
         VisibilityTimeout: String(options.visibilityTimeoutSeconds ?? 5),
-        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: options.maxReceiveCount ?? 3 }),
+        RedrivePolicy: JSON.stringify({
+          deadLetterTargetArn: dlqArn,
+          maxReceiveCount: options.maxReceiveCount ?? 3,
+        }),
       },
     }),
   );

@@ -17,7 +17,9 @@ export const newBatchId = (): string =>
 export async function listFiles(root: string): Promise<string[]> {
   const out: string[] = [];
   const walk = async (dir: string) => {
-    for (const e of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const e of (await readdir(dir, { withFileTypes: true })).sort((a, b) =>
+      a.name.localeCompare(b.name),
+    )) {
       const full = path.join(dir, e.name);
       if (e.isDirectory()) await walk(full);
       else if (e.isFile() && !e.name.startsWith('.') && !e.name.endsWith('.md')) out.push(full);
@@ -42,10 +44,20 @@ export interface UploadResult {
   readonly manifestKey: string;
 }
 
-async function presignedPut(s3: S3Client, bucket: string, key: string, body: Uint8Array, contentType: string) {
-  const url = await getSignedUrl(s3, new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: contentType }), {
-    expiresIn: 900,
-  });
+async function presignedPut(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  body: Uint8Array,
+  contentType: string,
+) {
+  const url = await getSignedUrl(
+    s3,
+    new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: contentType }),
+    {
+      expiresIn: 900,
+    },
+  );
   const res = await fetch(url, { method: 'PUT', body, headers: { 'content-type': contentType } });
   if (!res.ok) throw new Error(`presigned PUT answered ${res.status}`);
 }
@@ -68,7 +80,13 @@ export async function uploadBatch(options: {
       const file = options.files[next++]!;
       const body = new Uint8Array(await readFile(file));
       const name = path.relative(options.root, file).split(path.sep).join('/');
-      await presignedPut(options.s3, options.bucket, `${rawKeys.batchPrefix(batchId)}${name}`, body, 'application/dicom');
+      await presignedPut(
+        options.s3,
+        options.bucket,
+        `${rawKeys.batchPrefix(batchId)}${name}`,
+        body,
+        'application/dicom',
+      );
       entries.push({ name, size: body.byteLength, sha256: createHash('sha256').update(body).digest('hex') });
       bytes += body.byteLength;
       options.onFile?.(entries.length, options.files.length);

@@ -1,6 +1,11 @@
-import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { type ObjectInfo, type ObjectStore, ObjectStoreError, type PutOptions } from '../ports/object-store.port.ts';
+import {
+  type ObjectInfo,
+  type ObjectStore,
+  ObjectStoreError,
+  type PutOptions,
+} from '../ports/object-store.port.ts';
 
 /**
  * A folder per bucket on the local disk: the store of `medimg process`, which needs no server.
@@ -12,7 +17,8 @@ export class FsObjectStore implements ObjectStore {
   private pathOf(bucket: string, key: string): string {
     const base = path.resolve(this.root, bucket);
     const full = path.resolve(base, key);
-    if (!full.startsWith(base + path.sep)) throw new ObjectStoreError('STORE_ERROR', 'key escapes its bucket');
+    if (!full.startsWith(base + path.sep))
+      throw new ObjectStoreError('STORE_ERROR', 'key escapes its bucket');
     return full;
   }
 
@@ -32,7 +38,12 @@ export class FsObjectStore implements ObjectStore {
     }
   }
 
-  async put(bucket: string, key: string, body: Uint8Array | string, options: PutOptions = {}): Promise<boolean> {
+  async put(
+    bucket: string,
+    key: string,
+    body: Uint8Array | string,
+    options: PutOptions = {},
+  ): Promise<boolean> {
     const file = this.pathOf(bucket, key);
     await mkdir(path.dirname(file), { recursive: true });
     try {

@@ -30,8 +30,10 @@ function isNotFound(error: unknown): boolean {
 
 function toStoreError(operation: string, error: unknown): ObjectStoreError {
   const status = statusOf(error);
-  if (isNotFound(error)) return new ObjectStoreError('NOT_FOUND', `${operation}: no such object`, { cause: error });
-  if (status === 403) return new ObjectStoreError('ACCESS_DENIED', `${operation}: access denied`, { cause: error });
+  if (isNotFound(error))
+    return new ObjectStoreError('NOT_FOUND', `${operation}: no such object`, { cause: error });
+  if (status === 403)
+    return new ObjectStoreError('ACCESS_DENIED', `${operation}: access denied`, { cause: error });
   if (status === undefined || status >= 500 || status === 429)
     return new ObjectStoreError('STORE_UNAVAILABLE', `${operation}: storage unavailable`, { cause: error });
   return new ObjectStoreError('STORE_ERROR', `${operation}: storage error ${status}`, { cause: error });
@@ -65,7 +67,12 @@ export class S3ObjectStore implements ObjectStore, LinkSigner {
     }
   }
 
-  async put(bucket: string, key: string, body: Uint8Array | string, options: PutOptions = {}): Promise<boolean> {
+  async put(
+    bucket: string,
+    key: string,
+    body: Uint8Array | string,
+    options: PutOptions = {},
+  ): Promise<boolean> {
     // Some S3-compatible servers ignore If-None-Match: look first, then let S3 enforce it where it can.
     if (options.ifNoneMatch && (await this.head(bucket, key))) return false;
     try {

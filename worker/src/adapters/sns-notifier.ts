@@ -17,7 +17,10 @@ export class SnsNotifier implements Notifier {
           Subject: input.subject,
           Message: input.message,
           MessageAttributes: Object.fromEntries(
-            Object.entries(input.attributes ?? {}).map(([k, v]) => [k, { DataType: 'String', StringValue: v }]),
+            Object.entries(input.attributes ?? {}).map(([k, v]) => [
+              k,
+              { DataType: 'String', StringValue: v },
+            ]),
           ),
         }),
       );

@@ -61,7 +61,9 @@ async function keyFromUserConfig(): Promise<string> {
   if (!existsSync(file)) {
     await mkdir(path.dirname(file), { recursive: true });
     await writeFile(file, randomBytes(32).toString('hex'), { mode: 0o600 });
-    process.stderr.write(`medimg: created a de-identification key in ${file} (keep it secret; pseudonyms depend on it)\n`);
+    process.stderr.write(
+      `medimg: created a de-identification key in ${file} (keep it secret; pseudonyms depend on it)\n`,
+    );
   }
   await chmod(file, 0o600);
   return file;
@@ -130,11 +132,25 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         },
       });
     } else if (result.status === 'quarantined') {
-      entries.push({ input: file, status: 'quarantined', reason: result.reason, step: result.step, outputs: {} });
+      entries.push({
+        input: file,
+        status: 'quarantined',
+        reason: result.reason,
+        step: result.step,
+        outputs: {},
+      });
     } else {
-      entries.push({ input: file, status: 'failed', reason: result.errorCode, step: result.step, outputs: {} });
+      entries.push({
+        input: file,
+        status: 'failed',
+        reason: result.errorCode,
+        step: result.step,
+        outputs: {},
+      });
     }
-    process.stderr.write(`  ${entries.at(-1)?.status.padEnd(11)} ${path.basename(file)}${entries.at(-1)?.reason ? ` (${entries.at(-1)?.reason})` : ''}\n`);
+    process.stderr.write(
+      `  ${entries.at(-1)?.status.padEnd(11)} ${path.basename(file)}${entries.at(-1)?.reason ? ` (${entries.at(-1)?.reason})` : ''}\n`,
+    );
   }
   const counts = {
     inputs: entries.length,

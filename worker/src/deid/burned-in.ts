@@ -31,7 +31,11 @@ export function burnedInReason(ds: DataSet, options: DeidOptions): BurnedInReaso
 }
 
 /** The regions of the first rule matching the image's modality and size, or undefined. */
-export function blankRegionsFor(ds: DataSet, rules: readonly BlankRule[], byteOrder: ByteOrder): BlankRegion[] | undefined {
+export function blankRegionsFor(
+  ds: DataSet,
+  rules: readonly BlankRule[],
+  byteOrder: ByteOrder,
+): BlankRegion[] | undefined {
   const modality = (getString(ds, T.Modality) ?? '').toUpperCase();
   const rows = getNumber(ds, T.Rows, byteOrder);
   const columns = getNumber(ds, T.Columns, byteOrder);

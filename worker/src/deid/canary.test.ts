@@ -70,7 +70,12 @@ function canaryValue(vr: string, i: number, d: number): { bytes?: Uint8Array; te
   }
 }
 
-function canaryElement(t: Tag, vr: string, i: number, d: number): { el: DataElement; text?: string } | undefined {
+function canaryElement(
+  t: Tag,
+  vr: string,
+  i: number,
+  d: number,
+): { el: DataElement; text?: string } | undefined {
   if (vr === 'SQ') {
     const text = `CNRY${pad(d * 1000 + i, 4)}SQ`;
     const item: DataSet = new Map([[TEXT_VALUE, stringElement(TEXT_VALUE, 'UT', text)]]);
@@ -87,7 +92,9 @@ function canaryElement(t: Tag, vr: string, i: number, d: number): { el: DataElem
 }
 
 /** Table rows that get a canary: standard tags of the data set (not group 0000/0002, not patterns). */
-const rows = PROFILE_TABLE.filter((r) => /^[0-9a-f]{8}$/.test(r[0]) && !r[0].startsWith('0000') && !r[0].startsWith('0002'));
+const rows = PROFILE_TABLE.filter(
+  (r) => /^[0-9a-f]{8}$/.test(r[0]) && !r[0].startsWith('0000') && !r[0].startsWith('0002'),
+);
 const excluded = PROFILE_TABLE.filter((r) => !rows.includes(r)).map((r) => `${r[0]} ${r[5]}`);
 
 const vrOf = (r: ProfileTableRow): string => r[4].split(' or ')[0] ?? '';
@@ -112,7 +119,10 @@ function buildDataSet(depth: number, canaries: Canary[]): DataSet {
     [tag(0x6000, 0x4000), 'LT', `CNRYOVLCOMMENT${depth}`],
   ];
   for (const [t, vr, text] of priv) {
-    ds.set(t, vr === 'OB' ? { tag: t, vr, value: new TextEncoder().encode(text) } : stringElement(t, vr, text));
+    ds.set(
+      t,
+      vr === 'OB' ? { tag: t, vr, value: new TextEncoder().encode(text) } : stringElement(t, vr, text),
+    );
     canaries.push({ row: 'extra', name: `${text} @${depth}`, vr, text });
   }
   return ds;
@@ -128,13 +138,27 @@ function canaryFile(canaries: Canary[]): DicomFile {
   top.set(T.Modality, stringElement(T.Modality, 'CS', 'CT'));
   top.delete(T.BurnedInAnnotation);
   const meta: DataSet = new Map([
-    [T.MediaStorageSOPInstanceUID, stringElement(T.MediaStorageSOPInstanceUID, 'UI', '1.2.826.0.1.3680043.99999.777777')],
+    [
+      T.MediaStorageSOPInstanceUID,
+      stringElement(T.MediaStorageSOPInstanceUID, 'UI', '1.2.826.0.1.3680043.99999.777777'),
+    ],
   ]);
-  canaries.push({ row: '00020003', name: 'Media Storage SOP Instance UID (input meta)', vr: 'UI', text: '1.2.826.0.1.3680043.99999.777777' });
+  canaries.push({
+    row: '00020003',
+    name: 'Media Storage SOP Instance UID (input meta)',
+    vr: 'UI',
+    text: '1.2.826.0.1.3680043.99999.777777',
+  });
   return {
     meta,
     dataset: top,
-    transferSyntax: { uid: '1.2.840.10008.1.2.1', explicitVr: true, byteOrder: 'little', deflated: false, encapsulated: false },
+    transferSyntax: {
+      uid: '1.2.840.10008.1.2.1',
+      explicitVr: true,
+      byteOrder: 'little',
+      deflated: false,
+      encapsulated: false,
+    },
   };
 }
 
@@ -163,7 +187,9 @@ describe('PHI canary over every Table E.1-1 attribute', () => {
       const file = canaryFile(canaries);
       const out = Buffer.from(writePart10(deidentify(file, { key: KEY, options }).file)).toString('latin1');
       const found = canaries.filter((c) => c.text !== undefined && out.includes(c.text)).map((c) => c.name);
-      const expected = canaries.filter((c) => c.text !== undefined && keptByDesign(options, c)).map((c) => c.name);
+      const expected = canaries
+        .filter((c) => c.text !== undefined && keptByDesign(options, c))
+        .map((c) => c.name);
       expect(found.sort()).toEqual(expected.sort());
       // Sanity: the canaries are many, and the kept-by-design list is what the options promise.
       expect(canaries.length).toBeGreaterThan(2 * 600);

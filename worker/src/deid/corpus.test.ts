@@ -35,14 +35,31 @@ const ACCEPTED_NEW_ERRORS: Readonly<Record<string, readonly string[]>> = {
 
 const BLANK = parseDeidOptions({
   burnedInPolicy: 'blank',
-  blankRegions: ['US', 'SC', 'XC', 'ES', 'OT', 'CT', 'MR', 'CR', 'DX', 'MG', 'NM', 'PT', 'XA', 'RF', 'SM'].map((m) => ({
+  blankRegions: [
+    'US',
+    'SC',
+    'XC',
+    'ES',
+    'OT',
+    'CT',
+    'MR',
+    'CR',
+    'DX',
+    'MG',
+    'NM',
+    'PT',
+    'XA',
+    'RF',
+    'SM',
+  ].map((m) => ({
     modality: m,
     regions: [{ x: 0, y: 0, width: 8, height: 8 }],
   })),
 });
 
 function corpusFiles(): string[] {
-  if (!existsSync(CORPUS)) throw new Error(`the DICOM corpus is missing at ${CORPUS} (../shared/dicom-corpus)`);
+  if (!existsSync(CORPUS))
+    throw new Error(`the DICOM corpus is missing at ${CORPUS} (../shared/dicom-corpus)`);
   const out: string[] = [];
   const walk = (d: string) => {
     for (const f of readdirSync(d)) {
@@ -81,7 +98,9 @@ function iodErrors(file: string, deflated: boolean): Set<string> {
 }
 
 describe('de-identification of the public corpus', () => {
-  it('de-identifies every parseable file into a valid Part 10 file with no new validator errors', { timeout: 600_000 }, () => {
+  it('de-identifies every parseable file into a valid Part 10 file with no new validator errors', {
+    timeout: 600_000,
+  }, () => {
     const results: string[] = [];
     const problems: string[] = [];
     let validated = 0;

@@ -9,7 +9,8 @@ function shiftYmd(y: number, m: number, d: number, days: number): [number, numbe
   if (m < 1 || m > 12 || d < 1 || d > 31) return undefined;
   const t = Date.UTC(y, m - 1, d);
   const check = new Date(t);
-  if (check.getUTCFullYear() !== y || check.getUTCMonth() !== m - 1 || check.getUTCDate() !== d) return undefined;
+  if (check.getUTCFullYear() !== y || check.getUTCMonth() !== m - 1 || check.getUTCDate() !== d)
+    return undefined;
   const s = new Date(t + days * MS_PER_DAY);
   return [s.getUTCFullYear(), s.getUTCMonth() + 1, s.getUTCDate()];
 }
@@ -46,7 +47,11 @@ export function shiftDT(value: string, days: number): string | undefined {
 }
 
 /** Shifts every value of a (backslash-separated) DA or DT element; undefined if any is invalid. */
-export function shiftDateValues(values: readonly string[], vr: 'DA' | 'DT', days: number): string[] | undefined {
+export function shiftDateValues(
+  values: readonly string[],
+  vr: 'DA' | 'DT',
+  days: number,
+): string[] | undefined {
   const out: string[] = [];
   for (const v of values) {
     if (v.trim() === '') {

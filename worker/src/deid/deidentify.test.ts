@@ -3,10 +3,22 @@ import type { DataElement, DataSet, DicomFile, Tag } from '../dicom/dataset.ts';
 import { tag } from '../dicom/dataset.ts';
 import { parseDicom } from '../dicom/parse.ts';
 import { T } from '../dicom/tags.ts';
-import { encodeText, getString, getStrings, numberElement, sequenceElement, stringElement } from '../dicom/values.ts';
+import {
+  encodeText,
+  getString,
+  getStrings,
+  numberElement,
+  sequenceElement,
+  stringElement,
+} from '../dicom/values.ts';
 import { writePart10 } from '../dicom/writer.ts';
 import { DeidError, type DeidResult, deidentify } from './deidentify.ts';
-import { BASIC_PROFILE_OPTIONS, DEFAULT_DEID_OPTIONS, type DeidOptions, parseDeidOptions } from './options.ts';
+import {
+  BASIC_PROFILE_OPTIONS,
+  DEFAULT_DEID_OPTIONS,
+  type DeidOptions,
+  parseDeidOptions,
+} from './options.ts';
 import { remapUid } from './pseudonyms.ts';
 
 const KEY = new Uint8Array(32).fill(0x42);
@@ -19,7 +31,9 @@ const sq = (t: Tag, items: DataSet[]): [Tag, DataElement] => [t, sequenceElement
 const ds = (...els: [Tag, DataElement][]): DataSet => new Map(els);
 
 /** A small CT image: identifying header plus a 4x4 16-bit native pixel block. */
-function ctDataSet(over: { sop?: string; study?: string; patientId?: string; extra?: [Tag, DataElement][] } = {}): DataSet {
+function ctDataSet(
+  over: { sop?: string; study?: string; patientId?: string; extra?: [Tag, DataElement][] } = {},
+): DataSet {
   const pixels = new Uint8Array(32).fill(0x11);
   return ds(
     s(T.SOPClassUID, 'UI', CT),
@@ -108,7 +122,9 @@ describe('basic profile actions', () => {
     const refImg = tag(0x0008, 0x1140);
     const r = run(
       ctDataSet({
-        extra: [sq(refImg, [ds(s(tag(0x0008, 0x1150), 'UI', CT), s(tag(0x0008, 0x1155), 'UI', '1.2.3.4.5.9'))])],
+        extra: [
+          sq(refImg, [ds(s(tag(0x0008, 0x1150), 'UI', CT), s(tag(0x0008, 0x1155), 'UI', '1.2.3.4.5.9'))]),
+        ],
       }),
     );
     const item = r.file.dataset.get(refImg)?.items?.[0];
@@ -119,8 +135,12 @@ describe('basic profile actions', () => {
   it('writes PatientIdentityRemoved, the method text and CID 7050 codes', () => {
     const r = run(ctDataSet());
     expect(str(r, tag(0x0012, 0x0062))).toBe('YES');
-    expect(getStrings(r.file.dataset, tag(0x0012, 0x0063))).toContain('Basic Application Confidentiality Profile');
-    const codes = (r.file.dataset.get(tag(0x0012, 0x0064))?.items ?? []).map((i) => getString(i, tag(0x0008, 0x0100)));
+    expect(getStrings(r.file.dataset, tag(0x0012, 0x0063))).toContain(
+      'Basic Application Confidentiality Profile',
+    );
+    const codes = (r.file.dataset.get(tag(0x0012, 0x0064))?.items ?? []).map((i) =>
+      getString(i, tag(0x0008, 0x0100)),
+    );
     expect(codes).toEqual(['113100', '113105', '113107', '113108', '113109']);
     expect(r.methodCodes).toEqual(codes);
     expect(str(r, tag(0x0028, 0x0303))).toBe('MODIFIED');
@@ -135,7 +155,9 @@ describe('basic profile actions', () => {
 
 describe('options', () => {
   it('without Retain Patient Characteristics, Patient Sex is emptied; with it, kept', () => {
-    expect(run(ctDataSet(), BASIC_PROFILE_OPTIONS).file.dataset.get(tag(0x0010, 0x0040))?.value.length).toBe(0);
+    expect(run(ctDataSet(), BASIC_PROFILE_OPTIONS).file.dataset.get(tag(0x0010, 0x0040))?.value.length).toBe(
+      0,
+    );
     expect(str(run(ctDataSet()), tag(0x0010, 0x0040))).toBe('M');
   });
 
@@ -164,9 +186,9 @@ describe('options', () => {
   });
 
   it('Retain Institution Identity keeps Institution Name', () => {
-    expect(str(run(ctDataSet(), parseDeidOptions({ retainInstitutionIdentity: true })), tag(0x0008, 0x0080))).toBe(
-      'GENERAL HOSPITAL',
-    );
+    expect(
+      str(run(ctDataSet(), parseDeidOptions({ retainInstitutionIdentity: true })), tag(0x0008, 0x0080)),
+    ).toBe('GENERAL HOSPITAL');
   });
 
   it('rejects an invalid option with a ZodError', () => {
@@ -251,7 +273,10 @@ describe('sequences, private tags and UID references', () => {
     expect([...none.file.dataset.keys()].filter((t) => (t >>> 16) % 2 === 1)).toEqual([]);
     const safe = run(
       ctDataSet({ extra: priv }),
-      parseDeidOptions({ retainSafePrivate: true, safePrivateTags: [{ group: 0x0019, creator: 'ACME_1', offset: 0x23 }] }),
+      parseDeidOptions({
+        retainSafePrivate: true,
+        safePrivateTags: [{ group: 0x0019, creator: 'ACME_1', offset: 0x23 }],
+      }),
     );
     const kept = [...safe.file.dataset.keys()].filter((t) => (t >>> 16) % 2 === 1).sort();
     expect(kept).toEqual([tag(0x0019, 0x0010), tag(0x0019, 0x1023)]);
@@ -277,7 +302,9 @@ describe('sequences, private tags and UID references', () => {
       ctDataSet({
         sop: '1.2.3.4.5.78',
         extra: [
-          sq(tag(0x0008, 0x2112), [ds(s(tag(0x0008, 0x1150), 'UI', CT), s(tag(0x0008, 0x1155), 'UI', '1.2.3.4.5.77'))]),
+          sq(tag(0x0008, 0x2112), [
+            ds(s(tag(0x0008, 0x1150), 'UI', CT), s(tag(0x0008, 0x1155), 'UI', '1.2.3.4.5.77')),
+          ]),
           s(tag(0x0020, 0x0052), 'UI', '1.2.3.4.5.500'),
         ],
       }),
@@ -309,7 +336,9 @@ describe('burned-in text', () => {
       }
     };
     expect(code(usImage())).toBe('BURNED_IN_ANNOTATION');
-    expect(code(ctDataSet({ extra: [s(T.SOPClassUID, 'UI', SC), s(T.Modality, 'CS', 'OT')] }))).toBe('BURNED_IN_ANNOTATION');
+    expect(code(ctDataSet({ extra: [s(T.SOPClassUID, 'UI', SC), s(T.Modality, 'CS', 'OT')] }))).toBe(
+      'BURNED_IN_ANNOTATION',
+    );
     expect(code(ctDataSet({ extra: [s(T.BurnedInAnnotation, 'CS', 'YES')] }))).toBe('BURNED_IN_ANNOTATION');
     expect(code(ctDataSet())).toBe('none');
   });
@@ -340,9 +369,13 @@ describe('burned-in text', () => {
       value: new Uint8Array(0),
       encapsulated: { basicOffsetTable: new Uint8Array(0), fragments: [new Uint8Array(8)] },
     });
-    expect(() => run(enc, options)).toThrow(expect.objectContaining({ code: 'BURNED_IN_ANNOTATION', reason: 'ENCAPSULATED' }));
+    expect(() => run(enc, options)).toThrow(
+      expect.objectContaining({ code: 'BURNED_IN_ANNOTATION', reason: 'ENCAPSULATED' }),
+    );
     const sc = ctDataSet({ extra: [s(T.Modality, 'CS', 'XC')] });
-    expect(() => run(sc, options)).toThrow(expect.objectContaining({ code: 'BURNED_IN_ANNOTATION', reason: 'NO_BLANK_RULE' }));
+    expect(() => run(sc, options)).toThrow(
+      expect.objectContaining({ code: 'BURNED_IN_ANNOTATION', reason: 'NO_BLANK_RULE' }),
+    );
   });
 });
 
@@ -371,7 +404,9 @@ describe('character sets', () => {
       const r = run(input);
       const manufacturerIn = input.get(tag(0x0008, 0x0070))!.value;
       expect(r.file.dataset.get(tag(0x0008, 0x0070))!.value).toEqual(manufacturerIn);
-      expect(r.file.dataset.get(T.SpecificCharacterSet)!.value).toEqual(input.get(T.SpecificCharacterSet)!.value);
+      expect(r.file.dataset.get(T.SpecificCharacterSet)!.value).toEqual(
+        input.get(T.SpecificCharacterSet)!.value,
+      );
       const reparsed = parseDicom(writePart10(r.file));
       expect(getString(reparsed.dataset, tag(0x0008, 0x0080))).toBe('ANONYMIZED');
       expect(getString(reparsed.dataset, tag(0x0008, 0x0070))).toBe(text);

@@ -50,7 +50,14 @@ import { shiftDateValues } from './dates.ts';
 import type { BlankRegion, DeidOptions } from './options.ts';
 import type { OptionColumn } from './profile-table.ts';
 import { dateShiftDays, pseudonymousPatientId, pseudonymousPatientName, remapUid } from './pseudonyms.ts';
-import { type Action, actionFor, enabledColumns, isCurveGroup, isOverlayGroup, profileRowOf } from './rules.ts';
+import {
+  type Action,
+  actionFor,
+  enabledColumns,
+  isCurveGroup,
+  isOverlayGroup,
+  profileRowOf,
+} from './rules.ts';
 
 export type { BlankRegion } from './options.ts';
 
@@ -174,10 +181,41 @@ const CODE_TAGS = new Set<Tag>([
 const FREE_TEXT_VRS = new Set(['LO', 'SH', 'ST', 'LT', 'UT', 'UC', 'UR', 'AE', 'CS', 'PN']);
 const SINGLE_VALUED_TEXT_VRS = new Set(['LT', 'ST', 'UT', 'UR']);
 const STRING_VRS = new Set([
-  'AE', 'AS', 'CS', 'DA', 'DS', 'DT', 'IS', 'LO', 'LT', 'PN', 'SH', 'ST', 'TM', 'UC', 'UI', 'UR', 'UT',
+  'AE',
+  'AS',
+  'CS',
+  'DA',
+  'DS',
+  'DT',
+  'IS',
+  'LO',
+  'LT',
+  'PN',
+  'SH',
+  'ST',
+  'TM',
+  'UC',
+  'UI',
+  'UR',
+  'UT',
 ]);
 const BINARY_SIZES: Readonly<Record<string, number>> = {
-  US: 2, SS: 2, UL: 4, SL: 4, FL: 4, FD: 8, SV: 8, UV: 8, AT: 4, OD: 8, OF: 4, OL: 4, OV: 8, OW: 2, OB: 2, UN: 2,
+  US: 2,
+  SS: 2,
+  UL: 4,
+  SL: 4,
+  FL: 4,
+  FD: 8,
+  SV: 8,
+  UV: 8,
+  AT: 4,
+  OD: 8,
+  OF: 4,
+  OL: 4,
+  OV: 8,
+  OW: 2,
+  OB: 2,
+  UN: 2,
 };
 const WELL_KNOWN_UID_PREFIX = '1.2.840.10008.';
 
@@ -258,7 +296,9 @@ function dummyElement(run: Run, el: DataElement, vr: string, cs: CharacterSet): 
       return textElement(el.tag, vr, '0', cs);
     case 'UI': {
       const values = textValues(el, 'UI', cs);
-      return values.length > 0 ? remapUidElement(run, el, cs) : textElement(el.tag, vr, remap(run, 'dummy'), cs);
+      return values.length > 0
+        ? remapUidElement(run, el, cs)
+        : textElement(el.tag, vr, remap(run, 'dummy'), cs);
     }
     default: {
       const size = BINARY_SIZES[vr];
@@ -282,13 +322,25 @@ function temporal(run: Run, el: DataElement, vr: string, cs: CharacterSet): Data
   return undefined;
 }
 
-function cleanElement(run: Run, el: DataElement, vr: string, cs: CharacterSet, basic: Action): DataElement | undefined {
+function cleanElement(
+  run: Run,
+  el: DataElement,
+  vr: string,
+  cs: CharacterSet,
+  basic: Action,
+): DataElement | undefined {
   if (!STRING_VRS.has(vr)) return undefined; // binary values cannot be cleaned: removed
   if (vr === 'UI') return remapUidElement(run, el, cs);
   if (!FREE_TEXT_VRS.has(vr)) return el; // numbers, ages, times: nothing to clean
   const cleaned = textValues(el, vr, cs).map((v) => cleanText(v, run.identifying));
-  if (cleaned.every((v) => v === '')) return basic === 'D' ? dummyElement(run, el, vr, cs) : emptyElement(el, vr);
-  return textElement(el.tag, vr, vr === 'CS' ? cleaned.map((v) => v.toUpperCase().slice(0, 16)) : cleaned, cs);
+  if (cleaned.every((v) => v === ''))
+    return basic === 'D' ? dummyElement(run, el, vr, cs) : emptyElement(el, vr);
+  return textElement(
+    el.tag,
+    vr,
+    vr === 'CS' ? cleaned.map((v) => v.toUpperCase().slice(0, 16)) : cleaned,
+    cs,
+  );
 }
 
 function applyAction(
@@ -394,7 +446,11 @@ function processPrivate(run: Run, el: DataElement, ds: DataSet, cs: CharacterSet
   const element = elementOf(el.tag);
   const creatorOf = (block: number): string | undefined => {
     const c = ds.get(tag(group, block));
-    return c ? decodeText(c.value, 'LO', cs).replace(/[\0 ]+$/, '').replace(/^[\0 ]+/, '') : undefined;
+    return c
+      ? decodeText(c.value, 'LO', cs)
+          .replace(/[\0 ]+$/, '')
+          .replace(/^[\0 ]+/, '')
+      : undefined;
   };
   if (element >= 0x0010 && element <= 0x00ff) {
     const creator = creatorOf(element);
@@ -402,13 +458,17 @@ function processPrivate(run: Run, el: DataElement, ds: DataSet, cs: CharacterSet
       (k) =>
         groupOf(k) === group &&
         elementOf(k) >> 8 === element &&
-        o.safePrivateTags.some((s) => s.group === group && s.creator === creator && s.offset === (elementOf(k) & 0xff)),
+        o.safePrivateTags.some(
+          (s) => s.group === group && s.creator === creator && s.offset === (elementOf(k) & 0xff),
+        ),
     );
     return used ? el : undefined;
   }
   if (element < 0x1000) return undefined;
   const creator = creatorOf(element >> 8);
-  const safe = o.safePrivateTags.some((s) => s.group === group && s.creator === creator && s.offset === (element & 0xff));
+  const safe = o.safePrivateTags.some(
+    (s) => s.group === group && s.creator === creator && s.offset === (element & 0xff),
+  );
   if (!safe) return undefined;
   // A safe private sequence still has its items de-identified.
   if (el.items) return sequenceElement(el.tag, processItems(run, el, cs, 'normal'));
@@ -465,22 +525,31 @@ function deidentifyUnchecked(file: DicomFile, ctx: DeidContext): DeidResult {
   const o = ctx.options;
   const ds = file.dataset;
   const byteOrder = file.transferSyntax.byteOrder;
-  if (ctx.key.length < 32) throw new DeidError('DEID_FAILED', 'de-identification key shorter than 32 bytes', { reason: 'KEY' });
+  if (ctx.key.length < 32)
+    throw new DeidError('DEID_FAILED', 'de-identification key shorter than 32 bytes', { reason: 'KEY' });
 
   // Burned-in text first: refuse before doing any work.
   let blanked: { regions: BlankRegion[]; value: Uint8Array } | undefined;
   const burnedIn = burnedInReason(ds, o);
   if (burnedIn) {
     if (o.burnedInPolicy === 'quarantine') {
-      throw new DeidError('BURNED_IN_ANNOTATION', `image may carry burned-in text (${burnedIn}); policy is quarantine`, {
-        reason: burnedIn,
-      });
+      throw new DeidError(
+        'BURNED_IN_ANNOTATION',
+        `image may carry burned-in text (${burnedIn}); policy is quarantine`,
+        {
+          reason: burnedIn,
+        },
+      );
     }
     const regions = blankRegionsFor(ds, o.blankRegions, byteOrder);
     if (!regions) {
-      throw new DeidError('BURNED_IN_ANNOTATION', `image may carry burned-in text (${burnedIn}); no blank regions configured for its modality and size`, {
-        reason: 'NO_BLANK_RULE',
-      });
+      throw new DeidError(
+        'BURNED_IN_ANNOTATION',
+        `image may carry burned-in text (${burnedIn}); no blank regions configured for its modality and size`,
+        {
+          reason: 'NO_BLANK_RULE',
+        },
+      );
     }
     const r = blankNativePixelData(ds, regions, byteOrder);
     if ('failure' in r) {
@@ -488,7 +557,9 @@ function deidentifyUnchecked(file: DicomFile, ctx: DeidContext): DeidResult {
         r.failure === 'ENCAPSULATED'
           ? 'pixel data is compressed and re-encoding is not supported yet'
           : `pixel data cannot be blanked (${r.failure})`;
-      throw new DeidError('BURNED_IN_ANNOTATION', `image may carry burned-in text; ${note}`, { reason: r.failure });
+      throw new DeidError('BURNED_IN_ANNOTATION', `image may carry burned-in text; ${note}`, {
+        reason: r.failure,
+      });
     }
     blanked = { regions, value: r.value };
   }
@@ -506,8 +577,13 @@ function deidentifyUnchecked(file: DicomFile, ctx: DeidContext): DeidResult {
   const accessionNumber = getString(ds, T.AccessionNumber) ?? '';
   const patientBasis = originalPatientId !== '' ? originalPatientId : `no-patient-id:${originalStudyUid}`;
   const pseudoId = pseudonymousPatientId(ctx.key, patientBasis);
-  const shiftDays = o.retainLongitudinal === 'modified' ? dateShiftDays(ctx.key, patientBasis, o.maxDateShiftDays) : 0;
-  const names = [originalPatientId, accessionNumber, ...getStrings(ds, TAGS.PatientName).flatMap((n) => n.split(/[\^=]/))];
+  const shiftDays =
+    o.retainLongitudinal === 'modified' ? dateShiftDays(ctx.key, patientBasis, o.maxDateShiftDays) : 0;
+  const names = [
+    originalPatientId,
+    accessionNumber,
+    ...getStrings(ds, TAGS.PatientName).flatMap((n) => n.split(/[\^=]/)),
+  ];
 
   const run: Run = {
     key: ctx.key,
@@ -540,13 +616,31 @@ function deidentifyUnchecked(file: DicomFile, ctx: DeidContext): DeidResult {
   out.set(TAGS.PatientIdentityRemoved, stringElement(TAGS.PatientIdentityRemoved, 'CS', 'YES'));
   out.set(
     TAGS.DeidentificationMethod,
-    stringElement(TAGS.DeidentificationMethod, 'LO', ['DICOM PS3.15 Annex E', ...codes.map((c) => CID_7050[c] ?? c)]),
+    stringElement(TAGS.DeidentificationMethod, 'LO', [
+      'DICOM PS3.15 Annex E',
+      ...codes.map((c) => CID_7050[c] ?? c),
+    ]),
   );
-  out.set(TAGS.DeidentificationMethodCodeSequence, sequenceElement(TAGS.DeidentificationMethodCodeSequence, codes.map(codeItem)));
-  const ltim = o.retainLongitudinal === 'modified' ? 'MODIFIED' : o.retainLongitudinal === 'full' ? 'UNMODIFIED' : 'REMOVED';
-  out.set(TAGS.LongitudinalTemporalInformationModified, stringElement(TAGS.LongitudinalTemporalInformationModified, 'CS', ltim));
+  out.set(
+    TAGS.DeidentificationMethodCodeSequence,
+    sequenceElement(TAGS.DeidentificationMethodCodeSequence, codes.map(codeItem)),
+  );
+  const ltim =
+    o.retainLongitudinal === 'modified'
+      ? 'MODIFIED'
+      : o.retainLongitudinal === 'full'
+        ? 'UNMODIFIED'
+        : 'REMOVED';
+  out.set(
+    TAGS.LongitudinalTemporalInformationModified,
+    stringElement(TAGS.LongitudinalTemporalInformationModified, 'CS', ltim),
+  );
 
-  const meta = buildFileMeta({ sopClassUid, sopInstanceUid: sopUid, transferSyntaxUid: file.transferSyntax.uid });
+  const meta = buildFileMeta({
+    sopClassUid,
+    sopInstanceUid: sopUid,
+    transferSyntaxUid: file.transferSyntax.uid,
+  });
   const modality = getString(ds, T.Modality);
   const bodyPart = getString(ds, T.BodyPartExamined);
   return {

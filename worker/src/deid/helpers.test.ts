@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { cleanText, identifyingWords } from './clean.ts';
 import { shiftDA, shiftDT } from './dates.ts';
-import { PROFILE_TABLE } from './profile-table.ts';
-import { actionFor, profileRowOf, resolveBasic } from './rules.ts';
-import { enabledColumns } from './rules.ts';
 import { DEFAULT_DEID_OPTIONS } from './options.ts';
+import { PROFILE_TABLE } from './profile-table.ts';
+import { actionFor, enabledColumns, profileRowOf, resolveBasic } from './rules.ts';
 
 describe('date shifting', () => {
   it('shifts DA across month and leap-year boundaries', () => {

@@ -25,7 +25,13 @@ describe('loadDeidKey', () => {
     const arns: string[] = [];
     const key = await loadDeidKey(
       { DEID_KEY_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:1:secret:k', DEID_KEY: 'cd'.repeat(32) },
-      { production: true, secretsFetcher: async (arn) => (arns.push(arn), HEX) },
+      {
+        production: true,
+        secretsFetcher: async (arn) => {
+          arns.push(arn);
+          return HEX;
+        },
+      },
     );
     expect(arns).toEqual(['arn:aws:secretsmanager:eu-west-1:1:secret:k']);
     expect(key[0]).toBe(0xab);
@@ -47,14 +53,18 @@ describe('loadDeidKey', () => {
   });
 
   it('refuses DEID_KEY in production, and a secret ARN without a fetcher', async () => {
-    await expect(loadDeidKey({ DEID_KEY: HEX }, { production: true })).rejects.toMatchObject({ code: 'DEID_KEY_INVALID' });
+    await expect(loadDeidKey({ DEID_KEY: HEX }, { production: true })).rejects.toMatchObject({
+      code: 'DEID_KEY_INVALID',
+    });
     await expect(loadDeidKey({ DEID_KEY_SECRET_ARN: 'arn:x' }, { production: true })).rejects.toMatchObject({
       code: 'DEID_KEY_UNREADABLE',
     });
   });
 
   it('wraps an unreadable key file', async () => {
-    await expect(loadDeidKey({ DEID_KEY_FILE: path.join(dir, 'absent') }, { production: false })).rejects.toMatchObject({
+    await expect(
+      loadDeidKey({ DEID_KEY_FILE: path.join(dir, 'absent') }, { production: false }),
+    ).rejects.toMatchObject({
       code: 'DEID_KEY_UNREADABLE',
     });
   });

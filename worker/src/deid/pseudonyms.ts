@@ -5,7 +5,8 @@
  */
 import { createHmac } from 'node:crypto';
 
-const hmac = (key: Uint8Array, message: string): Buffer => createHmac('sha256', key).update(message, 'utf8').digest();
+const hmac = (key: Uint8Array, message: string): Buffer =>
+  createHmac('sha256', key).update(message, 'utf8').digest();
 
 /** `2.25.<decimal of the first 128 bits of HMAC-SHA256(key, 'uid:' + uid)>` (at most 44 characters). */
 export function remapUid(key: Uint8Array, uid: string): string {

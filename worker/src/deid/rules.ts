@@ -18,7 +18,13 @@ export interface ProfileRow {
   readonly name: string;
 }
 
-const toRow = (r: ProfileTableRow): ProfileRow => ({ tag: r[0], basic: r[1], options: r[3], vr: r[4], name: r[5] });
+const toRow = (r: ProfileTableRow): ProfileRow => ({
+  tag: r[0],
+  basic: r[1],
+  options: r[3],
+  vr: r[4],
+  name: r[5],
+});
 
 const exact = new Map<number, ProfileRow>();
 let curve: ProfileRow | undefined;
@@ -73,7 +79,11 @@ const TEMPORAL_COLUMNS: readonly OptionColumn[] = ['rtnLongFullDatesOpt', 'rtnLo
  * Several enabled options on one row: for DA/DT/TM the temporal option decides (so a device
  * calibration date is still shifted under Modified Dates); otherwise K (retain) wins over C.
  */
-export function optionAction(row: ProfileRow, enabled: ReadonlySet<OptionColumn>, vr: string): 'K' | 'C' | undefined {
+export function optionAction(
+  row: ProfileRow,
+  enabled: ReadonlySet<OptionColumn>,
+  vr: string,
+): 'K' | 'C' | undefined {
   if (vr === 'DA' || vr === 'DT' || vr === 'TM') {
     for (const c of TEMPORAL_COLUMNS) {
       const a = row.options[c];

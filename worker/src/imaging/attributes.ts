@@ -3,7 +3,14 @@
  * Modality and VOI LUT modules (top level or in enhanced multi-frame functional groups), the palette,
  * padding, and pixel spacing. The transforms themselves are pure functions in lut.ts and colour.ts.
  */
-import { type ByteOrder, type DataElement, type DataSet, type DicomFile, type Tag, tag } from '../dicom/dataset.ts';
+import {
+  type ByteOrder,
+  type DataElement,
+  type DataSet,
+  type DicomFile,
+  type Tag,
+  tag,
+} from '../dicom/dataset.ts';
 import { T } from '../dicom/tags.ts';
 import { getNumber, getNumbers, getString } from '../dicom/values.ts';
 import type { Palette } from './colour.ts';
@@ -79,19 +86,23 @@ export function describePixels(file: DicomFile): PixelDescription {
     (getString(ds, T.PhotometricInterpretation) ?? '').trim().toUpperCase() ||
     (spp === 3 ? 'RGB' : 'MONOCHROME2');
 
-  const bitsStored = kind === 'integer' ? (getNumber(ds, T.BitsStored, byteOrder) ?? bitsAllocated) : bitsAllocated;
-  const highBit = kind === 'integer' ? (getNumber(ds, T.HighBit, byteOrder) ?? bitsStored - 1) : bitsAllocated - 1;
+  const bitsStored =
+    kind === 'integer' ? (getNumber(ds, T.BitsStored, byteOrder) ?? bitsAllocated) : bitsAllocated;
+  const highBit =
+    kind === 'integer' ? (getNumber(ds, T.HighBit, byteOrder) ?? bitsStored - 1) : bitsAllocated - 1;
   const signed = kind !== 'integer' || getNumber(ds, T.PixelRepresentation, byteOrder) === 1;
   const planar = getNumber(ds, T.PlanarConfiguration, byteOrder) === 1 ? 1 : 0;
 
   if (kind === 'float' && bitsAllocated !== 32) throw unsupported('float pixel data needs 32 bits allocated');
-  if (kind === 'double' && bitsAllocated !== 64) throw unsupported('double pixel data needs 64 bits allocated');
+  if (kind === 'double' && bitsAllocated !== 64)
+    throw unsupported('double pixel data needs 64 bits allocated');
   if (kind === 'integer') {
     if (![1, 8, 16, 32].includes(bitsAllocated)) throw unsupported('bits allocated must be 1, 8, 16 or 32');
     if (bitsStored < 1 || bitsStored > bitsAllocated) throw unsupported('bits stored is out of range');
     if (highBit < bitsStored - 1 || highBit >= bitsAllocated) throw unsupported('high bit is out of range');
   }
-  if (spp === 3 && (kind !== 'integer' || bitsAllocated === 1)) throw unsupported('colour needs integer samples');
+  if (spp === 3 && (kind !== 'integer' || bitsAllocated === 1))
+    throw unsupported('colour needs integer samples');
   const colourPhotometric = ['RGB', 'YBR_FULL', 'YBR_FULL_422', 'YBR_RCT', 'YBR_ICT', 'YBR_PARTIAL_420'];
   if (spp === 3 && !colourPhotometric.includes(photometric)) {
     throw unsupported('the photometric interpretation does not match three samples per pixel');
@@ -180,7 +191,11 @@ export interface GreyscaleParameters {
 }
 
 /** Modality LUT, VOI windows and LUT, and padding for a grey-scale frame. */
-export function readGreyscaleParameters(file: DicomFile, frame: number, pixels: PixelDescription): GreyscaleParameters {
+export function readGreyscaleParameters(
+  file: DicomFile,
+  frame: number,
+  pixels: PixelDescription,
+): GreyscaleParameters {
   const ds = file.dataset;
   const bo = pixels.byteOrder;
 

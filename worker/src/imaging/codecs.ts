@@ -109,7 +109,9 @@ async function runWasm(
 function toSamples(bytes: Uint8Array, bitsPerSample: number, signed: boolean): CodecImage['samples'] {
   if (bitsPerSample <= 8) return bytes;
   const copy = bytes.slice(0, bytes.length - (bytes.length % 2));
-  return signed ? new Int16Array(copy.buffer, 0, copy.length / 2) : new Uint16Array(copy.buffer, 0, copy.length / 2);
+  return signed
+    ? new Int16Array(copy.buffer, 0, copy.length / 2)
+    : new Uint16Array(copy.buffer, 0, copy.length / 2);
 }
 
 function checkInfo(info: FrameInfo, what: string): void {
@@ -131,7 +133,10 @@ async function decodeWasm(codec: Codec, what: string, encoded: Uint8Array): Prom
   let samples = toSamples(bytes, info.bitsPerSample, signed);
   const expected = info.width * info.height * info.componentCount;
   if (samples.length < expected) {
-    throw new ImagingError('PIXEL_DECODE_FAILED', `${what}: the codec returned fewer samples than the frame needs`);
+    throw new ImagingError(
+      'PIXEL_DECODE_FAILED',
+      `${what}: the codec returned fewer samples than the frame needs`,
+    );
   }
   if (samples.length > expected) samples = samples.subarray(0, expected);
   // JPEG-LS with interleave mode 0 (none) decodes component by component: interleave it.
@@ -146,7 +151,10 @@ async function decodeWasm(codec: Codec, what: string, encoded: Uint8Array): Prom
   };
 }
 
-export function planarToInterleaved<T extends Uint8Array | Uint16Array | Int16Array>(src: T, components: number): T {
+export function planarToInterleaved<T extends Uint8Array | Uint16Array | Int16Array>(
+  src: T,
+  components: number,
+): T {
   const out = new (src.constructor as new (n: number) => T)(src.length);
   const plane = src.length / components;
   for (let c = 0; c < components; c++) {
@@ -182,7 +190,10 @@ export function decodeJpegLossless(encoded: Uint8Array, bytesPerSample: 1 | 2): 
       throw new ImagingError('PIXEL_DECODE_FAILED', 'JPEG lossless: unusable frame header');
     }
     if (numComp === 3 && bytesPerSample !== 1) {
-      throw new ImagingError('UNSUPPORTED_PIXEL_FORMAT', 'JPEG lossless colour is supported with 8 bits only');
+      throw new ImagingError(
+        'UNSUPPORTED_PIXEL_FORMAT',
+        'JPEG lossless colour is supported with 8 bits only',
+      );
     }
     const expected = dimX * dimY * numComp;
     if (out.length < expected) {
@@ -206,7 +217,7 @@ export function decodeJpegLossless(encoded: Uint8Array, bytesPerSample: 1 | 2): 
  * bit read meets the EOI marker (seen with dcmtk's 8-bit encodes). A few zero bytes before EOI give it
  * the bits it reads ahead; decoding stops at rows x columns, so they are never output.
  */
-function padBeforeEoi(encoded: Uint8Array): Uint8Array {
+function padBeforeEoi(encoded: Uint8Array): Uint8Array<ArrayBuffer> {
   let end = encoded.length;
   while (end > 0 && encoded[end - 1] === 0) end--; // trailing fragment padding
   const hasEoi = end >= 2 && encoded[end - 2] === 0xff && encoded[end - 1] === 0xd9;

@@ -35,7 +35,9 @@ describe('palette colour', () => {
 
   it('keeps the high byte of 16-bit entries', () => {
     const t = { firstMapped: 0, bitsPerEntry: 16, data: [0x0000, 0xffff, 0x8000] };
-    expect(Array.from(applyPalette([1, 2], { red: t, green: t, blue: t }))).toEqual([255, 255, 255, 128, 128, 128]);
+    expect(Array.from(applyPalette([1, 2], { red: t, green: t, blue: t }))).toEqual([
+      255, 255, 255, 128, 128, 128,
+    ]);
   });
 
   it('treats 16-bit tables holding only 8-bit values as 8-bit', () => {
@@ -56,7 +58,11 @@ describe('segmented palette data (PS3.3 C.7.9.2)', () => {
   });
 
   it('rejects unknown opcodes and segments that run past the data', () => {
-    expect(() => expandSegmentedLut([5, 1, 0])).toThrow(expect.objectContaining({ code: 'UNSUPPORTED_PIXEL_FORMAT' }));
-    expect(() => expandSegmentedLut([0, 4, 1])).toThrow(expect.objectContaining({ code: 'UNSUPPORTED_PIXEL_FORMAT' }));
+    expect(() => expandSegmentedLut([5, 1, 0])).toThrow(
+      expect.objectContaining({ code: 'UNSUPPORTED_PIXEL_FORMAT' }),
+    );
+    expect(() => expandSegmentedLut([0, 4, 1])).toThrow(
+      expect.objectContaining({ code: 'UNSUPPORTED_PIXEL_FORMAT' }),
+    );
   });
 });

@@ -118,7 +118,8 @@ export function expandSegmentedLut(words: ArrayLike<number>, maxEntries = MAX_SE
         const hi = words[i + 3];
         if (lo === undefined || hi === undefined) fail('indirect segment is cut short');
         const byteOffset = lo! + hi! * 65536;
-        if (byteOffset % 2 !== 0 || byteOffset / 2 >= i) fail('indirect segment points forward or off a word');
+        if (byteOffset % 2 !== 0 || byteOffset / 2 >= i)
+          fail('indirect segment points forward or off a word');
         run(byteOffset / 2, n, depth + 1);
         i += 4;
       } else {

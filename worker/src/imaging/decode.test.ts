@@ -98,16 +98,36 @@ describe('native grey pixel formats', () => {
     // Frame 1 is a diagonal: its pixels 0, 4, 8 are bits 9, 13, 17.
     const bits = new Array(24).fill(0);
     for (const b of [0, 1, 9, 13, 17]) bits[b] = 1;
-    const bytes = Uint8Array.from([0, 1, 2, 3].map((i) => bits.slice(i * 8, i * 8 + 8).reduce((a, b, k) => a | (b << k), 0)));
-    const file = imageFile({ rows: 3, columns: 3, bitsAllocated: 1, frames: 2, pixels: bytes, pixelVr: 'OB' });
+    const bytes = Uint8Array.from(
+      [0, 1, 2, 3].map((i) => bits.slice(i * 8, i * 8 + 8).reduce((a, b, k) => a | (b << k), 0)),
+    );
+    const file = imageFile({
+      rows: 3,
+      columns: 3,
+      bitsAllocated: 1,
+      frames: 2,
+      pixels: bytes,
+      pixelVr: 'OB',
+    });
     expect(Array.from((await decodeFrame(file, 0)).pixels)).toEqual([1, 1, 0, 0, 0, 0, 0, 0, 0]);
     expect(Array.from((await decodeFrame(file, 1)).pixels)).toEqual([1, 0, 0, 0, 1, 0, 0, 0, 1]);
   });
 
   it('reads 32-bit signed and unsigned integers', async () => {
-    const signed = imageFile({ rows: 1, columns: 2, bitsAllocated: 32, signed: true, pixels: pack([-5, 70000], 'i32') });
+    const signed = imageFile({
+      rows: 1,
+      columns: 2,
+      bitsAllocated: 32,
+      signed: true,
+      pixels: pack([-5, 70000], 'i32'),
+    });
     expect(Array.from((await decodeFrame(signed, 0)).pixels)).toEqual([-5, 70000]);
-    const unsigned = imageFile({ rows: 1, columns: 2, bitsAllocated: 32, pixels: pack([4_000_000_000, 1], 'u32') });
+    const unsigned = imageFile({
+      rows: 1,
+      columns: 2,
+      bitsAllocated: 32,
+      pixels: pack([4_000_000_000, 1], 'u32'),
+    });
     const frame = await decodeFrame(unsigned, 0);
     expect(frame.pixels).toBeInstanceOf(Float64Array);
     expect(Array.from(frame.pixels)).toEqual([4_000_000_000, 1]);
@@ -144,7 +164,12 @@ describe('native grey pixel formats', () => {
 
 describe('native colour', () => {
   it('reads RGB with planar configuration 0 (interleaved)', async () => {
-    const file = imageFile({ rows: 1, columns: 2, samplesPerPixel: 3, pixels: Uint8Array.from([1, 2, 3, 4, 5, 6]) });
+    const file = imageFile({
+      rows: 1,
+      columns: 2,
+      samplesPerPixel: 3,
+      pixels: Uint8Array.from([1, 2, 3, 4, 5, 6]),
+    });
     expect(Array.from((await decodeFrame(file, 0)).pixels)).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
@@ -209,7 +234,11 @@ describe('native colour', () => {
 
 describe('palette colour', () => {
   const descriptor = (tagValue: number) => numberElement(tagValue, 'US', [4, 0, 16], 'little');
-  const data = (tagValue: number, values: number[]) => ({ tag: tagValue, vr: 'OW', value: pack(values, 'u16') });
+  const data = (tagValue: number, values: number[]) => ({
+    tag: tagValue,
+    vr: 'OW',
+    value: pack(values, 'u16'),
+  });
 
   it('looks 8-bit indexes up in 16-bit tables', async () => {
     const file = imageFile({
@@ -254,7 +283,12 @@ describe('palette colour', () => {
   });
 
   it('fails with UNSUPPORTED_PIXEL_FORMAT when the palette is missing', async () => {
-    const file = imageFile({ rows: 1, columns: 1, photometric: 'PALETTE COLOR', pixels: Uint8Array.from([0, 0]) });
+    const file = imageFile({
+      rows: 1,
+      columns: 1,
+      photometric: 'PALETTE COLOR',
+      pixels: Uint8Array.from([0, 0]),
+    });
     expect(await codeOf(decodeFrame(file, 0))).toBe('UNSUPPORTED_PIXEL_FORMAT');
   });
 });
@@ -268,7 +302,10 @@ describe('encapsulated pixel data', () => {
       columns: 2,
       frames: 2,
       transferSyntax: RLE,
-      pixels: { basicOffsetTable: new Uint8Array(0), fragments: [rleFragment([[1, 2]]), rleFragment([[3, 4]])] },
+      pixels: {
+        basicOffsetTable: new Uint8Array(0),
+        fragments: [rleFragment([[1, 2]]), rleFragment([[3, 4]])],
+      },
     });
     expect(Array.from((await decodeFrame(file, 1)).pixels)).toEqual([3, 4]);
   });

@@ -13,8 +13,8 @@ import {
 import {
   type CodecImage,
   decodeHtj2k,
-  decodeJpeg2000,
   decodeJpeg8,
+  decodeJpeg2000,
   decodeJpegLossless,
   decodeJpegLs,
   jpegPrecision,
@@ -120,7 +120,13 @@ async function decodeFrameUnsafe(file: DicomFile, frameIndex: number): Promise<D
   if (desc.kind !== 'integer') {
     throw new ImagingError('UNSUPPORTED_PIXEL_FORMAT', 'float pixel data cannot be encapsulated');
   }
-  const bytes = encapsulatedFrame(encapsulated, frameIndex, desc.frameCount, STREAM_KIND[decoder], extendedOffsets(file));
+  const bytes = encapsulatedFrame(
+    encapsulated,
+    frameIndex,
+    desc.frameCount,
+    STREAM_KIND[decoder],
+    extendedOffsets(file),
+  );
   if (decoder === 'uncompressed') {
     const element = { ...desc.element, value: bytes, encapsulated: undefined };
     return decodeNative(file, { ...desc, element, frameCount: 1 }, 0);
@@ -128,7 +134,13 @@ async function decodeFrameUnsafe(file: DicomFile, frameIndex: number): Promise<D
   if (decoder === 'rle') {
     const native = decodeRleFrame(bytes, desc.rows, desc.columns, desc.samplesPerPixel, desc.bitsAllocated);
     // RLE segments are per sample: the result is pixel-interleaved whatever Planar Configuration says.
-    const raw = readIntegers(native, 0, desc.rows * desc.columns * desc.samplesPerPixel, desc.bitsAllocated, 'little');
+    const raw = readIntegers(
+      native,
+      0,
+      desc.rows * desc.columns * desc.samplesPerPixel,
+      desc.bitsAllocated,
+      'little',
+    );
     return finishIntegers(file, desc, raw, { planar: false, rgbAlready: false });
   }
   const image = await runCodec(decoder, bytes, desc);
@@ -136,12 +148,16 @@ async function decodeFrameUnsafe(file: DicomFile, frameIndex: number): Promise<D
     throw new ImagingError('PIXEL_DECODE_FAILED', 'the decoded frame does not have the declared size');
   }
   if (image.components !== desc.samplesPerPixel) {
-    throw new ImagingError('PIXEL_DECODE_FAILED', 'the decoded frame does not have the declared samples per pixel');
+    throw new ImagingError(
+      'PIXEL_DECODE_FAILED',
+      'the decoded frame does not have the declared samples per pixel',
+    );
   }
   // libjpeg-turbo converts YCbCr to RGB itself; JPEG 2000 codecs undo the RCT/ICT component transform.
   const rgbAlready =
     decoder === 'jpeg-dct' ||
-    ((decoder === 'j2k' || decoder === 'htj2k') && (desc.photometric === 'YBR_RCT' || desc.photometric === 'YBR_ICT'));
+    ((decoder === 'j2k' || decoder === 'htj2k') &&
+      (desc.photometric === 'YBR_RCT' || desc.photometric === 'YBR_ICT'));
   return finishIntegers(file, desc, image.samples, { planar: false, rgbAlready });
 }
 
@@ -153,7 +169,10 @@ async function runCodec(decoder: Decoder, bytes: Uint8Array, desc: PixelDescript
         throw new ImagingError('PIXEL_DECODE_FAILED', 'the frame is not a JPEG stream');
       }
       if (precision !== 8) {
-        throw new ImagingError('UNSUPPORTED_TRANSFER_SYNTAX', 'no decoder for JPEG with more than 8-bit precision');
+        throw new ImagingError(
+          'UNSUPPORTED_TRANSFER_SYNTAX',
+          'no decoder for JPEG with more than 8-bit precision',
+        );
       }
       return decodeJpeg8(bytes);
     }
@@ -212,10 +231,15 @@ function decodeNative(file: DicomFile, desc: PixelDescription, frameIndex: numbe
   if (byteOrder === 'big' && bitsAllocated === 8 && desc.element.vr === 'OW') value = swap16(value);
 
   if (desc.photometric === 'YBR_FULL_422' && spp === 3) {
-    if (bitsAllocated !== 8) throw new ImagingError('UNSUPPORTED_PIXEL_FORMAT', 'YBR_FULL_422 needs 8-bit samples');
+    if (bitsAllocated !== 8)
+      throw new ImagingError('UNSUPPORTED_PIXEL_FORMAT', 'YBR_FULL_422 needs 8-bit samples');
     const frameBytes = rows * Math.ceil(columns / 2) * 4;
     checkLength(value.length, frameBytes * desc.frameCount);
-    const ybr = expandYbr422(value.subarray(frameIndex * frameBytes, (frameIndex + 1) * frameBytes), rows, columns);
+    const ybr = expandYbr422(
+      value.subarray(frameIndex * frameBytes, (frameIndex + 1) * frameBytes),
+      rows,
+      columns,
+    );
     return colourFrame(desc, ybrFullToRgb(ybr));
   }
 
@@ -327,7 +351,10 @@ function finishIntegers(
   const isYbr = desc.photometric === 'YBR_FULL' || desc.photometric === 'YBR_FULL_422';
   if (isYbr && !layout.rgbAlready) ybrFullToRgb(rgb);
   else if (!layout.rgbAlready && desc.photometric !== 'RGB') {
-    throw new ImagingError('UNSUPPORTED_PIXEL_FORMAT', 'this colour space is not supported with this encoding');
+    throw new ImagingError(
+      'UNSUPPORTED_PIXEL_FORMAT',
+      'this colour space is not supported with this encoding',
+    );
   }
   return colourFrame(desc, rgb);
 }
@@ -344,6 +371,6 @@ function colourFrame(desc: PixelDescription, rgb: Uint8Array): DecodedFrame {
   };
 }
 
-export { MAX_FRAME_PIXELS };
-export { ImagingError } from './errors.ts';
 export type { ImagingErrorCode } from './errors.ts';
+export { ImagingError } from './errors.ts';
+export { MAX_FRAME_PIXELS };

@@ -23,7 +23,8 @@ export function encapsulatedFrame(
   extendedOffsets?: readonly number[],
 ): Uint8Array {
   const fragments = pixel.fragments;
-  if (fragments.length === 0) throw new ImagingError('NO_PIXEL_DATA', 'encapsulated pixel data has no fragments');
+  if (fragments.length === 0)
+    throw new ImagingError('NO_PIXEL_DATA', 'encapsulated pixel data has no fragments');
   if (frameIndex < 0 || frameIndex >= frameCount) {
     throw new ImagingError('NO_PIXEL_DATA', 'the requested frame is not in the object');
   }

@@ -3,11 +3,17 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { T } from '../dicom/tags.ts';
 import { ImagingError } from './errors.ts';
-import { representativeFrame, renderDisplayFrame, renderImage, renderModelInputs } from './render.ts';
+import { renderDisplayFrame, renderImage, renderModelInputs, representativeFrame } from './render.ts';
 import { ds, imageFile, numberElement, pack, sequenceElement, stringElement } from './testing.ts';
 
 /** PNG chunk types in order, and the IHDR fields. */
-function pngInfo(png: Buffer): { chunks: string[]; width: number; height: number; bitDepth: number; colourType: number } {
+function pngInfo(png: Buffer): {
+  chunks: string[];
+  width: number;
+  height: number;
+  bitDepth: number;
+  colourType: number;
+} {
   expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
   const chunks: string[] = [];
   let o = 8;
@@ -76,10 +82,11 @@ describe('display frame (full size, 8-bit)', () => {
   });
 
   it('uses the first item of the VOI LUT Sequence when there is no window', async () => {
-    const lut = ds(
-      numberElement(T.LUTDescriptor, 'US', [3, 0, 8], 'little'),
-      { tag: T.LUTData, vr: 'OW', value: pack([0, 100, 255], 'u16') },
-    );
+    const lut = ds(numberElement(T.LUTDescriptor, 'US', [3, 0, 8], 'little'), {
+      tag: T.LUTData,
+      vr: 'OW',
+      value: pack([0, 100, 255], 'u16'),
+    });
     const file = imageFile({
       rows: 1,
       columns: 3,
@@ -92,10 +99,11 @@ describe('display frame (full size, 8-bit)', () => {
   });
 
   it('applies a Modality LUT Sequence', async () => {
-    const lut = ds(
-      numberElement(T.LUTDescriptor, 'US', [2, 0, 16], 'little'),
-      { tag: T.LUTData, vr: 'OW', value: pack([1000, 3000], 'u16') },
-    );
+    const lut = ds(numberElement(T.LUTDescriptor, 'US', [2, 0, 16], 'little'), {
+      tag: T.LUTData,
+      vr: 'OW',
+      value: pack([1000, 3000], 'u16'),
+    });
     const file = imageFile({
       rows: 1,
       columns: 2,
@@ -148,10 +156,12 @@ describe('renderImage', () => {
   });
 
   it('writes the model input per the inference contract: grey, square, contain on black', async () => {
-    const white = imageFile({ rows: 10, columns: 40, pixels: new Uint8Array(400).fill(200), extra: [
-      stringElement(T.WindowCenter, 'DS', '100'),
-      stringElement(T.WindowWidth, 'DS', '50'),
-    ] });
+    const white = imageFile({
+      rows: 10,
+      columns: 40,
+      pixels: new Uint8Array(400).fill(200),
+      extra: [stringElement(T.WindowCenter, 'DS', '100'), stringElement(T.WindowWidth, 'DS', '50')],
+    });
     const out = await renderImage(white);
     expect(pngInfo(out.modelInput)).toMatchObject({
       width: MODEL_INPUT_SIZE,
@@ -159,7 +169,10 @@ describe('renderImage', () => {
       bitDepth: 8,
       colourType: 0,
     });
-    const { data, info } = await sharp(out.modelInput).toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp(out.modelInput)
+      .toColourspace('b-w')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     expect(info.channels).toBe(1);
     // A 4:1 image fitted in 128x128 is 128x32, centred: rows 48..79 white, the rest black.
     expect(data[0]).toBe(0);

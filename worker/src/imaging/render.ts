@@ -59,7 +59,11 @@ export interface RenderedImage {
   readonly rows: number;
   readonly columns: number;
   readonly photometric: string;
-  readonly window?: { readonly center: number; readonly width: number; readonly source: WindowUsed['source'] };
+  readonly window?: {
+    readonly center: number;
+    readonly width: number;
+    readonly source: WindowUsed['source'];
+  };
 }
 
 export interface RenderOptions {
@@ -68,11 +72,15 @@ export interface RenderOptions {
 }
 
 /** The representative frame of a multi-frame object: the middle one (the lower middle for even counts). */
-export const representativeFrame = (frameCount: number): number => Math.max(0, Math.floor((frameCount - 1) / 2));
+export const representativeFrame = (frameCount: number): number =>
+  Math.max(0, Math.floor((frameCount - 1) / 2));
 
 /** Decodes a frame and applies modality LUT, VOI (header window, VOI LUT, or one from the data), and
  * the MONOCHROME1 / INVERSE inversion. Throws ImagingError only. */
-export async function renderDisplayFrame(file: DicomFile, options: RenderOptions = {}): Promise<DisplayFrame> {
+export async function renderDisplayFrame(
+  file: DicomFile,
+  options: RenderOptions = {},
+): Promise<DisplayFrame> {
   try {
     return await displayFrame(file, options);
   } catch (e) {
@@ -131,7 +139,10 @@ const windowUsed = (w: WindowLevel, source: WindowUsed['source']): WindowUsed =>
 
 /** Target size within `max` on the long side, physical aspect ratio kept; never enlarged beyond the
  * aspect correction itself. */
-export function fitSize(frame: Pick<DisplayFrame, 'rows' | 'columns' | 'pixelAspect'>, max: number): {
+export function fitSize(
+  frame: Pick<DisplayFrame, 'rows' | 'columns' | 'pixelAspect'>,
+  max: number,
+): {
   width: number;
   height: number;
 } {
@@ -151,7 +162,8 @@ const PNG_OPTIONS: PngOptions = { compressionLevel: 6, adaptiveFiltering: false 
 export async function encodePng(frame: DisplayFrame, max: number): Promise<Buffer> {
   const { width, height } = fitSize(frame, max);
   let pipeline = image(frame);
-  if (width !== frame.columns || height !== frame.rows) pipeline = pipeline.resize(width, height, { fit: 'fill' });
+  if (width !== frame.columns || height !== frame.rows)
+    pipeline = pipeline.resize(width, height, { fit: 'fill' });
   pipeline = frame.channels === 1 ? pipeline.toColourspace('b-w') : pipeline.toColourspace('srgb');
   return pipeline.png(PNG_OPTIONS).toBuffer();
 }
@@ -223,5 +235,5 @@ export async function renderModelInputs(file: DicomFile, frames: readonly number
   return out;
 }
 
-export { ImagingError } from './errors.ts';
 export type { ImagingErrorCode } from './errors.ts';
+export { ImagingError } from './errors.ts';

@@ -32,7 +32,10 @@ export function decodeRleFrame(
   const view = new DataView(fragment.buffer, fragment.byteOffset, fragment.byteLength);
   const segmentCount = view.getUint32(0, true);
   if (segmentCount !== expectedSegments || segmentCount > MAX_SEGMENTS) {
-    throw new ImagingError('PIXEL_DECODE_FAILED', 'RLE header has the wrong number of segments for the image');
+    throw new ImagingError(
+      'PIXEL_DECODE_FAILED',
+      'RLE header has the wrong number of segments for the image',
+    );
   }
   const offsets: number[] = [];
   for (let i = 0; i < segmentCount; i++) offsets.push(view.getUint32(4 + i * 4, true));

@@ -38,7 +38,9 @@ export function imageFile(spec: ImageSpec): DicomFile {
   const bitsAllocated = spec.bitsAllocated ?? 8;
   const spp = spec.samplesPerPixel ?? 1;
   put(numberElement(T.SamplesPerPixel, 'US', [spp], bo));
-  put(stringElement(T.PhotometricInterpretation, 'CS', spec.photometric ?? (spp === 3 ? 'RGB' : 'MONOCHROME2')));
+  put(
+    stringElement(T.PhotometricInterpretation, 'CS', spec.photometric ?? (spp === 3 ? 'RGB' : 'MONOCHROME2')),
+  );
   if (spp === 3) put(numberElement(T.PlanarConfiguration, 'US', [spec.planarConfiguration ?? 0], bo));
   if (spec.frames !== undefined) put(stringElement(T.NumberOfFrames, 'IS', String(spec.frames)));
   put(numberElement(T.Rows, 'US', [spec.rows], bo));
@@ -53,7 +55,9 @@ export function imageFile(spec: ImageSpec): DicomFile {
   for (const el of spec.extra ?? []) put(el);
   const pixelTag = T[spec.pixelTag ?? 'PixelData'];
   if (spec.pixels instanceof Uint8Array) {
-    const vr = spec.pixelVr ?? (pixelTag === T.FloatPixelData ? 'OF' : pixelTag === T.DoubleFloatPixelData ? 'OD' : 'OW');
+    const vr =
+      spec.pixelVr ??
+      (pixelTag === T.FloatPixelData ? 'OF' : pixelTag === T.DoubleFloatPixelData ? 'OD' : 'OW');
     put({ tag: pixelTag, vr, value: spec.pixels });
   } else {
     put({ tag: pixelTag, vr: 'OB', value: new Uint8Array(0), encapsulated: spec.pixels });

@@ -19,18 +19,29 @@ describe('assessSeries', () => {
     const series = [scored('c', 3, 0.2), scored('a', 1, 0.1), scored('b', 2, 0.93)];
     const { findings } = assessSeries('s1', series, { suspicious_lesion: 0.8 });
     expect(findings).toEqual([
-      expect.objectContaining({ label: 'suspicious_lesion', score: 0.93, critical: true, sop: 'b', position: 2, imagesInSeries: 3 }),
+      expect.objectContaining({
+        label: 'suspicious_lesion',
+        score: 0.93,
+        critical: true,
+        sop: 'b',
+        position: 2,
+        imagesInSeries: 3,
+      }),
     ]);
     expect(findings[0]?.box).toEqual({ x: 0.1, y: 0.2, width: 0.1, height: 0.1 });
   });
 
   it('is not critical below the threshold, nor for a label without a threshold', () => {
-    expect(assessSeries('s', [scored('a', 1, 0.79)], { suspicious_lesion: 0.8 }).findings[0]?.critical).toBe(false);
+    expect(assessSeries('s', [scored('a', 1, 0.79)], { suspicious_lesion: 0.8 }).findings[0]?.critical).toBe(
+      false,
+    );
     expect(assessSeries('s', [scored('a', 1, 0.99)], {}).findings[0]?.critical).toBe(false);
   });
 
   it('is critical exactly at the threshold', () => {
-    expect(assessSeries('s', [scored('a', 1, 0.8)], { suspicious_lesion: 0.8 }).findings[0]?.critical).toBe(true);
+    expect(assessSeries('s', [scored('a', 1, 0.8)], { suspicious_lesion: 0.8 }).findings[0]?.critical).toBe(
+      true,
+    );
   });
 });
 

@@ -3,14 +3,21 @@
  * a later change that widens a step updates its line here.
  */
 export const PIPELINE_COVERAGE: Readonly<Record<string, string>> = {
-  fetch: 'Reads each object of the job spec from the raw bucket; objects over the size limit are quarantined.',
-  parse: 'dicom-parser: implicit/explicit VR little endian, explicit big endian, deflated; files with or without preamble or File Meta Information.',
+  fetch:
+    'Reads each object of the job spec from the raw bucket; objects over the size limit are quarantined.',
+  parse:
+    'dicom-parser: implicit/explicit VR little endian, explicit big endian, deflated; files with or without preamble or File Meta Information.',
   deidentify:
     'DICOM PS3.15 Annex E Basic Application Level Confidentiality Profile, table-driven from Table E.1-1 with the configured options; keyed HMAC-SHA256 UIDs and pseudonyms; per-patient date shift; private tags removed; burned-in annotation policy.',
-  normalize: 'Modality LUT, VOI window, MONOCHROME1 inversion, colour conversion; preview, thumbnail and model input PNGs (sharp).',
-  store: 'De-identified DICOM and PNGs in the processed bucket under de-identified UIDs; linkage record in the linkage store only.',
-  infer: 'One request stream per series to the SageMaker endpoint, split under the payload limit, retried with backoff.',
-  assess: 'Per-label thresholds from configuration; series maximum over images; one critical finding per label per study.',
-  notify: 'One SNS message per critical finding per study, deduplicated across jobs and re-runs; no PHI in the message.',
+  normalize:
+    'Modality LUT, VOI window, MONOCHROME1 inversion, colour conversion; preview, thumbnail and model input PNGs (sharp).',
+  store:
+    'De-identified DICOM and PNGs in the processed bucket under de-identified UIDs; linkage record in the linkage store only.',
+  infer:
+    'One request stream per series to the SageMaker endpoint, split under the payload limit, retried with backoff.',
+  assess:
+    'Per-label thresholds from configuration; series maximum over images; one critical finding per label per study.',
+  notify:
+    'One SNS message per critical finding per study, deduplicated across jobs and re-runs; no PHI in the message.',
   record: 'results.json per study and this status record per job.',
 };

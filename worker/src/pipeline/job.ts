@@ -39,7 +39,11 @@ export interface JobDeps {
   readonly thresholds: CriticalThresholds;
   readonly logger: Logger;
   readonly clock: Clock;
-  readonly limits?: { readonly maxBytesInFlight?: number; readonly maxConcurrent?: number; readonly maxObjectBytes?: number };
+  readonly limits?: {
+    readonly maxBytesInFlight?: number;
+    readonly maxConcurrent?: number;
+    readonly maxObjectBytes?: number;
+  };
   readonly previewLinkTtlSeconds?: number;
   /** What each step covers today; written into the job record. */
   readonly coverage?: Readonly<Record<string, string>>;
@@ -59,7 +63,11 @@ interface SeriesGroup {
   readonly instances: ProcessedInstance[];
 }
 
-const DEFAULT_LIMITS = { maxBytesInFlight: 512 * 1024 * 1024, maxConcurrent: 4, maxObjectBytes: 2 * 1024 ** 3 };
+const DEFAULT_LIMITS = {
+  maxBytesInFlight: 512 * 1024 * 1024,
+  maxConcurrent: 4,
+  maxObjectBytes: 2 * 1024 ** 3,
+};
 
 /** Runs the steps of DESIGN D2 for one job and writes its record after each step. */
 export async function runJob(spec: JobSpec, deps: JobDeps): Promise<JobOutcome> {
@@ -70,21 +78,34 @@ export async function runJob(spec: JobSpec, deps: JobDeps): Promise<JobOutcome> 
   status.files = spec.objects.map((o, index) => ({ index, inputId: inputIdOf(o.key), status: 'pending' }));
   const record = (): Promise<boolean> => {
     status.updatedAt = deps.clock.now().toISOString();
-    return deps.store.put(deps.processedBucket, processedKeys.jobStatus(spec.jobId), JSON.stringify(status, null, 2), {
-      contentType: 'application/json',
-    });
+    return deps.store.put(
+      deps.processedBucket,
+      processedKeys.jobStatus(spec.jobId),
+      JSON.stringify(status, null, 2),
+      {
+        contentType: 'application/json',
+      },
+    );
   };
   const step = (name: StepName): StepRecord => status.steps[name];
   const finishStep = async (name: StepName) => {
     const s = step(name);
-    if (s.state === 'running' || s.state === 'pending') s.state = s.failed > 0 ? (s.ok > 0 ? 'partial' : 'failed') : 'succeeded';
-    log.info('step finished', { step: name, state: s.state, ok: s.ok, failed: s.failed, durationMs: Math.round(s.durationMs) });
+    if (s.state === 'running' || s.state === 'pending')
+      s.state = s.failed > 0 ? (s.ok > 0 ? 'partial' : 'failed') : 'succeeded';
+    log.info('step finished', {
+      step: name,
+      state: s.state,
+      ok: s.ok,
+      failed: s.failed,
+      durationMs: Math.round(s.durationMs),
+    });
     await record();
     await deps.afterStep?.(name);
   };
 
   log.info('job started', { inputs: spec.objects.length, source: spec.source });
-  for (const name of ['fetch', 'parse', 'deidentify', 'normalize', 'store'] as const) step(name).state = 'running';
+  for (const name of ['fetch', 'parse', 'deidentify', 'normalize', 'store'] as const)
+    step(name).state = 'running';
   await record();
 
   // Per file: fetch, parse, de-identify, normalize, store - bounded by bytes in flight.
@@ -117,7 +138,11 @@ export async function runJob(spec: JobSpec, deps: JobDeps): Promise<JobOutcome> 
         const file = status.files[index]!;
         file.status = result.status;
         if (result.status === 'processed') {
-          Object.assign(file, { study: result.instance.study, series: result.instance.series, sop: result.instance.sop });
+          Object.assign(file, {
+            study: result.instance.study,
+            series: result.instance.series,
+            sop: result.instance.sop,
+          });
           status.counts.processed += 1;
         } else if (result.status === 'quarantined') {
           Object.assign(file, { reason: result.reason, step: result.step });
@@ -233,9 +258,14 @@ export async function runJob(spec: JobSpec, deps: JobDeps): Promise<JobOutcome> 
       })),
       critical: critical.filter((c) => c.study === study).map(({ model: _m, ...c }) => c),
     };
-    await deps.store.put(deps.processedBucket, processedKeys.results(study), JSON.stringify(results, null, 2), {
-      contentType: 'application/json',
-    });
+    await deps.store.put(
+      deps.processedBucket,
+      processedKeys.results(study),
+      JSON.stringify(results, null, 2),
+      {
+        contentType: 'application/json',
+      },
+    );
     step('record').ok += 1;
   }
   step('record').durationMs = performance.now() - recordStart;
@@ -243,7 +273,12 @@ export async function runJob(spec: JobSpec, deps: JobDeps): Promise<JobOutcome> 
 
   const allFinal = status.counts.failed === 0;
   const jobStepsOk = status.inference.state !== 'failed' && step('notify').failed === 0;
-  status.state = !allFinal || !jobStepsOk ? 'failed' : status.counts.quarantined ? 'completed_with_quarantine' : 'succeeded';
+  status.state =
+    !allFinal || !jobStepsOk
+      ? 'failed'
+      : status.counts.quarantined
+        ? 'completed_with_quarantine'
+        : 'succeeded';
   status.finishedAt = deps.clock.now().toISOString();
   await record();
   log.info('job finished', {
@@ -269,7 +304,9 @@ function groupBySeries(results: readonly FileResult[]): SeriesGroup[] {
     }
     g.instances.push(r.instance);
   }
-  return [...groups.values()].sort((a, b) => `${a.study}/${a.series}`.localeCompare(`${b.study}/${b.series}`));
+  return [...groups.values()].sort((a, b) =>
+    `${a.study}/${a.series}`.localeCompare(`${b.study}/${b.series}`),
+  );
 }
 
 interface DedupRecord {

@@ -27,11 +27,17 @@ export interface NotificationMessage {
 const codeString = (value: string | undefined, fallback: string) =>
   value && /^[A-Z0-9 _]{1,16}$/.test(value) ? value.trim() : fallback;
 
-export function composeCriticalNotification(finding: CriticalFinding, ctx: NotificationContext): NotificationMessage {
+export function composeCriticalNotification(
+  finding: CriticalFinding,
+  ctx: NotificationContext,
+): NotificationMessage {
   const modality = codeString(ctx.modality, 'unknown modality');
   const bodyPart = codeString(ctx.bodyPart, 'unspecified');
   const label = finding.label.replace(/_/g, ' ');
-  const subject = `[medimg] Critical finding: ${label} (${modality}) score ${finding.score.toFixed(2)}`.slice(0, 100);
+  const subject = `[medimg] Critical finding: ${label} (${modality}) score ${finding.score.toFixed(2)}`.slice(
+    0,
+    100,
+  );
   const where =
     finding.imagesInSeries > 1
       ? `image ${finding.position} of ${finding.imagesInSeries} in the series`

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type ReasonCode, linkageKeys, processedKeys, rawKeys } from '@medimg/common';
+import { linkageKeys, processedKeys, type ReasonCode, rawKeys } from '@medimg/common';
 import { DeidError, deidentify } from '../deid/deidentify.ts';
 import type { DeidOptions } from '../deid/options.ts';
 import type { DicomFile } from '../dicom/dataset.ts';
@@ -27,7 +27,12 @@ export interface ProcessedInstance {
   readonly instanceNumber?: number;
   /** The model input PNG, kept for the infer step; absent for objects without an image. */
   readonly modelInput?: Uint8Array;
-  readonly keys: { readonly instance: string; readonly preview?: string; readonly thumbnail?: string; readonly modelInput?: string };
+  readonly keys: {
+    readonly instance: string;
+    readonly preview?: string;
+    readonly thumbnail?: string;
+    readonly modelInput?: string;
+  };
 }
 
 export interface FileContext {
@@ -115,7 +120,8 @@ export async function processFile(input: FileInput, ctx: FileContext): Promise<F
         return file;
       } catch (error) {
         if (error instanceof Quarantine) throw error;
-        if (error instanceof DicomParseError) throw new Quarantine(reasonOf(error, 'DICOM_MALFORMED'), 'parse');
+        if (error instanceof DicomParseError)
+          throw new Quarantine(reasonOf(error, 'DICOM_MALFORMED'), 'parse');
         throw new Quarantine('DICOM_MALFORMED', 'parse');
       }
     });
@@ -132,7 +138,8 @@ export async function processFile(input: FileInput, ctx: FileContext): Promise<F
         return await renderImage(deid.file);
       } catch (error) {
         if (error instanceof ImagingError && error.code === 'NO_PIXEL_DATA') return undefined;
-        if (error instanceof ImagingError) throw new Quarantine(reasonOf(error, 'PIXEL_DECODE_FAILED'), 'normalize');
+        if (error instanceof ImagingError)
+          throw new Quarantine(reasonOf(error, 'PIXEL_DECODE_FAILED'), 'normalize');
         throw new Quarantine('PIXEL_DECODE_FAILED', 'normalize');
       }
     });
@@ -149,7 +156,9 @@ export async function processFile(input: FileInput, ctx: FileContext): Promise<F
           : {}),
       };
       const puts: Promise<boolean>[] = [
-        ctx.store.put(ctx.processedBucket, keys.instance, writePart10(deid.file), { contentType: 'application/dicom' }),
+        ctx.store.put(ctx.processedBucket, keys.instance, writePart10(deid.file), {
+          contentType: 'application/dicom',
+        }),
         ctx.store.put(
           ctx.linkageBucket,
           linkageKeys.study(deid.ids.patientId, study),
@@ -159,9 +168,15 @@ export async function processFile(input: FileInput, ctx: FileContext): Promise<F
       ];
       if (rendered && keys.preview && keys.thumbnail && keys.modelInput) {
         puts.push(
-          ctx.store.put(ctx.processedBucket, keys.preview, toBytes(rendered.preview), { contentType: 'image/png' }),
-          ctx.store.put(ctx.processedBucket, keys.thumbnail, toBytes(rendered.thumbnail), { contentType: 'image/png' }),
-          ctx.store.put(ctx.processedBucket, keys.modelInput, toBytes(rendered.modelInput), { contentType: 'image/png' }),
+          ctx.store.put(ctx.processedBucket, keys.preview, toBytes(rendered.preview), {
+            contentType: 'image/png',
+          }),
+          ctx.store.put(ctx.processedBucket, keys.thumbnail, toBytes(rendered.thumbnail), {
+            contentType: 'image/png',
+          }),
+          ctx.store.put(ctx.processedBucket, keys.modelInput, toBytes(rendered.modelInput), {
+            contentType: 'image/png',
+          }),
         );
       }
       await Promise.all(puts);
@@ -220,7 +235,12 @@ async function quarantine(
     JSON.stringify({ ...reason, rawKey: input.key }, null, 2),
     { contentType: 'application/json' },
   );
-  await ctx.store.put(ctx.processedBucket, processedKeys.quarantine(ctx.jobId, inputId), JSON.stringify(reason, null, 2), {
-    contentType: 'application/json',
-  });
+  await ctx.store.put(
+    ctx.processedBucket,
+    processedKeys.quarantine(ctx.jobId, inputId),
+    JSON.stringify(reason, null, 2),
+    {
+      contentType: 'application/json',
+    },
+  );
 }

@@ -51,7 +51,12 @@ export interface JobStatus {
   finishedAt?: string;
   counts: { inputs: number; processed: number; quarantined: number; failed: number };
   steps: Record<StepName, StepRecord>;
-  inference: { state: StepState; model?: { name: string; version: string }; errorCode?: string; requests: number };
+  inference: {
+    state: StepState;
+    model?: { name: string; version: string };
+    errorCode?: string;
+    requests: number;
+  };
   notifications: { published: number; duplicatesSkipped: number; failed: number };
   findings: { critical: number; studies: number; series: number };
   /** What each step covers today, so a reader knows exactly what was (not) done. */
@@ -59,7 +64,12 @@ export interface JobStatus {
   files: FileRecord[];
 }
 
-export function newJobStatus(jobId: string, batchId: string | undefined, inputs: number, now: Date): JobStatus {
+export function newJobStatus(
+  jobId: string,
+  batchId: string | undefined,
+  inputs: number,
+  now: Date,
+): JobStatus {
   const steps = Object.fromEntries(
     STEP_NAMES.map((s) => [s, { state: 'pending', ok: 0, failed: 0, durationMs: 0 } satisfies StepRecord]),
   ) as Record<StepName, StepRecord>;
