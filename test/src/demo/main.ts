@@ -36,6 +36,8 @@ let triggerBatches = 0;
 let triggerEvents = 0;
 const pipeline = await startLocalPipeline({
   dataDir,
+  // docker compose runs the model in its own container (models/Dockerfile).
+  modelUrl: process.env.MODEL_URL,
   onTriggerBatch: (records, failed) => {
     triggerBatches += 1;
     triggerEvents += records;

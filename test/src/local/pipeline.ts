@@ -24,6 +24,8 @@ export interface LocalPipelineOptions {
   /** Everything the run leaves behind: S3 objects, emails, task logs, the local key. */
   readonly dataDir: string;
   readonly modelDir?: string;
+  /** An already running model server; one is started in-process otherwise. */
+  readonly modelUrl?: string;
   /** Extra worker environment (e.g. fault injection in tests). */
   readonly workerEnvironment?: Readonly<Record<string, string>>;
   readonly onTaskExit?: (task: TaskRecord) => void;
@@ -72,6 +74,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   const servers = await startLocalServers({
     s3Directory: dirs.s3,
     modelLog: (event) => void modelLog.push(JSON.stringify(event)),
+    modelUrl: options.modelUrl,
     modelDir: options.modelDir ?? path.join(REPO_ROOT, 'models/artifacts'),
   });
   const { names } = servers;

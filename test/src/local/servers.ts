@@ -67,6 +67,8 @@ export interface StartOptions {
   /** SQS visibility timeout of the intake queue, seconds (a failed message comes back after it). */
   readonly visibilityTimeoutSeconds?: number;
   readonly maxReceiveCount?: number;
+  /** Use this model server instead of starting one (e.g. http://model:8080 under docker compose). */
+  readonly modelUrl?: string;
   /** The model server's structured log events (default: dropped). */
   readonly modelLog?: (event: Readonly<Record<string, unknown>>) => void;
 }
@@ -85,13 +87,16 @@ export async function startLocalServers(options: StartOptions): Promise<LocalSer
   const s3Url = `http://127.0.0.1:${s3Address.port}`;
   const fauxqs = await startFauxqs({ port: 0, host: '127.0.0.1', logger: false });
   const awsUrl = `http://127.0.0.1:${fauxqs.port}`;
-  const model = await startModelServer({
-    port: 0,
-    host: '127.0.0.1',
-    modelDir: options.modelDir,
-    log: options.modelLog ?? (() => {}),
-  });
-  await model.ready;
+  // An external model server (docker compose's model container), or the one from models/ in-process.
+  const model = options.modelUrl
+    ? { url: options.modelUrl.replace(/\/$/, ''), close: async () => {} }
+    : await startModelServer({
+        port: 0,
+        host: '127.0.0.1',
+        modelDir: options.modelDir,
+        log: options.modelLog ?? (() => {}),
+      });
+  if ('ready' in model) await model.ready;
 
   const common = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
   const s3 = new S3Client({ ...common, endpoint: s3Url, forcePathStyle: true });

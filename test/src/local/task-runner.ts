@@ -15,6 +15,7 @@ const WORKER_MAIN = path.join(REPO_ROOT, 'worker/src/main.ts');
 export interface TaskRecord {
   readonly taskArn: string;
   readonly jobId: string;
+  readonly jobSpecUri: string;
   readonly logFile: string;
   readonly done: Promise<number>;
   exitCode?: number;
@@ -37,6 +38,9 @@ export class LocalTaskRunner {
 
   constructor(private readonly options: LocalTaskRunnerOptions) {}
 
+  /** Environment added to the next tasks only (tests: fault injection). */
+  extraEnvironment: Readonly<Record<string, string>> = {};
+
   async runTask(input: { jobId: string; jobSpecUri: string }): Promise<{ taskArn: string }> {
     await mkdir(this.options.logDir, { recursive: true });
     const n = this.tasks.filter((t) => t.jobId === input.jobId).length + 1;
@@ -49,6 +53,7 @@ export class LocalTaskRunner {
         PATH: process.env.PATH ?? '',
         HOME: process.env.HOME ?? '',
         ...this.options.environment,
+        ...this.extraEnvironment,
         JOB_SPEC_URI: input.jobSpecUri,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -68,6 +73,7 @@ export class LocalTaskRunner {
     const record: TaskRecord = {
       taskArn,
       jobId: input.jobId,
+      jobSpecUri: input.jobSpecUri,
       logFile,
       done: new Promise<number>((resolve) => {
         child.on('close', (code, signal) => {
