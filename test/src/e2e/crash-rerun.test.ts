@@ -36,7 +36,9 @@ describe('a worker killed between store and notify, then run again', () => {
   const status = async (jobId: string) =>
     JSON.parse(
       await (
-        await pipeline.servers.s3.send(new GetObjectCommand({ Bucket: processed(), Key: processedKeys.jobStatus(jobId) }))
+        await pipeline.servers.s3.send(
+          new GetObjectCommand({ Bucket: processed(), Key: processedKeys.jobStatus(jobId) }),
+        )
       ).Body!.transformToString(),
     ) as JobStatus;
 
