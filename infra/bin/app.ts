@@ -14,7 +14,8 @@ const config = readPipelineConfig(app.node);
 new PipelineStack(app, config.stackName, {
   config,
   sources: repositorySources(),
-  description: 'Medical imaging pipeline: DICOM de-identification, normalization, anomaly detection, notification',
+  description:
+    'Medical imaging pipeline: DICOM de-identification, normalization, anomaly detection, notification',
 });
 applyNagPacks(app);
 app.synth();

@@ -153,12 +153,19 @@ export function readPipelineConfig(node: ContextSource | Node): PipelineConfig {
         1,
       ),
       auditLogRetentionDays: r.int('auditLogRetentionDays', d.storage.auditLogRetentionDays, 1),
-      uploadCorsOrigins: r.stringList('uploadCorsOrigins', d.storage.uploadCorsOrigins, /^https:\/\/[^\s,*]+$/),
+      uploadCorsOrigins: r.stringList(
+        'uploadCorsOrigins',
+        d.storage.uploadCorsOrigins,
+        /^https:\/\/[^\s,*]+$/,
+      ),
     },
     worker: {
       cpu: r.oneOf('workerCpu', d.worker.cpu, [256, 512, 1024, 2048, 4096, 8192, 16384]),
       memoryMiB: r.int('workerMemoryMiB', d.worker.memoryMiB, 512, 122880),
-      cpuArchitecture: r.oneOf('workerCpuArchitecture', d.worker.cpuArchitecture, ['x86_64', 'arm64'] as const),
+      cpuArchitecture: r.oneOf('workerCpuArchitecture', d.worker.cpuArchitecture, [
+        'x86_64',
+        'arm64',
+      ] as const),
       criticalThresholds: r.thresholds('criticalThresholds', d.worker.criticalThresholds),
       burnedInPolicy: r.oneOf('burnedInPolicy', d.worker.burnedInPolicy, ['quarantine', 'blank'] as const),
       logLevel: r.oneOf('logLevel', d.worker.logLevel, ['debug', 'info', 'warn', 'error'] as const),
@@ -166,7 +173,12 @@ export function readPipelineConfig(node: ContextSource | Node): PipelineConfig {
     trigger: {
       reservedConcurrency: r.int('triggerReservedConcurrency', d.trigger.reservedConcurrency, 2, 1000),
       batchSize: r.int('triggerBatchSize', d.trigger.batchSize, 1, 10000),
-      maxBatchingWindowSeconds: r.int('triggerMaxBatchingWindowSeconds', d.trigger.maxBatchingWindowSeconds, 0, 300),
+      maxBatchingWindowSeconds: r.int(
+        'triggerMaxBatchingWindowSeconds',
+        d.trigger.maxBatchingWindowSeconds,
+        0,
+        300,
+      ),
     },
     inference: {
       mode: r.oneOf('inferenceMode', d.inference.mode, ['serverless', 'instance'] as const),
@@ -175,7 +187,12 @@ export function readPipelineConfig(node: ContextSource | Node): PipelineConfig {
         d.inference.serverlessMemoryMb,
         [1024, 2048, 3072, 4096, 5120, 6144],
       ),
-      serverlessMaxConcurrency: r.int('inferenceServerlessMaxConcurrency', d.inference.serverlessMaxConcurrency, 1, 200),
+      serverlessMaxConcurrency: r.int(
+        'inferenceServerlessMaxConcurrency',
+        d.inference.serverlessMaxConcurrency,
+        1,
+        200,
+      ),
       instanceType: r.string('inferenceInstanceType', d.inference.instanceType, /^ml\.[a-z0-9]+\.[a-z0-9]+$/),
       instanceCount: r.int('inferenceInstanceCount', d.inference.instanceCount, 1, 100),
     },

@@ -124,7 +124,9 @@ describe('storage', () => {
     const policies = Object.values(template.findResources('AWS::S3::BucketPolicy'));
     const s = stack.storage;
     for (const bucket of [s.rawBucket, s.processedBucket, s.linkageBucket, s.auditBucket]) {
-      const policy = policies.find((p) => JSON.stringify(p.Properties.Bucket) === JSON.stringify(ref(bucket)));
+      const policy = policies.find(
+        (p) => JSON.stringify(p.Properties.Bucket) === JSON.stringify(ref(bucket)),
+      );
       expect(policy, bucket.node.path).toBeDefined();
       const statements = policy?.Properties.PolicyDocument.Statement as Statement[];
       expect(statements).toEqual(
@@ -162,9 +164,16 @@ describe('storage', () => {
   it('expires raw uploads after the configured number of days', () => {
     const rules = (resource(stack.storage.rawBucket).LifecycleConfiguration as Json).Rules as Json[];
     expect(rules).toContainEqual(
-      expect.objectContaining({ Id: 'expire-raw-uploads', Prefix: 'incoming/', ExpirationInDays: 7, Status: 'Enabled' }),
+      expect.objectContaining({
+        Id: 'expire-raw-uploads',
+        Prefix: 'incoming/',
+        ExpirationInDays: 7,
+        Status: 'Enabled',
+      }),
     );
-    expect(rules).toContainEqual(expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }));
+    expect(rules).toContainEqual(
+      expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }),
+    );
   });
 
   it('moves processed data to Standard-IA, then Glacier Instant Retrieval, on the configured days', () => {
@@ -267,7 +276,9 @@ describe('ingest', () => {
         ASSIGN_PUBLIC_IP: 'DISABLED',
       }),
     );
-    expect(JSON.stringify(env.SUBNET_IDS)).toMatch(/NetworkVpcprivateSubnet1Subnet.*NetworkVpcprivateSubnet2Subnet/);
+    expect(JSON.stringify(env.SUBNET_IDS)).toMatch(
+      /NetworkVpcprivateSubnet1Subnet.*NetworkVpcprivateSubnet2Subnet/,
+    );
   });
 
   it('reads the queue in batches with partial batch responses', () => {
@@ -363,8 +374,21 @@ describe('processing', () => {
   it('reaches S3 through a gateway endpoint and the other services through private interface endpoints', () => {
     const endpoints = Object.values(template.findResources('AWS::EC2::VPCEndpoint')).map((e) => e.Properties);
     const services = endpoints.map((e) => JSON.stringify(e.ServiceName));
-    for (const suffix of ['s3', 'ecr.api', 'ecr.dkr', 'logs', 'sns', 'sqs', 'secretsmanager', 'sagemaker.runtime', 'ecs']) {
-      expect(services.some((s) => s.includes(`.${suffix}"`)), suffix).toBe(true);
+    for (const suffix of [
+      's3',
+      'ecr.api',
+      'ecr.dkr',
+      'logs',
+      'sns',
+      'sqs',
+      'secretsmanager',
+      'sagemaker.runtime',
+      'ecs',
+    ]) {
+      expect(
+        services.some((s) => s.includes(`.${suffix}"`)),
+        suffix,
+      ).toBe(true);
     }
     const s3 = endpoints.find((e) => JSON.stringify(e.ServiceName).includes('.s3"'));
     expect(s3?.VpcEndpointType).toBe('Gateway');
@@ -483,7 +507,12 @@ describe('processing', () => {
       objectArn(s.linkageBucket, 'linkage/'),
     ]);
     sameItems(resourcesFor(w.taskRole, 's3:ListBucket'), [arnOf(s.processedBucket), arnOf(s.linkageBucket)]);
-    sameItems(resourcesFor(w.taskRole, 'kms:GenerateDataKey'), [arnOf(s.rawKey), arnOf(s.processedKey), arnOf(s.linkageKey), arnOf(n.key)]);
+    sameItems(resourcesFor(w.taskRole, 'kms:GenerateDataKey'), [
+      arnOf(s.rawKey),
+      arnOf(s.processedKey),
+      arnOf(s.linkageKey),
+      arnOf(n.key),
+    ]);
     expect(withAction(w.taskRole, 'sagemaker:InvokeEndpoint')).toEqual([
       {
         Effect: 'Allow',
@@ -534,7 +563,9 @@ describe('processing', () => {
       Statement: [
         expect.objectContaining({
           Principal: { Service: 'ecs-tasks.amazonaws.com' },
-          Condition: expect.objectContaining({ StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } }),
+          Condition: expect.objectContaining({
+            StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+          }),
         }),
       ],
     });
@@ -627,13 +658,21 @@ describe('notifications', () => {
     const n = stack.notifications;
     const subs = Object.values(template.findResources('AWS::SNS::Subscription')).map((s) => s.Properties);
     expect(subs).toHaveLength(3);
-    expect(subs).toContainEqual({ Protocol: 'email', Endpoint: 'radiology@example.org', TopicArn: ref(n.findingsTopic) });
+    expect(subs).toContainEqual({
+      Protocol: 'email',
+      Endpoint: 'radiology@example.org',
+      TopicArn: ref(n.findingsTopic),
+    });
     expect(subs).toContainEqual({
       Protocol: 'email',
       Endpoint: 'oncall-radiologist@example.org',
       TopicArn: ref(n.findingsTopic),
     });
-    expect(subs).toContainEqual({ Protocol: 'email', Endpoint: 'ops@example.org', TopicArn: ref(n.opsTopic) });
+    expect(subs).toContainEqual({
+      Protocol: 'email',
+      Endpoint: 'ops@example.org',
+      TopicArn: ref(n.opsTopic),
+    });
   });
 });
 
@@ -642,7 +681,8 @@ describe('observability', () => {
   const alarmFor = (metricName: string, namespace: string) => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => {
       const p = a.Properties as Json;
-      const stat = (p.Metrics as { MetricStat?: { Metric: Json; Stat: string } }[] | undefined)?.[0]?.MetricStat;
+      const stat = (p.Metrics as { MetricStat?: { Metric: Json; Stat: string } }[] | undefined)?.[0]
+        ?.MetricStat;
       if (!stat) return p;
       const percentile = /^p\d+/.test(stat.Stat);
       return {
@@ -669,7 +709,9 @@ describe('observability', () => {
   it('alarms when anything reaches the dead-letter queue', () => {
     expect(alarmFor('ApproximateNumberOfMessagesVisible', 'AWS/SQS')).toEqual(
       expect.objectContaining({
-        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [id(stack.ingest.deadLetterQueue), 'QueueName'] } }],
+        Dimensions: [
+          { Name: 'QueueName', Value: { 'Fn::GetAtt': [id(stack.ingest.deadLetterQueue), 'QueueName'] } },
+        ],
         Threshold: 1,
         ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       }),
@@ -711,10 +753,15 @@ describe('observability', () => {
       },
     });
     expect(rule.Targets).toEqual([
-      expect.objectContaining({ Arn: ref(stack.notifications.opsTopic), InputTransformer: expect.anything() }),
+      expect.objectContaining({
+        Arn: ref(stack.notifications.opsTopic),
+        InputTransformer: expect.anything(),
+      }),
     ]);
     expect(alarmFor('TriggeredRules', 'AWS/Events')).toEqual(
-      expect.objectContaining({ Dimensions: [{ Name: 'RuleName', Value: ref(stack.observability.failedTaskRule) }] }),
+      expect.objectContaining({
+        Dimensions: [{ Name: 'RuleName', Value: ref(stack.observability.failedTaskRule) }],
+      }),
     );
   });
 

@@ -1,7 +1,7 @@
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { PipelineConfig } from './config.ts';
 import { DeidKey } from './constructs/deid-key.ts';
@@ -119,6 +119,10 @@ export class PipelineStack extends Stack {
     out('DashboardUrl', this.observability.dashboardUrl, 'CloudWatch dashboard');
     out('IntakeQueueUrl', this.ingest.queue.queueUrl, 'Upload events');
     out('DeadLetterQueueUrl', this.ingest.deadLetterQueue.queueUrl, 'Upload events that failed 5 times');
-    out('DeidKeySecretArn', this.deidKey.secret.secretArn, 'De-identification key (value never in the template)');
+    out(
+      'DeidKeySecretArn',
+      this.deidKey.secret.secretArn,
+      'De-identification key (value never in the template)',
+    );
   }
 }

@@ -36,7 +36,10 @@ export function repositorySources(root: string = REPO_ROOT): PipelineSources {
   return {
     workerImage: { directory: root, file: 'worker/Dockerfile', exclude: DOCKER_CONTEXT_EXCLUDES },
     modelImage: { directory: root, file: 'models/Dockerfile', exclude: DOCKER_CONTEXT_EXCLUDES },
-    modelArtifacts: { directory: path.join(root, 'models', 'artifacts'), files: ['model.onnx', 'model.json'] },
+    modelArtifacts: {
+      directory: path.join(root, 'models', 'artifacts'),
+      files: ['model.onnx', 'model.json'],
+    },
     trigger: {
       entry: path.join(root, 'trigger-lambda', 'src', 'handler.ts'),
       projectRoot: root,

@@ -21,14 +21,17 @@ export function featureFlags(): Record<string, unknown> {
 
 export function testSources(): PipelineSources {
   const real = repositorySources();
-  const orFixture = (file: string) => (existsSync(path.join(REPO_ROOT, file)) ? file : `${FIXTURES}/Dockerfile`);
+  const orFixture = (file: string) =>
+    existsSync(path.join(REPO_ROOT, file)) ? file : `${FIXTURES}/Dockerfile`;
   return {
     ...real,
     workerImage: { ...real.workerImage, file: orFixture(real.workerImage.file) },
     modelImage: { ...real.modelImage, file: orFixture(real.modelImage.file) },
     trigger: {
       ...real.trigger,
-      entry: existsSync(real.trigger.entry) ? real.trigger.entry : path.join(REPO_ROOT, FIXTURES, 'trigger-handler.ts'),
+      entry: existsSync(real.trigger.entry)
+        ? real.trigger.entry
+        : path.join(REPO_ROOT, FIXTURES, 'trigger-handler.ts'),
     },
   };
 }

@@ -35,8 +35,8 @@ MODEL_NAME = "medimg-reference-lesion"
 MODEL_VERSION = "1.0.0"
 LABEL = "suspicious_lesion"
 TRAIN_SEED, VAL_SEED, EVAL_SEED, TORCH_SEED = 1001, 2002, 3003, 7
-N_TRAIN, N_VAL, N_EVAL = int(os.environ.get("N_TRAIN", 3600)), int(os.environ.get("N_VAL", 800)), 240
-MAX_EPOCHS, PATIENCE, BATCH = int(os.environ.get("MAX_EPOCHS", 8)), 3, 64
+N_TRAIN, N_VAL, N_EVAL = int(os.environ.get("N_TRAIN", 3000)), int(os.environ.get("N_VAL", 800)), 240
+MAX_EPOCHS, PATIENCE, BATCH = int(os.environ.get("MAX_EPOCHS", 7)), 2, 64
 SENSITIVITY_TARGET = 0.95
 GRID = 16  # heat map cells per side; each covers 8x8 input pixels
 CELL = phantoms.SIZE // GRID
@@ -53,8 +53,8 @@ class LesionNet(nn.Module):
                     nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
 
         self.features = nn.Sequential(
-            nn.Conv2d(1, 12, 5, stride=2, padding=2, bias=False), nn.BatchNorm2d(12), nn.ReLU(inplace=True),  # 64
-            nn.Conv2d(12, 16, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU(inplace=True),  # 32
+            *block(1, 8), nn.MaxPool2d(2),  # 64
+            *block(8, 16), nn.MaxPool2d(2),  # 32
             *block(16, 32), nn.MaxPool2d(2),  # 16
             *block(32, 48),
             *block(48, 48, dilation=2),
@@ -153,14 +153,28 @@ def write_eval_set(path, images, labels, kinds, lesions):
     path.write_bytes(gzip.compress(raw, compresslevel=9, mtime=0))
 
 
+def dataset(seed, n):
+    """phantoms.make_dataset, cached under $PHANTOM_CACHE when set (the data depend only on seed and n)."""
+    cache = os.environ.get("PHANTOM_CACHE")
+    path = Path(cache) / f"phantoms-{seed}-{n}.npz" if cache else None
+    if path and path.exists():
+        d = np.load(path)
+        return d["images"], d["labels"], d["kinds"], d["lesions"]
+    images, labels, kinds, lesions = phantoms.make_dataset(seed, n)
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(path, images=images, labels=labels, kinds=kinds, lesions=lesions)
+    return images, labels, kinds, lesions
+
+
 def main():
     torch.set_num_threads(2)
     torch.manual_seed(TORCH_SEED)
     torch.use_deterministic_algorithms(True)
     t0 = time.time()
-    xtr, ytr, ktr, ltr = phantoms.make_dataset(TRAIN_SEED, N_TRAIN)
-    xva, yva, kva, lva = phantoms.make_dataset(VAL_SEED, N_VAL)
-    xev, yev, kev, lev = phantoms.make_dataset(EVAL_SEED, N_EVAL)
+    xtr, ytr, ktr, ltr = dataset(TRAIN_SEED, N_TRAIN)
+    xva, yva, kva, lva = dataset(VAL_SEED, N_VAL)
+    xev, yev, kev, lev = dataset(EVAL_SEED, N_EVAL)
     data_hash = hashlib.sha256(xtr.tobytes() + ytr.tobytes() + xva.tobytes() + yva.tobytes()).hexdigest()
     print(f"data: {N_TRAIN} train, {N_VAL} val, {N_EVAL} eval in {time.time() - t0:.0f}s; "
           f"positives {ytr.mean():.2f}/{yva.mean():.2f}/{yev.mean():.2f}", flush=True)

@@ -61,7 +61,9 @@ export class DeidKey extends Construct {
         actions: ['kms:Decrypt'],
         resources: [this.encryptionKey.keyArn],
         conditions: {
-          StringEquals: { 'kms:ViaService': `secretsmanager.${this.encryptionKey.stack.region}.amazonaws.com` },
+          StringEquals: {
+            'kms:ViaService': `secretsmanager.${this.encryptionKey.stack.region}.amazonaws.com`,
+          },
         },
       }),
     );

@@ -168,7 +168,10 @@ export class Inference extends Construct {
       ? {
           variantName: VARIANT_NAME,
           modelName: model.attrModelName,
-          serverlessConfig: { memorySizeInMb: s.serverlessMemoryMb, maxConcurrency: s.serverlessMaxConcurrency },
+          serverlessConfig: {
+            memorySizeInMb: s.serverlessMemoryMb,
+            maxConcurrency: s.serverlessMaxConcurrency,
+          },
         }
       : {
           variantName: VARIANT_NAME,

@@ -142,14 +142,15 @@ export class Ingest extends Construct {
         // Bundle the AWS SDK too: the deployed code is exactly what was tested.
         externalModules: [],
         mainFields: ['module', 'main'],
-        banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+        banner:
+          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
       },
     });
 
     acknowledge(
       this.role,
       arnWildcardFinding(logGroup, ':*'),
-      'Log streams of the function\'s own log group; Lambda names them at run time.',
+      "Log streams of the function's own log group; Lambda names them at run time.",
     );
     acknowledge(
       this.role,
@@ -185,7 +186,7 @@ function acknowledgeBucketNotificationsHandler(bucket: s3.Bucket): void {
     acknowledge(
       child,
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      'CDK\'s bucket-notifications custom resource (runs only during deployment to set the notification configuration) uses the basic Lambda execution managed policy to write its own logs.',
+      "CDK's bucket-notifications custom resource (runs only during deployment to set the notification configuration) uses the basic Lambda execution managed policy to write its own logs.",
     );
   }
   const notifications = bucket.node.tryFindChild('Notifications');
@@ -193,7 +194,7 @@ function acknowledgeBucketNotificationsHandler(bucket: s3.Bucket): void {
     acknowledge(
       notifications,
       'HIPAA.Security-IAMNoInlinePolicy',
-      'CDK\'s bucket-notifications custom resource policy: s3:PutBucketNotification on this bucket only, attached inline by CDK to its deployment-time handler.',
+      "CDK's bucket-notifications custom resource policy: s3:PutBucketNotification on this bucket only, attached inline by CDK to its deployment-time handler.",
     );
   }
 }

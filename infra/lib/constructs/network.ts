@@ -77,7 +77,11 @@ export class Network extends Construct {
    */
   workloadSecurityGroup(scope: Construct, id: string, description: string): ec2.SecurityGroup {
     const sg = new ec2.SecurityGroup(scope, id, { vpc: this.vpc, description, allowAllOutbound: false });
-    sg.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to VPC endpoints and the S3 gateway endpoint');
+    sg.addEgressRule(
+      ec2.Peer.anyIpv4(),
+      ec2.Port.tcp(443),
+      'HTTPS to VPC endpoints and the S3 gateway endpoint',
+    );
     this.endpointSecurityGroup.addIngressRule(sg, ec2.Port.tcp(443), description.split(':')[0] ?? id);
     return sg;
   }

@@ -45,10 +45,7 @@ export class Observability extends Construct {
         detail: {
           clusterArn: [props.worker.cluster.clusterArn],
           lastStatus: ['STOPPED'],
-          $or: [
-            { containers: { exitCode: [{ 'anything-but': 0 }] } },
-            { stopCode: ['TaskFailedToStart'] },
-          ],
+          $or: [{ containers: { exitCode: [{ 'anything-but': 0 }] } }, { stopCode: ['TaskFailedToStart'] }],
         },
       },
     });
@@ -98,8 +95,14 @@ export class Observability extends Construct {
       statistic: cloudwatch.Stats.MAXIMUM,
       label: 'Oldest intake message (s)',
     });
-    const triggerErrors = props.trigger.metricErrors({ period: fiveMinutes, statistic: cloudwatch.Stats.SUM });
-    const triggerThrottles = props.trigger.metricThrottles({ period: fiveMinutes, statistic: cloudwatch.Stats.SUM });
+    const triggerErrors = props.trigger.metricErrors({
+      period: fiveMinutes,
+      statistic: cloudwatch.Stats.SUM,
+    });
+    const triggerThrottles = props.trigger.metricThrottles({
+      period: fiveMinutes,
+      statistic: cloudwatch.Stats.SUM,
+    });
 
     const alarm = (id: string, description: string, metric: cloudwatch.IMetric, threshold: number) => {
       const a = new cloudwatch.Alarm(this, id, {
@@ -115,7 +118,12 @@ export class Observability extends Construct {
       this.alarms.push(a);
       return a;
     };
-    alarm('DeadLetterQueueAlarm', 'Upload events reached the dead-letter queue: some uploads started no job', dlqDepth, 1);
+    alarm(
+      'DeadLetterQueueAlarm',
+      'Upload events reached the dead-letter queue: some uploads started no job',
+      dlqDepth,
+      1,
+    );
     alarm('FailedTasksAlarm', 'Worker tasks failed (non-zero exit or failed to start)', failedTasks, 1);
     alarm('EndpointErrorsAlarm', 'The anomaly endpoint returned 5XX errors', endpointErrors, 1);
     alarm('EndpointModelErrorsAlarm', 'The anomaly model container returned errors', endpointModelErrors, 1);
@@ -125,7 +133,12 @@ export class Observability extends Construct {
       endpointLatency,
       props.settings.endpointLatencyThresholdMs * 1000,
     );
-    alarm('TriggerErrorsAlarm', 'The trigger Lambda failed (errors, not partial batch failures)', triggerErrors, 1);
+    alarm(
+      'TriggerErrorsAlarm',
+      'The trigger Lambda failed (errors, not partial batch failures)',
+      triggerErrors,
+      1,
+    );
     alarm('TriggerThrottlesAlarm', 'The trigger Lambda is throttled', triggerThrottles, 1);
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
@@ -139,7 +152,10 @@ export class Observability extends Construct {
       new cloudwatch.GraphWidget({
         title: 'Intake',
         left: [
-          props.queue.metricNumberOfMessagesReceived({ period: fiveMinutes, label: 'Upload events received' }),
+          props.queue.metricNumberOfMessagesReceived({
+            period: fiveMinutes,
+            label: 'Upload events received',
+          }),
           dlqDepth,
         ],
         right: [oldestMessage],
@@ -147,11 +163,7 @@ export class Observability extends Construct {
       }),
       new cloudwatch.GraphWidget({
         title: 'Trigger Lambda',
-        left: [
-          props.trigger.metricInvocations({ period: fiveMinutes }),
-          triggerErrors,
-          triggerThrottles,
-        ],
+        left: [props.trigger.metricInvocations({ period: fiveMinutes }), triggerErrors, triggerThrottles],
         right: [props.trigger.metricDuration({ period: fiveMinutes, statistic: cloudwatch.Stats.p(90) })],
         width: 12,
       }),
@@ -187,7 +199,12 @@ export class Observability extends Construct {
       new cloudwatch.LogQueryWidget({
         title: 'Worker errors (codes only)',
         logGroupNames: [props.worker.logGroup.logGroupName],
-        queryLines: ['fields @timestamp, jobId, step, code', 'filter level = "error"', 'sort @timestamp desc', 'limit 50'],
+        queryLines: [
+          'fields @timestamp, jobId, step, code, message',
+          'filter level = "error"',
+          'sort @timestamp desc',
+          'limit 50',
+        ],
         width: 24,
       }),
     );

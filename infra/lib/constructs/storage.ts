@@ -44,7 +44,9 @@ export class Storage extends Construct {
       lifecycleRules: [
         {
           id: 'archive-then-expire-logs',
-          transitions: [{ storageClass: s3.StorageClass.GLACIER_INSTANT_RETRIEVAL, transitionAfter: Duration.days(90) }],
+          transitions: [
+            { storageClass: s3.StorageClass.GLACIER_INSTANT_RETRIEVAL, transitionAfter: Duration.days(90) },
+          ],
           expiration: Duration.days(s.auditLogRetentionDays),
           noncurrentVersionExpiration: Duration.days(s.noncurrentVersionExpirationDays),
         },
@@ -60,7 +62,11 @@ export class Storage extends Construct {
           prefix: RAW_PREFIX.incoming,
           expiration: Duration.days(s.rawUploadExpirationDays),
         },
-        { id: 'expire-job-specs', prefix: RAW_PREFIX.jobs, expiration: Duration.days(s.rawJobsExpirationDays) },
+        {
+          id: 'expire-job-specs',
+          prefix: RAW_PREFIX.jobs,
+          expiration: Duration.days(s.rawJobsExpirationDays),
+        },
         {
           id: 'expire-quarantine',
           prefix: RAW_PREFIX.quarantine,
@@ -112,7 +118,10 @@ export class Storage extends Construct {
       accessLogs: { bucket: this.auditBucket, prefix: 'linkage' },
       lifecycleRules: [
         // Linkage records are kept; only superseded versions go, after the same grace period.
-        { id: 'expire-old-versions', noncurrentVersionExpiration: Duration.days(s.noncurrentVersionExpirationDays) },
+        {
+          id: 'expire-old-versions',
+          noncurrentVersionExpiration: Duration.days(s.noncurrentVersionExpirationDays),
+        },
       ],
     });
 
@@ -206,7 +215,11 @@ function principalConstruct(grantee: iam.IGrantable): IConstruct {
 }
 
 /** ListBucket so that a missing key reads as 404, not 403; limited to the given prefixes. */
-function grantList(grantee: iam.IGrantable, bucket: s3.IBucket, prefixes: readonly string[] | undefined): void {
+function grantList(
+  grantee: iam.IGrantable,
+  bucket: s3.IBucket,
+  prefixes: readonly string[] | undefined,
+): void {
   grantee.grantPrincipal.addToPrincipalPolicy(
     new iam.PolicyStatement({
       actions: ['s3:ListBucket'],

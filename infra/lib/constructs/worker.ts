@@ -73,7 +73,8 @@ export class Worker extends Construct {
       executionRole: this.executionRole,
       runtimePlatform: {
         operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
-        cpuArchitecture: s.cpuArchitecture === 'arm64' ? ecs.CpuArchitecture.ARM64 : ecs.CpuArchitecture.X86_64,
+        cpuArchitecture:
+          s.cpuArchitecture === 'arm64' ? ecs.CpuArchitecture.ARM64 : ecs.CpuArchitecture.X86_64,
       },
     });
     this.taskDefinition.addVolume({ name: 'tmp' });
