@@ -36,8 +36,9 @@ MODEL_VERSION = "1.0.0"
 LABEL = "suspicious_lesion"
 TRAIN_SEED, VAL_SEED, EVAL_SEED, TORCH_SEED = 1001, 2002, 3003, 7
 N_TRAIN, N_VAL, N_EVAL = int(os.environ.get("N_TRAIN", 3000)), int(os.environ.get("N_VAL", 800)), 240
-MAX_EPOCHS, PATIENCE, BATCH = int(os.environ.get("MAX_EPOCHS", 7)), 2, 64
+MAX_EPOCHS, PATIENCE, BATCH = int(os.environ.get("MAX_EPOCHS", 10)), 2, 64
 SENSITIVITY_TARGET = 0.95
+HEAT_WEIGHT = 0.1  # weight of the summed per-cell heat-map loss against the image loss
 GRID = 16  # heat map cells per side; each covers 8x8 input pixels
 CELL = phantoms.SIZE // GRID
 
@@ -201,7 +202,10 @@ def main():
             if torch.rand(1, generator=gen).item() < 0.5:  # left-right flip, heat map target with it
                 x, h = x.flip(3), h.flip(3)
             logit, heat = net(x)
-            loss = bce(logit[:, 0], y) + 0.5 * bce(heat, h)
+            # Per-cell loss summed over the map (not averaged), so that where the maximum sits is learned:
+            # averaged over 256 cells it would be too weak to stop the hottest cell drifting off the lesion.
+            cell_loss = nn.functional.binary_cross_entropy_with_logits(heat, h, reduction="sum") / len(idx)
+            loss = bce(logit[:, 0], y) + HEAT_WEIGHT * cell_loss
             opt.zero_grad()
             loss.backward()
             opt.step()
