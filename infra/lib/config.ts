@@ -96,7 +96,7 @@ export const DEFAULT_CONFIG: PipelineConfig = {
     burnedInPolicy: 'quarantine',
     logLevel: 'info',
   },
-  trigger: { reservedConcurrency: 5, batchSize: 10, maxBatchingWindowSeconds: 20 },
+  trigger: { reservedConcurrency: 5, batchSize: 1000, maxBatchingWindowSeconds: 20 },
   inference: {
     mode: 'serverless',
     serverlessMemoryMb: 3072,

@@ -285,7 +285,7 @@ describe('ingest', () => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: arnOf(stack.ingest.queue),
       FunctionName: ref(stack.ingest.trigger),
-      BatchSize: 10,
+      BatchSize: 1000,
       MaximumBatchingWindowInSeconds: 20,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
     });

@@ -24,7 +24,11 @@ async function post(
   headers: Record<string, string> = { 'content-type': 'application/json' },
 ): Promise<{ status: number; json: InferenceResponse & InferenceErrorBody; headers: Headers }> {
   const res = await fetch(url, { method: 'POST', body, headers });
-  return { status: res.status, json: await res.json(), headers: res.headers };
+  return {
+    status: res.status,
+    json: (await res.json()) as InferenceResponse & InferenceErrorBody,
+    headers: res.headers,
+  };
 }
 
 const instancesBody = async (indices: number[]): Promise<string> =>
@@ -201,7 +205,7 @@ describe('model server: refusals', () => {
     expect((await fetch(`${server.url}/predict`)).status).toBe(404);
     const res = await fetch(`${server.url}/invocations`);
     expect(res.status).toBe(405);
-    expect((await res.json()).error.code).toBe('METHOD_NOT_ALLOWED');
+    expect(((await res.json()) as InferenceErrorBody).error.code).toBe('METHOD_NOT_ALLOWED');
   });
 });
 

@@ -28,7 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import phantoms  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "artifacts"
+# MODEL_ARTIFACTS_DIR: write elsewhere (e.g. to check that a rerun gives the same bytes); the card is left alone.
+ARTIFACTS = Path(os.environ.get("MODEL_ARTIFACTS_DIR", ROOT / "artifacts"))
 CARD = ROOT / "MODEL_CARD.md"
 
 MODEL_NAME = "medimg-reference-lesion"
@@ -305,7 +306,7 @@ def update_card(card):
         f"| validation sensitivity / specificity at the threshold | {t['validationSensitivity']:.4f} / "
         f"{t['validationSpecificity']:.4f} |",
     ]
-    if not CARD.exists():
+    if not CARD.exists() or ARTIFACTS != ROOT / "artifacts":
         return
     text = CARD.read_text()
     start, end = "<!-- metrics:start -->", "<!-- metrics:end -->"

@@ -14,7 +14,7 @@ import { getString } from '@medimg/worker/dicom/values.ts';
 import type { JobStatus } from '@medimg/worker/pipeline/status.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalPipeline, startLocalPipeline } from '../local/pipeline.ts';
-import { REPO_ROOT } from '../local/task-runner.ts';
+import { REPO_ROOT, taskProblems } from '../local/task-runner.ts';
 import { sampleFiles as listSampleFiles } from '../local/uploader.ts';
 
 const SAMPLES = path.join(REPO_ROOT, 'sample-dicom');
@@ -95,10 +95,10 @@ describe('the pipeline end to end on local servers', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('starts one task for the upload batch, not one per file', () => {
+  it('starts one task for the upload batch, not one per file', async () => {
     expect(sampleFiles.length).toBeGreaterThan(50);
     expect(pipeline.runner.tasks).toHaveLength(1);
-    expect(pipeline.runner.tasks[0]!.exitCode).toBe(0);
+    expect(pipeline.runner.tasks[0]!.exitCode, await taskProblems(pipeline.runner.tasks[0]!)).toBe(0);
   });
 
   it('ends every sample file as processed, or quarantined with a reason', () => {
@@ -153,7 +153,7 @@ describe('the pipeline end to end on local servers', () => {
     await pipeline.upload(SAMPLES, { files: sampleFiles });
     await pipeline.settle();
     expect(pipeline.runner.tasks).toHaveLength(2);
-    expect(pipeline.runner.tasks[1]!.exitCode).toBe(0);
+    expect(pipeline.runner.tasks[1]!.exitCode, await taskProblems(pipeline.runner.tasks[1]!)).toBe(0);
     const second = await getJson<JobStatus>(
       pipeline,
       pipeline.servers.names.processedBucket,

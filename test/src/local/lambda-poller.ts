@@ -1,10 +1,16 @@
 /**
  * Runs the trigger Lambda's handler on SQS batches, as the Lambda SQS event source mapping does:
- * receive up to 10 messages (waiting up to the batching window), call the handler, delete the
- * messages that did not fail (partial batch responses). Failed ones come back after the
+ * gather messages until the batch size or the batching window is reached (ReceiveMessage returns
+ * at most 10 at a time), call the handler, delete the messages that did not fail (partial batch
+ * responses). Failed ones come back after the
  * visibility timeout and end in the dead-letter queue after maxReceiveCount.
  */
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 
 export interface LambdaPoller {
@@ -18,8 +24,10 @@ export function pollQueueIntoHandler(options: {
   readonly queueUrl: string;
   readonly queueArn?: string;
   readonly handler: (event: SQSEvent) => Promise<SQSBatchResponse>;
+  /** Largest batch handed to the handler (the event source mapping's BatchSize). */
   readonly batchSize?: number;
-  readonly waitSeconds?: number;
+  /** The mapping's MaximumBatchingWindowInSeconds, in ms (AWS: 20 s in infra; locally shorter). */
+  readonly batchingWindowMs?: number;
   readonly onBatch?: (records: number, failed: number) => void;
   readonly onError?: (error: unknown) => void;
 }): LambdaPoller {
@@ -28,15 +36,27 @@ export function pollQueueIntoHandler(options: {
   const loop = (async () => {
     while (running) {
       try {
-        const out = await options.sqs.send(
-          new ReceiveMessageCommand({
-            QueueUrl: options.queueUrl,
-            MaxNumberOfMessages: options.batchSize ?? 10,
-            WaitTimeSeconds: options.waitSeconds ?? 1,
-            MessageSystemAttributeNames: ['All'],
-          }),
-        );
-        const messages = out.Messages ?? [];
+        const batchSize = options.batchSize ?? 1000;
+        const messages: Message[] = [];
+        let windowEnds = Number.POSITIVE_INFINITY;
+        while (running && messages.length < batchSize && Date.now() < windowEnds) {
+          const out = await options.sqs.send(
+            new ReceiveMessageCommand({
+              QueueUrl: options.queueUrl,
+              MaxNumberOfMessages: Math.min(10, batchSize - messages.length),
+              WaitTimeSeconds: messages.length ? 0 : 1,
+              MessageSystemAttributeNames: ['All'],
+            }),
+          );
+          const got = out.Messages ?? [];
+          if (got.length === 0) {
+            if (messages.length === 0) break;
+            await new Promise((r) => setTimeout(r, 100));
+            continue;
+          }
+          if (messages.length === 0) windowEnds = Date.now() + (options.batchingWindowMs ?? 1500);
+          messages.push(...got);
+        }
         if (messages.length === 0) continue;
         const event: SQSEvent = {
           Records: messages.map(
@@ -65,11 +85,13 @@ export function pollQueueIntoHandler(options: {
         }
         options.onBatch?.(messages.length, failedIds.size);
         const done = messages.filter((m) => !failedIds.has(m.MessageId!));
-        if (done.length) {
+        for (let i = 0; i < done.length; i += 10) {
           await options.sqs.send(
             new DeleteMessageBatchCommand({
               QueueUrl: options.queueUrl,
-              Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+              Entries: done
+                .slice(i, i + 10)
+                .map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle! })),
             }),
           );
         }

@@ -116,7 +116,7 @@ export async function startLocalServers(options: StartOptions): Promise<LocalSer
     new CreateQueueCommand({
       QueueName: names.intakeQueue,
       Attributes: {
-        VisibilityTimeout: String(options.visibilityTimeoutSeconds ?? 5),
+        VisibilityTimeout: String(options.visibilityTimeoutSeconds ?? 30),
         RedrivePolicy: JSON.stringify({
           deadLetterTargetArn: dlqArn,
           maxReceiveCount: options.maxReceiveCount ?? 3,

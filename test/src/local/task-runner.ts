@@ -103,3 +103,11 @@ export class LocalTaskRunner {
     for (const child of this.children) child.kill('SIGKILL');
   }
 }
+
+/** The warn and error lines of a task's log, to explain a failed assertion on its exit code. */
+export async function taskProblems(task: TaskRecord): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  const lines = (await readFile(task.logFile, 'utf8').catch(() => '')).split('\n');
+  const problems = lines.filter((l) => /"level":"(warn|error)"/.test(l) || (l && !l.startsWith('{')));
+  return `task ${task.jobId} exited ${task.exitCode}; log problems:\n${problems.slice(-20).join('\n')}`;
+}

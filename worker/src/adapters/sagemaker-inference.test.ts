@@ -234,9 +234,10 @@ describe('SageMakerInferenceClient against the model server (AWS SDK with an end
 
 describe('SageMakerInferenceClient error paths a real server cannot produce (SDK mock)', () => {
   // Created here, not at collection time: mockClient patches every SageMakerRuntimeClient while active.
-  let mocked: ReturnType<typeof mockClient>;
+  const mockRuntime = () => mockClient(SageMakerRuntimeClient);
+  let mocked: ReturnType<typeof mockRuntime>;
   beforeAll(() => {
-    mocked = mockClient(SageMakerRuntimeClient);
+    mocked = mockRuntime();
   });
   afterEach(() => mocked.reset());
   afterAll(() => mocked.restore());
