@@ -92,7 +92,7 @@ export const DEFAULT_CONFIG: PipelineConfig = {
     cpu: 2048,
     memoryMiB: 8192,
     cpuArchitecture: 'x86_64',
-    criticalThresholds: { suspicious_lesion: 0.5 },
+    criticalThresholds: { suspicious_lesion: 0.9 },
     burnedInPolicy: 'quarantine',
     logLevel: 'info',
   },
