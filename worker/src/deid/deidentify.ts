@@ -40,6 +40,7 @@ import {
   decodeText,
   getString,
   getStrings,
+  STRING_VRS,
   sequenceElement,
   stringElement,
 } from '../dicom/values.ts';
@@ -180,25 +181,6 @@ const CODE_TAGS = new Set<Tag>([
 
 const FREE_TEXT_VRS = new Set(['LO', 'SH', 'ST', 'LT', 'UT', 'UC', 'UR', 'AE', 'CS', 'PN']);
 const SINGLE_VALUED_TEXT_VRS = new Set(['LT', 'ST', 'UT', 'UR']);
-const STRING_VRS = new Set([
-  'AE',
-  'AS',
-  'CS',
-  'DA',
-  'DS',
-  'DT',
-  'IS',
-  'LO',
-  'LT',
-  'PN',
-  'SH',
-  'ST',
-  'TM',
-  'UC',
-  'UI',
-  'UR',
-  'UT',
-]);
 const BINARY_SIZES: Readonly<Record<string, number>> = {
   US: 2,
   SS: 2,
