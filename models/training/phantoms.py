@@ -30,6 +30,15 @@ def _ellipse(cy, cx, ry, rx, theta=0.0, soft=1.0):
     return np.clip(0.5 - (d - 1.0) * min(rx, ry) / soft, 0.0, 1.0).astype(np.float32)
 
 
+def _ellipse_norm(cy, cx, ry, rx, theta=0.0):
+    """Squared normalised radius of a rotated ellipse over the whole image: < 1 inside, 1 on its edge."""
+    c, s = np.cos(theta), np.sin(theta)
+    dy, dx = _YY - cy, _XX - cx
+    u = (dx * c + dy * s) / rx
+    v = (-dx * s + dy * c) / ry
+    return (u * u + v * v).astype(np.float32)
+
+
 def _stamp_disk(img, cy, cx, r, value, soft=1.0, profile="flat"):
     """Blend a disk of `value` into img in place, working on its bounding box only."""
     y0, y1 = max(int(cy - r - 3), 0), min(int(cy + r + 4), SIZE)
@@ -101,54 +110,79 @@ def _point_in_ellipse(rng, cy, cx, ry, rx, theta, margin):
 def _ct_chest(rng, lesion):
     hu = np.full((SIZE, SIZE), -1000.0, dtype=np.float32)
     cy, cx = 64 + rng.uniform(-6, 6), 64 + rng.uniform(-6, 6)
-    brx, bry = rng.uniform(46, 60), rng.uniform(32, 46)
+    brx = rng.uniform(44, 60)
+    bry = brx * rng.uniform(0.6, 0.82)
     th = rng.uniform(-0.12, 0.12)
     body = _ellipse(cy, cx, bry, brx, th)
-    hu += body * (-100.0 + 1000.0)  # fat rim
-    inner = _ellipse(cy, cx, bry * rng.uniform(0.86, 0.93), brx * rng.uniform(0.88, 0.94), th)
-    hu += inner * (rng.uniform(30, 50) + 100.0)
+    hu += body * (rng.uniform(-120, -80) + 1000.0)  # fat rim
+    rim = rng.uniform(2.0, 5.5)
+    inner = _ellipse(cy, cx, bry - rim, brx - rim, th)
+    hu += inner * (rng.uniform(30, 50) - hu)
     hu += _smooth_noise(rng, 2.0, 8.0) * inner
 
+    # Lungs: full size mid chest, smaller towards the apex and the base (the slice position varies).
+    scale = 1.0 if rng.uniform() < 0.6 else rng.uniform(0.55, 1.0)
     lungs = []
-    lrx, lry = brx * rng.uniform(0.28, 0.36), bry * rng.uniform(0.55, 0.72)
+    lrx, lry = brx * rng.uniform(0.27, 0.36) * scale, bry * rng.uniform(0.55, 0.72) * scale
     for side in (-1, 1):
         ly = cy - bry * rng.uniform(0.0, 0.12)
         lx = cx + side * brx * rng.uniform(0.40, 0.50)
         rx, ry = lrx * rng.uniform(0.9, 1.1), lry * rng.uniform(0.9, 1.1)
-        lt = th + side * rng.uniform(0.0, 0.3)
-        m = _ellipse(ly, lx, ry, rx, lt, soft=1.5)
-        lung_hu = rng.uniform(-880, -820) + _smooth_noise(rng, 3.0, 25.0)
+        lt = th + side * rng.uniform(-0.1, 0.3)
+        m = _ellipse(ly, lx, ry, rx, lt, soft=rng.uniform(0.8, 1.8))
+        lung_hu = rng.uniform(-880, -820) + _smooth_noise(rng, 3.0, rng.uniform(0, 25))
         hu = hu * (1 - m) + lung_hu * m
         lungs.append((ly, lx, ry, rx, lt))
 
-    # Heart/mediastinum between the lungs (soft tissue), vertebral body behind, ribs on the outline.
-    _stamp_disk(hu, cy + bry * 0.15, cx + rng.uniform(-4, 4), bry * rng.uniform(0.25, 0.35), 40.0, 1.5)
-    vy, vr = cy + bry * rng.uniform(0.62, 0.72), rng.uniform(5, 8)
-    _stamp_disk(hu, vy, cx, vr, rng.uniform(600, 800))
-    _stamp_disk(hu, vy, cx, vr * 0.6, rng.uniform(250, 400))
+    # Heart/mediastinum between the lungs (soft tissue, cutting into their inner edges): a disk low in the
+    # chest or an upright ellipse in front of the spine.
+    if rng.uniform() < 0.5:
+        _stamp_disk(hu, cy + bry * 0.15, cx + rng.uniform(-4, 4), bry * rng.uniform(0.25, 0.35), 40.0, 1.5)
+    else:
+        heart = _ellipse(cy - bry * rng.uniform(0.05, 0.3), cx + rng.uniform(-1, 6), bry * rng.uniform(0.3, 0.45),
+                         brx * rng.uniform(0.2, 0.27), rng.uniform(-0.2, 0.2))
+        hu += heart * (rng.uniform(30, 50) - hu)
+    # Vertebral body behind, with marrow inside or the spinal canal behind it.
+    vy = cy + bry * rng.uniform(0.6, 0.75)
+    vrx, vry = rng.uniform(4.5, 7.5), rng.uniform(4.0, 6.5)
+    hu += _ellipse(vy, cx, vry, vrx) * (rng.uniform(600, 800) - hu)
+    if rng.uniform() < 0.5:
+        _stamp_disk(hu, vy, cx, min(vrx, vry) * 0.6, rng.uniform(250, 400))
+    else:
+        _stamp_disk(hu, vy + vry + rng.uniform(1.0, 3.0), cx, rng.uniform(1.8, 2.8), rng.uniform(0, 40))
+    # Ribs near the outline: solid, or a cortical rim round marrow; some touch the lung edge.
     for _ in range(rng.integers(6, 13)):
         a = rng.uniform(0, 2 * np.pi)
-        k = rng.uniform(0.86, 0.95)
-        ry_, rx_ = bry * k, brx * k
-        _stamp_disk(
-            hu,
-            cy + ry_ * np.sin(a),
-            cx + rx_ * np.cos(a),
-            rng.uniform(1.5, 3.0),
-            rng.uniform(400, 900),
-        )
+        k = rng.uniform(0.80, 0.95)
+        py, px, r = cy + bry * k * np.sin(a), cx + brx * k * np.cos(a), rng.uniform(1.5, 2.6)
+        _stamp_disk(hu, py, px, r, rng.uniform(600, 950))
+        if rng.uniform() < 0.5:
+            _stamp_disk(hu, py, px, r * 0.55, rng.uniform(200, 350))
 
-    # Vessels: small bright dots and short lines in the lungs (negatives must not fire on them).
-    for ly, lx, ry, rx, lt in lungs:
-        for _ in range(rng.integers(4, 22)):
+    # Vessels: small bright dots and short lines in the lungs, some slices have none (negatives must not fire
+    # on them); fissures: long faint lines; bronchi: small dark rings with a bright wall.
+    vessels = 0 if rng.uniform() < 0.25 else rng.integers(4, 22)
+    for li, (ly, lx, ry, rx, lt) in enumerate(lungs):
+        for _ in range(vessels):
             py, px = _point_in_ellipse(rng, ly, lx, ry, rx, lt, 2)
             value = rng.uniform(-150, 40)
             if rng.uniform() < 0.5:
                 _stamp_disk(hu, py, px, rng.uniform(0.6, 1.5), value)
             else:
-                a, length = rng.uniform(0, 2 * np.pi), rng.uniform(4, 12)
+                a, length = rng.uniform(0, 2 * np.pi), rng.uniform(4, 14)
                 _stamp_line(hu, py, px, py + length * np.sin(a), px + length * np.cos(a),
-                            rng.uniform(0.8, 1.8), value)
+                            rng.uniform(0.8, 2.0), value)
+        if rng.uniform() < 0.3:
+            py, px = _point_in_ellipse(rng, ly, lx, ry, rx, lt, 3)
+            a, length = rng.uniform(0, 2 * np.pi), rng.uniform(12, 30)
+            _stamp_line(hu, py, px, py + length * np.sin(a), px + length * np.cos(a), rng.uniform(0.5, 1.0),
+                        rng.uniform(-650, -350))
+        if rng.uniform() < 0.3:
+            for _ in range(rng.integers(1, 4)):
+                py, px = _point_in_ellipse(rng, ly, lx, ry, rx, lt, 3)
+                rb = rng.uniform(1.2, 2.2)
+                _stamp_disk(hu, py, px, rb, rng.uniform(-200, 0))
+                _stamp_disk(hu, py, px, rb * 0.55, -1000.0)
 
     info = None
     if lesion is not None:
@@ -161,8 +195,11 @@ def _ct_chest(rng, lesion):
         info = (py, px, r)
 
     hu += rng.normal(0, rng.uniform(8, 35), hu.shape).astype(np.float32)
-    hu = _blur(hu, rng.uniform(0.0, 0.9))
-    centre, width = -600 + rng.uniform(-60, 60), 1500 * rng.uniform(0.9, 1.1)
+    if rng.uniform() < 0.6:
+        hu = _blur(hu, rng.uniform(0.0, 0.9))
+    # The lung window: exactly C -600 / W 1500 (what scanners write first), or jittered around it.
+    centre, width = (-600.0, 1500.0) if rng.uniform() < 0.4 else (-600 + rng.uniform(-60, 60),
+                                                                  1500 * rng.uniform(0.9, 1.1))
     img = (hu - (centre - width / 2)) / width
     return np.clip(img, 0, 1), info
 
@@ -172,36 +209,69 @@ def _ct_chest(rng, lesion):
 
 
 def _cr_chest(rng, lesion):
-    img = np.full((SIZE, SIZE), rng.uniform(0.02, 0.10), dtype=np.float32)
+    img = np.full((SIZE, SIZE), rng.uniform(0.0, 0.10), dtype=np.float32)
     cy, cx = 66 + rng.uniform(-5, 5), 64 + rng.uniform(-5, 5)
     bry, brx = rng.uniform(52, 64), rng.uniform(44, 56)
-    body = _ellipse(cy, cx, bry, brx, rng.uniform(-0.05, 0.05), soft=3.0)
-    img += body * (rng.uniform(0.55, 0.75) - img)
-    lung_level = rng.uniform(0.22, 0.38)
+    if rng.uniform() < 0.5:  # rounded body outline
+        body = _ellipse(cy, cx, bry, brx, rng.uniform(-0.05, 0.05), soft=3.0)
+        img += body * (rng.uniform(0.55, 0.75) - img)
+    else:  # torso widening towards the abdomen, shoulders at the top, darker at its sides
+        half = brx * rng.uniform(0.8, 0.95) + (_YY - cy) * rng.uniform(0.0, 0.25)
+        inside = np.clip((half - np.abs(_XX - cx)) / 1.0, 0, 1) * np.clip((_YY - (cy - bry)) / 1.0, 0, 1)
+        ramp = np.clip((half - np.abs(_XX - cx)) / rng.uniform(4, 12), 0, 1)
+        lo, hi = rng.uniform(0.3, 0.5), rng.uniform(0.55, 0.75)
+        img += inside * (lo + (hi - lo) * ramp - img)
+    lung_level = rng.uniform(0.18, 0.38)
+    edge_gain = rng.uniform(0.0, 0.2)  # lungs denser towards their edges
     lungs = []
-    for side in (-1, 1):
-        ly = cy - bry * rng.uniform(0.05, 0.15)
-        lx = cx + side * brx * rng.uniform(0.40, 0.50)
-        ry, rx = bry * rng.uniform(0.62, 0.78), brx * rng.uniform(0.30, 0.38)
-        lt = side * rng.uniform(0.0, 0.15)
-        m = _ellipse(ly, lx, ry, rx, lt, soft=3.0)
-        img += m * (lung_level + _smooth_noise(rng, 4.0, 0.02) - img)
-        lungs.append((ly, lx, ry, rx, lt))
-    # Mediastinum and spine: a bright vertical band; heart: a bright blob low and to the patient's left.
-    band = np.clip(1 - np.abs(_XX - cx) / rng.uniform(7, 11), 0, 1) * _ellipse(cy, cx, bry, brx)
-    img += band * (rng.uniform(0.72, 0.85) - img)
-    _stamp_disk(img, cy + bry * 0.3, cx + rng.uniform(5, 14), rng.uniform(14, 20), rng.uniform(0.62, 0.78), 3.0)
-    # Ribs: faint bright arcs over the lung fields; vessels: faint lines from the hila.
-    ribs = np.zeros_like(img)
     lung_mask = np.zeros_like(img)
+    for side in (-1, 1):
+        ly = cy - bry * rng.uniform(0.05, 0.2)
+        lx = cx + side * brx * rng.uniform(0.40, 0.50)
+        ry, rx = bry * rng.uniform(0.62, 0.8), brx * rng.uniform(0.28, 0.38)
+        lt = side * rng.uniform(0.0, 0.15)
+        m = _ellipse(ly, lx, ry, rx, lt, soft=rng.uniform(1.0, 3.0))
+        depth = np.clip(_ellipse_norm(ly, lx, ry, rx, lt), 0, 1)
+        img += m * (lung_level + edge_gain * depth ** 3 + _smooth_noise(rng, 4.0, 0.02) - img)
+        lung_mask = np.maximum(lung_mask, m)
+        lungs.append((ly, lx, ry, rx, lt))
+    # Ribs over the lung fields: straight-ish lines, or curved bands (posterior ribs) of varied spacing.
+    rib_gain = rng.uniform(0.03, 0.1)
+    if rng.uniform() < 0.5:
+        ribs = np.zeros_like(img)
+        for ly, lx, ry, rx, lt in lungs:
+            for k in range(rng.integers(5, 8)):
+                y = ly - ry * 0.9 + k * ry * rng.uniform(0.26, 0.32)
+                _stamp_line(ribs, y, lx - rx * 1.1, y + rng.uniform(4, 9), lx + rx * 1.1, rng.uniform(1.5, 2.5), 1.0)
+    else:
+        period, bend, cut = rng.uniform(5.5, 9.0), rng.uniform(0.08, 0.3), rng.uniform(0.4, 0.85)
+        wave = np.sin(((_YY - cy) + bend * np.abs(_XX - cx) ** 1.15) / period * np.pi + rng.uniform(0, 2 * np.pi))
+        ribs = np.clip((wave - cut) / rng.uniform(0.02, 0.3), 0, 1)
+    img += ribs * lung_mask * rib_gain
+    # Mediastinum and spine: a bright vertical band (tapered or flat-topped); heart: a bright blob low and to
+    # the patient's left; diaphragm and abdomen: bright below a line under the lungs.
+    if rng.uniform() < 0.5:
+        band = np.clip(1 - np.abs(_XX - cx) / rng.uniform(7, 11), 0, 1)
+    else:
+        band = np.clip((rng.uniform(5, 9) - np.abs(_XX - cx - rng.uniform(-1, 2))) / 0.8, 0, 1)
+    band = band * (_YY > cy - bry)
+    img += band * (rng.uniform(0.68, 0.85) - img)
+    if rng.uniform() < 0.6:
+        spine = np.clip((rng.uniform(3, 5) - np.abs(_XX - cx)) / 0.8, 0, 1) * (_YY > cy - bry)
+        img += spine * (rng.uniform(0.78, 0.92) - img)
+    hy, hx = cy + bry * rng.uniform(0.2, 0.4), cx + rng.uniform(4, 14)
+    if rng.uniform() < 0.5:
+        _stamp_disk(img, hy, hx, rng.uniform(14, 20), rng.uniform(0.62, 0.8), 3.0)
+    else:
+        img += _ellipse(hy, hx, rng.uniform(10, 18), rng.uniform(14, 22), rng.uniform(-0.3, 0.3),
+                        soft=rng.uniform(0.8, 3.0)) * (rng.uniform(0.62, 0.8) - img)
+    if rng.uniform() < 0.6:
+        yd = cy + bry * rng.uniform(0.4, 0.6)
+        below = np.clip((_YY - yd - rng.uniform(0.0, 0.15) * np.abs(_XX - cx)) / rng.uniform(0.8, 3.0), 0, 1)
+        img += below * (img > 0.15) * (rng.uniform(0.6, 0.8) - img)
+    # Hilar vessels: faint lines from the hila, and small bright dots.
     for ly, lx, ry, rx, lt in lungs:
-        lung_mask = np.maximum(lung_mask, _ellipse(ly, lx, ry, rx, lt, soft=3.0))
-        for k in range(rng.integers(5, 8)):
-            y = ly - ry * 0.9 + k * ry * rng.uniform(0.26, 0.32)
-            _stamp_line(ribs, y, lx - rx * 1.1, y + rng.uniform(4, 9), lx + rx * 1.1, rng.uniform(1.5, 2.5), 1.0)
-    img += ribs * lung_mask * rng.uniform(0.04, 0.09)
-    for ly, lx, ry, rx, lt in lungs:
-        for _ in range(rng.integers(4, 12)):
+        for _ in range(rng.integers(0, 12)):
             a, length = rng.uniform(0, 2 * np.pi), rng.uniform(5, 14)
             hy, hx = ly + rng.uniform(-4, 4), lx + (cx - lx) * 0.5
             _stamp_line(img, hy, hx, hy + length * np.sin(a), hx + length * np.cos(a), rng.uniform(0.8, 1.6),
@@ -219,8 +289,9 @@ def _cr_chest(rng, lesion):
                     profile="dome")
         info = (py, px, r)
 
-    img = _blur(img, rng.uniform(0.4, 1.4))
-    img += rng.normal(0, rng.uniform(0.008, 0.035), img.shape).astype(np.float32)
+    if rng.uniform() < 0.7:
+        img = _blur(img, rng.uniform(0.4, 1.4))
+    img += rng.normal(0, rng.uniform(0.005, 0.035), img.shape).astype(np.float32)
     return np.clip(img, 0, 1), info
 
 
@@ -231,43 +302,87 @@ def _cr_chest(rng, lesion):
 def _mr_head(rng, lesion):
     img = np.zeros((SIZE, SIZE), dtype=np.float32)
     cy, cx = 64 + rng.uniform(-5, 5), 64 + rng.uniform(-5, 5)
-    ry, rx = rng.uniform(48, 58), rng.uniform(38, 48)
+    # Mid-head slices are large; slices near the skull base or the vertex are smaller (and lack ventricles).
+    s = 1.0 if rng.uniform() < 0.6 else rng.uniform(0.45, 1.0)
+    ry = rng.uniform(46, 58) * s
+    rx = ry * rng.uniform(0.72, 0.98)
     th = rng.uniform(-0.15, 0.15)
-    scalp = rng.uniform(0.75, 1.0)
-    img += _ellipse(cy, cx, ry, rx, th) * scalp
-    t1 = rng.uniform(3, 6)
-    bone = _ellipse(cy, cx, ry - t1, rx - t1, th)
-    img += bone * (rng.uniform(0.03, 0.12) - img)
-    t2 = t1 + rng.uniform(1.5, 3.0)
-    brain_r = (ry - t2, rx - t2)
-    brain = _ellipse(cy, cx, brain_r[0], brain_r[1], th)
-    grey = rng.uniform(0.42, 0.6)
-    img += brain * (grey + _smooth_noise(rng, 2.5, 0.04) - img)
-    # Ventricles: two darker ellipses either side of the midline; sulci: short dark lines at the edge.
-    vr = rng.uniform(0.7, 1.3)
-    for side in (-1, 1):
-        _stamp_disk(img, cy + rng.uniform(-6, 2), cx + side * rng.uniform(4, 7), 4.5 * vr, rng.uniform(0.1, 0.25))
-    for _ in range(rng.integers(6, 14)):
+    img += _ellipse(cy, cx, ry, rx, th) * rng.uniform(0.72, 1.0)  # scalp
+    # Skull: dark cortical bone, or brighter marrow (grey, below the scalp).
+    t1 = rng.uniform(2.0, 5.0)
+    bone = rng.uniform(0.02, 0.15) if rng.uniform() < 0.5 else rng.uniform(0.45, 0.82)
+    img += _ellipse(cy, cx, ry - t1, rx - t1, th) * (bone - img)
+    t2 = t1 + rng.uniform(1.5, 4.5)
+    bry, brx = max(ry - t2, 8.0), max(rx - t2, 8.0)
+    brain = _ellipse(cy, cx, bry, brx, th)
+    # Brain: white matter, a darker (or equal) cortical band at the edge, gyral texture and smooth noise.
+    wm = rng.uniform(0.42, 0.62)
+    depth = _ellipse_norm(cy, cx, bry, brx, th)
+    band = np.clip((depth - rng.uniform(0.5, 0.85)) / rng.uniform(0.01, 0.12) + 0.5, 0, 1)
+    fx, fy = rng.uniform(2.5, 5.5), rng.uniform(2.5, 5.5)
+    gyri = rng.uniform(0, 0.035) * np.sin((_XX - cx) / fx + rng.uniform(0, 6.3)) * np.cos(
+        (_YY - cy) / fy + rng.uniform(0, 6.3))
+    tissue = wm + rng.uniform(-0.15, 0.03) * band + gyri + _smooth_noise(rng, 2.5, rng.uniform(0, 0.04))
+    img += brain * (tissue - img)
+
+    def dark_ellipse(py, px, hh, hw, angle, value):
+        img[:] += _ellipse(py, px, hh, hw, angle) * brain * (value - img)
+
+    # Lateral ventricles on mid slices: a pair of thin upright slits (of varied length, width, spacing and
+    # tilt), or rounder cavities; sometimes a third ventricle on the midline.
+    if rng.uniform() < (0.8 if s > 0.7 else 0.25):
+        vval = rng.uniform(0.05, 0.3)
+        dy = rng.uniform(-10, 4) * s
+        if rng.uniform() < 0.7:
+            hw = rng.uniform(1.2, 4.0)
+            hh = max(hw * 1.5, rng.uniform(4.0, 16.0) * min(1.0, s * 1.1))
+            sep = rng.uniform(hw + 0.8, 10.0)
+            tilt = rng.uniform(-0.35, 0.35)
+            for side in (-1, 1):
+                dark_ellipse(cy + dy + rng.uniform(-1.5, 1.5), cx + side * sep, hh * rng.uniform(0.85, 1.15),
+                             hw * rng.uniform(0.85, 1.15), th + side * tilt, vval + rng.uniform(-0.03, 0.03))
+        else:
+            vr = rng.uniform(0.6, 1.3)
+            for side in (-1, 1):
+                _stamp_disk(img, cy + dy + rng.uniform(-3, 3), cx + side * rng.uniform(4, 7), 4.5 * vr, vval)
+        if rng.uniform() < 0.25:
+            dark_ellipse(cy + dy + rng.uniform(6, 14), cx, rng.uniform(2.5, 7.0), rng.uniform(0.6, 1.4), th, vval)
+    # Other normal structures: dark elongated cisterns and sulci, a thin falx on the midline, bright thin
+    # vessels, sulci at the edge, small bright flow dots.
+    for _ in range(rng.integers(0, 4) if rng.uniform() < 0.4 else 0):
+        py, px = _point_in_ellipse(rng, cy, cx, bry, brx, th, 5)
+        dark_ellipse(py, px, rng.uniform(3, 10), rng.uniform(0.8, 2.5), rng.uniform(0, np.pi), rng.uniform(0.05, 0.3))
+    if rng.uniform() < 0.3:
+        _stamp_line(img, cy - bry * 0.9, cx, cy - bry * rng.uniform(0.2, 0.5), cx, rng.uniform(0.6, 1.4),
+                    rng.uniform(0.1, 0.3) if rng.uniform() < 0.5 else min(wm + rng.uniform(0.1, 0.3), 1.0))
+    for _ in range(rng.integers(0, 4) if rng.uniform() < 0.35 else 0):
+        py, px = _point_in_ellipse(rng, cy, cx, bry, brx, th, 4)
+        a, length = rng.uniform(0, 2 * np.pi), rng.uniform(6, 18)
+        _stamp_line(img, py, px, py + length * np.sin(a), px + length * np.cos(a), rng.uniform(0.8, 2.0),
+                    min(wm + rng.uniform(0.1, 0.4), 1.0))
+    for _ in range(rng.integers(0, 14)):
         a = rng.uniform(0, 2 * np.pi)
-        y0, x0 = cy + brain_r[0] * 0.95 * np.sin(a), cx + brain_r[1] * 0.95 * np.cos(a)
-        y1, x1 = cy + brain_r[0] * 0.75 * np.sin(a), cx + brain_r[1] * 0.75 * np.cos(a)
-        _stamp_line(img, y0, x0, y1, x1, rng.uniform(0.8, 1.5), grey * 0.5)
-    # Flow voids / small bright vessels that are not lesions.
+        y0, x0 = cy + bry * 0.95 * np.sin(a), cx + brx * 0.95 * np.cos(a)
+        y1, x1 = cy + bry * 0.75 * np.sin(a), cx + brx * 0.75 * np.cos(a)
+        _stamp_line(img, y0, x0, y1, x1, rng.uniform(0.8, 1.5), wm * 0.5)
     for _ in range(rng.integers(0, 6)):
-        py, px = _point_in_ellipse(rng, cy, cx, brain_r[0], brain_r[1], th, 4)
+        py, px = _point_in_ellipse(rng, cy, cx, bry, brx, th, 4)
         _stamp_disk(img, py, px, rng.uniform(0.6, 1.4), rng.uniform(0.7, 0.95))
 
     info = None
     if lesion is not None:
-        r = lesion
-        py, px = _point_in_ellipse(rng, cy, cx, brain_r[0], brain_r[1], th, r + 3)
-        _stamp_disk(img, py, px, r, rng.uniform(0.78, 1.0), soft=rng.uniform(0.8, 2.0))
+        r = min(lesion, max(min(bry, brx) * 0.5, MIN_LESION_RADIUS))
+        py, px = _point_in_ellipse(rng, cy, cx, bry, brx, th, r + 3)
+        _stamp_disk(img, py, px, r, max(rng.uniform(0.75, 1.0), wm + 0.2), soft=rng.uniform(0.8, 2.0))
         info = (py, px, r)
 
-    img = _blur(img, rng.uniform(0.3, 1.2))
-    noise = rng.uniform(0.01, 0.04)
-    img = np.sqrt((img + rng.normal(0, noise, img.shape)) ** 2 + rng.normal(0, noise, img.shape) ** 2)
-    return np.clip(img.astype(np.float32), 0, 1), info
+    if rng.uniform() < 0.5:  # sharp, Gaussian noise
+        img = img + rng.normal(0, rng.uniform(0.004, 0.025), img.shape)
+    else:  # blurred, Rician noise
+        img = _blur(img, rng.uniform(0.3, 1.2))
+        noise = rng.uniform(0.01, 0.04)
+        img = np.sqrt((img + rng.normal(0, noise, img.shape)) ** 2 + rng.normal(0, noise, img.shape) ** 2)
+    return np.clip(np.abs(img).astype(np.float32), 0, 1), info
 
 
 _GENERATORS = {"ct_chest": _ct_chest, "cr_chest": _cr_chest, "mr_head": _mr_head}

@@ -3,7 +3,7 @@
  * Uploads sample-dicom/ through presigned URLs and follows it through the trigger, the worker,
  * the model and the notifications; leaves everything under .demo-data/ to look at.
  */
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
@@ -27,7 +27,11 @@ const samples = path.resolve(values.samples);
 const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1).padStart(5)}s`;
 const say = (line: string) => process.stdout.write(`[${elapsed()}] ${line}\n`);
 
-if (!values.keep) await rm(dataDir, { recursive: true, force: true });
+if (!values.keep) {
+  // Empty the folder rather than remove it: under docker compose it is a mounted volume.
+  for (const entry of await readdir(dataDir).catch(() => []))
+    await rm(path.join(dataDir, entry), { recursive: true, force: true });
+}
 say(
   `medimg-pipeline demo: local S3, SQS, SNS and model servers; data in ${path.relative(process.cwd(), dataDir) || '.'}`,
 );

@@ -73,6 +73,20 @@ export interface StartOptions {
   readonly modelLog?: (event: Readonly<Record<string, unknown>>) => void;
 }
 
+/** Waits until an external model server answers /ping with 200 (its container may still be starting). */
+async function waitForPing(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await fetch(`${url}/ping`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error('the model server did not answer /ping in time');
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 export async function startLocalServers(options: StartOptions): Promise<LocalServers> {
   const names = options.names ?? LOCAL_NAMES;
   await mkdir(options.s3Directory, { recursive: true });
@@ -97,6 +111,7 @@ export async function startLocalServers(options: StartOptions): Promise<LocalSer
         log: options.modelLog ?? (() => {}),
       });
   if ('ready' in model) await model.ready;
+  else await waitForPing(model.url, 120_000);
 
   const common = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
   const s3 = new S3Client({ ...common, endpoint: s3Url, forcePathStyle: true });

@@ -1,7 +1,7 @@
 /**
  * Burned-in text: which images may carry it, and blanking configured regions in native
- * (uncompressed) pixel data. Encapsulated pixel data cannot be blanked without re-encoding, which
- * is not supported yet: such images are refused, never passed through unblanked.
+ * (uncompressed) pixel data. Encapsulated pixel data is decoded, blanked and re-encoded as native
+ * pixel data by blank-encapsulated.ts (async); it is never passed through unblanked.
  */
 import type { ByteOrder, DataSet } from '../dicom/dataset.ts';
 import { T } from '../dicom/tags.ts';

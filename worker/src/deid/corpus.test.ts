@@ -1,8 +1,10 @@
 /**
- * De-identification of every public test file in ../shared/dicom-corpus that parseDicom accepts:
- * only DeidError may be thrown, the output re-parses, dcmdump reports no error (E:) line, and
- * dciodvfy reports no error the input did not already have. Files refused for burned-in text
- * under the default policy are run again under 'blank' with a small region for their modality.
+ * De-identification of every public test file in ../shared/dicom-corpus that parseDicom accepts,
+ * and of the project's own samples (sample-dicom/studies: the first, middle and last file of each
+ * series, plus the burned-in US sample): only DeidError may be thrown, the output re-parses,
+ * dcmdump reports no error (E:) line, and dciodvfy reports no error the input did not already
+ * have. Files refused for burned-in text under the default policy are run again under 'blank'
+ * with a small region for their modality (compressed ones through blankEncapsulated).
  * Needs the corpus folder (CI has it) and dcmtk + dicom3tools on PATH.
  */
 import { execFileSync } from 'node:child_process';
@@ -13,11 +15,13 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseDicom } from '../dicom/parse.ts';
 import { writePart10 } from '../dicom/writer.ts';
+import { blankEncapsulated } from './blank-encapsulated.ts';
 import { DeidError, deidentify } from './deidentify.ts';
 import { DEFAULT_DEID_OPTIONS, parseDeidOptions } from './options.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CORPUS = path.resolve(here, '../../../../shared/dicom-corpus');
+const SAMPLES = path.resolve(here, '../../../sample-dicom');
 const KEY = new Uint8Array(32).fill(0x17);
 const tmp = mkdtempSync(path.join(tmpdir(), 'deid-corpus-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -72,6 +76,24 @@ function corpusFiles(): string[] {
   return out.sort();
 }
 
+/** The first, middle and last file of each sample series, and the burned-in US sample. */
+function sampleFiles(): string[] {
+  const studies = path.join(SAMPLES, 'studies');
+  if (!existsSync(studies)) throw new Error(`the samples are missing at ${studies}`);
+  const out: string[] = [path.join(SAMPLES, 'bad/us-burned-in-annotation.dcm')];
+  for (const study of readdirSync(studies).sort()) {
+    for (const series of readdirSync(path.join(studies, study)).sort()) {
+      const dir = path.join(studies, study, series);
+      const files = readdirSync(dir)
+        .filter((f) => f.endsWith('.dcm'))
+        .sort();
+      const picks = new Set([files[0], files[Math.floor(files.length / 2)], files[files.length - 1]]);
+      for (const f of picks) if (f) out.push(path.join(dir, f));
+    }
+  }
+  return out;
+}
+
 const run = (cmd: string, args: string[]): string => {
   try {
     return execFileSync(cmd, args, { encoding: 'latin1', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -100,12 +122,14 @@ function iodErrors(file: string, deflated: boolean): Set<string> {
 describe('de-identification of the public corpus', () => {
   it('de-identifies every parseable file into a valid Part 10 file with no new validator errors', {
     timeout: 600_000,
-  }, () => {
+  }, async () => {
     const results: string[] = [];
     const problems: string[] = [];
     let validated = 0;
-    for (const f of corpusFiles()) {
-      const rel = path.relative(CORPUS, f);
+    let samplesValidated = 0;
+    for (const f of [...corpusFiles(), ...sampleFiles()]) {
+      const isSample = f.startsWith(SAMPLES);
+      const rel = isSample ? `sample-dicom/${path.relative(SAMPLES, f)}` : path.relative(CORPUS, f);
       const b = readFileSync(f);
       const bytes = new Uint8Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
       let file: ReturnType<typeof parseDicom>;
@@ -121,7 +145,9 @@ describe('de-identification of the public corpus', () => {
       ] as const) {
         let out: Uint8Array;
         try {
-          out = writePart10(deidentify(file, { key: KEY, options }).file);
+          const r = deidentify(file, { key: KEY, options });
+          const blanked = r.blankingPending ? await blankEncapsulated(r.file, r.needsBlanking ?? []) : r.file;
+          out = writePart10(blanked);
         } catch (e) {
           if (!(e instanceof DeidError)) problems.push(`${rel} [${label}]: non-DeidError ${String(e)}`);
           results.push(`${label}:${e instanceof DeidError ? `${e.code}/${e.reason}` : 'CRASH'} ${rel}`);
@@ -146,10 +172,12 @@ describe('de-identification of the public corpus', () => {
         const added = [...after].filter((l) => !before.has(l) && !accepted.includes(l));
         if (added.length > 0) problems.push(`${rel} [${label}]: new dciodvfy errors: ${added.join(' | ')}`);
         validated++;
+        if (isSample) samplesValidated++;
         if (label === 'default') break; // no need for the blank pass when the default one went through
       }
     }
     expect(problems).toEqual([]);
     expect(validated).toBeGreaterThan(25);
+    expect(samplesValidated).toBeGreaterThanOrEqual(sampleFiles().length);
   });
 });

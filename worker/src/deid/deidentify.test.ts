@@ -354,10 +354,11 @@ describe('burned-in text', () => {
     expect([...px.subarray(4, 8)]).toEqual([0x11, 0x11, 0x11, 0x11]);
     expect([...px.subarray(8, 12)]).toEqual([0x11, 0x11, 0x11, 0x11]); // row 1 untouched
     expect(r.needsBlanking).toEqual([{ x: 0, y: 0, width: 2, height: 1 }]);
+    expect(r.blankingPending).toBeUndefined(); // native: blanked already
     expect(r.methodCodes).toContain('113101');
   });
 
-  it('under blank, refuses encapsulated pixel data and images without a matching rule', () => {
+  it('under blank, leaves encapsulated pixel data pending for blankEncapsulated and refuses images without a matching rule', () => {
     const options = parseDeidOptions({
       burnedInPolicy: 'blank',
       blankRegions: [{ modality: 'US', regions: [{ x: 0, y: 0, width: 2, height: 1 }] }],
@@ -369,9 +370,11 @@ describe('burned-in text', () => {
       value: new Uint8Array(0),
       encapsulated: { basicOffsetTable: new Uint8Array(0), fragments: [new Uint8Array(8)] },
     });
-    expect(() => run(enc, options)).toThrow(
-      expect.objectContaining({ code: 'BURNED_IN_ANNOTATION', reason: 'ENCAPSULATED' }),
-    );
+    const pending = run(enc, options);
+    expect(pending.blankingPending).toBe(true);
+    expect(pending.needsBlanking).toEqual([{ x: 0, y: 0, width: 2, height: 1 }]);
+    expect(pending.file.dataset.get(T.PixelData)!.encapsulated).toBeDefined(); // not blanked yet
+    expect(pending.methodCodes).toContain('113101');
     const sc = ctDataSet({ extra: [s(T.Modality, 'CS', 'XC')] });
     expect(() => run(sc, options)).toThrow(
       expect.objectContaining({ code: 'BURNED_IN_ANNOTATION', reason: 'NO_BLANK_RULE' }),

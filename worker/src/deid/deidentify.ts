@@ -29,6 +29,13 @@
  *   - Private attributes are removed; with Retain Safe Private, elements listed in
  *     `safePrivateTags` are kept with their private creator elements.
  *   - C on binary values (OB/OW/UN ...) -> removed: there is no way to clean them.
+ *   - Burned-in text under policy 'blank': native pixel data is blanked here; encapsulated pixel
+ *     data is left to blankEncapsulated (blank-encapsulated.ts, async: it decodes), flagged by
+ *     `blankingPending`. Either way 113101 (Clean Pixel Data) is recorded: a pending file either
+ *     gets blanked or is refused, never written unblanked. Burned In Annotation keeps its value:
+ *     the regions are configured, not detected, so nothing shows that all text is gone (setting NO
+ *     would claim what is not known; PS3.3 defines it as whether the image carries enough burned-in
+ *     annotation to identify the patient). The method codes say what was done.
  */
 import type { ByteOrder, DataElement, DataSet, DicomFile, Tag } from '../dicom/dataset.ts';
 import { elementOf, groupOf, isPrivateTag, tag } from '../dicom/dataset.ts';
@@ -98,10 +105,16 @@ export interface DeidResult {
   /** CID 7050 code values applied (written to DeidentificationMethodCodeSequence). */
   readonly methodCodes: readonly string[];
   /**
-   * Regions blanked for burned-in text (burnedInPolicy 'blank'); the output's native pixel data
-   * already has them zeroed in every frame. Anything rendered from the output inherits the blanks.
+   * Regions blanked for burned-in text (burnedInPolicy 'blank'). For native pixel data the output
+   * already has them zeroed in every frame; anything rendered from the output inherits the blanks.
    */
   readonly needsBlanking?: readonly BlankRegion[];
+  /**
+   * True when the pixel data is encapsulated (compressed) and NOT blanked yet: `file` must go
+   * through `blankEncapsulated(file, needsBlanking)` (blank-encapsulated.ts; async, it decodes),
+   * which re-encodes it as native pixel data, before it is rendered, stored or sent anywhere.
+   */
+  readonly blankingPending?: boolean;
 }
 
 export type DeidErrorCode = 'BURNED_IN_ANNOTATION' | 'DEID_FAILED';
@@ -511,7 +524,7 @@ function deidentifyUnchecked(file: DicomFile, ctx: DeidContext): DeidResult {
     throw new DeidError('DEID_FAILED', 'de-identification key shorter than 32 bytes', { reason: 'KEY' });
 
   // Burned-in text first: refuse before doing any work.
-  let blanked: { regions: BlankRegion[]; value: Uint8Array } | undefined;
+  let blanked: { regions: BlankRegion[]; value?: Uint8Array } | undefined;
   const burnedIn = burnedInReason(ds, o);
   if (burnedIn) {
     if (o.burnedInPolicy === 'quarantine') {
@@ -534,16 +547,15 @@ function deidentifyUnchecked(file: DicomFile, ctx: DeidContext): DeidResult {
       );
     }
     const r = blankNativePixelData(ds, regions, byteOrder);
-    if ('failure' in r) {
-      const note =
-        r.failure === 'ENCAPSULATED'
-          ? 'pixel data is compressed and re-encoding is not supported yet'
-          : `pixel data cannot be blanked (${r.failure})`;
-      throw new DeidError('BURNED_IN_ANNOTATION', `image may carry burned-in text; ${note}`, {
-        reason: r.failure,
-      });
+    if ('failure' in r && r.failure !== 'ENCAPSULATED') {
+      throw new DeidError(
+        'BURNED_IN_ANNOTATION',
+        `image may carry burned-in text; pixel data cannot be blanked (${r.failure})`,
+        { reason: r.failure },
+      );
     }
-    blanked = { regions, value: r.value };
+    // Encapsulated: decoding is async, so blankEncapsulated does it after this (blankingPending).
+    blanked = 'failure' in r ? { regions } : { regions, value: r.value };
   }
 
   const originalSopUid = firstString(ds, T.SOPInstanceUID);
@@ -589,7 +601,7 @@ function deidentifyUnchecked(file: DicomFile, ctx: DeidContext): DeidResult {
   // Patient identity: always present, pseudonymous.
   out.set(TAGS.PatientID, textElement(TAGS.PatientID, 'LO', pseudoId, charset));
   out.set(TAGS.PatientName, textElement(TAGS.PatientName, 'PN', pseudonymousPatientName(pseudoId), charset));
-  if (blanked) {
+  if (blanked?.value) {
     const pixel = ds.get(T.PixelData)!;
     out.set(T.PixelData, { tag: pixel.tag, vr: pixel.vr, value: blanked.value });
   }
@@ -641,5 +653,6 @@ function deidentifyUnchecked(file: DicomFile, ctx: DeidContext): DeidResult {
     dateShiftDays: shiftDays,
     methodCodes: codes,
     ...(blanked ? { needsBlanking: blanked.regions } : {}),
+    ...(blanked && !blanked.value ? { blankingPending: true } : {}),
   };
 }

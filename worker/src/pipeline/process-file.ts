@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { linkageKeys, processedKeys, type ReasonCode, rawKeys } from '@medimg/common';
+import { blankEncapsulated } from '../deid/blank-encapsulated.ts';
 import { DeidError, deidentify } from '../deid/deidentify.ts';
 import type { DeidOptions } from '../deid/options.ts';
 import type { DicomFile } from '../dicom/dataset.ts';
@@ -125,9 +126,12 @@ export async function processFile(input: FileInput, ctx: FileContext): Promise<F
         throw new Quarantine('DICOM_MALFORMED', 'parse');
       }
     });
-    const deid = await timed(ctx, 'deidentify', () => {
+    const deid = await timed(ctx, 'deidentify', async () => {
       try {
-        return deidentify(parsed, { key: ctx.deid.key, options: ctx.deid.options, batchId: ctx.batchId });
+        const r = deidentify(parsed, { key: ctx.deid.key, options: ctx.deid.options, batchId: ctx.batchId });
+        // Compressed pixel data with burned-in text: decoded, blanked, re-encoded natively (or refused).
+        if (!r.blankingPending) return r;
+        return { ...r, file: await blankEncapsulated(r.file, r.needsBlanking ?? []), blankingPending: false };
       } catch (error) {
         if (error instanceof DeidError) throw new Quarantine(reasonOf(error, 'DEID_FAILED'), 'deidentify');
         throw new Quarantine('DEID_FAILED', 'deidentify');
