@@ -10,7 +10,7 @@ import { processedKeys } from '@medimg/common';
 import type { JobStatus } from '@medimg/worker/pipeline/status.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalPipeline, startLocalPipeline } from '../local/pipeline.ts';
-import { REPO_ROOT, taskProblems } from '../local/task-runner.ts';
+import { REPO_ROOT } from '../local/task-runner.ts';
 import { listFiles } from '../local/uploader.ts';
 
 const CT_STUDY = path.join(REPO_ROOT, 'sample-dicom/studies/ct-chest');

@@ -11,7 +11,7 @@ import { processedKeys } from '@medimg/common';
 import { parseDicom } from '@medimg/worker/dicom/parse.ts';
 import { T } from '@medimg/worker/dicom/tags.ts';
 import { getString } from '@medimg/worker/dicom/values.ts';
-import { type JobStatus, STEP_NAMES } from '@medimg/worker/pipeline/status.ts';
+import type { JobStatus } from '@medimg/worker/pipeline/status.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalPipeline, startLocalPipeline } from '../local/pipeline.ts';
 import { REPO_ROOT, taskProblems } from '../local/task-runner.ts';
