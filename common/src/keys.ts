@@ -10,12 +10,20 @@ function safe(kind: string, value: string): string {
   return value;
 }
 
+/**
+ * Upload batch ids issued by the upload API (and the local uploader): a folder under `incoming/`
+ * with this form is a managed batch whose files wait for its manifest (trigger-lambda/README.md).
+ */
+export const MANAGED_BATCH_ID_PATTERN = /^b-[A-Za-z0-9._-]{1,126}$/;
+
 export const rawKeys = {
   incomingPrefix: 'incoming/',
   batchPrefix: (batchId: string) => `incoming/${safe('batch id', batchId)}/`,
   /** Written last by the upload API when every announced file is there. */
   manifest: (batchId: string) => `incoming/${safe('batch id', batchId)}/manifest.json`,
   jobSpec: (jobId: string) => `jobs/${safe('job id', jobId)}.json`,
+  /** Written after RunTask succeeded: a spec without it is a job whose task may not have started. */
+  jobStarted: (jobId: string) => `jobs/${safe('job id', jobId)}.started.json`,
   /** Quarantined originals stay in the raw bucket (they may hold PHI). */
   quarantineObject: (jobId: string, inputId: string) =>
     `quarantine/${safe('job id', jobId)}/${safe('input id', inputId)}.dcm`,

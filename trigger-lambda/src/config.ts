@@ -1,3 +1,4 @@
+import { MANAGED_BATCH_ID_PATTERN } from '@medimg/common';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
 
@@ -5,7 +6,7 @@ import { ConfigError } from './errors.ts';
  * A folder under `incoming/` whose name has the upload API's batch-id form (`b-...`) is a managed
  * batch: its files wait for its manifest. Any other folder is a loose prefix (see README).
  */
-export const MANAGED_BATCH_ID_PATTERN = /^b-[A-Za-z0-9._-]{1,126}$/;
+export { MANAGED_BATCH_ID_PATTERN };
 
 /** What the handler needs (the ECS settings belong to the ECS adapter). */
 export interface TriggerConfig {

@@ -26,7 +26,7 @@ export interface JobPlan {
  * starts it.
  */
 export function jobStartedKey(jobId: string): string {
-  return rawKeys.jobSpec(jobId).replace(/\.json$/, '.started.json');
+  return rawKeys.jobStarted(jobId);
 }
 
 export function jobSpecUri(bucket: string, jobId: string): string {

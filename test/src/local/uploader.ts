@@ -11,6 +11,7 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { rawKeys, type UploadManifest } from '@medimg/common';
 
+/** A managed batch id (MANAGED_BATCH_ID_PATTERN in common/src/keys.ts), as the upload API issues. */
 export const newBatchId = (): string =>
   `b-${new Date().toISOString().slice(0, 10).replace(/-/g, '')}-${randomBytes(6).toString('hex')}`;
 

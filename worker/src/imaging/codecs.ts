@@ -1,7 +1,8 @@
 /**
- * Adapters over the compressed-pixel codecs (WASM builds from cornerstone, and a pure-JS JPEG lossless
- * decoder). Each WASM module is initialised once, lazily, on first use; after a failure its instance is
- * dropped (an aborted Emscripten module is unusable) and the next call starts a fresh one.
+ * Adapters over the compressed-pixel codecs (WASM builds from cornerstone, the IJG 12-bit JPEG decoder
+ * of dcmjs-codecs, and a pure-JS JPEG lossless decoder). Each WASM module is initialised once, lazily, on
+ * first use; after a failure its instance is dropped (an aborted module is unusable) and the next call
+ * starts a fresh one.
  *
  * Every function returns a `CodecImage` (samples copied out of the WASM heap) or throws ImagingError.
  */
@@ -173,6 +174,120 @@ export const decodeJpegLs = (encoded: Uint8Array): Promise<CodecImage> =>
 export const decodeJpeg8 = (encoded: Uint8Array): Promise<CodecImage> =>
   decodeWasm(LIBJPEG_TURBO, 'JPEG', encoded);
 
+/** The part of dcmjs-codecs used here: its WASM build of the IJG library (8, 12 and 16-bit builds, as in
+ * dcmtk), which decodes JPEG DCT streams of 12-bit precision, sequential or progressive. */
+interface IjgContext {
+  getDecodedBuffer(): Uint8Array | undefined;
+}
+interface DcmjsCodecsModule {
+  Context: new (attrs: {
+    width: number;
+    height: number;
+    bitsAllocated: number;
+    bitsStored: number;
+    samplesPerPixel: number;
+    pixelRepresentation: number;
+    planarConfiguration: number;
+    photometricInterpretation: string;
+    encodedBuffer: Uint8Array;
+  }) => IjgContext;
+  NativeCodecs: {
+    initializeAsync(opts?: { logCodecsInfo?: boolean; logCodecsTrace?: boolean }): Promise<void>;
+    isInitialized(): boolean;
+    release(): void;
+    decodeJpeg(context: IjgContext, parameters?: { convertColorspaceToRgb?: boolean }): IjgContext;
+  };
+  log: { setLevel(level: 'silent'): void };
+}
+
+let ijg: Promise<DcmjsCodecsModule> | undefined;
+
+function loadIjg(): Promise<DcmjsCodecsModule> {
+  if (!ijg) {
+    ijg = (async () => {
+      const mod = require('dcmjs-codecs') as DcmjsCodecsModule;
+      // Its logger prints the codec's messages to the console: keep the worker's logs structured.
+      mod.log.setLevel('silent');
+      if (!mod.NativeCodecs.isInitialized()) await mod.NativeCodecs.initializeAsync({});
+      return mod;
+    })();
+    ijg.catch(() => {
+      ijg = undefined;
+    });
+  }
+  return ijg;
+}
+
+/** Drops the IJG module after a failed decode: an exception thrown across the WASM boundary leaves its
+ * allocations behind, so the next decode starts from a fresh instance. */
+function resetIjg(mod: DcmjsCodecsModule): void {
+  ijg = undefined;
+  try {
+    mod.NativeCodecs.release();
+  } catch {
+    // already released
+  }
+}
+
+/**
+ * 12-bit DCT JPEG (extended sequential, processes 2 & 4, or progressive, processes 10 & 12), grey only.
+ * The samples come back unsigned as coded (0..4095); signed pixel data is sign-extended by the caller.
+ */
+export async function decodeJpeg12(encoded: Uint8Array): Promise<CodecImage> {
+  const what = 'JPEG 12-bit';
+  const header = jpegFrameHeader(encoded);
+  if (!header) throw new ImagingError('PIXEL_DECODE_FAILED', `${what}: the frame is not a JPEG stream`);
+  if (header.precision !== 12) {
+    throw new ImagingError('PIXEL_DECODE_FAILED', `${what}: the stream does not have 12-bit precision`);
+  }
+  if (header.components !== 1) {
+    throw new ImagingError('UNSUPPORTED_PIXEL_FORMAT', `${what}: only greyscale is supported`);
+  }
+  if (header.width === 0 || header.height === 0) {
+    throw new ImagingError('PIXEL_DECODE_FAILED', `${what}: unusable frame header`);
+  }
+  let mod: DcmjsCodecsModule;
+  try {
+    mod = await loadIjg();
+    // Another decode may have dropped the instance while this one waited for it.
+    if (!mod.NativeCodecs.isInitialized()) mod = await loadIjg();
+  } catch (e) {
+    throw new ImagingError('PIXEL_DECODE_FAILED', `${what}: the codec could not be loaded`, { cause: e });
+  }
+  let bytes: Uint8Array | undefined;
+  try {
+    const context = new mod.Context({
+      width: header.width,
+      height: header.height,
+      bitsAllocated: 16,
+      bitsStored: 12, // selects the 12-bit IJG build
+      samplesPerPixel: 1,
+      pixelRepresentation: 0,
+      planarConfiguration: 0,
+      photometricInterpretation: 'MONOCHROME2',
+      encodedBuffer: encoded,
+    });
+    bytes = mod.NativeCodecs.decodeJpeg(context, { convertColorspaceToRgb: false }).getDecodedBuffer();
+  } catch (e) {
+    resetIjg(mod);
+    throw wrapDecodeError(e, what);
+  }
+  const expected = header.width * header.height;
+  // The decoder sizes its output from the stream; the context's size is only echoed back.
+  if (!bytes || bytes.length !== expected * 2) {
+    throw new ImagingError('PIXEL_DECODE_FAILED', `${what}: the codec returned the wrong number of samples`);
+  }
+  const aligned = bytes.byteOffset % 2 === 0 ? bytes : bytes.slice();
+  return {
+    width: header.width,
+    height: header.height,
+    components: 1,
+    bitsPerSample: 12,
+    signed: false,
+    samples: new Uint16Array(aligned.buffer, aligned.byteOffset, expected),
+  };
+}
+
 interface LosslessDecoder {
   decode(buffer: ArrayBuffer, offset: number, length: number, numBytes?: number): Uint8Array | Uint16Array;
   frame: { precision: number; dimX: number; dimY: number; numComp: number };
@@ -229,8 +344,17 @@ function padBeforeEoi(encoded: Uint8Array): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-/** Sample precision of a JPEG stream's frame header (SOFn), or undefined when none is found. */
-export function jpegPrecision(encoded: Uint8Array): number | undefined {
+export interface JpegFrameHeader {
+  /** The SOFn marker's low byte (0xc0 baseline, 0xc1 extended, 0xc2 progressive, 0xc3 lossless ...). */
+  readonly marker: number;
+  readonly precision: number;
+  readonly height: number;
+  readonly width: number;
+  readonly components: number;
+}
+
+/** The frame header (SOFn) of a JPEG stream, or undefined when none is found before the first scan. */
+export function jpegFrameHeader(encoded: Uint8Array): JpegFrameHeader | undefined {
   if (encoded[0] !== 0xff || encoded[1] !== 0xd8) return undefined;
   let i = 2;
   while (i + 4 <= encoded.length) {
@@ -246,9 +370,23 @@ export function jpegPrecision(encoded: Uint8Array): number | undefined {
     }
     const length = (encoded[i + 2]! << 8) | encoded[i + 3]!;
     const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
-    if (isSof) return encoded[i + 4];
+    if (isSof) {
+      if (i + 10 > encoded.length) return undefined;
+      return {
+        marker,
+        precision: encoded[i + 4]!,
+        height: (encoded[i + 5]! << 8) | encoded[i + 6]!,
+        width: (encoded[i + 7]! << 8) | encoded[i + 8]!,
+        components: encoded[i + 9]!,
+      };
+    }
     if (marker === 0xda || marker === 0xd9) return undefined;
     i += 2 + length;
   }
   return undefined;
+}
+
+/** Sample precision of a JPEG stream's frame header (SOFn), or undefined when none is found. */
+export function jpegPrecision(encoded: Uint8Array): number | undefined {
+  return jpegFrameHeader(encoded)?.precision;
 }

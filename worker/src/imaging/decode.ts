@@ -14,6 +14,7 @@ import {
   type CodecImage,
   decodeHtj2k,
   decodeJpeg8,
+  decodeJpeg12,
   decodeJpeg2000,
   decodeJpegLossless,
   decodeJpegLs,
@@ -54,9 +55,9 @@ export const TRANSFER_SYNTAX_DECODERS: Readonly<Record<string, Decoder>> = {
   [`${TS}.1.98`]: 'uncompressed', // encapsulated uncompressed: one native frame per fragment
   [`${TS}.5`]: 'rle',
   [`${TS}.4.50`]: 'jpeg-dct', // baseline (process 1)
-  [`${TS}.4.51`]: 'jpeg-dct', // extended (processes 2 & 4): decodable at 8-bit precision only
-  [`${TS}.4.53`]: 'jpeg-dct', // retired processes 6 & 8 (8-bit only)
-  [`${TS}.4.55`]: 'jpeg-dct', // retired processes 10 & 12 (8-bit only)
+  [`${TS}.4.51`]: 'jpeg-dct', // extended (processes 2 & 4): 8 or 12-bit precision
+  [`${TS}.4.53`]: 'jpeg-dct', // retired processes 6 & 8: progressive streams, 8 or 12-bit
+  [`${TS}.4.55`]: 'jpeg-dct', // retired processes 10 & 12: progressive streams, 8 or 12-bit
   [`${TS}.4.57`]: 'jpeg-lossless', // process 14
   [`${TS}.4.70`]: 'jpeg-lossless', // process 14, selection value 1
   [`${TS}.4.80`]: 'jpeg-ls',
@@ -168,11 +169,10 @@ async function runCodec(decoder: Decoder, bytes: Uint8Array, desc: PixelDescript
       if (precision === undefined) {
         throw new ImagingError('PIXEL_DECODE_FAILED', 'the frame is not a JPEG stream');
       }
+      // Routed by the stream's own precision: 12-bit data also turns up under the baseline UID.
+      if (precision === 12) return decodeJpeg12(bytes);
       if (precision !== 8) {
-        throw new ImagingError(
-          'UNSUPPORTED_TRANSFER_SYNTAX',
-          'no decoder for JPEG with more than 8-bit precision',
-        );
+        throw new ImagingError('UNSUPPORTED_TRANSFER_SYNTAX', 'no decoder for JPEG with this sample precision');
       }
       return decodeJpeg8(bytes);
     }
