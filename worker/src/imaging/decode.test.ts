@@ -400,18 +400,22 @@ describe('encapsulated pixel data', () => {
     }
   });
 
-  it('reports 12-bit JPEG (extended process 4) as UNSUPPORTED_TRANSFER_SYNTAX', async () => {
-    // SOI, then SOF1 with precision 12, 4x4, one component.
-    const jpeg = Uint8Array.from([0xff, 0xd8, 0xff, 0xc1, 0, 11, 12, 0, 4, 0, 4, 1, 1, 0x11, 0, 0xff, 0xd9]);
-    const file = imageFile({
-      rows: 4,
-      columns: 4,
-      bitsAllocated: 16,
-      bitsStored: 12,
-      transferSyntax: '1.2.840.10008.1.2.4.51',
-      pixels: { basicOffsetTable: new Uint8Array(0), fragments: [jpeg] },
-    });
-    expect(await codeOf(decodeFrame(file, 0))).toBe('UNSUPPORTED_TRANSFER_SYNTAX');
+  it('routes 12-bit JPEG to the 12-bit decoder, and other DCT precisions to UNSUPPORTED_TRANSFER_SYNTAX', async () => {
+    // SOI, then SOF1 with the given precision, 4x4, one component, then EOI: no tables, no scan.
+    const jpeg = (precision: number) =>
+      Uint8Array.from([0xff, 0xd8, 0xff, 0xc1, 0, 11, precision, 0, 4, 0, 4, 1, 1, 0x11, 0, 0xff, 0xd9]);
+    const file = (precision: number) =>
+      imageFile({
+        rows: 4,
+        columns: 4,
+        bitsAllocated: 16,
+        bitsStored: 12,
+        transferSyntax: '1.2.840.10008.1.2.4.51',
+        pixels: { basicOffsetTable: new Uint8Array(0), fragments: [jpeg(precision)] },
+      });
+    // The 12-bit decoder (real streams: jpeg12.test.ts) rejects this header-only stream.
+    expect(await codeOf(decodeFrame(file(12), 0))).toBe('PIXEL_DECODE_FAILED');
+    expect(await codeOf(decodeFrame(file(16), 0))).toBe('UNSUPPORTED_TRANSFER_SYNTAX');
   });
 });
 

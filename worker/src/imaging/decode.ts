@@ -172,7 +172,10 @@ async function runCodec(decoder: Decoder, bytes: Uint8Array, desc: PixelDescript
       // Routed by the stream's own precision: 12-bit data also turns up under the baseline UID.
       if (precision === 12) return decodeJpeg12(bytes);
       if (precision !== 8) {
-        throw new ImagingError('UNSUPPORTED_TRANSFER_SYNTAX', 'no decoder for JPEG with this sample precision');
+        throw new ImagingError(
+          'UNSUPPORTED_TRANSFER_SYNTAX',
+          'no decoder for JPEG with this sample precision',
+        );
       }
       return decodeJpeg8(bytes);
     }
