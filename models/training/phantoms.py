@@ -259,11 +259,12 @@ def _cr_chest(rng, lesion):
     if rng.uniform() < 0.6:
         spine = np.clip((rng.uniform(3, 5) - np.abs(_XX - cx)) / 0.8, 0, 1) * (_YY > cy - bry)
         img += spine * (rng.uniform(0.78, 0.92) - img)
-    hy, hx = cy + bry * rng.uniform(0.2, 0.4), cx + rng.uniform(4, 14)
+    hy = cy + bry * rng.uniform(0.2, 0.4)
     if rng.uniform() < 0.5:
-        _stamp_disk(img, hy, hx, rng.uniform(14, 20), rng.uniform(0.62, 0.8), 3.0)
-    else:
-        img += _ellipse(hy, hx, rng.uniform(10, 18), rng.uniform(14, 22), rng.uniform(-0.3, 0.3),
+        _stamp_disk(img, hy, cx + rng.uniform(4, 14), rng.uniform(14, 20), rng.uniform(0.62, 0.8), 3.0)
+    else:  # an ellipse that always reaches across the midline (a heart, never a blob alone in a lung)
+        shift = rng.uniform(3, 10)
+        img += _ellipse(hy, cx + shift, rng.uniform(10, 18), rng.uniform(shift + 9, shift + 16), rng.uniform(-0.2, 0.2),
                         soft=rng.uniform(0.8, 3.0)) * (rng.uniform(0.62, 0.8) - img)
     if rng.uniform() < 0.6:
         yd = cy + bry * rng.uniform(0.4, 0.6)
@@ -303,7 +304,7 @@ def _mr_head(rng, lesion):
     img = np.zeros((SIZE, SIZE), dtype=np.float32)
     cy, cx = 64 + rng.uniform(-5, 5), 64 + rng.uniform(-5, 5)
     # Mid-head slices are large; slices near the skull base or the vertex are smaller (and lack ventricles).
-    s = 1.0 if rng.uniform() < 0.6 else rng.uniform(0.45, 1.0)
+    s = 1.0 if rng.uniform() < 0.6 else rng.uniform(0.5, 1.0)
     ry = rng.uniform(46, 58) * s
     rx = ry * rng.uniform(0.72, 0.98)
     th = rng.uniform(-0.15, 0.15)
@@ -334,15 +335,15 @@ def _mr_head(rng, lesion):
         vval = rng.uniform(0.05, 0.3)
         dy = rng.uniform(-10, 4) * s
         if rng.uniform() < 0.7:
-            hw = rng.uniform(1.2, 4.0)
-            hh = max(hw * 1.5, rng.uniform(4.0, 16.0) * min(1.0, s * 1.1))
-            sep = rng.uniform(hw + 0.8, 10.0)
+            hw = rng.uniform(1.2, 4.0) * s
+            hh = max(hw * 1.5, rng.uniform(4.0, 16.0) * s)
+            sep = rng.uniform(hw + 0.8, 10.0 * s + 0.8)
             tilt = rng.uniform(-0.35, 0.35)
             for side in (-1, 1):
                 dark_ellipse(cy + dy + rng.uniform(-1.5, 1.5), cx + side * sep, hh * rng.uniform(0.85, 1.15),
                              hw * rng.uniform(0.85, 1.15), th + side * tilt, vval + rng.uniform(-0.03, 0.03))
         else:
-            vr = rng.uniform(0.6, 1.3)
+            vr = rng.uniform(0.6, 1.3) * s
             for side in (-1, 1):
                 _stamp_disk(img, cy + dy + rng.uniform(-3, 3), cx + side * rng.uniform(4, 7), 4.5 * vr, vval)
         if rng.uniform() < 0.25:

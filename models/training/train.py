@@ -33,7 +33,7 @@ ARTIFACTS = Path(os.environ.get("MODEL_ARTIFACTS_DIR", ROOT / "artifacts"))
 CARD = ROOT / "MODEL_CARD.md"
 
 MODEL_NAME = "medimg-reference-lesion"
-MODEL_VERSION = "1.0.0"
+MODEL_VERSION = "1.1.0"
 LABEL = "suspicious_lesion"
 TRAIN_SEED, VAL_SEED, EVAL_SEED, TORCH_SEED = 1001, 2002, 3003, 7
 N_TRAIN, N_VAL, N_EVAL = int(os.environ.get("N_TRAIN", 3000)), int(os.environ.get("N_VAL", 800)), 240

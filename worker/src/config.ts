@@ -3,7 +3,7 @@ import type { CriticalThresholds } from './pipeline/assess.ts';
 
 /**
  * A critical finding pages the clinical team, so its threshold sits well above the reference model's
- * screening operating point (0.18 for 0.95 sensitivity, models/MODEL_CARD.md): only high-confidence
+ * screening operating point (0.16 for 0.95 sensitivity, models/MODEL_CARD.md): only high-confidence
  * findings notify. Deployments set their own per label (CRITICAL_THRESHOLDS).
  */
 export const DEFAULT_CRITICAL_THRESHOLDS: CriticalThresholds = { suspicious_lesion: 0.9 };
