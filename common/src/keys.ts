@@ -60,7 +60,6 @@ export const processedKeys = {
   /** Dedup record for a notification, written before the publish. */
   notification: (study: string, label: string) =>
     `notifications/${safe('study uid', study)}/${safe('label', label)}.json`,
-  audit: (jobId: string) => `audit/${safe('job id', jobId)}.json`,
 } as const;
 
 /** Restricted linkage store: pseudonym -> original identifiers. Never the processed bucket. */
