@@ -69,227 +69,298 @@ const DEFAULT_LIMITS = {
   maxObjectBytes: 2 * 1024 ** 3,
 };
 
+const PER_FILE_STEPS = ['fetch', 'parse', 'deidentify', 'normalize', 'store'] as const;
+
 /** Runs the steps of DESIGN D2 for one job and writes its record after each step. */
 export async function runJob(spec: JobSpec, deps: JobDeps): Promise<JobOutcome> {
-  const limits = { ...DEFAULT_LIMITS, ...deps.limits };
-  const log = deps.logger.child({ jobId: spec.jobId });
-  const status = newJobStatus(spec.jobId, spec.batchId, spec.objects.length, deps.clock.now());
-  status.coverage = { ...deps.coverage };
-  status.files = spec.objects.map((o, index) => ({ index, inputId: inputIdOf(o.key), status: 'pending' }));
-  const record = (): Promise<boolean> => {
-    status.updatedAt = deps.clock.now().toISOString();
-    return deps.store.put(
-      deps.processedBucket,
-      processedKeys.jobStatus(spec.jobId),
-      JSON.stringify(status, null, 2),
-      {
-        contentType: 'application/json',
-      },
+  const run = new JobRun(spec, deps);
+  run.log.info('job started', { inputs: spec.objects.length, source: spec.source });
+  const groups = groupBySeries(await run.processFiles());
+  run.status.findings.series = groups.length;
+  run.status.findings.studies = new Set(groups.map((g) => g.study)).size;
+  const inference = await run.infer(groups);
+  const assessed = await run.assess(groups, inference);
+  await run.notify(groups, assessed.critical);
+  await run.recordResults(groups, inference.model, assessed);
+  return run.finish();
+}
+
+interface InferenceOutcome {
+  readonly predictions: ReadonlyMap<string, InstancePrediction>;
+  readonly model?: ModelIdentity;
+}
+
+interface AssessOutcome {
+  readonly assessments: ReadonlyMap<string, SeriesAssessment[]>;
+  readonly critical: readonly CriticalFinding[];
+}
+
+/** One job's run: its record, its logger, and one method per phase of the pipeline. */
+class JobRun {
+  readonly log: Logger;
+  readonly status: JobStatus;
+  private readonly limits: typeof DEFAULT_LIMITS;
+
+  constructor(
+    private readonly spec: JobSpec,
+    private readonly deps: JobDeps,
+  ) {
+    this.limits = { ...DEFAULT_LIMITS, ...deps.limits };
+    this.log = deps.logger.child({ jobId: spec.jobId });
+    this.status = newJobStatus(spec.jobId, spec.batchId, spec.objects.length, deps.clock.now());
+    this.status.coverage = { ...deps.coverage };
+    this.status.files = spec.objects.map((o, index) => ({
+      index,
+      inputId: inputIdOf(o.key),
+      status: 'pending',
+    }));
+  }
+
+  private step(name: StepName): StepRecord {
+    return this.status.steps[name];
+  }
+
+  /** Writes the job record (`jobs/<jobId>/status.json`). */
+  private record(): Promise<boolean> {
+    this.status.updatedAt = this.deps.clock.now().toISOString();
+    return this.deps.store.put(
+      this.deps.processedBucket,
+      processedKeys.jobStatus(this.spec.jobId),
+      JSON.stringify(this.status, null, 2),
+      { contentType: 'application/json' },
     );
-  };
-  const step = (name: StepName): StepRecord => status.steps[name];
-  const finishStep = async (name: StepName) => {
-    const s = step(name);
+  }
+
+  private async finishStep(name: StepName, startedAt?: number): Promise<void> {
+    const s = this.step(name);
+    if (startedAt !== undefined) s.durationMs = performance.now() - startedAt;
     if (s.state === 'running' || s.state === 'pending')
       s.state = s.failed > 0 ? (s.ok > 0 ? 'partial' : 'failed') : 'succeeded';
-    log.info('step finished', {
+    this.log.info('step finished', {
       step: name,
       state: s.state,
       ok: s.ok,
       failed: s.failed,
       durationMs: Math.round(s.durationMs),
     });
-    await record();
-    await deps.afterStep?.(name);
-  };
-
-  log.info('job started', { inputs: spec.objects.length, source: spec.source });
-  for (const name of ['fetch', 'parse', 'deidentify', 'normalize', 'store'] as const)
-    step(name).state = 'running';
-  await record();
-
-  // Per file: fetch, parse, de-identify, normalize, store - bounded by bytes in flight.
-  const budget = new ByteBudget(limits.maxBytesInFlight, limits.maxConcurrent);
-  const onStep = (name: StepName, ok: boolean, ms: number) => {
-    const s = step(name);
-    if (ok) s.ok += 1;
-    else s.failed += 1;
-    s.durationMs += ms;
-  };
-  let lastFlush = Date.now();
-  const results: FileResult[] = await Promise.all(
-    spec.objects.map((object, index) =>
-      budget.run(Math.max(object.size, 1), async () => {
-        const result = await processFile(
-          { index, key: object.key, size: object.size },
-          {
-            jobId: spec.jobId,
-            batchId: spec.batchId,
-            rawBucket: spec.rawBucket,
-            processedBucket: deps.processedBucket,
-            linkageBucket: deps.linkageBucket,
-            store: deps.store,
-            rawStore: deps.rawStore,
-            deid: deps.deid,
-            maxObjectBytes: limits.maxObjectBytes,
-            onStep,
-          },
-        );
-        const file = status.files[index]!;
-        file.status = result.status;
-        if (result.status === 'processed') {
-          Object.assign(file, {
-            study: result.instance.study,
-            series: result.instance.series,
-            sop: result.instance.sop,
-          });
-          status.counts.processed += 1;
-        } else if (result.status === 'quarantined') {
-          Object.assign(file, { reason: result.reason, step: result.step });
-          status.counts.quarantined += 1;
-          log.warn('file quarantined', { inputId: file.inputId, step: result.step, reason: result.reason });
-        } else {
-          Object.assign(file, { errorCode: result.errorCode, step: result.step });
-          status.counts.failed += 1;
-          log.error('file failed', { inputId: file.inputId, step: result.step, errorCode: result.errorCode });
-        }
-        if (Date.now() - lastFlush > 2000) {
-          lastFlush = Date.now();
-          await record();
-        }
-        return result;
-      }),
-    ),
-  );
-  for (const name of ['fetch', 'parse', 'deidentify', 'normalize', 'store'] as const) await finishStep(name);
-
-  const groups = groupBySeries(results);
-  status.findings.series = groups.length;
-  status.findings.studies = new Set(groups.map((g) => g.study)).size;
-
-  // infer: one request stream per series (the adapter splits it under the payload limit).
-  step('infer').state = 'running';
-  const predictions = new Map<string, InstancePrediction>();
-  let model: ModelIdentity | undefined;
-  const inferStart = performance.now();
-  for (const group of groups) {
-    const instances = group.instances.filter((i) => i.modelInput);
-    if (instances.length === 0) continue;
-    try {
-      const response: InferenceResponse = await deps.inference.invoke({
-        instances: instances.map((i) => ({ id: i.sop, data: Buffer.from(i.modelInput!).toString('base64') })),
-      });
-      status.inference.requests += 1;
-      model = response.model;
-      for (const p of response.predictions) predictions.set(p.id, p);
-      step('infer').ok += instances.length;
-    } catch (error) {
-      step('infer').failed += instances.length;
-      step('infer').errorCode = errorFields(error).errorCode;
-      log.error('inference failed', { step: 'infer', series: group.series, ...errorFields(error) });
-    }
+    await this.record();
+    await this.deps.afterStep?.(name);
   }
-  step('infer').durationMs = performance.now() - inferStart;
-  status.inference.state = step('infer').failed > 0 ? 'failed' : groups.length ? 'succeeded' : 'skipped';
-  if (model) status.inference.model = model;
-  if (step('infer').errorCode) status.inference.errorCode = step('infer').errorCode;
-  if (!groups.length) step('infer').state = 'skipped';
-  await finishStep('infer');
 
-  // assess: per-label thresholds, series maximum, study-level critical findings.
-  step('assess').state = 'running';
-  const assessStart = performance.now();
-  const assessments = new Map<string, SeriesAssessment[]>();
-  for (const group of groups) {
-    const scored: ScoredInstance[] = group.instances.flatMap((i) => {
-      const prediction = predictions.get(i.sop);
-      return prediction ? [{ sop: i.sop, instanceNumber: i.instanceNumber, prediction }] : [];
-    });
-    if (!scored.length) continue;
-    const list = assessments.get(group.study) ?? [];
-    list.push(assessSeries(group.series, scored, deps.thresholds));
-    assessments.set(group.study, list);
-    step('assess').ok += 1;
-  }
-  const critical: CriticalFinding[] = model
-    ? [...assessments.entries()].flatMap(([study, list]) => criticalFindingsOfStudy(study, list, model))
-    : [];
-  status.findings.critical = critical.length;
-  step('assess').durationMs = performance.now() - assessStart;
-  if (!model) step('assess').state = 'skipped';
-  await finishStep('assess');
-
-  // notify: one message per critical finding per study, deduplicated across jobs and re-runs.
-  step('notify').state = critical.length ? 'running' : 'skipped';
-  const notifyStart = performance.now();
-  for (const finding of critical) {
-    const group = groups.find((g) => g.study === finding.study && g.series === finding.series)!;
-    try {
-      const sent = await notifyOnce(finding, group, spec, deps, status);
-      if (sent) step('notify').ok += 1;
-    } catch (error) {
-      step('notify').failed += 1;
-      status.notifications.failed += 1;
-      step('notify').errorCode = errorFields(error).errorCode;
-      log.error('notification failed', { step: 'notify', ...errorFields(error) });
-    }
-  }
-  step('notify').durationMs = performance.now() - notifyStart;
-  await finishStep('notify');
-
-  // record: results per study (deterministic: no wall-clock time), then the final status.
-  step('record').state = 'running';
-  const recordStart = performance.now();
-  for (const study of new Set(groups.map((g) => g.study))) {
-    const studyGroups = groups.filter((g) => g.study === study);
-    const results = {
-      version: 1,
-      study,
-      jobId: spec.jobId,
-      model: model ?? null,
-      inference: status.inference.state,
-      thresholds: deps.thresholds,
-      series: studyGroups.map((g) => ({
-        series: g.series,
-        modality: g.instances[0]?.modality ?? null,
-        bodyPart: g.instances[0]?.bodyPart ?? null,
-        instances: g.instances.length,
-        findings: assessments.get(study)?.find((a) => a.series === g.series)?.findings ?? [],
-      })),
-      critical: critical.filter((c) => c.study === study).map(({ model: _m, ...c }) => c),
+  /** fetch, parse, de-identify, normalize, store - per file, bounded by bytes in flight. */
+  async processFiles(): Promise<FileResult[]> {
+    for (const name of PER_FILE_STEPS) this.step(name).state = 'running';
+    await this.record();
+    const budget = new ByteBudget(this.limits.maxBytesInFlight, this.limits.maxConcurrent);
+    const onStep = (name: StepName, ok: boolean, ms: number) => {
+      const s = this.step(name);
+      if (ok) s.ok += 1;
+      else s.failed += 1;
+      s.durationMs += ms;
     };
-    await deps.store.put(
-      deps.processedBucket,
-      processedKeys.results(study),
-      JSON.stringify(results, null, 2),
-      {
-        contentType: 'application/json',
-      },
+    let lastFlush = Date.now();
+    const results = await Promise.all(
+      this.spec.objects.map((object, index) =>
+        budget.run(Math.max(object.size, 1), async () => {
+          const result = await processFile(
+            { index, key: object.key, size: object.size },
+            {
+              jobId: this.spec.jobId,
+              batchId: this.spec.batchId,
+              rawBucket: this.spec.rawBucket,
+              processedBucket: this.deps.processedBucket,
+              linkageBucket: this.deps.linkageBucket,
+              store: this.deps.store,
+              rawStore: this.deps.rawStore,
+              deid: this.deps.deid,
+              maxObjectBytes: this.limits.maxObjectBytes,
+              onStep,
+            },
+          );
+          this.recordFile(index, result);
+          if (Date.now() - lastFlush > 2000) {
+            lastFlush = Date.now();
+            await this.record();
+          }
+          return result;
+        }),
+      ),
     );
-    step('record').ok += 1;
+    for (const name of PER_FILE_STEPS) await this.finishStep(name);
+    return results;
   }
-  step('record').durationMs = performance.now() - recordStart;
-  step('record').state = 'succeeded';
 
-  const allFinal = status.counts.failed === 0;
-  const jobStepsOk = status.inference.state !== 'failed' && step('notify').failed === 0;
-  status.state =
-    !allFinal || !jobStepsOk
-      ? 'failed'
-      : status.counts.quarantined
-        ? 'completed_with_quarantine'
-        : 'succeeded';
-  status.finishedAt = deps.clock.now().toISOString();
-  await record();
-  log.info('job finished', {
-    state: status.state,
-    processed: status.counts.processed,
-    quarantined: status.counts.quarantined,
-    failed: status.counts.failed,
-    critical: status.findings.critical,
-    published: status.notifications.published,
-  });
-  return { status, exitCode: status.state === 'failed' ? 1 : 0 };
+  private recordFile(index: number, result: FileResult): void {
+    const file = this.status.files[index]!;
+    file.status = result.status;
+    if (result.status === 'processed') {
+      const { study, series, sop } = result.instance;
+      Object.assign(file, { study, series, sop });
+      this.status.counts.processed += 1;
+    } else if (result.status === 'quarantined') {
+      Object.assign(file, { reason: result.reason, step: result.step });
+      this.status.counts.quarantined += 1;
+      this.log.warn('file quarantined', { inputId: file.inputId, step: result.step, reason: result.reason });
+    } else {
+      Object.assign(file, { errorCode: result.errorCode, step: result.step });
+      this.status.counts.failed += 1;
+      this.log.error('file failed', {
+        inputId: file.inputId,
+        step: result.step,
+        errorCode: result.errorCode,
+      });
+    }
+  }
+
+  /** infer: one request stream per series (the adapter splits it under the payload limit). */
+  async infer(groups: readonly SeriesGroup[]): Promise<InferenceOutcome> {
+    const step = this.step('infer');
+    step.state = 'running';
+    const startedAt = performance.now();
+    const predictions = new Map<string, InstancePrediction>();
+    let model: ModelIdentity | undefined;
+    for (const group of groups) {
+      const instances = group.instances.filter((i) => i.modelInput);
+      if (instances.length === 0) continue;
+      try {
+        const response: InferenceResponse = await this.deps.inference.invoke({
+          instances: instances.map((i) => ({
+            id: i.sop,
+            data: Buffer.from(i.modelInput!).toString('base64'),
+          })),
+        });
+        this.status.inference.requests += 1;
+        model = response.model;
+        for (const p of response.predictions) predictions.set(p.id, p);
+        step.ok += instances.length;
+      } catch (error) {
+        step.failed += instances.length;
+        step.errorCode = errorFields(error).errorCode;
+        this.log.error('inference failed', { step: 'infer', series: group.series, ...errorFields(error) });
+      }
+    }
+    const inference = this.status.inference;
+    inference.state = step.failed > 0 ? 'failed' : groups.length ? 'succeeded' : 'skipped';
+    if (model) inference.model = model;
+    if (step.errorCode) inference.errorCode = step.errorCode;
+    if (!groups.length) step.state = 'skipped';
+    await this.finishStep('infer', startedAt);
+    return { predictions, ...(model ? { model } : {}) };
+  }
+
+  /** assess: per-label thresholds, series maximum, study-level critical findings. */
+  async assess(
+    groups: readonly SeriesGroup[],
+    { predictions, model }: InferenceOutcome,
+  ): Promise<AssessOutcome> {
+    const step = this.step('assess');
+    step.state = 'running';
+    const startedAt = performance.now();
+    const assessments = new Map<string, SeriesAssessment[]>();
+    for (const group of groups) {
+      const scored: ScoredInstance[] = group.instances.flatMap((i) => {
+        const prediction = predictions.get(i.sop);
+        return prediction ? [{ sop: i.sop, instanceNumber: i.instanceNumber, prediction }] : [];
+      });
+      if (!scored.length) continue;
+      const list = assessments.get(group.study) ?? [];
+      list.push(assessSeries(group.series, scored, this.deps.thresholds));
+      assessments.set(group.study, list);
+      step.ok += 1;
+    }
+    const critical = model
+      ? [...assessments.entries()].flatMap(([study, list]) => criticalFindingsOfStudy(study, list, model))
+      : [];
+    this.status.findings.critical = critical.length;
+    if (!model) step.state = 'skipped';
+    await this.finishStep('assess', startedAt);
+    return { assessments, critical };
+  }
+
+  /** notify: one message per critical finding per study, deduplicated across jobs and re-runs. */
+  async notify(groups: readonly SeriesGroup[], critical: readonly CriticalFinding[]): Promise<void> {
+    const step = this.step('notify');
+    step.state = critical.length ? 'running' : 'skipped';
+    const startedAt = performance.now();
+    for (const finding of critical) {
+      const group = groups.find((g) => g.study === finding.study && g.series === finding.series)!;
+      try {
+        if (await notifyOnce(finding, group, this.spec, this.deps, this.status)) step.ok += 1;
+      } catch (error) {
+        step.failed += 1;
+        this.status.notifications.failed += 1;
+        step.errorCode = errorFields(error).errorCode;
+        this.log.error('notification failed', { step: 'notify', ...errorFields(error) });
+      }
+    }
+    await this.finishStep('notify', startedAt);
+  }
+
+  /** record: results per study, deterministic (no wall-clock time), so a re-run writes the same. */
+  async recordResults(
+    groups: readonly SeriesGroup[],
+    model: ModelIdentity | undefined,
+    { assessments, critical }: AssessOutcome,
+  ): Promise<void> {
+    const step = this.step('record');
+    step.state = 'running';
+    const startedAt = performance.now();
+    for (const study of new Set(groups.map((g) => g.study))) {
+      const results = {
+        version: 1,
+        study,
+        jobId: this.spec.jobId,
+        model: model ?? null,
+        inference: this.status.inference.state,
+        thresholds: this.deps.thresholds,
+        series: groups
+          .filter((g) => g.study === study)
+          .map((g) => ({
+            series: g.series,
+            modality: g.instances[0]?.modality ?? null,
+            bodyPart: g.instances[0]?.bodyPart ?? null,
+            instances: g.instances.length,
+            findings: assessments.get(study)?.find((a) => a.series === g.series)?.findings ?? [],
+          })),
+        critical: critical.filter((c) => c.study === study).map(({ model: _m, ...c }) => c),
+      };
+      await this.deps.store.put(
+        this.deps.processedBucket,
+        processedKeys.results(study),
+        JSON.stringify(results, null, 2),
+        {
+          contentType: 'application/json',
+        },
+      );
+      step.ok += 1;
+    }
+    step.durationMs = performance.now() - startedAt;
+    step.state = 'succeeded';
+  }
+
+  /** The final state and the record; the exit code is non-zero unless every input and step ended well. */
+  async finish(): Promise<JobOutcome> {
+    const { status } = this;
+    const allFinal = status.counts.failed === 0;
+    const jobStepsOk = status.inference.state !== 'failed' && this.step('notify').failed === 0;
+    status.state =
+      !allFinal || !jobStepsOk
+        ? 'failed'
+        : status.counts.quarantined
+          ? 'completed_with_quarantine'
+          : 'succeeded';
+    status.finishedAt = this.deps.clock.now().toISOString();
+    await this.record();
+    this.log.info('job finished', {
+      state: status.state,
+      processed: status.counts.processed,
+      quarantined: status.counts.quarantined,
+      failed: status.counts.failed,
+      critical: status.findings.critical,
+      published: status.notifications.published,
+    });
+    return { status, exitCode: status.state === 'failed' ? 1 : 0 };
+  }
 }
 
 function groupBySeries(results: readonly FileResult[]): SeriesGroup[] {
