@@ -3,12 +3,16 @@
  * the local task runner -> the worker): one task per upload batch, a handful for loose objects,
  * none for a duplicated event, and keys with spaces, '+' and non-ASCII characters found.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { type JobSpec, processedKeys, rawKeys } from '@medimg/common';
+import { parseDicom } from '@medimg/worker/dicom/parse.ts';
+import { T } from '@medimg/worker/dicom/tags.ts';
+import { getString, stringElement } from '@medimg/worker/dicom/values.ts';
+import { buildFileMeta, writePart10 } from '@medimg/worker/dicom/writer.ts';
 import type { JobStatus } from '@medimg/worker/pipeline/status.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalPipeline, startLocalPipeline } from '../local/pipeline.ts';
@@ -18,10 +22,37 @@ import { listFiles, newBatchId, uploadBatch } from '../local/uploader.ts';
 
 const MR_SERIES = path.join(REPO_ROOT, 'sample-dicom/studies/mr-head');
 
+/**
+ * A copy of a sample with its own study, series and instance UIDs, so that every uploaded file is
+ * a distinct object (as in a real upload) rather than the same instance written many times over.
+ */
+function distinctCopy(source: Uint8Array, study: string, series: string, instance: string): Uint8Array {
+  const file = parseDicom(source);
+  const dataset = new Map(file.dataset);
+  const suffixed = (t: number, suffix: string) => `${getString(file.dataset, t)}.${suffix}`;
+  const sop = suffixed(T.SOPInstanceUID, instance);
+  dataset.set(
+    T.StudyInstanceUID,
+    stringElement(T.StudyInstanceUID, 'UI', suffixed(T.StudyInstanceUID, study)),
+  );
+  dataset.set(
+    T.SeriesInstanceUID,
+    stringElement(T.SeriesInstanceUID, 'UI', suffixed(T.SeriesInstanceUID, series)),
+  );
+  dataset.set(T.SOPInstanceUID, stringElement(T.SOPInstanceUID, 'UI', sop));
+  const meta = buildFileMeta({
+    sopClassUid: getString(file.dataset, T.SOPClassUID)!,
+    sopInstanceUid: sop,
+    transferSyntaxUid: file.transferSyntax.uid,
+  });
+  return writePart10({ ...file, meta, dataset });
+}
+
 describe('upload batching through the emulators', () => {
   let dataDir: string;
   let pipeline: LocalPipeline;
-  let sources: Buffer[];
+  let sources: Uint8Array[];
+  let uploads = 0;
 
   const getJson = async <T>(bucket: string, key: string): Promise<T> =>
     JSON.parse(
@@ -32,21 +63,27 @@ describe('upload batching through the emulators', () => {
   const spec = (jobId: string) => getJson<JobSpec>(pipeline.servers.names.rawBucket, rawKeys.jobSpec(jobId));
   const status = (jobId: string) =>
     getJson<JobStatus>(pipeline.servers.names.processedBucket, processedKeys.jobStatus(jobId));
-  /** n files in a temp folder, cycling over the MR series (names are what matters here). */
+  /** n distinct files in a temp folder, made from the MR series: one study per folder. */
   const folderOf = async (n: number, name: (i: number) => string) => {
     const dir = await mkdtemp(path.join(dataDir, 'upload-'));
-    const { writeFile, mkdir } = await import('node:fs/promises');
+    const study = String(++uploads);
     for (let i = 0; i < n; i++) {
       const file = path.join(dir, name(i));
       await mkdir(path.dirname(file), { recursive: true });
-      await writeFile(file, sources[i % sources.length]!);
+      const source = sources[i % sources.length]!;
+      await writeFile(
+        file,
+        distinctCopy(source, study, String(Math.floor(i / sources.length) + 1), String(i + 1)),
+      );
     }
     return dir;
   };
 
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'medimg-batching-'));
-    sources = await Promise.all((await listFiles(MR_SERIES)).map((f) => readFile(f)));
+    sources = await Promise.all(
+      (await listFiles(MR_SERIES)).map(async (f) => new Uint8Array(await readFile(f))),
+    );
     pipeline = await startLocalPipeline({ dataDir });
   }, 120_000);
 
@@ -67,6 +104,20 @@ describe('upload batching through the emulators', () => {
       const record = await status(task.jobId);
       expect(record.counts).toMatchObject({ inputs: 100, processed: 100, quarantined: 0, failed: 0 });
     }
+    const instances = new Set<string>();
+    let token: string | undefined;
+    do {
+      const out = await pipeline.servers.s3.send(
+        new ListObjectsV2Command({
+          Bucket: pipeline.servers.names.processedBucket,
+          Prefix: 'studies/',
+          ContinuationToken: token,
+        }),
+      );
+      for (const o of out.Contents ?? []) if (o.Key?.endsWith('.dcm')) instances.add(o.Key);
+      token = out.IsTruncated ? out.NextContinuationToken : undefined;
+    } while (token);
+    expect(instances.size).toBe(300);
   }, 300_000);
 
   it('starts no extra task when the manifest event is delivered again', async () => {
