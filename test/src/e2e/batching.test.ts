@@ -6,7 +6,7 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { type JobSpec, processedKeys, rawKeys } from '@medimg/common';
 import { parseDicom } from '@medimg/worker/dicom/parse.ts';
@@ -104,20 +104,12 @@ describe('upload batching through the emulators', () => {
       const record = await status(task.jobId);
       expect(record.counts).toMatchObject({ inputs: 100, processed: 100, quarantined: 0, failed: 0 });
     }
-    const instances = new Set<string>();
-    let token: string | undefined;
-    do {
-      const out = await pipeline.servers.s3.send(
-        new ListObjectsV2Command({
-          Bucket: pipeline.servers.names.processedBucket,
-          Prefix: 'studies/',
-          ContinuationToken: token,
-        }),
-      );
-      for (const o of out.Contents ?? []) if (o.Key?.endsWith('.dcm')) instances.add(o.Key);
-      token = out.IsTruncated ? out.NextContinuationToken : undefined;
-    } while (token);
-    expect(instances.size).toBe(300);
+    // Counted on s3rver's disk: its ListObjectsV2 answers InternalError once a prefix holds more
+    // than a thousand keys (seen with 1,100; here 1,200 objects).
+    const instances = (
+      await listFiles(path.join(pipeline.dirs.s3, pipeline.servers.names.processedBucket, 'studies'))
+    ).filter((f) => f.endsWith('.dcm._S3rver_object'));
+    expect(instances.length).toBe(300);
   }, 300_000);
 
   it('starts no extra task when the manifest event is delivered again', async () => {
