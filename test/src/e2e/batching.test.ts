@@ -6,14 +6,13 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { type JobSpec, processedKeys, rawKeys } from '@medimg/common';
+import { type JobSpec, rawKeys } from '@medimg/common';
 import { parseDicom } from '@medimg/worker/dicom/parse.ts';
 import { T } from '@medimg/worker/dicom/tags.ts';
 import { getString, stringElement } from '@medimg/worker/dicom/values.ts';
 import { buildFileMeta, writePart10 } from '@medimg/worker/dicom/writer.ts';
-import type { JobStatus } from '@medimg/worker/pipeline/status.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalPipeline, startLocalPipeline } from '../local/pipeline.ts';
 import { awsEncodeKey } from '../local/s3-event-bridge.ts';
@@ -54,15 +53,9 @@ describe('upload batching through the emulators', () => {
   let sources: Uint8Array[];
   let uploads = 0;
 
-  const getJson = async <T>(bucket: string, key: string): Promise<T> =>
-    JSON.parse(
-      await (
-        await pipeline.servers.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))
-      ).Body!.transformToString(),
-    ) as T;
-  const spec = (jobId: string) => getJson<JobSpec>(pipeline.servers.names.rawBucket, rawKeys.jobSpec(jobId));
-  const status = (jobId: string) =>
-    getJson<JobStatus>(pipeline.servers.names.processedBucket, processedKeys.jobStatus(jobId));
+  const spec = (jobId: string) =>
+    pipeline.getJson<JobSpec>(pipeline.servers.names.rawBucket, rawKeys.jobSpec(jobId));
+  const status = (jobId: string) => pipeline.jobStatus(jobId);
   /** n distinct files in a temp folder, made from the MR series: one study per folder. */
   const folderOf = async (n: number, name: (i: number) => string) => {
     const dir = await mkdtemp(path.join(dataDir, 'upload-'));

@@ -5,9 +5,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { processedKeys } from '@medimg/common';
-import type { JobStatus } from '@medimg/worker/pipeline/status.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalPipeline, startLocalPipeline } from '../local/pipeline.ts';
 import { REPO_ROOT } from '../local/task-runner.ts';
@@ -21,27 +18,6 @@ describe('a worker killed between store and notify, then run again', () => {
   let files: string[];
 
   const processed = () => pipeline.servers.names.processedBucket;
-  const listAll = async (prefix: string) => {
-    const keys: string[] = [];
-    let token: string | undefined;
-    do {
-      const out = await pipeline.servers.s3.send(
-        new ListObjectsV2Command({ Bucket: processed(), Prefix: prefix, ContinuationToken: token }),
-      );
-      keys.push(...(out.Contents ?? []).map((o) => o.Key!));
-      token = out.IsTruncated ? out.NextContinuationToken : undefined;
-    } while (token);
-    return keys;
-  };
-  const status = async (jobId: string) =>
-    JSON.parse(
-      await (
-        await pipeline.servers.s3.send(
-          new GetObjectCommand({ Bucket: processed(), Key: processedKeys.jobStatus(jobId) }),
-        )
-      ).Body!.transformToString(),
-    ) as JobStatus;
-
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'medimg-crash-'));
     pipeline = await startLocalPipeline({ dataDir });
@@ -59,7 +35,7 @@ describe('a worker killed between store and notify, then run again', () => {
   it('leaves the stored outputs and no notification when the task dies after the store step', async () => {
     const [task] = pipeline.runner.tasks;
     expect(task?.exitCode).toBe(137);
-    const record = await status(task!.jobId);
+    const record = await pipeline.jobStatus(task!.jobId);
     expect(record.state).toBe('running');
     expect(record.steps.store.state).toBe('succeeded');
     expect(record.steps.notify.state).toBe('pending');
@@ -73,13 +49,15 @@ describe('a worker killed between store and notify, then run again', () => {
     await pipeline.settle();
 
     expect(pipeline.runner.tasks[1]?.exitCode).toBe(0);
-    const record = await status(task!.jobId);
+    const record = await pipeline.jobStatus(task!.jobId);
     expect(record.state).toBe('succeeded');
     expect(record.counts.processed).toBe(files.length);
-    const instances = (await listAll('studies/')).filter((k) => k.endsWith('.dcm'));
+    const instances = (await pipeline.listKeys(processed(), 'studies/')).filter((k) => k.endsWith('.dcm'));
     expect(instances).toHaveLength(files.length);
     expect(new Set(instances).size).toBe(instances.length);
-    const previews = (await listAll('studies/')).filter((k) => k.includes('/previews/'));
+    const previews = (await pipeline.listKeys(processed(), 'studies/')).filter((k) =>
+      k.includes('/previews/'),
+    );
     expect(previews).toHaveLength(files.length);
     expect(pipeline.mail.filter((m) => m.topicArn === pipeline.servers.findingsTopicArn)).toHaveLength(1);
     expect(record.notifications.published).toBe(1);

@@ -27,7 +27,6 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { processedKeys } from '@medimg/common';
 import { DEFAULT_DEID_OPTIONS } from '@medimg/worker/deid/options.ts';
 import {
@@ -105,24 +104,6 @@ async function walk(dir: string): Promise<string[]> {
   return out;
 }
 
-async function listKeys(p: LocalPipeline, bucket: string): Promise<string[]> {
-  const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const out = await p.servers.s3.send(
-      new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }),
-    );
-    keys.push(...(out.Contents ?? []).map((o) => o.Key!));
-    token = out.IsTruncated ? out.NextContinuationToken : undefined;
-  } while (token);
-  return keys;
-}
-
-async function getBytes(p: LocalPipeline, bucket: string, key: string): Promise<Buffer> {
-  const out = await p.servers.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  return Buffer.from(await out.Body!.transformToByteArray());
-}
-
 describe('PHI canary through the whole pipeline', () => {
   let dataDir: string;
   let pipeline: LocalPipeline;
@@ -167,15 +148,15 @@ describe('PHI canary through the whole pipeline', () => {
     const { processedBucket } = pipeline.servers.names;
     const jobId = pipeline.runner.tasks[0]!.jobId;
     status = JSON.parse(
-      (await getBytes(pipeline, processedBucket, processedKeys.jobStatus(jobId))).toString('utf8'),
+      Buffer.from(await pipeline.getBytes(processedBucket, processedKeys.jobStatus(jobId))).toString('utf8'),
     ) as JobStatus;
 
     // What the pipeline wrote, outside the raw and linkage buckets (see the header).
     outputs = [];
-    processedKeyList = await listKeys(pipeline, processedBucket);
+    processedKeyList = await pipeline.listKeys(processedBucket);
     for (const key of processedKeyList) {
       outputs.push({ where: `processed key ${key}`, kind: 'other', text: key });
-      const body = (await getBytes(pipeline, processedBucket, key)).toString('latin1');
+      const body = Buffer.from(await pipeline.getBytes(processedBucket, key)).toString('latin1');
       outputs.push({
         where: `processed object ${key}`,
         kind: key.endsWith('.dcm') ? 'dicom' : 'other',
@@ -269,11 +250,11 @@ describe('PHI canary through the whole pipeline', () => {
 
   it('keeps the original identifiers in the restricted linkage store (the scan sees what it looks for)', async () => {
     const { linkageBucket } = pipeline.servers.names;
-    const keys = await listKeys(pipeline, linkageBucket);
+    const keys = await pipeline.listKeys(linkageBucket);
     expect(keys.length).toBeGreaterThan(0);
     const patientId = canaries.find((c) => c.row === '00100020' && c.name.endsWith('@0'))!;
     const bodies = await Promise.all(
-      keys.map(async (k) => (await getBytes(pipeline, linkageBucket, k)).toString('latin1')),
+      keys.map(async (k) => Buffer.from(await pipeline.getBytes(linkageBucket, k)).toString('latin1')),
     );
     expect(bodies.some((b) => found([patientId], b).length === 1)).toBe(true);
     for (const key of keys) expect(found(canaries, key), key).toEqual([]);
@@ -281,15 +262,17 @@ describe('PHI canary through the whole pipeline', () => {
 
   it('keeps the quarantined original and its raw key in the raw bucket only', async () => {
     const { rawBucket, processedBucket } = pipeline.servers.names;
-    const rawQuarantine = (await listKeys(pipeline, rawBucket)).filter((k) => k.startsWith('quarantine/'));
+    const rawQuarantine = (await pipeline.listKeys(rawBucket)).filter((k) => k.startsWith('quarantine/'));
     expect(rawQuarantine.filter((k) => k.endsWith('.dcm'))).toHaveLength(1);
     const reasonKey = rawQuarantine.find((k) => k.endsWith('.json'))!;
-    const reason = (await getBytes(pipeline, rawBucket, reasonKey)).toString('latin1');
+    const reason = Buffer.from(await pipeline.getBytes(rawBucket, reasonKey)).toString('latin1');
     expect(found(PATH_CANARIES, reason)).toEqual([FOLDER_2.text, pathCanary('FILE', 3).text]);
     // The processed bucket gets the reason only: same job and input id, no original, no raw key.
     const processedQuarantine = processedKeyList.filter((k) => k.startsWith('quarantine/'));
     expect(processedQuarantine).toEqual([reasonKey]);
-    const processedReason = (await getBytes(pipeline, processedBucket, reasonKey)).toString('latin1');
+    const processedReason = Buffer.from(await pipeline.getBytes(processedBucket, reasonKey)).toString(
+      'latin1',
+    );
     expect(found(canaries, processedReason)).toEqual([]);
   });
 });

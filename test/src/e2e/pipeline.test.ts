@@ -6,8 +6,6 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { processedKeys } from '@medimg/common';
 import { parseDicom } from '@medimg/worker/dicom/parse.ts';
 import { T } from '@medimg/worker/dicom/tags.ts';
 import { getString } from '@medimg/worker/dicom/values.ts';
@@ -50,24 +48,6 @@ async function originalIdentifiers(files: readonly string[]): Promise<Set<string
   return values;
 }
 
-async function allKeys(p: LocalPipeline, bucket: string): Promise<string[]> {
-  const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const out = await p.servers.s3.send(
-      new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }),
-    );
-    keys.push(...(out.Contents ?? []).map((o) => o.Key!));
-    token = out.IsTruncated ? out.NextContinuationToken : undefined;
-  } while (token);
-  return keys;
-}
-
-async function getJson<T>(p: LocalPipeline, bucket: string, key: string): Promise<T> {
-  const out = await p.servers.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  return JSON.parse(await out.Body!.transformToString()) as T;
-}
-
 describe('the pipeline end to end on local servers', () => {
   let dataDir: string;
   let pipeline: LocalPipeline;
@@ -83,11 +63,7 @@ describe('the pipeline end to end on local servers', () => {
     await pipeline.upload(SAMPLES, { files: sampleFiles });
     await pipeline.settle();
     const jobId = pipeline.runner.tasks[0]!.jobId;
-    firstStatus = await getJson<JobStatus>(
-      pipeline,
-      pipeline.servers.names.processedBucket,
-      processedKeys.jobStatus(jobId),
-    );
+    firstStatus = await pipeline.jobStatus(jobId);
   }, 300_000);
 
   afterAll(async () => {
@@ -132,7 +108,7 @@ describe('the pipeline end to end on local servers', () => {
 
   it('keys processed objects only by de-identified UIDs: no original UID, name or ID in any key', async () => {
     expect(identifiers.size).toBeGreaterThan(10);
-    const keys = await allKeys(pipeline, pipeline.servers.names.processedBucket);
+    const keys = await pipeline.listKeys(pipeline.servers.names.processedBucket);
     expect(keys.filter((k) => k.endsWith('.dcm')).length).toBe(firstStatus.counts.processed);
     for (const key of keys)
       for (const id of identifiers)
@@ -154,11 +130,7 @@ describe('the pipeline end to end on local servers', () => {
     await pipeline.settle();
     expect(pipeline.runner.tasks).toHaveLength(2);
     expect(pipeline.runner.tasks[1]!.exitCode, await taskProblems(pipeline.runner.tasks[1]!)).toBe(0);
-    const second = await getJson<JobStatus>(
-      pipeline,
-      pipeline.servers.names.processedBucket,
-      processedKeys.jobStatus(pipeline.runner.tasks[1]!.jobId),
-    );
+    const second = await pipeline.jobStatus(pipeline.runner.tasks[1]!.jobId);
     expect(second.findings.critical).toBe(1);
     expect(second.notifications).toMatchObject({ published: 0, duplicatesSkipped: 1 });
     expect(pipeline.mail.filter((m) => m.topicArn === pipeline.servers.findingsTopicArn)).toHaveLength(1);

@@ -6,13 +6,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { processedKeys } from '@medimg/common';
 import { S3RawStore } from '@medimg/trigger-lambda/adapters/s3-raw-store.ts';
 import { triggerConfig } from '@medimg/trigger-lambda/config.ts';
 import { createLogger as createTriggerLogger } from '@medimg/trigger-lambda/logger.ts';
 import { createHandler } from '@medimg/trigger-lambda/trigger.ts';
+import type { JobStatus } from '@medimg/worker/pipeline/status.ts';
 import { type LambdaPoller, pollQueueIntoHandler } from './lambda-poller.ts';
 import { type ReceivedMail, subscribeMailbox } from './mail-subscriber.ts';
 import { bridgeS3EventsToSqs } from './s3-event-bridge.ts';
@@ -48,6 +51,12 @@ export interface LocalPipeline {
     root: string,
     options?: { files?: readonly string[]; batchId?: string; onFile?: (done: number, total: number) => void },
   ): Promise<UploadResult>;
+  /** Every key under a prefix of a local bucket (s3rver: at most a thousand, see the batching test). */
+  listKeys(bucket: string, prefix?: string): Promise<string[]>;
+  getBytes(bucket: string, key: string): Promise<Uint8Array>;
+  getJson<T>(bucket: string, key: string): Promise<T>;
+  /** A job's record from the processed bucket. */
+  jobStatus(jobId: string): Promise<JobStatus>;
   /** Waits until the intake queue is empty, every task has exited and the mailbox is drained. */
   settle(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -156,9 +165,32 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     );
   };
 
+  const listKeys = async (bucket: string, prefix = ''): Promise<string[]> => {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const out = await servers.s3.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+      );
+      keys.push(...(out.Contents ?? []).flatMap((o) => (o.Key ? [o.Key] : [])));
+      token = out.IsTruncated ? out.NextContinuationToken : undefined;
+    } while (token);
+    return keys;
+  };
+  const getBytes = async (bucket: string, key: string): Promise<Uint8Array> => {
+    const out = await servers.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return out.Body!.transformToByteArray();
+  };
+  const getJson = async <T>(bucket: string, key: string): Promise<T> =>
+    JSON.parse(Buffer.from(await getBytes(bucket, key)).toString('utf8')) as T;
+
   return {
     servers,
     runner,
+    listKeys,
+    getBytes,
+    getJson,
+    jobStatus: (jobId) => getJson<JobStatus>(names.processedBucket, processedKeys.jobStatus(jobId)),
     mail: mailbox.received,
     poller,
     dirs,
@@ -199,8 +231,4 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       await servers.stop();
     },
   };
-}
-
-export async function readJson<T>(file: string): Promise<T> {
-  return JSON.parse(await readFile(file, 'utf8')) as T;
 }
