@@ -5,6 +5,7 @@
  * runs in-process and the uploader checks each PUT's answer before it writes the manifest.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -31,10 +32,15 @@ export async function listFiles(root: string): Promise<string[]> {
   return out;
 }
 
-/** The sample scans: sample-dicom/studies and the deliberately broken sample-dicom/bad. */
+/**
+ * The scans to upload from a folder: its `studies/` and `bad/` subfolders when it has them (the
+ * layout of sample-dicom/, whose other files are code), otherwise every file in it.
+ */
 export async function sampleFiles(sampleRoot: string): Promise<string[]> {
+  const parts = ['studies', 'bad'].map((d) => path.join(sampleRoot, d)).filter((d) => existsSync(d));
+  if (parts.length === 0) return listFiles(sampleRoot);
   const files: string[] = [];
-  for (const dir of ['studies', 'bad']) files.push(...(await listFiles(path.join(sampleRoot, dir))));
+  for (const dir of parts) files.push(...(await listFiles(dir)));
   return files;
 }
 
