@@ -77,7 +77,8 @@ describe('upload batching through the emulators', () => {
     sources = await Promise.all(
       (await listFiles(MR_SERIES)).map(async (f) => new Uint8Array(await readFile(f))),
     );
-    pipeline = await startLocalPipeline({ dataDir });
+    // A wide batching window (AWS: 20 s), so that a slow machine's uploads still fall in a few windows.
+    pipeline = await startLocalPipeline({ dataDir, batchingWindowMs: 5000 });
   }, 120_000);
 
   afterAll(async () => {

@@ -36,6 +36,8 @@ export interface LocalPipelineOptions {
   readonly onWorkerLine?: (task: { jobId: string; taskArn: string }, line: string) => void;
   readonly onMail?: (mail: ReceivedMail) => void;
   readonly onTriggerBatch?: (records: number, failed: number) => void;
+  /** The SQS event source's batching window (AWS: 20 s in infra; 1.5 s by default here). */
+  readonly batchingWindowMs?: number;
   /** Where the trigger Lambda's JSON logs go (default: <dataDir>/logs/trigger-lambda.log). */
   readonly triggerLog?: (line: string) => void;
 }
@@ -141,6 +143,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     sqs: servers.sqs,
     queueUrl: servers.intakeQueueUrl,
     handler,
+    batchingWindowMs: options.batchingWindowMs,
     onBatch: options.onTriggerBatch,
   });
   const mailbox = subscribeMailbox({
