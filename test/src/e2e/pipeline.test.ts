@@ -9,7 +9,7 @@ import path from 'node:path';
 import { parseDicom } from '@medimg/worker/dicom/parse.ts';
 import { T } from '@medimg/worker/dicom/tags.ts';
 import { getString } from '@medimg/worker/dicom/values.ts';
-import type { JobStatus } from '@medimg/worker/pipeline/status.ts';
+import { type JobStatus, STEP_NAMES } from '@medimg/worker/pipeline/status.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalPipeline, startLocalPipeline } from '../local/pipeline.ts';
 import { REPO_ROOT, taskProblems } from '../local/task-runner.ts';
@@ -89,17 +89,7 @@ describe('the pipeline end to end on local servers', () => {
   });
 
   it('runs every step of the pipeline', () => {
-    for (const step of [
-      'fetch',
-      'parse',
-      'deidentify',
-      'normalize',
-      'store',
-      'infer',
-      'assess',
-      'notify',
-      'record',
-    ] as const) {
+    for (const step of STEP_NAMES) {
       expect(firstStatus.steps[step].state, step).not.toBe('pending');
       expect(firstStatus.steps[step].state, step).not.toBe('failed');
     }

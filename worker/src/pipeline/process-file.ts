@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { linkageKeys, processedKeys, type ReasonCode, rawKeys } from '@medimg/common';
+import { linkageKeys, processedKeys, REASON_CODES, type ReasonCode, rawKeys } from '@medimg/common';
 import { blankEncapsulated } from '../deid/blank-encapsulated.ts';
 import { DeidError, deidentify } from '../deid/deidentify.ts';
 import type { DeidOptions } from '../deid/options.ts';
@@ -67,23 +67,10 @@ class Quarantine {
   ) {}
 }
 
-const REASONS_FROM_CODES: ReadonlySet<string> = new Set<ReasonCode>([
-  'NOT_DICOM',
-  'DICOM_TRUNCATED',
-  'DICOM_MALFORMED',
-  'DICOM_TOO_LARGE',
-  'MISSING_REQUIRED_ATTRIBUTE',
-  'UNSUPPORTED_TRANSFER_SYNTAX',
-  'UNSUPPORTED_PIXEL_FORMAT',
-  'PIXEL_DATA_TRUNCATED',
-  'PIXEL_DECODE_FAILED',
-  'BURNED_IN_ANNOTATION',
-  'DEID_FAILED',
-]);
-
 function reasonOf(error: unknown, fallback: ReasonCode): ReasonCode {
   const code = (error as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' && REASONS_FROM_CODES.has(code) ? (code as ReasonCode) : fallback;
+  // The modules' error codes are reason codes by design (common/src/outcomes.ts lists them).
+  return typeof code === 'string' && Object.hasOwn(REASON_CODES, code) ? (code as ReasonCode) : fallback;
 }
 
 async function timed<T>(ctx: FileContext, step: StepName, work: () => Promise<T> | T): Promise<T> {
