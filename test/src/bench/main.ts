@@ -9,6 +9,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { FsObjectStore } from '@medimg/worker/adapters/fs-object-store.ts';
+import { LocalInputStore } from '@medimg/worker/adapters/local-input-store.ts';
 import { deidentify } from '@medimg/worker/deid/deidentify.ts';
 import { parseDeidOptions } from '@medimg/worker/deid/options.ts';
 import { parseDicom } from '@medimg/worker/dicom/parse.ts';
@@ -130,10 +131,7 @@ try {
         processedBucket: 'processed',
         linkageBucket: 'linkage',
         store,
-        rawStore: {
-          ...store,
-          get: async (_b: string, f: string) => new Uint8Array(await readFile(f)),
-        } as FsObjectStore,
+        rawStore: new LocalInputStore(store),
         deid: { key, options },
         maxObjectBytes: 1e9,
         onStep: () => {},

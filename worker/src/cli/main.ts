@@ -5,44 +5,22 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { FsObjectStore } from '../adapters/fs-object-store.ts';
+import { LocalInputStore } from '../adapters/local-input-store.ts';
 import { loadDeidKey } from '../deid/key.ts';
 import { parseDeidOptions } from '../deid/options.ts';
 import { PIPELINE_COVERAGE } from '../pipeline/coverage.ts';
 import { type FileContext, processFile } from '../pipeline/process-file.ts';
-import type { ObjectInfo, ObjectStore, PutOptions } from '../ports/object-store.port.ts';
 
 const USAGE = `Usage: medimg process <file-or-folder>... --out <dir> [--key-file <file>] [--burned-in quarantine|blank]
 
 De-identifies, normalizes and renders DICOM files on this machine, with no server.
 The de-identification key comes from --key-file, DEID_KEY_FILE or DEID_KEY (hex or base64, >= 32 bytes);
 without one, a key is created once in ~/.config/medimg/deid.key and reused, so pseudonyms stay stable.`;
-
-/** Reads inputs from local paths (the "bucket" is ignored) and puts quarantined originals under <out>/raw. */
-class LocalInputStore implements ObjectStore {
-  constructor(private readonly out: FsObjectStore) {}
-  async get(_bucket: string, file: string): Promise<Uint8Array> {
-    const b = await readFile(file);
-    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-  }
-  getIfExists(bucket: string, file: string) {
-    return this.get(bucket, file).catch(() => undefined);
-  }
-  put(bucket: string, key: string, body: Uint8Array | string, options?: PutOptions) {
-    return this.out.put(bucket, key, body, options);
-  }
-  async head(_bucket: string, file: string): Promise<ObjectInfo | undefined> {
-    const s = await stat(file).catch(() => undefined);
-    return s ? { key: file, size: s.size } : undefined;
-  }
-  async list(): Promise<ObjectInfo[]> {
-    return [];
-  }
-}
 
 async function collect(inputs: readonly string[]): Promise<string[]> {
   const files: string[] = [];
