@@ -6,9 +6,6 @@
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { processedKeys } from '@medimg/common';
-import type { JobStatus } from '@medimg/worker/pipeline/status.ts';
 import { startLocalPipeline } from '../local/pipeline.ts';
 import { REPO_ROOT } from '../local/task-runner.ts';
 
@@ -93,14 +90,9 @@ try {
   await pipeline.settle();
 
   // Summary, from what the worker wrote to the processed bucket.
-  const s3 = pipeline.servers.s3;
   const bucket = pipeline.servers.names.processedBucket;
-  const getJson = async <T>(key: string): Promise<T> =>
-    JSON.parse(
-      await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString(),
-    ) as T;
   const jobIds = [...new Set(pipeline.runner.tasks.map((t) => t.jobId))];
-  const statuses = await Promise.all(jobIds.map((id) => getJson<JobStatus>(processedKeys.jobStatus(id))));
+  const statuses = await Promise.all(jobIds.map((id) => pipeline.jobStatus(id)));
   const studies = new Set<string>();
   const series = new Set<string>();
   const reasons = new Map<string, number>();

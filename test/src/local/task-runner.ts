@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -106,7 +106,6 @@ export class LocalTaskRunner {
 
 /** The warn and error lines of a task's log, to explain a failed assertion on its exit code. */
 export async function taskProblems(task: TaskRecord): Promise<string> {
-  const { readFile } = await import('node:fs/promises');
   const lines = (await readFile(task.logFile, 'utf8').catch(() => '')).split('\n');
   const problems = lines.filter((l) => /"level":"(warn|error)"/.test(l) || (l && !l.startsWith('{')));
   return `task ${task.jobId} exited ${task.exitCode}; log problems:\n${problems.slice(-20).join('\n')}`;

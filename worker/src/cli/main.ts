@@ -96,38 +96,30 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     const size = (await stat(file)).size;
     const result = await processFile({ index, key: file, size }, ctx);
     const abs = (bucket: string, k?: string) => (k ? path.join(outDir, bucket, k) : undefined);
-    if (result.status === 'processed') {
-      const k = result.instance.keys;
-      entries.push({
-        input: file,
-        status: 'processed',
-        reason: null,
-        outputs: {
-          dicom: abs('processed', k.instance),
-          preview: abs('processed', k.preview),
-          thumbnail: abs('processed', k.thumbnail),
-          modelInput: abs('processed', k.modelInput),
-        },
-      });
-    } else if (result.status === 'quarantined') {
-      entries.push({
-        input: file,
-        status: 'quarantined',
-        reason: result.reason,
-        step: result.step,
-        outputs: {},
-      });
-    } else {
-      entries.push({
-        input: file,
-        status: 'failed',
-        reason: result.errorCode,
-        step: result.step,
-        outputs: {},
-      });
-    }
+    const entry =
+      result.status === 'processed'
+        ? {
+            input: file,
+            status: result.status,
+            reason: null,
+            outputs: {
+              dicom: abs('processed', result.instance.keys.instance),
+              preview: abs('processed', result.instance.keys.preview),
+              thumbnail: abs('processed', result.instance.keys.thumbnail),
+              modelInput: abs('processed', result.instance.keys.modelInput),
+            },
+          }
+        : {
+            input: file,
+            status: result.status,
+            reason: result.status === 'quarantined' ? result.reason : result.errorCode,
+            step: result.step,
+            outputs: {},
+          };
+    entries.push(entry);
     process.stderr.write(
-      `  ${entries.at(-1)?.status.padEnd(11)} ${path.basename(file)}${entries.at(-1)?.reason ? ` (${entries.at(-1)?.reason})` : ''}\n`,
+      `  ${entry.status.padEnd(11)} ${path.basename(file)}${entry.reason ? ` (${entry.reason})` : ''}
+`,
     );
   }
   const counts = {
