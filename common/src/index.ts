@@ -1,4 +1,5 @@
 export * from './inference.ts';
 export * from './job-spec.ts';
 export * from './keys.ts';
+export * from './logger.ts';
 export * from './outcomes.ts';

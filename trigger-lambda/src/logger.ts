@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
+import { createJsonLogger, type Logger as JsonLogger, type LogLevel } from '@medimg/common';
 
 /**
- * A tiny structured logger: one JSON line per event. The fields are typed on purpose: there is no
+ * The trigger's logs (common/src/logger.ts). The fields are typed on purpose: there is no
  * place for a free-form string, so a raw key, a file name or a batch folder name (which may carry
  * PHI) has nowhere to go. Log counts, job ids, message ids, error codes and key hashes.
  */
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type { LogLevel } from '@medimg/common';
+export { parseLogLevel } from '@medimg/common';
 
 export interface LogFields {
   readonly jobId?: string;
@@ -20,14 +22,7 @@ export interface LogFields {
   readonly counts?: Readonly<Record<string, number>>;
 }
 
-export interface Logger {
-  debug(message: string, fields?: LogFields): void;
-  info(message: string, fields?: LogFields): void;
-  warn(message: string, fields?: LogFields): void;
-  error(message: string, fields?: LogFields): void;
-}
-
-const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+export type Logger = JsonLogger<LogFields>;
 
 export interface LoggerOptions {
   readonly level?: LogLevel;
@@ -37,22 +32,10 @@ export interface LoggerOptions {
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const min = ORDER[options.level ?? 'info'];
-  const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const clock = options.clock ?? (() => new Date());
-  const log = (level: LogLevel) => (message: string, fields?: LogFields) => {
-    if (ORDER[level] < min) return;
-    write(JSON.stringify({ level, time: clock().toISOString(), message, service: 'trigger', ...fields }));
-  };
-  return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
+  return createJsonLogger<LogFields>({ service: 'trigger', ...options });
 }
 
-export function parseLogLevel(value: string | undefined): LogLevel {
-  const v = value?.toLowerCase();
-  return v === 'debug' || v === 'info' || v === 'warn' || v === 'error' ? v : 'info';
-}
-
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+export const silentLogger: Logger = createLogger({ write: () => {} });
 
 /** A short, stable hash of a key for logs (not reversible without the key list). */
 export function hashKey(key: string): string {
