@@ -89,6 +89,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     rawStore: new LocalInputStore(out),
     deid: { key, options: parseDeidOptions({ burnedInPolicy: burnedIn }) },
     maxObjectBytes: 2 * 1024 ** 3,
+    linkageWrites: new Map(),
     onStep: () => {},
   };
   const entries = [];

@@ -130,4 +130,25 @@ describe('runJob', () => {
     expect(record).not.toContain('chest.dcm');
     expect(record).not.toContain('incoming/');
   });
+
+  it('writes the linkage record once per study, not once per image', async () => {
+    const mr = path.join(REPO, 'sample-dicom/studies/mr-head/3-t1-se-axial');
+    const objects = ['001.dcm', '002.dcm', '003.dcm'].map((name) => ({
+      key: `incoming/b-test/${name}`,
+      size: 1,
+    }));
+    for (const name of ['001.dcm', '002.dcm', '003.dcm']) {
+      await copyFile(path.join(mr, name), path.join(root, 'raw/incoming/b-test', name));
+    }
+    const linkagePuts: string[] = [];
+    const counting = new FsObjectStore(root);
+    const put = counting.put.bind(counting);
+    counting.put = async (bucket, key, body, options) => {
+      if (bucket === 'linkage') linkagePuts.push(key);
+      return put(bucket, key, body, options);
+    };
+    const { status } = await runJob({ ...spec, objects }, deps({ store: counting }));
+    expect(status.counts.processed).toBe(3);
+    expect(linkagePuts).toHaveLength(1);
+  });
 });

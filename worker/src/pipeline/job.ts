@@ -159,6 +159,7 @@ class JobRun {
       s.durationMs += ms;
     };
     let lastFlush = Date.now();
+    const linkageWrites = new Map<string, Promise<boolean>>();
     const results = await Promise.all(
       this.spec.objects.map((object, index) =>
         budget.run(Math.max(object.size, 1), async () => {
@@ -174,6 +175,7 @@ class JobRun {
               rawStore: this.deps.rawStore,
               deid: this.deps.deid,
               maxObjectBytes: this.limits.maxObjectBytes,
+              linkageWrites,
               onStep,
             },
           );

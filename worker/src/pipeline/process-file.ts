@@ -47,6 +47,11 @@ export interface FileContext {
   readonly rawStore?: ObjectStore;
   readonly deid: { readonly key: Uint8Array; readonly options: DeidOptions };
   readonly maxObjectBytes: number;
+  /**
+   * Linkage writes of this job by key: the record is the same for every instance of a study, so
+   * it is written once per job (and every file of the study waits for that one write).
+   */
+  readonly linkageWrites?: Map<string, Promise<boolean>>;
   /** Called with each step's duration, for the job record. */
   readonly onStep: (step: StepName, ok: boolean, ms: number) => void;
 }
@@ -150,12 +155,7 @@ export async function processFile(input: FileInput, ctx: FileContext): Promise<F
         ctx.store.put(ctx.processedBucket, keys.instance, writePart10(deid.file), {
           contentType: 'application/dicom',
         }),
-        ctx.store.put(
-          ctx.linkageBucket,
-          linkageKeys.study(deid.ids.patientId, study),
-          JSON.stringify(deid.linkage, null, 2),
-          { contentType: 'application/json' },
-        ),
+        writeLinkage(ctx, linkageKeys.study(deid.ids.patientId, study), deid.linkage),
       ];
       if (rendered && keys.preview && keys.thumbnail && keys.modelInput) {
         puts.push(
@@ -196,6 +196,16 @@ export async function processFile(input: FileInput, ctx: FileContext): Promise<F
     const step: StepName = bytes === undefined ? 'fetch' : 'store';
     return { status: 'failed', errorCode: step === 'fetch' ? 'FETCH_FAILED' : codeOf(error), step };
   }
+}
+
+function writeLinkage(ctx: FileContext, key: string, record: unknown): Promise<boolean> {
+  const pending = ctx.linkageWrites?.get(key);
+  if (pending) return pending;
+  const write = ctx.store.put(ctx.linkageBucket, key, JSON.stringify(record, null, 2), {
+    contentType: 'application/json',
+  });
+  ctx.linkageWrites?.set(key, write);
+  return write;
 }
 
 function codeOf(error: unknown): string {
