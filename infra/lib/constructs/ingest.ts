@@ -11,6 +11,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { TriggerSettings } from '../config.ts';
 import { acknowledge, arnWildcardFinding, INLINE_POLICY_REASON } from '../nag.ts';
+import { LAMBDA_CONCURRENCY_REASON } from './job-control.ts';
 import type { Network } from './network.ts';
 import { RAW_PREFIX } from './storage.ts';
 
@@ -158,6 +159,9 @@ export class Ingest extends Construct {
       'The EC2 network-interface actions a Lambda function in a VPC needs (the same set as the AWSLambdaVPCAccessExecutionRole managed policy) support no resource-level permissions.',
     );
     acknowledge(this.role, 'HIPAA.Security-IAMNoInlinePolicy', INLINE_POLICY_REASON);
+    if (s.reservedConcurrency === undefined) {
+      acknowledge(this.trigger, 'HIPAA.Security-LambdaConcurrency', LAMBDA_CONCURRENCY_REASON);
+    }
     acknowledge(
       this.trigger,
       'HIPAA.Security-LambdaDLQ',
@@ -169,7 +173,7 @@ export class Ingest extends Construct {
         batchSize: s.batchSize,
         maxBatchingWindow: Duration.seconds(s.maxBatchingWindowSeconds),
         reportBatchItemFailures: true,
-        maxConcurrency: Math.max(2, s.reservedConcurrency),
+        maxConcurrency: s.maxConcurrency,
       }),
     );
   }

@@ -1,4 +1,4 @@
-import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Aws, Duration, Lazy, RemovalPolicy } from 'aws-cdk-lib';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -12,10 +12,50 @@ import { secureBucket } from './secure-bucket.ts';
 /** Key prefixes (DESIGN D7; common/src/keys.ts is the source of truth for the full keys). */
 export const RAW_PREFIX = { incoming: 'incoming/', jobs: 'jobs/', quarantine: 'quarantine/' } as const;
 export const LINKAGE_PREFIX = 'linkage/';
+/** Re-identification audit records (`medimg reidentify`), in the linkage bucket beside what they guard. */
+export const REIDENTIFICATION_AUDIT_PREFIX = 'audit/reidentify/';
 
 export interface StorageProps {
   readonly settings: StorageSettings;
+  /** Administrator role allowed into the PHI buckets and their keys (break-glass); none by default. */
+  readonly adminRoleArn?: string;
 }
+
+/**
+ * Object-level actions the PHI bucket policies deny to every principal not on the bucket's list.
+ * Bucket configuration (policy, lifecycle, notifications) stays with the account, so that
+ * CloudFormation can still manage the bucket and an administrator can still change the policy.
+ */
+export const DATA_ACTIONS = [
+  's3:GetObject*',
+  's3:PutObject*',
+  's3:DeleteObject*',
+  's3:RestoreObject',
+  's3:ListBucket',
+  's3:ListBucketVersions',
+  's3:ListMultipartUploadParts',
+  's3:AbortMultipartUpload',
+  's3:ReplicateObject',
+] as const;
+
+/** Key administration without any cryptographic use: what the account keeps on the PHI keys. */
+export const KEY_ADMIN_ACTIONS = [
+  'kms:Create*',
+  'kms:Describe*',
+  'kms:Enable*',
+  'kms:List*',
+  'kms:Put*',
+  'kms:Update*',
+  'kms:Revoke*',
+  'kms:Disable*',
+  'kms:Get*',
+  'kms:Delete*',
+  'kms:TagResource',
+  'kms:UntagResource',
+  'kms:ScheduleKeyDeletion',
+  'kms:CancelKeyDeletion',
+  'kms:RotateKeyOnDemand',
+] as const;
 
 /**
  * The four buckets and their keys. Raw holds what was uploaded (may carry PHI) and is short-lived;
@@ -31,14 +71,19 @@ export class Storage extends Construct {
   readonly rawBucket: s3.Bucket;
   readonly processedBucket: s3.Bucket;
   readonly linkageBucket: s3.Bucket;
+  /** Role ARNs allowed to touch each locked-down bucket's objects (filled by the bind methods). */
+  private readonly allowed = new Map<s3.IBucket, Set<string>>();
+  private readonly adminRoleArn?: string;
+  private keyStatements = 0;
 
   constructor(scope: Construct, id: string, props: StorageProps) {
     super(scope, id);
     const s = props.settings;
+    this.adminRoleArn = props.adminRoleArn;
 
-    this.rawKey = dataKey(this, 'RawKey', 'raw uploads (may contain PHI) and job specs');
+    this.rawKey = phiKey(this, 'RawKey', 'raw uploads (may contain PHI) and job specs', props.adminRoleArn);
     this.processedKey = dataKey(this, 'ProcessedKey', 'de-identified outputs');
-    this.linkageKey = dataKey(this, 'LinkageKey', 'pseudonym-to-identity linkage records');
+    this.linkageKey = phiKey(this, 'LinkageKey', 'pseudonym-to-identity linkage records', props.adminRoleArn);
 
     this.auditBucket = secureBucket(this, 'AuditBucket', {
       lifecycleRules: [
@@ -125,6 +170,12 @@ export class Storage extends Construct {
       ],
     });
 
+    // Raw and linkage hold PHI; the audit bucket records who touched them (full keys, presigned
+    // URLs): all three admit only the roles named on their list.
+    this.lockDown(this.rawBucket, true);
+    this.lockDown(this.linkageBucket, true);
+    this.lockDown(this.auditBucket, false);
+
     for (const bucket of [this.auditBucket, this.rawBucket, this.processedBucket, this.linkageBucket]) {
       acknowledge(
         bucket,
@@ -145,34 +196,170 @@ export class Storage extends Construct {
    */
   bindTrigger(fn: lambda.Function): void {
     fn.addEnvironment('RAW_BUCKET', this.rawBucket.bucketName);
-    grantList(fn, this.rawBucket, [RAW_PREFIX.incoming, RAW_PREFIX.jobs]);
-    grantObjects(fn, this.rawBucket, ['s3:GetObject'], [RAW_PREFIX.incoming, RAW_PREFIX.jobs]);
-    grantObjects(fn, this.rawBucket, ['s3:PutObject'], [RAW_PREFIX.jobs]);
-    grantKey(fn, this.rawKey, ['kms:Decrypt', 'kms:GenerateDataKey']);
+    this.grantList(fn, this.rawBucket, [RAW_PREFIX.incoming, RAW_PREFIX.jobs]);
+    this.grantObjects(fn, this.rawBucket, ['s3:GetObject'], [RAW_PREFIX.incoming, RAW_PREFIX.jobs]);
+    this.grantObjects(fn, this.rawBucket, ['s3:PutObject'], [RAW_PREFIX.jobs]);
+    this.grantKey(fn, this.rawKey, ['kms:Decrypt', 'kms:GenerateDataKey']);
+  }
+
+  /**
+   * The job dispatcher: reads and writes the attempt ledgers and dead-letter records under `jobs/`
+   * of the raw bucket (no upload, no quarantined original). Sets RAW_BUCKET.
+   */
+  bindDispatcher(fn: lambda.Function): void {
+    fn.addEnvironment('RAW_BUCKET', this.rawBucket.bucketName);
+    this.grantList(fn, this.rawBucket, [RAW_PREFIX.jobs]);
+    this.grantObjects(fn, this.rawBucket, ['s3:GetObject', 's3:PutObject'], [RAW_PREFIX.jobs]);
+    this.grantKey(fn, this.rawKey, ['kms:Decrypt', 'kms:GenerateDataKey']);
+  }
+
+  /**
+   * The re-identification role (`medimg reidentify`): reads linkage records and writes an audit
+   * record of each request; nothing else. Nobody holds it by default (phi-access.ts).
+   */
+  bindReidentifier(role: iam.IRole): void {
+    this.grantList(role, this.linkageBucket, [LINKAGE_PREFIX]);
+    this.grantObjects(role, this.linkageBucket, ['s3:GetObject'], [LINKAGE_PREFIX]);
+    this.grantObjects(role, this.linkageBucket, ['s3:PutObject'], [REIDENTIFICATION_AUDIT_PREFIX]);
+    this.grantKey(role, this.linkageKey, ['kms:Decrypt', 'kms:GenerateDataKey']);
   }
 
   /**
    * The worker task: reads its inputs and job spec from raw, quarantines originals there, writes
-   * and re-reads (idempotency) processed outputs, reads and writes linkage records. Sets
-   * PROCESSED_BUCKET and LINKAGE_BUCKET.
+   * and re-reads (idempotency) processed outputs, and only writes linkage records: it can neither
+   * read nor list the linkage store. Sets PROCESSED_BUCKET and LINKAGE_BUCKET.
    */
   bindWorker(container: ecs.ContainerDefinition): void {
     const role = container.taskDefinition.taskRole;
     container.addEnvironment('PROCESSED_BUCKET', this.processedBucket.bucketName);
     container.addEnvironment('LINKAGE_BUCKET', this.linkageBucket.bucketName);
 
-    grantObjects(role, this.rawBucket, ['s3:GetObject'], [RAW_PREFIX.incoming, RAW_PREFIX.jobs]);
-    grantObjects(role, this.rawBucket, ['s3:PutObject'], [RAW_PREFIX.quarantine]);
-    grantKey(role, this.rawKey, ['kms:Decrypt', 'kms:GenerateDataKey']);
+    this.grantObjects(role, this.rawBucket, ['s3:GetObject'], [RAW_PREFIX.incoming, RAW_PREFIX.jobs]);
+    this.grantObjects(role, this.rawBucket, ['s3:PutObject'], [RAW_PREFIX.quarantine]);
+    this.grantKey(role, this.rawKey, ['kms:Decrypt', 'kms:GenerateDataKey']);
 
-    grantList(role, this.processedBucket, undefined);
-    grantObjects(role, this.processedBucket, ['s3:GetObject', 's3:PutObject'], ['']);
-    grantKey(role, this.processedKey, ['kms:Decrypt', 'kms:GenerateDataKey']);
+    this.grantList(role, this.processedBucket, undefined);
+    this.grantObjects(role, this.processedBucket, ['s3:GetObject', 's3:PutObject'], ['']);
+    this.grantKey(role, this.processedKey, ['kms:Decrypt', 'kms:GenerateDataKey']);
 
-    grantList(role, this.linkageBucket, [LINKAGE_PREFIX]);
-    grantObjects(role, this.linkageBucket, ['s3:GetObject', 's3:PutObject'], [LINKAGE_PREFIX]);
-    grantKey(role, this.linkageKey, ['kms:Decrypt', 'kms:GenerateDataKey']);
+    // Write-only: a single PUT of a small JSON record needs no read, no list and no kms:Decrypt.
+    this.grantObjects(role, this.linkageBucket, ['s3:PutObject'], [LINKAGE_PREFIX]);
+    this.grantKey(role, this.linkageKey, ['kms:GenerateDataKey']);
   }
+
+  /** Role ARNs on a locked-down bucket's list (tests, docs). */
+  allowedPrincipals(bucket: s3.IBucket): readonly string[] {
+    return [...(this.allowed.get(bucket) ?? [])];
+  }
+
+  /**
+   * Denies every object action to any principal that is not on the bucket's list: the roles the
+   * bind methods granted, and the administrator role. AWS services acting for themselves (log
+   * delivery, CloudTrail) are not IAM principals of the account and are left to the Allow
+   * statements that admit them.
+   */
+  private lockDown(bucket: s3.Bucket, grantsFollow: boolean): void {
+    const list = new Set<string>(this.adminRoleArn ? [this.adminRoleArn] : []);
+    this.allowed.set(bucket, list);
+    // With nobody on the list (the audit bucket without an administrator role), every IAM principal
+    // is denied: reading the logs then starts with a bucket-policy change, itself logged.
+    const named = grantsFollow || list.size > 0;
+    bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DenyObjectAccessOutsideNamedRoles',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: [...DATA_ACTIONS],
+        resources: [bucket.bucketArn, bucket.arnForObjects('*')],
+        conditions: {
+          Bool: { 'aws:PrincipalIsAWSService': 'false' },
+          ...(named ? { ArnNotLike: { 'aws:PrincipalArn': Lazy.list({ produce: () => [...list] }) } } : {}),
+        },
+      }),
+    );
+  }
+
+  /** Registers the grantee on the bucket's list (when the bucket is locked down). */
+  private admit(grantee: iam.IGrantable, bucket: s3.IBucket): void {
+    this.allowed.get(bucket)?.add(roleArnOf(grantee));
+  }
+
+  private grantObjects(
+    grantee: iam.IGrantable,
+    bucket: s3.IBucket,
+    actions: string[],
+    prefixes: readonly string[],
+  ): void {
+    this.admit(grantee, bucket);
+    grantObjects(grantee, bucket, actions, prefixes);
+  }
+
+  private grantList(
+    grantee: iam.IGrantable,
+    bucket: s3.IBucket,
+    prefixes: readonly string[] | undefined,
+  ): void {
+    this.admit(grantee, bucket);
+    grantList(grantee, bucket, prefixes);
+  }
+
+  /** The role's policy, and for the PHI keys a key-policy statement naming the role. */
+  private grantKey(grantee: iam.IGrantable, key: kms.Key, actions: string[]): void {
+    grantKey(grantee, key, actions);
+    if (key === this.rawKey || key === this.linkageKey) {
+      key.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: `UseThroughS3By${principalConstruct(grantee).node.id.replace(/[^A-Za-z0-9]/g, '')}${++this.keyStatements}`,
+          principals: [new iam.ArnPrincipal(roleArnOf(grantee))],
+          actions,
+          resources: ['*'],
+          conditions: { StringEquals: { 'kms:ViaService': `s3.${Aws.REGION}.amazonaws.com` } },
+        }),
+      );
+    }
+  }
+}
+
+/** The ARN of the role behind a grantee (every grantee here is a role of this stack). */
+function roleArnOf(grantee: iam.IGrantable): string {
+  const principal = grantee.grantPrincipal as Partial<iam.IRole>;
+  if (typeof principal.roleArn !== 'string') throw new Error('grantee must be a role');
+  return principal.roleArn;
+}
+
+/**
+ * A key for PHI: the account keeps administration (so the key is never unmanageable) but not
+ * cryptographic use; only the roles named by the bind methods (and the administrator role) may
+ * encrypt or decrypt, through S3 only. IAM policies alone can no longer open it.
+ */
+function phiKey(scope: Construct, id: string, purpose: string, adminRoleArn: string | undefined): kms.Key {
+  const policy = new iam.PolicyDocument({
+    statements: [
+      new iam.PolicyStatement({
+        sid: 'AccountAdministersTheKeyWithoutUsingIt',
+        principals: [new iam.AccountRootPrincipal()],
+        actions: [...KEY_ADMIN_ACTIONS],
+        resources: ['*'],
+      }),
+      ...(adminRoleArn
+        ? [
+            new iam.PolicyStatement({
+              sid: 'AdministratorRoleUsesTheKeyThroughS3',
+              principals: [new iam.ArnPrincipal(adminRoleArn)],
+              actions: ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
+              resources: ['*'],
+              conditions: { StringEquals: { 'kms:ViaService': `s3.${Aws.REGION}.amazonaws.com` } },
+            }),
+          ]
+        : []),
+    ],
+  });
+  return new kms.Key(scope, id, {
+    description: `medimg pipeline: ${purpose}`,
+    enableKeyRotation: true,
+    removalPolicy: RemovalPolicy.RETAIN,
+    policy,
+  });
 }
 
 function dataKey(scope: Construct, id: string, purpose: string): kms.Key {
