@@ -46,6 +46,10 @@ const WorkerEnvSchema = z.object({
   INFERENCE_TIMEOUT_MS: z.coerce.number().int().min(1000).max(60_000).default(30_000),
   SAGEMAKER_SERVERLESS: z.enum(['true', 'false']).default('false'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /** Which attempt of its job this task is (the dispatcher's container override). */
+  JOB_ATTEMPT: z.coerce.number().int().min(1).max(100).default(1),
+  /** `none` when the stack was deployed with allowNoRecipients and no findings emails. */
+  FINDINGS_SUBSCRIBERS: z.enum(['email', 'none']).default('email'),
 });
 
 export type WorkerConfig = z.infer<typeof WorkerEnvSchema> & { readonly thresholds: CriticalThresholds };

@@ -47,6 +47,10 @@ export interface JobDeps {
   readonly previewLinkTtlSeconds?: number;
   /** What each step covers today; written into the job record. */
   readonly coverage?: Readonly<Record<string, string>>;
+  /** Which attempt of the job this run is (JOB_ATTEMPT); recorded in the job record. */
+  readonly attempt?: number;
+  /** False when nobody subscribes to the findings topic: the record says so instead of "delivered". */
+  readonly findingsHaveSubscribers?: boolean;
   /** Test seam: called when a step has finished, e.g. to stop the process between store and notify. */
   readonly afterStep?: (step: StepName) => Promise<void> | void;
 }
@@ -107,7 +111,8 @@ class JobRun {
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...deps.limits };
     this.log = deps.logger.child({ jobId: spec.jobId });
-    this.status = newJobStatus(spec.jobId, spec.batchId, spec.objects.length, deps.clock.now());
+    this.status = newJobStatus(spec.jobId, spec.batchId, spec.objects.length, deps.clock.now(), deps.attempt);
+    if (deps.findingsHaveSubscribers === false) this.status.notifications.delivery = 'no-subscribers';
     this.status.coverage = { ...deps.coverage };
     this.status.files = spec.objects.map((o, index) => ({
       index,

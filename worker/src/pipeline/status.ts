@@ -46,6 +46,8 @@ export interface JobStatus {
   readonly jobId: string;
   readonly batchId?: string;
   state: JobState;
+  /** Which attempt of the job wrote this record (1 for the first run; the dispatcher retries). */
+  attempt: number;
   startedAt: string;
   updatedAt: string;
   finishedAt?: string;
@@ -57,7 +59,13 @@ export interface JobStatus {
     errorCode?: string;
     requests: number;
   };
-  notifications: { published: number; duplicatesSkipped: number; failed: number };
+  notifications: {
+    published: number;
+    duplicatesSkipped: number;
+    failed: number;
+    /** `no-subscribers`: published to a topic nobody subscribes to (allowNoRecipients): not delivered. */
+    delivery: 'subscribers' | 'no-subscribers';
+  };
   findings: { critical: number; studies: number; series: number };
   /** What each step covers today, so a reader knows exactly what was (not) done. */
   coverage: Readonly<Record<string, string>>;
@@ -69,6 +77,7 @@ export function newJobStatus(
   batchId: string | undefined,
   inputs: number,
   now: Date,
+  attempt = 1,
 ): JobStatus {
   const steps = Object.fromEntries(
     STEP_NAMES.map((s) => [s, { state: 'pending', ok: 0, failed: 0, durationMs: 0 } satisfies StepRecord]),
@@ -78,12 +87,13 @@ export function newJobStatus(
     jobId,
     ...(batchId ? { batchId } : {}),
     state: 'running',
+    attempt,
     startedAt: now.toISOString(),
     updatedAt: now.toISOString(),
     counts: { inputs, processed: 0, quarantined: 0, failed: 0 },
     steps,
     inference: { state: 'pending', requests: 0 },
-    notifications: { published: 0, duplicatesSkipped: 0, failed: 0 },
+    notifications: { published: 0, duplicatesSkipped: 0, failed: 0, delivery: 'subscribers' },
     findings: { critical: 0, studies: 0, series: 0 },
     coverage: {},
     files: [],
