@@ -200,3 +200,26 @@ describe('the stopped-task event', () => {
     ).toBeUndefined();
   });
 });
+
+describe('the dispatch queue handler', () => {
+  it('replays a stopped-task event redriven from the dead-letter queue', async () => {
+    const h = harness();
+    await h.dispatcher.start(start(1));
+    const handlers = createDispatchHandlers(h.dispatcher, { containerName: 'worker' });
+    const event = taskStoppedEvent({
+      clusterArn: 'arn:aws:ecs:eu-west-1:1:cluster/c',
+      taskArn: 'arn:aws:ecs:eu-west-1:1:task/c/t1',
+      containerName: 'worker',
+      jobSpecUri: SPEC,
+      attempt: 1,
+      exitCode: 0,
+      stopCode: 'EssentialContainerExited',
+      time: new Date(0),
+    });
+    const response = await handlers.onQueueBatch({
+      Records: [{ messageId: 'm1', body: JSON.stringify(event) } as never],
+    });
+    expect(response.batchItemFailures).toEqual([]);
+    expect(h.ledgers.get(JOB)?.state).toBe('succeeded');
+  });
+});

@@ -22,7 +22,7 @@ export function createDispatchHandlers(
   options: { readonly containerName: string; readonly logger?: Logger },
 ): DispatchHandlers {
   const log = options.logger ?? silentLogger;
-  return {
+  const handlers: DispatchHandlers = {
     async onQueueBatch(event) {
       const failures: { itemIdentifier: string }[] = [];
       for (const record of event.Records ?? []) {
@@ -31,6 +31,20 @@ export function createDispatchHandlers(
           json = JSON.parse(record.body);
         } catch {
           json = undefined;
+        }
+        // A stopped-task event that failed every asynchronous invocation lands in the dispatch DLQ;
+        // redriving that DLQ into the dispatch queue replays it here.
+        if (isTaskStateChange(json)) {
+          try {
+            await handlers.onTaskStateChange(json);
+          } catch (err) {
+            log.warn('replayed stopped-task event failed', {
+              messageId: record.messageId,
+              code: errorCode(err),
+            });
+            failures.push({ itemIdentifier: record.messageId });
+          }
+          continue;
         }
         const parsed = DispatchMessageSchema.safeParse(json);
         if (!parsed.success) {
@@ -57,6 +71,7 @@ export function createDispatchHandlers(
       return dispatcher.taskStopped(stopped);
     },
   };
+  return handlers;
 }
 
 /** Routes a Lambda event: SQS records or an EventBridge event. */
