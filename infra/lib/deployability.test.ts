@@ -107,7 +107,12 @@ describe('a fresh account', () => {
   });
 
   it('refuses to synthesize without recipients', () => {
-    expect(() => synthPipeline({})).toThrow(/findingsEmails.*allowNoRecipients=true/);
+    expect(() => synthPipeline({ allowNoRecipients: false })).toThrow(
+      /findingsEmails.*allowNoRecipients=true/,
+    );
+    expect(() => synthPipeline({ allowNoRecipients: false, findingsEmails: 'a@example.org' })).toThrow(
+      /opsEmails/,
+    );
   });
 
   it('justifies the SQS interface endpoint: the trigger and the dispatcher send to the dispatch queue', () => {

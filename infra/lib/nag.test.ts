@@ -12,7 +12,7 @@ import { nagPacks } from './nag.ts';
 import type { PipelineStack } from './pipeline-stack.ts';
 import { synthPipeline } from './testing.ts';
 
-const SERVERLESS = { allowNoRecipients: true };
+const SERVERLESS = {};
 const INSTANCE = {
   inferenceMode: 'instance',
   inferenceInstanceType: 'ml.c6i.xlarge',

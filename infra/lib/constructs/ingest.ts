@@ -40,7 +40,7 @@ export const MAX_RECEIVE_COUNT = 5;
 /**
  * From upload to task start (DESIGN D1): ObjectCreated events under `incoming/` go to an SQS queue
  * (with a dead-letter queue); the trigger Lambda reads them in batches, reports per-message
- * failures, writes job specs and calls ecs:RunTask.
+ * failures, writes job specs and hands each job to the dispatch queue (job-control.ts).
  */
 export class Ingest extends Construct {
   /** Separate from the raw bucket's key: sharing it makes a circular dependency. */
@@ -87,7 +87,7 @@ export class Ingest extends Construct {
     // An explicit role: no AWS managed policy, log writes to its own group only.
     this.role = new iam.Role(this, 'TriggerRole', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'medimg trigger Lambda: job specs in the raw bucket, RunTask for the worker',
+      description: 'medimg trigger Lambda: job specs in the raw bucket, jobs to the dispatch queue',
     });
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
@@ -117,7 +117,7 @@ export class Ingest extends Construct {
     );
 
     this.trigger = new nodejs.NodejsFunction(this, 'TriggerFunction', {
-      description: 'medimg trigger: S3 upload events (via SQS) to job specs and ECS RunTask',
+      description: 'medimg trigger: S3 upload events (via SQS) to job specs and the dispatch queue',
       entry: props.code.entry,
       handler: 'handler',
       projectRoot: props.code.projectRoot,
