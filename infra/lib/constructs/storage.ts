@@ -71,10 +71,7 @@ export class Storage extends Construct {
   readonly rawBucket: s3.Bucket;
   readonly processedBucket: s3.Bucket;
   readonly linkageBucket: s3.Bucket;
-  /** Role ARNs allowed to touch each locked-down bucket's objects (filled by the bind methods). */
-  private readonly allowed = new Map<s3.IBucket, Set<string>>();
   private readonly adminRoleArn?: string;
-  private keyStatements = 0;
 
   constructor(scope: Construct, id: string, props: StorageProps) {
     super(scope, id);
@@ -196,10 +193,10 @@ export class Storage extends Construct {
    */
   bindTrigger(fn: lambda.Function): void {
     fn.addEnvironment('RAW_BUCKET', this.rawBucket.bucketName);
-    this.grantList(fn, this.rawBucket, [RAW_PREFIX.incoming, RAW_PREFIX.jobs]);
-    this.grantObjects(fn, this.rawBucket, ['s3:GetObject'], [RAW_PREFIX.incoming, RAW_PREFIX.jobs]);
-    this.grantObjects(fn, this.rawBucket, ['s3:PutObject'], [RAW_PREFIX.jobs]);
-    this.grantKey(fn, this.rawKey, ['kms:Decrypt', 'kms:GenerateDataKey']);
+    grantList(fn, this.rawBucket, [RAW_PREFIX.incoming, RAW_PREFIX.jobs]);
+    grantObjects(fn, this.rawBucket, ['s3:GetObject'], [RAW_PREFIX.incoming, RAW_PREFIX.jobs]);
+    grantObjects(fn, this.rawBucket, ['s3:PutObject'], [RAW_PREFIX.jobs]);
+    grantKey(fn, this.rawKey, ['kms:Decrypt', 'kms:GenerateDataKey']);
   }
 
   /**
@@ -208,9 +205,9 @@ export class Storage extends Construct {
    */
   bindDispatcher(fn: lambda.Function): void {
     fn.addEnvironment('RAW_BUCKET', this.rawBucket.bucketName);
-    this.grantList(fn, this.rawBucket, [RAW_PREFIX.jobs]);
-    this.grantObjects(fn, this.rawBucket, ['s3:GetObject', 's3:PutObject'], [RAW_PREFIX.jobs]);
-    this.grantKey(fn, this.rawKey, ['kms:Decrypt', 'kms:GenerateDataKey']);
+    grantList(fn, this.rawBucket, [RAW_PREFIX.jobs]);
+    grantObjects(fn, this.rawBucket, ['s3:GetObject', 's3:PutObject'], [RAW_PREFIX.jobs]);
+    grantKey(fn, this.rawKey, ['kms:Decrypt', 'kms:GenerateDataKey']);
   }
 
   /**
@@ -218,10 +215,10 @@ export class Storage extends Construct {
    * record of each request; nothing else. Nobody holds it by default (phi-access.ts).
    */
   bindReidentifier(role: iam.IRole): void {
-    this.grantList(role, this.linkageBucket, [LINKAGE_PREFIX]);
-    this.grantObjects(role, this.linkageBucket, ['s3:GetObject'], [LINKAGE_PREFIX]);
-    this.grantObjects(role, this.linkageBucket, ['s3:PutObject'], [REIDENTIFICATION_AUDIT_PREFIX]);
-    this.grantKey(role, this.linkageKey, ['kms:Decrypt', 'kms:GenerateDataKey']);
+    grantList(role, this.linkageBucket, [LINKAGE_PREFIX]);
+    grantObjects(role, this.linkageBucket, ['s3:GetObject'], [LINKAGE_PREFIX]);
+    grantObjects(role, this.linkageBucket, ['s3:PutObject'], [REIDENTIFICATION_AUDIT_PREFIX]);
+    grantKey(role, this.linkageKey, ['kms:Decrypt', 'kms:GenerateDataKey']);
   }
 
   /**
@@ -234,22 +231,22 @@ export class Storage extends Construct {
     container.addEnvironment('PROCESSED_BUCKET', this.processedBucket.bucketName);
     container.addEnvironment('LINKAGE_BUCKET', this.linkageBucket.bucketName);
 
-    this.grantObjects(role, this.rawBucket, ['s3:GetObject'], [RAW_PREFIX.incoming, RAW_PREFIX.jobs]);
-    this.grantObjects(role, this.rawBucket, ['s3:PutObject'], [RAW_PREFIX.quarantine]);
-    this.grantKey(role, this.rawKey, ['kms:Decrypt', 'kms:GenerateDataKey']);
+    grantObjects(role, this.rawBucket, ['s3:GetObject'], [RAW_PREFIX.incoming, RAW_PREFIX.jobs]);
+    grantObjects(role, this.rawBucket, ['s3:PutObject'], [RAW_PREFIX.quarantine]);
+    grantKey(role, this.rawKey, ['kms:Decrypt', 'kms:GenerateDataKey']);
 
-    this.grantList(role, this.processedBucket, undefined);
-    this.grantObjects(role, this.processedBucket, ['s3:GetObject', 's3:PutObject'], ['']);
-    this.grantKey(role, this.processedKey, ['kms:Decrypt', 'kms:GenerateDataKey']);
+    grantList(role, this.processedBucket, undefined);
+    grantObjects(role, this.processedBucket, ['s3:GetObject', 's3:PutObject'], ['']);
+    grantKey(role, this.processedKey, ['kms:Decrypt', 'kms:GenerateDataKey']);
 
     // Write-only: a single PUT of a small JSON record needs no read, no list and no kms:Decrypt.
-    this.grantObjects(role, this.linkageBucket, ['s3:PutObject'], [LINKAGE_PREFIX]);
-    this.grantKey(role, this.linkageKey, ['kms:GenerateDataKey']);
+    grantObjects(role, this.linkageBucket, ['s3:PutObject'], [LINKAGE_PREFIX]);
+    grantKey(role, this.linkageKey, ['kms:GenerateDataKey']);
   }
 
   /** Role ARNs on a locked-down bucket's list (tests, docs). */
   allowedPrincipals(bucket: s3.IBucket): readonly string[] {
-    return [...(this.allowed.get(bucket) ?? [])];
+    return [...(ALLOWED.get(bucket) ?? [])];
   }
 
   /**
@@ -260,7 +257,7 @@ export class Storage extends Construct {
    */
   private lockDown(bucket: s3.Bucket, grantsFollow: boolean): void {
     const list = new Set<string>(this.adminRoleArn ? [this.adminRoleArn] : []);
-    this.allowed.set(bucket, list);
+    ALLOWED.set(bucket, list);
     // With nobody on the list (the audit bucket without an administrator role), every IAM principal
     // is denied: reading the logs then starts with a bucket-policy change, itself logged.
     const named = grantsFollow || list.size > 0;
@@ -278,47 +275,15 @@ export class Storage extends Construct {
       }),
     );
   }
-
-  /** Registers the grantee on the bucket's list (when the bucket is locked down). */
-  private admit(grantee: iam.IGrantable, bucket: s3.IBucket): void {
-    this.allowed.get(bucket)?.add(roleArnOf(grantee));
-  }
-
-  private grantObjects(
-    grantee: iam.IGrantable,
-    bucket: s3.IBucket,
-    actions: string[],
-    prefixes: readonly string[],
-  ): void {
-    this.admit(grantee, bucket);
-    grantObjects(grantee, bucket, actions, prefixes);
-  }
-
-  private grantList(
-    grantee: iam.IGrantable,
-    bucket: s3.IBucket,
-    prefixes: readonly string[] | undefined,
-  ): void {
-    this.admit(grantee, bucket);
-    grantList(grantee, bucket, prefixes);
-  }
-
-  /** The role's policy, and for the PHI keys a key-policy statement naming the role. */
-  private grantKey(grantee: iam.IGrantable, key: kms.Key, actions: string[]): void {
-    grantKey(grantee, key, actions);
-    if (key === this.rawKey || key === this.linkageKey) {
-      key.addToResourcePolicy(
-        new iam.PolicyStatement({
-          sid: `UseThroughS3By${principalConstruct(grantee).node.id.replace(/[^A-Za-z0-9]/g, '')}${++this.keyStatements}`,
-          principals: [new iam.ArnPrincipal(roleArnOf(grantee))],
-          actions,
-          resources: ['*'],
-          conditions: { StringEquals: { 'kms:ViaService': `s3.${Aws.REGION}.amazonaws.com` } },
-        }),
-      );
-    }
-  }
 }
+
+/**
+ * Role ARNs allowed to touch each locked-down bucket's objects, and the keys whose policies name
+ * their users. The grant functions below fill them, so that any bind method (today's and the ones
+ * to come) that grants through them is admitted by the bucket and key policies too.
+ */
+const ALLOWED = new WeakMap<s3.IBucket, Set<string>>();
+const PHI_KEYS = new WeakMap<kms.IKey, { statements: number }>();
 
 /** The ARN of the role behind a grantee (every grantee here is a role of this stack). */
 function roleArnOf(grantee: iam.IGrantable): string {
@@ -354,12 +319,14 @@ function phiKey(scope: Construct, id: string, purpose: string, adminRoleArn: str
         : []),
     ],
   });
-  return new kms.Key(scope, id, {
+  const key = new kms.Key(scope, id, {
     description: `medimg pipeline: ${purpose}`,
     enableKeyRotation: true,
     removalPolicy: RemovalPolicy.RETAIN,
     policy,
   });
+  PHI_KEYS.set(key, { statements: 0 });
+  return key;
 }
 
 function dataKey(scope: Construct, id: string, purpose: string): kms.Key {
@@ -380,6 +347,7 @@ function grantObjects(
   actions: string[],
   prefixes: readonly string[],
 ): void {
+  ALLOWED.get(bucket)?.add(roleArnOf(grantee));
   iam.Grant.addToPrincipal({
     grantee,
     actions,
@@ -407,6 +375,7 @@ function grantList(
   bucket: s3.IBucket,
   prefixes: readonly string[] | undefined,
 ): void {
+  ALLOWED.get(bucket)?.add(roleArnOf(grantee));
   grantee.grantPrincipal.addToPrincipalPolicy(
     new iam.PolicyStatement({
       actions: ['s3:ListBucket'],
@@ -416,13 +385,26 @@ function grantList(
   );
 }
 
-/** Key use only through S3 in this region (kms:ViaService), never directly. */
+/**
+ * Key use only through S3 in this region (kms:ViaService), never directly. For a PHI key the key
+ * policy names the role too: IAM alone does not open it.
+ */
 function grantKey(grantee: iam.IGrantable, key: kms.IKey, actions: string[]): void {
+  const via = { StringEquals: { 'kms:ViaService': `s3.${Aws.REGION}.amazonaws.com` } };
   grantee.grantPrincipal.addToPrincipalPolicy(
-    new iam.PolicyStatement({
-      actions,
-      resources: [key.keyArn],
-      conditions: { StringEquals: { 'kms:ViaService': `s3.${Aws.REGION}.amazonaws.com` } },
-    }),
+    new iam.PolicyStatement({ actions, resources: [key.keyArn], conditions: via }),
   );
+  const phi = PHI_KEYS.get(key);
+  if (phi) {
+    phi.statements += 1;
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: `UseThroughS3By${principalConstruct(grantee).node.id.replace(/[^A-Za-z0-9]/g, '')}${phi.statements}`,
+        principals: [new iam.ArnPrincipal(roleArnOf(grantee))],
+        actions,
+        resources: ['*'],
+        conditions: via,
+      }),
+    );
+  }
 }
