@@ -19,7 +19,7 @@ import { runJob } from './pipeline/job.ts';
 import { inferenceLatency, inferenceThrottled, jobMetrics } from './pipeline/metrics.ts';
 import type { StepName } from './pipeline/status.ts';
 import { systemClock } from './ports/clock.port.ts';
-import type { InferenceClient } from './ports/inference.port.ts';
+import { type InferenceClient, InferenceError } from './ports/inference.port.ts';
 
 async function main(): Promise<number> {
   const bootLog = createLogger({ level: 'info' });
@@ -65,8 +65,13 @@ async function main(): Promise<number> {
       serverless: config.SAGEMAKER_SERVERLESS === 'true',
       onThrottled: () => metrics.emit(inferenceThrottled()),
     });
+    // Fault injection for the retry test only: the endpoint is down for the first N attempts.
+    const inferenceDownAttempts = Number(process.env.MEDIMG_FAULT_INFERENCE_DOWN_ATTEMPTS ?? 0);
     const inference: InferenceClient = {
       invoke: async (request, options) => {
+        if (config.JOB_ATTEMPT <= inferenceDownAttempts) {
+          throw new InferenceError('ENDPOINT_UNAVAILABLE', 'fault injected: endpoint down');
+        }
         const t0 = performance.now();
         const response = await sagemaker.invoke(request, options);
         metrics.emit(inferenceLatency(performance.now() - t0));

@@ -5,7 +5,7 @@
  * attempts, with a dead-letter record and an operations message. A re-run after success starts
  * nothing.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { rawKeys } from '@medimg/common';
@@ -17,11 +17,14 @@ import { REPO_ROOT, taskProblems } from '../local/task-runner.ts';
 const STUDY = path.join(REPO_ROOT, 'sample-dicom/studies/dx-chest');
 const MAX_ATTEMPTS = 3;
 
-async function withPipeline(failAttempts: number): Promise<{ pipeline: LocalPipeline; dataDir: string }> {
+async function withPipeline(
+  failAttempts: number,
+  extra: Record<string, string> = {},
+): Promise<{ pipeline: LocalPipeline; dataDir: string }> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'medimg-retry-'));
   const pipeline = await startLocalPipeline({
     dataDir,
-    workerEnvironment: { MEDIMG_FAULT_FAIL_ATTEMPTS: String(failAttempts) },
+    workerEnvironment: { MEDIMG_FAULT_FAIL_ATTEMPTS: String(failAttempts), ...extra },
     dispatch: {
       maxAttempts: MAX_ATTEMPTS,
       maxRunningTasks: 4,
@@ -121,5 +124,41 @@ describe('a worker task that always fails', () => {
     expect(dead[0]?.body).toContain('attempt 3: failed, exit code 1');
     expect(dead[0]?.body).toContain('docs/runbook.md');
     expect(dead[0]?.body).not.toMatch(/incoming\//);
+  });
+});
+
+describe('a job whose inference failed (endpoint down on the first attempt)', () => {
+  let pipeline: LocalPipeline;
+  let dataDir: string;
+
+  beforeAll(async () => {
+    ({ pipeline, dataDir } = await withPipeline(0, { MEDIMG_FAULT_INFERENCE_DOWN_ATTEMPTS: '1' }));
+    await pipeline.upload(STUDY);
+    await pipeline.settle();
+  }, 120_000);
+
+  afterAll(async () => {
+    await pipeline?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('is not finished silently: the attempt fails and the job is re-queued', () => {
+    expect(pipeline.runner.tasks.map((t) => [t.attempt, t.exitCode])).toEqual([
+      [1, 1],
+      [2, 0],
+    ]);
+  });
+
+  it('re-runs inference alone, reusing the stored files, and then succeeds', async () => {
+    const [first, second] = pipeline.runner.tasks;
+    const record = await pipeline.jobStatus(first!.jobId);
+    expect(record.state, await taskProblems(second!)).toBe('succeeded');
+    expect(record.resumedFrom).toEqual({ attempt: 1, mode: 'inference-only' });
+    expect(record.inference.state).toBe('succeeded');
+    expect(record.counts.processed).toBeGreaterThan(0);
+    const log = await readFile(second!.logFile, 'utf8');
+    expect(log).toContain('inference-only re-run');
+    expect(log).not.toContain('"step":"fetch"');
+    expect(await readFile(first!.logFile, 'utf8')).toContain('"step":"fetch"');
   });
 });

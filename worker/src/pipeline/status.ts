@@ -37,6 +37,12 @@ export interface FileRecord {
   study?: string;
   series?: string;
   sop?: string;
+  /** De-identified code strings and the instance number, for an inference-only re-run. */
+  modality?: string;
+  bodyPart?: string;
+  instanceNumber?: number;
+  /** A model input PNG was stored for this instance (processedKeys.modelInput). */
+  modelInput?: boolean;
 }
 
 export type JobState = 'running' | 'succeeded' | 'completed_with_quarantine' | 'failed';
@@ -67,6 +73,11 @@ export interface JobStatus {
     delivery: 'subscribers' | 'no-subscribers';
   };
   findings: { critical: number; studies: number; series: number };
+  /**
+   * Set when this attempt re-ran inference alone: the earlier attempt had stored every file and
+   * failed only at inference, so its per-file results were reused.
+   */
+  resumedFrom?: { readonly attempt: number; readonly mode: 'inference-only' };
   /** What each step covers today, so a reader knows exactly what was (not) done. */
   coverage: Readonly<Record<string, string>>;
   files: FileRecord[];
