@@ -11,12 +11,20 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../local/task-runner.ts';
 
+/** The Dockerfile's base image: builds here are offline (`--pull=never`), so it must be local. */
+const BASE_IMAGE = 'docker.io/library/node:22-bookworm-slim';
+
 function findEngine(): { engine?: string; why: string } {
   const tried: string[] = [];
   for (const engine of ['podman', 'docker']) {
     const info = spawnSync(engine, ['info'], { stdio: 'ignore', timeout: 30_000 });
-    if (info.status === 0) return { engine, why: '' };
-    tried.push(`${engine}: ${info.error ? 'not installed' : `"${engine} info" exited ${info.status}`}`);
+    if (info.status !== 0) {
+      tried.push(`${engine}: ${info.error ? 'not installed' : `"${engine} info" exited ${info.status}`}`);
+      continue;
+    }
+    const base = spawnSync(engine, ['image', 'inspect', BASE_IMAGE], { stdio: 'ignore', timeout: 30_000 });
+    if (base.status === 0) return { engine, why: '' };
+    tried.push(`${engine}: base image ${BASE_IMAGE} not present locally`);
   }
   return { why: tried.join('; ') };
 }
@@ -24,7 +32,7 @@ function findEngine(): { engine?: string; why: string } {
 const { engine, why } = findEngine();
 if (!engine) {
   process.stderr.write(
-    `worker-image.test.ts: SKIPPED, no usable container engine (${why}). Run ../shared/containers/podman-setup.sh to enable it.\n`,
+    `worker-image.test.ts: SKIPPED, no container engine that can build the image offline (${why}). Run ../shared/containers/podman-setup.sh to enable it.\n`,
   );
 }
 
