@@ -110,7 +110,7 @@ export function decideCode(code: CodeInput, identifying: ReadonlySet<string>): C
   const form = Object.hasOwn(SCHEMES, designator) ? SCHEMES[designator] : undefined;
   const value = code.value ?? code.longValue;
   const valueOk =
-    (value !== undefined && form !== undefined && form.test(value)) ||
+    (value !== undefined && form?.test(value) === true) ||
     (code.value === undefined &&
       code.longValue === undefined &&
       code.urnValue !== undefined &&

@@ -58,7 +58,7 @@ import { CODE, CODE_ELEMENT_TAGS, type CodeDecision, decideCode } from './codes.
 import { shiftDateValues } from './dates.ts';
 import type { BlankRegion, DeidOptions } from './options.ts';
 import type { OptionColumn } from './profile-table.ts';
-import { dateShiftDays, pseudonymousPatientId, pseudonymousPatientName, remapUid } from './pseudonyms.ts';
+import { dateShiftDays, keyedBatchRef, pseudonymousPatientId, pseudonymousPatientName, remapUid } from './pseudonyms.ts';
 import {
   type Action,
   actionFor,
@@ -87,7 +87,9 @@ export interface LinkageRecord {
   readonly originalPatientId: string;
   readonly originalStudyUid: string;
   readonly accessionNumber: string;
+  /** The upload batch id as the uploader named it, and the keyed reference outputs use instead. */
   readonly batchId?: string;
+  readonly batchRef?: string;
 }
 
 export interface DeidResult {
@@ -749,7 +751,7 @@ function deidentifyUnchecked(file: DicomFile, ctx: DeidContext): DeidResult {
       originalPatientId,
       originalStudyUid,
       accessionNumber,
-      ...(ctx.batchId !== undefined ? { batchId: ctx.batchId } : {}),
+      ...(ctx.batchId !== undefined ? { batchId: ctx.batchId, batchRef: keyedBatchRef(ctx.key, ctx.batchId) } : {}),
     },
     dateShiftDays: shiftDays,
     methodCodes: codes,
