@@ -110,7 +110,10 @@ describe('markers in every free-text attribute, through medimg process', () => {
     // The nesting sequence is one the table does not list: the rule "outside the table" is what is tested.
     expect(profileRowOf(MARKER_NEST)).toBeUndefined();
     for (const keyword of ['ContactDisplayName', 'TextValue', 'DocumentTitle', 'OwnerID', 'CodeMeaning'])
-      expect(attributes.some((a) => a.keyword === keyword), keyword).toBe(true);
+      expect(
+        attributes.some((a) => a.keyword === keyword),
+        keyword,
+      ).toBe(true);
   });
 
   for (const [profile, deviceIdentity] of [

@@ -135,7 +135,9 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   const outDir = path.resolve(values.out);
   const restrictedDir = path.resolve(values.restricted ?? `${outDir}-RESTRICTED-PHI`);
   if (isInside(restrictedDir, outDir) || isInside(outDir, restrictedDir)) {
-    process.stderr.write('medimg: --restricted must be a folder apart from --out, neither inside the other\n');
+    process.stderr.write(
+      'medimg: --restricted must be a folder apart from --out, neither inside the other\n',
+    );
     return 64;
   }
   const env = { ...process.env };

@@ -58,7 +58,13 @@ import { CODE, CODE_ELEMENT_TAGS, type CodeDecision, decideCode } from './codes.
 import { shiftDateValues } from './dates.ts';
 import type { BlankRegion, DeidOptions } from './options.ts';
 import type { OptionColumn } from './profile-table.ts';
-import { dateShiftDays, keyedBatchRef, pseudonymousPatientId, pseudonymousPatientName, remapUid } from './pseudonyms.ts';
+import {
+  dateShiftDays,
+  keyedBatchRef,
+  pseudonymousPatientId,
+  pseudonymousPatientName,
+  remapUid,
+} from './pseudonyms.ts';
 import {
   type Action,
   actionFor,
@@ -485,12 +491,21 @@ function safeAttribute(
   vr: string,
   cs: CharacterSet,
 ): DataElement | undefined {
-  const otherwise = () => (safe.otherwise === 'empty' ? emptyElement(el, vr) : undefined);
+  const otherwise = (): DataElement | undefined => {
+    if (safe.otherwise === 'empty') return emptyElement(el, vr);
+    if (safe.otherwise === 'dummy') return dummyElement(run, el, vr, cs);
+    return undefined;
+  };
   if (safe.keep === 'always') return el;
   if (safe.keep === 'device') return run.options.retainDeviceIdentity ? el : otherwise();
+  const values = textValues(value, vr, cs);
+  if (safe.keep === 'clean') {
+    const ok = values.length > 0 && values.every((v) => v === '' || cleanText(v, run.identifying) !== '');
+    return ok ? el : otherwise();
+  }
   const terms = safe.keep;
-  const ok = textValues(value, vr, cs).every((v) => v === '' || terms.includes(v.trim().toUpperCase()));
-  return ok ? el : otherwise();
+  if (values.every((v) => v === '' || terms.includes(v.trim().toUpperCase()))) return el;
+  return safe.fallback !== undefined ? textElement(el.tag, vr, safe.fallback, cs) : otherwise();
 }
 
 /** Private elements: removed, unless Retain Safe Private lists them (then with their creator). */
@@ -751,7 +766,9 @@ function deidentifyUnchecked(file: DicomFile, ctx: DeidContext): DeidResult {
       originalPatientId,
       originalStudyUid,
       accessionNumber,
-      ...(ctx.batchId !== undefined ? { batchId: ctx.batchId, batchRef: keyedBatchRef(ctx.key, ctx.batchId) } : {}),
+      ...(ctx.batchId !== undefined
+        ? { batchId: ctx.batchId, batchRef: keyedBatchRef(ctx.key, ctx.batchId) }
+        : {}),
     },
     dateShiftDays: shiftDays,
     methodCodes: codes,

@@ -29,7 +29,8 @@ export type SafeReason =
   | 'geometry-data'
   | 'device-identity'
   | 'acquisition-technique'
-  | 'closed-vocabulary';
+  | 'closed-vocabulary'
+  | 'technical-label';
 
 export const SAFE_REASONS: Readonly<Record<SafeReason, string>> = {
   'pixel-data': 'The image itself (burned-in text is the burned-in policy’s business, not the header’s).',
@@ -42,6 +43,9 @@ export const SAFE_REASONS: Readonly<Record<SafeReason, string>> = {
   'acquisition-technique':
     'Short technical labels of how the image was made (kernel, pulse sequence). Vendor-specific, ' +
     'so they count as device identity: kept only under Retain Device Identity.',
+  'technical-label':
+    'A short label that IODs require (Type 1 or 2). Kept only when Clean Descriptors keeps the ' +
+    'whole value; else emptied or given a dummy value, so the object stays valid.',
   'closed-vocabulary':
     'Kept only when the value is one of the standard’s defined terms listed with the entry; any ' +
     'other value is removed.',
@@ -50,16 +54,19 @@ export const SAFE_REASONS: Readonly<Record<SafeReason, string>> = {
 /**
  * What happens to a safe-listed attribute:
  *   - 'always': kept as is (binary data of a fixed meaning);
- *   - 'device': kept under Retain Device Identity, else removed (`otherwise`);
- *   - a list of terms: kept when every value is one of them (upper-cased, trimmed), else removed.
- * `otherwise: 'empty'` keeps the attribute with a zero-length value instead of removing it, for
- * attributes that IODs make Type 2 (present, may be empty).
+ *   - 'device': kept under Retain Device Identity, else `otherwise`;
+ *   - 'clean': kept when Clean Descriptors (clean.ts) keeps the whole value, else `otherwise`;
+ *   - a list of terms: kept when every value is one of them (upper-cased, trimmed), else
+ *     `fallback` when given (a defined term meaning "unspecified"), else `otherwise`.
+ * `otherwise` is 'remove' (default), 'empty' (zero length: for attributes that IODs make Type 2)
+ * or 'dummy' (a fixed dummy value: for Type 1 labels).
  */
 export interface SafeAttribute {
   readonly keyword: string;
   readonly reason: SafeReason;
-  readonly keep: 'always' | 'device' | readonly string[];
-  readonly otherwise?: 'remove' | 'empty';
+  readonly keep: 'always' | 'device' | 'clean' | readonly string[];
+  readonly otherwise?: 'remove' | 'empty' | 'dummy';
+  readonly fallback?: string;
   readonly note?: string;
 }
 
@@ -115,9 +122,31 @@ export const SAFE_ATTRIBUTES: readonly SafeAttribute[] = [
     keyword: 'RescaleType',
     reason: 'closed-vocabulary',
     keep: RESCALE_TYPES,
-    note: 'LO in the dictionary, but the standard defines its terms',
+    fallback: 'US',
+    note: 'LO in the dictionary, but the standard defines its terms; US means unspecified',
   },
-  { keyword: 'ModalityLUTType', reason: 'closed-vocabulary', keep: RESCALE_TYPES },
+  { keyword: 'ModalityLUTType', reason: 'closed-vocabulary', keep: RESCALE_TYPES, fallback: 'US' },
+  {
+    keyword: 'LUTExplanation',
+    reason: 'technical-label',
+    keep: 'clean',
+    otherwise: 'dummy',
+    note: 'Type 1 in the Real World Value Mapping item',
+  },
+  { keyword: 'LUTLabel', reason: 'technical-label', keep: 'clean', otherwise: 'dummy', note: 'Type 1' },
+  {
+    keyword: 'PositionReferenceIndicator',
+    reason: 'technical-label',
+    keep: 'clean',
+    otherwise: 'empty',
+    note: 'Type 2 in the Frame of Reference module',
+  },
+  {
+    keyword: 'StackID',
+    reason: 'technical-label',
+    keep: 'clean',
+    note: 'usually a number; In-Stack Position Number depends on it',
+  },
   {
     keyword: 'BodyPartExamined',
     reason: 'closed-vocabulary',

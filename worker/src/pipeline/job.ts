@@ -23,7 +23,13 @@ import {
 } from './assess.ts';
 import { ByteBudget } from './byte-budget.ts';
 import { composeCriticalNotification } from './notification.ts';
-import { DEFAULT_MAX_DECODED_BYTES, type FileResult, inputIdOf, type ProcessedInstance, processFile } from './process-file.ts';
+import {
+  DEFAULT_MAX_DECODED_BYTES,
+  type FileResult,
+  inputIdOf,
+  type ProcessedInstance,
+  processFile,
+} from './process-file.ts';
 import { type JobStatus, newJobStatus, type StepName, type StepRecord } from './status.ts';
 
 export interface JobDeps {

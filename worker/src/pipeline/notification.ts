@@ -25,8 +25,11 @@ export interface NotificationMessage {
 }
 
 /** Only defined terms of the standard are shown; anything else is the fallback. */
-const term = (value: string | undefined, vocabulary: (v: string | undefined) => string | undefined, fallback: string) =>
-  vocabulary(value) ?? fallback;
+const term = (
+  value: string | undefined,
+  vocabulary: (v: string | undefined) => string | undefined,
+  fallback: string,
+) => vocabulary(value) ?? fallback;
 
 export function composeCriticalNotification(
   finding: CriticalFinding,

@@ -13,8 +13,8 @@ import { tag } from '../../dicom/dataset.ts';
 import { PACKED_DICTIONARY } from '../../dicom/dictionary-data.ts';
 import { T } from '../../dicom/tags.ts';
 import { sequenceElement, stringElement } from '../../dicom/values.ts';
-import { SAFE_ATTRIBUTES } from '../safe-list.ts';
 import { profileRowOf } from '../rules.ts';
+import { SAFE_ATTRIBUTES } from '../safe-list.ts';
 
 export const FREE_TEXT_VRS = ['LO', 'SH', 'LT', 'ST', 'UT', 'UC', 'UR', 'PN', 'AE'] as const;
 
@@ -53,7 +53,8 @@ export function freeTextAttributes(): { tag: Tag; vr: string; keyword: string }[
 }
 
 const pad = (n: number) => String(n).padStart(5, '0');
-const markerText = (vr: string, n: number) => (vr === 'UR' ? `http://mrk${pad(n)}z.example/` : `MRK${pad(n)}Z`);
+const markerText = (vr: string, n: number) =>
+  vr === 'UR' ? `http://mrk${pad(n)}z.example/` : `MRK${pad(n)}Z`;
 
 function markerDataSet(depth: 0 | 3, markers: Marker[]): DataSet {
   const ds: DataSet = new Map();
