@@ -50,7 +50,7 @@ export interface FileContext {
   /**
    * Memory budget in DECODED bytes for one input: an inflated data set, or one decoded image frame.
    * An input whose expansion would pass it is quarantined (DECODED_SIZE_LIMIT) before it is
-   * decoded whole. Default 512 MiB.
+   * decoded whole. Default 256 MiB.
    */
   readonly maxDecodedBytes?: number;
   /**
@@ -210,7 +210,7 @@ export async function processFile(input: FileInput, ctx: FileContext): Promise<F
   }
 }
 
-export const DEFAULT_MAX_DECODED_BYTES = 512 * 1024 ** 2;
+export const DEFAULT_MAX_DECODED_BYTES = 256 * 1024 ** 2;
 
 /** Bytes of one decoded frame as the header announces it (0 without an image). */
 function decodedFrameBytes(file: DicomFile): number {
