@@ -10,19 +10,21 @@
  *   - Combined actions without per-IOD Type information: see rules.ts resolveBasic.
  *   - Patient Name and Patient ID get keyed pseudonyms (HMAC of the original Patient ID) instead
  *     of Z / Z-or-D, so objects of one patient stay linked across uploads.
- *   - Attributes not in the table: standard ones kept, except
- *       * PN values (names of people the table does not list yet) -> zero length;
- *       * DA/DT values -> shifted (Modified Dates), kept (Full Dates) or removed (neither);
+ *   - Attributes not in the table are removed unless the reviewed safe list keeps them
+ *     (safe-list.ts, decision 011): numbers and strict code strings, pixel and LUT data, device
+ *     identity under Retain Device Identity, closed vocabularies, whole-value-clean labels. Also:
+ *       * DA/DT values -> shifted (Modified Dates), kept (Full Dates) or removed (neither); TM kept;
  *       * UI values -> replaced like U unless Retain UIDs, or they are a well-known UID
  *         (1.2.840.10008.*) or sit in a class/transfer-syntax/coding-scheme attribute;
- *       * group lengths (gggg,0000) -> removed (they would be wrong after the rewrite);
- *       * elements of unknown tags the file stores as UN, and UN-encoded sequences -> removed
- *         (their content cannot be inspected).
+ *       * sequences -> walked, the same rules inside at any depth;
+ *       * group lengths, unknown and made-up tags, UN-encoded content -> removed.
+ *   - Codes (Code Sequence Macro) at any depth: kept only for known schemes (codes.ts).
  *   - Under Modified Dates every DA and DT in the object, at any depth, is shifted by the
  *     patient's offset; TM values are kept, so intervals survive.
  *   - Inside a sequence whose action is C, D or U (a "cleaned" sequence), free text that the
- *     table does not cover (LO SH ST LT UT UC UR AE; not code values or code meanings) is cleaned
- *     too (clean.ts), at any depth.
+ *     table does not cover is cleaned whole (clean.ts), with a dummy when it cannot be kept.
+ *   - Free text kept by Retain Patient Characteristics is cleaned whole; Patient's Age over 89 is
+ *     aggregated to 090Y when `aggregateAgesOver89` (the safe-harbor profile).
  *   - Overlay groups (60xx) are removed whole: the table removes Overlay Data (Clean Graphics
  *     would allow cleaning it, but a bitmap cannot be checked for text), and an overlay without
  *     its data would be an invalid module. Curve groups (50xx) are removed whole (table: X).
@@ -563,7 +565,7 @@ function codeElements(run: Run, ds: DataSet, cs: CharacterSet): DataElement[] {
   const read = (t: Tag, vr: string): string | undefined => {
     const el = ds.get(t);
     if (!el) return undefined;
-    const v = textValues(el, effectiveVr(el, vr) === 'UN' ? vr : vr, cs)[0];
+    const v = textValues(el, vr, cs)[0];
     return v === undefined || v === '' ? undefined : v;
   };
   const decision: CodeDecision = decideCode(
