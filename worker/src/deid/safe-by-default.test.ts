@@ -7,7 +7,14 @@ import { describe, expect, it } from 'vitest';
 import type { DataElement, DataSet, Tag } from '../dicom/dataset.ts';
 import { tag } from '../dicom/dataset.ts';
 import { T } from '../dicom/tags.ts';
-import { getString, getStrings, numberElement, sequenceElement, stringElement } from '../dicom/values.ts';
+import {
+  characterSetOf,
+  getString,
+  getStrings,
+  numberElement,
+  sequenceElement,
+  stringElement,
+} from '../dicom/values.ts';
 import { composeCriticalNotification } from '../pipeline/notification.ts';
 import { DUMMY_CODE } from './codes.ts';
 import { type DeidResult, deidentify } from './deidentify.ts';
@@ -114,6 +121,29 @@ describe('attributes outside Table E.1-1', () => {
     const chest = run(dataSet(), RESEARCH);
     expect(str(chest, T.BodyPartExamined)).toBe('CHEST');
     expect(chest.bodyPart).toBe('CHEST');
+  });
+});
+
+const LATIN1 = characterSetOf(new Map([s(T.SpecificCharacterSet, 'CS', 'ISO_IR 100')]));
+
+describe('descriptors through the de-identification', () => {
+  const SeriesDescription = tag(0x0008, 0x103e); // table: X, C under Clean Descriptors
+  const described = (text: string, charset?: string) =>
+    run(
+      dataSet([
+        ...(charset ? [s(T.SpecificCharacterSet, 'CS', charset)] : []),
+        [SeriesDescription, stringElement(SeriesDescription, 'LO', text, charset ? LATIN1 : undefined)],
+      ] as [Tag, DataElement][]),
+      RESEARCH,
+    );
+
+  it('keeps a French or German description whole, negation and umlaut included', () => {
+    expect(str(described('CT THORAX SANS INJECTION'), SeriesDescription)).toBe('CT THORAX SANS INJECTION');
+    expect(str(described('MRT Schädel nativ', 'ISO_IR 100'), SeriesDescription)).toBe('MRT Schädel nativ');
+  });
+
+  it('removes a description whole when it names a person', () => {
+    expect(str(described('CT CHEST WITHOUT CONTRAST for Dr Max Field'), SeriesDescription)).toBe('');
   });
 });
 
