@@ -26,8 +26,8 @@ const s = (t: Tag, vr: string, v: string | string[]): [Tag, DataElement] => [t, 
 const sq = (t: Tag, items: DataSet[]): [Tag, DataElement] => [t, sequenceElement(t, items)];
 
 const TAGS = {
-  Manufacturer: tag(0x0008, 0x0070), // safe list: device, Type 2 (emptied otherwise)
-  ManufacturerModelName: tag(0x0008, 0x1090), // safe list: device
+  Manufacturer: tag(0x0008, 0x0070), // safe list: device (a dummy otherwise)
+  ManufacturerModelName: tag(0x0008, 0x1090), // safe list: device (a dummy otherwise)
   StationName: tag(0x0008, 0x1010), // table: X/Z/D, K under Retain Device Identity
   PatientAge: tag(0x0010, 0x1010), // table: X, K under Retain Patient Characteristics
   ContactDisplayName: tag(0x0074, 0x100c), // LO, not in the table, not safe
@@ -203,10 +203,11 @@ describe('Safe Harbor profile, against the research profile', () => {
     expect(str(run(dataSet([s(TAGS.PatientAge, 'AS', '900M')]), SAFE_HARBOR), TAGS.PatientAge)).toBe('900M');
   });
 
-  it('drops device identity: safe-list device entries emptied or removed, table device rows dummied', () => {
-    const harbor = run(dataSet(), SAFE_HARBOR);
-    expect(harbor.file.dataset.get(TAGS.Manufacturer)?.value.length).toBe(0);
-    expect(harbor.file.dataset.has(TAGS.ManufacturerModelName)).toBe(false);
+  it('drops device identity: safe-list and table device attributes get dummies or go', () => {
+    const harbor = run(dataSet([s(tag(0x0018, 0x1210), 'SH', 'B30f')]), SAFE_HARBOR); // Convolution Kernel
+    expect(str(harbor, TAGS.Manufacturer)).toBe('ANONYMIZED');
+    expect(str(harbor, TAGS.ManufacturerModelName)).toBe('ANONYMIZED');
+    expect(harbor.file.dataset.has(tag(0x0018, 0x1210))).toBe(false);
     expect(str(harbor, TAGS.StationName)).toBe('ANONYMIZED');
     const research = run(dataSet(), RESEARCH);
     expect(str(research, TAGS.Manufacturer)).toBe('ACME MEDICAL');
