@@ -33,11 +33,15 @@ trans transverse tse tumor tumour ulna upper urogram uterus vascular vein veins 
 volume vol wo with without wrist xr xray of and lobe structure whole body contrastless unenhanced
 abdo pelv pelvis cervic sternum clavicle scapula sacrum coccyx skull facial sinus dental teeth
 medial mid l r c w x t o
+helical spiral doppler duplex color colour comp complete limited views ecg ekg carotids us dx cr mg nm
+angiography angiogram venogram arteriogram cholangiography enterography colonography urography
+screening diagnostic bilateral unilateral followup follow up baseline stress rest gated ungated
+min sec hr bpm mas kvp kernel smooth bone lung mediastinal window level
 `;
 
 /** French imaging terms: anatomy, technique and the negations and contrast words. */
 const VOCABULARY_FR = `
-sans avec injection contraste produit de du des la le les et en au aux coupe coupes
+sans avec injection contraste produit de du des la le les et en au aux coupe coupes tdm
 thorax thoracique abdomen abdominal abdominale abdomino pelvien pelvienne bassin crâne crane cérébral
 cérébrale cerebral encéphale encephale tête tete cou cervical cervicale rachis lombaire dorsal dorsale
 poumon poumons pulmonaire foie rein reins rénal renale vessie genou hanche épaule epaule cheville

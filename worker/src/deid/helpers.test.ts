@@ -33,7 +33,10 @@ describe('clean descriptors', () => {
 
   it('keeps French descriptors whole, negation included, so meaning cannot flip', () => {
     expect(cleanText('CT THORAX SANS INJECTION')).toBe('CT THORAX SANS INJECTION');
-    expect(cleanText('TDM abdomino-pelvienne avec injection de produit de contraste')).toBe('');
+    expect(cleanText('TDM abdomino-pelvienne avec injection de produit de contraste')).toBe(
+      'TDM abdomino-pelvienne avec injection de produit de contraste',
+    );
+    expect(cleanText('TDM THORAX SANS INJECTION Dr Martin')).toBe('');
     expect(cleanText('SCANNER ABDOMINO-PELVIEN AVEC INJECTION')).toBe(
       'SCANNER ABDOMINO-PELVIEN AVEC INJECTION',
     );
