@@ -137,3 +137,24 @@ export function decideCode(code: CodeInput, identifying: ReadonlySet<string>): C
     ...(meaning !== undefined ? { meaning } : {}),
   };
 }
+
+/** Elements whose presence makes an item a code (a designator alone is a coding scheme item). */
+export const CODE_PRESENCE_TAGS: readonly Tag[] = [
+  CODE.CodeValue,
+  CODE.LongCodeValue,
+  CODE.URNCodeValue,
+  CODE.CodeMeaning,
+];
+
+/**
+ * A designator (and version) outside a code, e.g. in a Coding Scheme Identification item: a known
+ * designator is kept, any other becomes the dummy scheme's; a version is kept when it looks like one.
+ */
+export function decideScheme(designator: string | undefined, version: string | undefined) {
+  return {
+    ...(designator !== undefined
+      ? { designator: Object.hasOwn(SCHEMES, designator) ? designator : DUMMY_CODE.designator }
+      : {}),
+    ...(version !== undefined && VERSION.test(version) ? { version } : {}),
+  };
+}

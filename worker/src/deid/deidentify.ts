@@ -56,7 +56,14 @@ import {
 import { buildFileMeta } from '../dicom/writer.ts';
 import { blankNativePixelData, blankRegionsFor, burnedInReason } from './burned-in.ts';
 import { cleanText, identifyingWords } from './clean.ts';
-import { CODE, CODE_ELEMENT_TAGS, type CodeDecision, decideCode } from './codes.ts';
+import {
+  CODE,
+  CODE_ELEMENT_TAGS,
+  CODE_PRESENCE_TAGS,
+  type CodeDecision,
+  decideCode,
+  decideScheme,
+} from './codes.ts';
 import { shiftDateValues } from './dates.ts';
 import type { BlankRegion, DeidOptions } from './options.ts';
 import type { OptionColumn } from './profile-table.ts';
@@ -583,6 +590,15 @@ function codeElements(run: Run, ds: DataSet, cs: CharacterSet): DataElement[] {
   const put = (t: Tag, vr: string, v: string | undefined) => {
     if (v !== undefined) out.push(textElement(t, vr, v, cs));
   };
+  if (!CODE_PRESENCE_TAGS.some((t) => ds.has(t))) {
+    const scheme = decideScheme(
+      read(CODE.CodingSchemeDesignator, 'SH'),
+      read(CODE.CodingSchemeVersion, 'SH'),
+    );
+    put(CODE.CodingSchemeDesignator, 'SH', scheme.designator);
+    put(CODE.CodingSchemeVersion, 'SH', scheme.version);
+    return out;
+  }
   if (!decision.known) {
     put(CODE.CodeValue, 'SH', decision.value);
     put(CODE.CodingSchemeDesignator, 'SH', decision.designator);

@@ -180,6 +180,25 @@ describe('codes', () => {
     expect(codeOf(r)).toEqual(['113100', 'DCM', 'Basic Application Confidentiality Profile']);
   });
 
+  it('keeps a coding scheme item a scheme item: known designator kept, any other replaced, no code added', () => {
+    const CodingSchemeIdentificationSequence = tag(0x0008, 0x0110);
+    const r = run(
+      dataSet([
+        sq(CodingSchemeIdentificationSequence, [
+          new Map([s(TAGS.CodingSchemeDesignator, 'SH', 'SCT')]),
+          new Map([s(TAGS.CodingSchemeDesignator, 'SH', '99SMITH')]),
+        ]),
+      ]),
+      RESEARCH,
+    );
+    const items = r.file.dataset.get(CodingSchemeIdentificationSequence)!.items!;
+    expect(items.map((i) => getString(i, TAGS.CodingSchemeDesignator))).toEqual([
+      'SCT',
+      DUMMY_CODE.designator,
+    ]);
+    expect(items.some((i) => i.has(TAGS.CodeValue) || i.has(TAGS.CodeMeaning))).toBe(false);
+  });
+
   it('replaces a private-scheme code, or a value that is not of its scheme, by a dummy code', () => {
     const dummy = [DUMMY_CODE.value, DUMMY_CODE.designator, DUMMY_CODE.meaning];
     const local = run(
