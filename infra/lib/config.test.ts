@@ -58,8 +58,10 @@ describe('readPipelineConfig', () => {
         opsEmails: '["ops@example.org"]',
         workerCpu: '4096',
         criticalThresholds: '{"suspicious_lesion":0.7,"nodule":0.9}',
+        deidProfile: 'safe-harbor',
       }),
     );
+    expect(config.worker.deidProfile).toBe('safe-harbor');
     expect(config.storage.rawUploadExpirationDays).toBe(14);
     expect(config.findingsEmails).toEqual(['a@example.org', 'b@example.org']);
     expect(config.opsEmails).toEqual(['ops@example.org']);
@@ -103,6 +105,7 @@ describe('readPipelineConfig', () => {
     ['reidentifierPrincipalArns', 'alice'],
     ['allowNoRecipients', 'maybe'],
     ['maxTaskAttempts', 0],
+    ['deidProfile', 'hipaa'],
   ])('rejects %s = %j', (key, value) => {
     expect(configError({ [key]: value }, true).key).toBe(key);
   });

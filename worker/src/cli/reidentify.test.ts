@@ -27,7 +27,18 @@ describe('medimg reidentify against a local linkage store', () => {
     const stderr = process.stderr.write;
     process.stderr.write = () => true;
     try {
-      expect(await runCli(['process', SAMPLE, '--out', out, '--key-file', keyFile])).toBe(0);
+      expect(
+        await runCli([
+          'process',
+          SAMPLE,
+          '--out',
+          out,
+          '--restricted',
+          path.join(dir, 'restricted'),
+          '--key-file',
+          keyFile,
+        ]),
+      ).toBe(0);
     } finally {
       process.stderr.write = stderr;
     }
@@ -51,7 +62,7 @@ describe('medimg reidentify against a local linkage store', () => {
     return { code, stdout: out.join(''), stderr: err.join('') };
   };
   const audits = async () => {
-    const auditDir = path.join(dir, 'out', 'linkage', 'audit', 'reidentify');
+    const auditDir = path.join(dir, 'restricted', 'audit', 'reidentify');
     const files = await readdir(auditDir).catch(() => []);
     return Promise.all(
       files.map(
@@ -67,7 +78,7 @@ describe('medimg reidentify against a local linkage store', () => {
     const { code, stdout } = await run([
       study,
       '--linkage-dir',
-      path.join(dir, 'out', 'linkage'),
+      path.join(dir, 'restricted'),
       '--reason',
       'tumour board 2026-12-01',
     ]);
@@ -84,7 +95,7 @@ describe('medimg reidentify against a local linkage store', () => {
 
   it('records who asked, why and when, before reading', async () => {
     const before = (await audits()).length;
-    await run([study, '--linkage-dir', path.join(dir, 'out', 'linkage'), '--reason', 'ticket INC-4711']);
+    await run([study, '--linkage-dir', path.join(dir, 'restricted'), '--reason', 'ticket INC-4711']);
     const records = await audits();
     expect(records).toHaveLength(before + 1);
     expect(records).toContainEqual(
@@ -103,7 +114,7 @@ describe('medimg reidentify against a local linkage store', () => {
     const { code, stderr, stdout } = await run([
       '2.25.1',
       '--linkage-dir',
-      path.join(dir, 'out', 'linkage'),
+      path.join(dir, 'restricted'),
       '--reason',
       'typo check',
     ]);
@@ -115,7 +126,7 @@ describe('medimg reidentify against a local linkage store', () => {
 
   it('refuses to run without a reason, and reads nothing', async () => {
     const before = (await audits()).length;
-    const { code, stderr } = await run([study, '--linkage-dir', path.join(dir, 'out', 'linkage')]);
+    const { code, stderr } = await run([study, '--linkage-dir', path.join(dir, 'restricted')]);
     expect(code).toBe(64);
     expect(stderr).toContain('--reason is required');
     expect(await audits()).toHaveLength(before);

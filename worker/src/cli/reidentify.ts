@@ -2,8 +2,8 @@
  * `medimg reidentify <pseudonymous study UID> --reason <text> (--linkage-dir <dir> | --bucket <name>)`:
  * the break-glass way back from a pseudonymous study to the patient (docs/runbook.md). It writes an
  * audit record of who asked and why BEFORE it reads anything, then prints the original identifiers
- * of the study from the linkage store: a local folder (what `medimg process --out <dir>` wrote under
- * <dir>/linkage), or the linkage bucket with the re-identification role's credentials.
+ * of the study from the linkage store: a local folder (the restricted folder of `medimg process`,
+ * which holds linkage/), or the linkage bucket with the re-identification role's credentials.
  */
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
@@ -21,7 +21,8 @@ export const REIDENTIFY_USAGE = `Usage: medimg reidentify <pseudonymous study UI
 Prints the original identifiers (patient ID, study UID, accession number) of a pseudonymous study.
 Every request is recorded first, with who asked and why, under audit/reidentify/ in the linkage store.
   --reason <text>        why (a ticket, a tumour board, a clinician's request); required
-  --linkage-dir <dir>    a local linkage store (medimg process writes <out>/linkage)
+  --linkage-dir <dir>    a local linkage store: the restricted folder of medimg process
+                         (--restricted, default <out>-RESTRICTED-PHI), which holds linkage/
   --bucket <name>        the linkage bucket; run with the re-identification role's credentials
                          (e.g. AWS_PROFILE naming a profile with its role_arn and mfa_serial)`;
 
