@@ -37,21 +37,28 @@
  *     would claim what is not known; PS3.3 defines it as whether the image carries enough burned-in
  *     annotation to identify the patient). The method codes say what was done.
  */
-import type { ByteOrder, DataElement, DataSet, DicomFile, Tag } from '../dicom/dataset.ts';
-import { elementOf, groupOf, isPrivateTag, tag } from '../dicom/dataset.ts';
-import { lookupTag } from '../dicom/dictionary.ts';
-import { T } from '../dicom/tags.ts';
 import {
+  type ByteOrder,
+  buildFileMeta,
   type CharacterSet,
   characterSetOf,
+  type DataElement,
+  type DataSet,
+  type DicomFile,
   decodeText,
+  elementOf,
   getString,
   getStrings,
+  groupOf,
+  isPrivateTag,
+  lookupTag,
   STRING_VRS,
   sequenceElement,
   stringElement,
-} from '../dicom/values.ts';
-import { buildFileMeta } from '../dicom/writer.ts';
+  T,
+  type Tag,
+  tag,
+} from '@medimg/dicom';
 import { blankNativePixelData, blankRegionsFor, burnedInReason } from './burned-in.ts';
 import { cleanText, identifyingWords } from './clean.ts';
 import { shiftDateValues } from './dates.ts';

@@ -1,13 +1,9 @@
 import { createHash } from 'node:crypto';
 import { linkageKeys, processedKeys, REASON_CODES, type ReasonCode, rawKeys } from '@medimg/common';
+import { type DicomFile, DicomParseError, getString, parseDicom, T, writePart10 } from '@medimg/dicom';
 import { blankEncapsulated } from '../deid/blank-encapsulated.ts';
 import { DeidError, deidentify } from '../deid/deidentify.ts';
 import type { DeidOptions } from '../deid/options.ts';
-import type { DicomFile } from '../dicom/dataset.ts';
-import { DicomParseError, parseDicom } from '../dicom/parse.ts';
-import { T } from '../dicom/tags.ts';
-import { getString } from '../dicom/values.ts';
-import { writePart10 } from '../dicom/writer.ts';
 import { ImagingError } from '../imaging/errors.ts';
 import { type RenderedImage, renderImage } from '../imaging/render.ts';
 import type { ObjectStore } from '../ports/object-store.port.ts';

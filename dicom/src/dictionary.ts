@@ -1,6 +1,6 @@
 /**
  * The DICOM data dictionary: tag -> VR, VM, keyword. The entries are generated from the standard
- * (dictionary-data.ts, by worker/scripts/gen-dictionary.ts); this module parses them once, lazily.
+ * (dictionary-data.ts, by dicom/scripts/gen-dictionary.ts); this module parses them once, lazily.
  */
 import type { Tag } from './dataset.ts';
 import { PACKED_DICTIONARY as PACKED } from './dictionary-data.ts';
