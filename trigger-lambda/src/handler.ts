@@ -4,9 +4,9 @@
  */
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { S3ObjectStore } from '@medimg/aws';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { EcsTaskRunner } from './adapters/ecs-task-runner.ts';
-import { S3RawStore } from './adapters/s3-raw-store.ts';
 import { loadConfigFromEnv } from './config.ts';
 import { createLogger, parseLogLevel } from './logger.ts';
 import { createHandler, type SqsBatchHandler } from './trigger.ts';
@@ -21,7 +21,7 @@ export function createHandlerFromEnv(
   const config = loadConfigFromEnv(env);
   const logger = createLogger({ level: parseLogLevel(env.LOG_LEVEL) });
   return createHandler({
-    store: new S3RawStore(clients.s3 ? { client: clients.s3 } : {}),
+    store: new S3ObjectStore(clients.s3 ? { client: clients.s3 } : {}),
     runner: new EcsTaskRunner(config.ecs, { logger, ...(clients.ecs ? { client: clients.ecs } : {}) }),
     config: config.trigger,
     logger,

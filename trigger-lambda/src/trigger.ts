@@ -1,3 +1,4 @@
+import type { ObjectStore } from '@medimg/common';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { classifyKey, manifestKeyOfFolder } from './batching.ts';
 import { mapLimit } from './concurrency.ts';
@@ -13,10 +14,10 @@ import {
   toJobObject,
 } from './jobs.ts';
 import { hashKey, type Logger, silentLogger } from './logger.ts';
-import type { RawStore, TaskRunner } from './ports.ts';
+import type { TaskRunner } from './ports.ts';
 
 export interface HandlerDeps {
-  readonly store: RawStore;
+  readonly store: ObjectStore;
   readonly runner: TaskRunner;
   readonly config: TriggerConfig;
   readonly logger?: Logger;
@@ -156,7 +157,7 @@ export function createHandler(deps: HandlerDeps): SqsBatchHandler {
       // 2. Files in an unmanaged folder: covered when the folder has a manifest now, else loose.
       await mapLimit([...folderFiles], config.headConcurrency, async ([folder, files]) => {
         try {
-          const manifest = await store.headObject(bucket, manifestKeyOfFolder(folder));
+          const manifest = await store.head(bucket, manifestKeyOfFolder(folder));
           if (manifest !== undefined) {
             counts.covered += files.size;
             return;
@@ -172,7 +173,7 @@ export function createHandler(deps: HandlerDeps): SqsBatchHandler {
       const planFromLoose = async (keys: string[]): Promise<JobPlan | undefined> => {
         const heads = await mapLimit(keys, config.headConcurrency, async (key) => ({
           key,
-          head: await store.headObject(bucket, key),
+          head: await store.head(bucket, key),
         }));
         const objects = [];
         for (const { key, head } of heads) {

@@ -5,8 +5,8 @@
  */
 
 import { S3Client } from '@aws-sdk/client-s3';
+import { S3_CLIENT_DEFAULTS, S3ObjectStore } from '@medimg/aws';
 import { JobSpecSchema } from '@medimg/common';
-import { S3_CLIENT_DEFAULTS, S3ObjectStore } from './adapters/s3-object-store.ts';
 import { SageMakerInferenceClient } from './adapters/sagemaker-inference.ts';
 import { secretsManagerFetcher } from './adapters/secrets-manager.ts';
 import { SnsNotifier } from './adapters/sns-notifier.ts';

@@ -4,14 +4,15 @@
  * runner that starts the real worker, and a mailbox for the notifications. Used by `npm run demo`
  * and the end-to-end tests.
  */
+
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { S3ObjectStore } from '@medimg/aws';
 import { processedKeys } from '@medimg/common';
-import { S3RawStore } from '@medimg/trigger-lambda/adapters/s3-raw-store.ts';
 import { triggerConfig } from '@medimg/trigger-lambda/config.ts';
 import { createLogger as createTriggerLogger } from '@medimg/trigger-lambda/logger.ts';
 import { createHandler } from '@medimg/trigger-lambda/trigger.ts';
@@ -131,7 +132,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   const triggerLogFile = path.join(dirs.logs, 'trigger-lambda.log');
   const triggerLines: string[] = [];
   const handler = createHandler({
-    store: new S3RawStore({ client: servers.s3 }),
+    store: new S3ObjectStore({ client: servers.s3 }),
     runner,
     // The bridge URL-encodes keys as AWS does, so the production decoding stays on.
     config: triggerConfig({ rawBucket: names.rawBucket, keysUrlEncoded: true }),

@@ -1,4 +1,5 @@
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { classifyAwsError } from '@medimg/aws';
 import {
   INFERENCE_CONTENT_TYPE,
   type InferenceInstance,
@@ -216,24 +217,6 @@ interface Failure {
   readonly message: string;
 }
 
-const RETRYABLE_NAMES = new Set([
-  'ServiceUnavailable',
-  'InternalFailure',
-  'InternalDependencyException',
-  'ModelNotReadyException',
-  'ThrottlingException',
-  'TooManyRequestsException',
-]);
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ETIMEDOUT',
-]);
-
 /** Map whatever the SDK threw to a code, and whether another attempt may help. Messages name no values. */
 function classify(err: unknown): Failure {
   if (err instanceof InferenceError) return { code: err.code, retryable: false, message: err.message };
@@ -272,7 +255,9 @@ function classify(err: unknown): Failure {
   }
   if (status === 413)
     return { code: 'PAYLOAD_TOO_LARGE', retryable: false, message: 'the endpoint refused the payload size' };
-  if (RETRYABLE_NAMES.has(name) || status === 429 || (status !== undefined && status >= 500)) {
+  // The SDK's own classification: throttling (429, ModelNotReadyException), 5xx, timeouts, dropped connections.
+  const aws = classifyAwsError(err);
+  if (aws.retryable && status !== undefined) {
     return {
       code: 'ENDPOINT_UNAVAILABLE',
       retryable: true,
@@ -280,7 +265,7 @@ function classify(err: unknown): Failure {
     };
   }
   const networkCode = e.code ?? (e as { cause?: { code?: string } }).cause?.code;
-  if ((networkCode && NETWORK_CODES.has(networkCode)) || name === 'TimeoutError') {
+  if (aws.kind === 'transient') {
     return {
       code:
         networkCode === 'ETIMEDOUT' || name === 'TimeoutError' ? 'ENDPOINT_TIMEOUT' : 'ENDPOINT_UNAVAILABLE',

@@ -1,3 +1,4 @@
+import type { ObjectStore } from '@medimg/common';
 import {
   type InferenceResponse,
   type InstancePrediction,
@@ -11,7 +12,6 @@ import type { Clock } from '../ports/clock.port.ts';
 import type { InferenceClient } from '../ports/inference.port.ts';
 import type { LinkSigner } from '../ports/link-signer.port.ts';
 import type { Notifier } from '../ports/notifier.port.ts';
-import type { ObjectStore } from '../ports/object-store.port.ts';
 import {
   assessSeries,
   type CriticalFinding,

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { ObjectStore } from '@medimg/common';
 import { linkageKeys, processedKeys, REASON_CODES, type ReasonCode, rawKeys } from '@medimg/common';
 import { type DicomFile, DicomParseError, getString, parseDicom, T, writePart10 } from '@medimg/dicom';
 import { blankEncapsulated } from '../deid/blank-encapsulated.ts';
@@ -6,7 +7,6 @@ import { DeidError, deidentify } from '../deid/deidentify.ts';
 import type { DeidOptions } from '../deid/options.ts';
 import { ImagingError } from '../imaging/errors.ts';
 import { type RenderedImage, renderImage } from '../imaging/render.ts';
-import type { ObjectStore } from '../ports/object-store.port.ts';
 import type { StepName } from './status.ts';
 
 /** Where each input ends (DESIGN D2): processed, quarantined with a reason, or failed with an error code. */
