@@ -1,3 +1,5 @@
+export * from './env.ts';
+export * from './errors.ts';
 export * from './inference.ts';
 export * from './job-spec.ts';
 export * from './keys.ts';

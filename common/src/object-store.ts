@@ -3,6 +3,8 @@
  * trigger reads manifests and writes job specs. Implemented on S3 by @medimg/aws and on a local
  * folder by the worker's CLI adapter. No SDK here.
  */
+import { CodedError } from './errors.ts';
+
 export interface PutOptions {
   readonly contentType?: string;
   /** Write only when no object exists at the key (S3 `If-None-Match: *`). Returns false when one did. */
@@ -33,13 +35,6 @@ export interface ObjectStore {
 export type ObjectStoreErrorCode = 'NOT_FOUND' | 'ACCESS_DENIED' | 'STORE_UNAVAILABLE' | 'STORE_ERROR';
 
 /** Adapters turn their SDK's exceptions into this. The message never holds a key. */
-export class ObjectStoreError extends Error {
+export class ObjectStoreError extends CodedError<ObjectStoreErrorCode> {
   override readonly name = 'ObjectStoreError';
-  constructor(
-    readonly code: ObjectStoreErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }

@@ -5,19 +5,15 @@
  * DICOM value.
  */
 import { inflateRawSync, inflateSync } from 'node:zlib';
+import { CodedError } from '@medimg/common';
 import dicomParser from 'dicom-parser';
 import type { DataElement, DataSet, DicomFile, Tag, TransferSyntax } from './dataset.ts';
 import { resolveVr } from './dictionary.ts';
 
 export type DicomParseErrorCode = 'NOT_DICOM' | 'DICOM_TRUNCATED' | 'DICOM_MALFORMED' | 'DICOM_TOO_LARGE';
 
-export class DicomParseError extends Error {
-  readonly code: DicomParseErrorCode;
-  constructor(code: DicomParseErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'DicomParseError';
-    this.code = code;
-  }
+export class DicomParseError extends CodedError<DicomParseErrorCode> {
+  override readonly name = 'DicomParseError';
 }
 
 export interface ParseOptions {

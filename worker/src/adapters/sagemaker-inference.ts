@@ -5,10 +5,10 @@ import {
   type InferenceInstance,
   type InferenceRequest,
   type InferenceResponse,
+  InferenceResponseSchema,
   PAYLOAD_LIMIT_REALTIME,
   PAYLOAD_LIMIT_SERVERLESS,
 } from '@medimg/common';
-import { z } from 'zod';
 import { type InferenceClient, InferenceError } from '../ports/inference.port.ts';
 
 export interface SageMakerInferenceOptions {
@@ -27,31 +27,6 @@ export interface SageMakerInferenceOptions {
   readonly baseDelayMs?: number;
   readonly maxDelayMs?: number;
 }
-
-const responseSchema = z.object({
-  model: z.object({ name: z.string().min(1), version: z.string().min(1) }),
-  predictions: z.array(
-    z.object({
-      id: z.string(),
-      scores: z.record(z.string(), z.number().min(0).max(1)),
-      findings: z.array(
-        z.object({
-          label: z.string().min(1),
-          score: z.number().min(0).max(1),
-          box: z
-            .object({
-              x: z.number().min(0).max(1),
-              y: z.number().min(0).max(1),
-              width: z.number().min(0).max(1),
-              height: z.number().min(0).max(1),
-            })
-            .optional(),
-        }),
-      ),
-    }),
-  ),
-  timing: z.object({ inferenceMs: z.number().min(0) }),
-});
 
 const ENVELOPE_BYTES = Buffer.byteLength('{"instances":[]}');
 
@@ -185,7 +160,7 @@ export class SageMakerInferenceClient implements InferenceClient {
         cause: err,
       });
     }
-    const parsed = responseSchema.safeParse(json);
+    const parsed = InferenceResponseSchema.safeParse(json);
     if (!parsed.success) {
       throw new InferenceError('BAD_RESPONSE', 'the endpoint answer does not follow the inference contract', {
         cause: parsed.error,

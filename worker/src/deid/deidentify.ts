@@ -37,6 +37,7 @@
  *     would claim what is not known; PS3.3 defines it as whether the image carries enough burned-in
  *     annotation to identify the patient). The method codes say what was done.
  */
+import { CodedError } from '@medimg/common';
 import {
   type ByteOrder,
   buildFileMeta,
@@ -127,17 +128,13 @@ export interface DeidResult {
 export type DeidErrorCode = 'BURNED_IN_ANNOTATION' | 'DEID_FAILED';
 
 /** Messages never carry values of the object. `reason` is a stable sub-code. */
-export class DeidError extends Error {
+export class DeidError extends CodedError<DeidErrorCode> {
   override readonly name = 'DeidError';
-  constructor(
-    readonly code: DeidErrorCode,
-    message: string,
-    options?: { cause?: unknown; reason?: string },
-  ) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+  readonly reason: string | undefined;
+  constructor(code: DeidErrorCode, message: string, options?: { cause?: unknown; reason?: string }) {
+    super(code, message, options);
     this.reason = options?.reason;
   }
-  readonly reason: string | undefined;
 }
 
 /** CID 7050 De-identification Method code meanings (coding scheme DCM). */
