@@ -126,8 +126,14 @@ describe('planWork', () => {
     const work = planWork(
       sorted,
       {
-        manifest: async (batchId) => (asked.push(`manifest ${batchId}`), plan),
-        loose: async (keys) => (asked.push(`loose ${keys.join(',')}`), plan),
+        manifest: async (batchId) => {
+          asked.push(`manifest ${batchId}`);
+          return plan;
+        },
+        loose: async (keys) => {
+          asked.push(`loose ${keys.join(',')}`);
+          return plan;
+        },
       },
       counts,
     );
