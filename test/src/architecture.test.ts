@@ -46,4 +46,43 @@ describe('the repository layout', () => {
     expect(Object.keys(exportsOf('worker')).filter((k) => k.includes('*'))).toEqual([]);
     expect(Object.keys(exportsOf('worker')).length).toBeGreaterThan(0);
   });
+
+  describe('the Dockerfiles', () => {
+    const DOCKERFILES = ['worker/Dockerfile', 'models/Dockerfile', 'test/Dockerfile'];
+    const read = (f: string): string => readFileSync(path.join(REPO_ROOT, f), 'utf8');
+    /** Instructions with their continuation lines joined, comments dropped. */
+    const instructions = (text: string): string[] =>
+      text
+        .replace(/\\\n/g, ' ')
+        .split('\n')
+        .filter((l) => l.trim() !== '' && !l.trimStart().startsWith('#'));
+    const stages = (text: string): string[][] => {
+      const out: string[][] = [];
+      for (const line of instructions(text)) {
+        if (/^FROM\s/i.test(line)) out.push([line]);
+        else out.at(-1)?.push(line);
+      }
+      return out;
+    };
+
+    it('share one manifests stage and keep no list of workspace package.json files', () => {
+      const manifestStages = DOCKERFILES.map((f) =>
+        stages(read(f)).find((s) => /^FROM \S+ AS manifests$/.test(s[0] ?? '')),
+      );
+
+      for (const stage of manifestStages) expect(stage).toEqual(manifestStages[0]);
+      for (const f of DOCKERFILES) expect(read(f)).not.toMatch(/^COPY\s+[\w-]+\/package\.json/m);
+    });
+
+    it('build the worker image from sources that had their tests and test helpers removed', () => {
+      const all = stages(read('worker/Dockerfile'));
+      const final = all.at(-1)!;
+      const sources = all.find((s) => / AS sources$/.test(s[0] ?? ''))!;
+
+      expect(final.filter((l) => l.startsWith('COPY')).every((l) => l.startsWith('COPY --from='))).toBe(true);
+      expect(final).toContain('COPY --from=sources /app/ ./');
+      expect(sources.join('\n')).toContain("-name testing -o -name testing.ts -o -name '*.test.ts'");
+      expect(sources.join('\n')).toContain("test -z \"$(find /app -name 'testing*' -o -name '*.test.ts')\"");
+    });
+  });
 });
