@@ -13,7 +13,7 @@ export type {
   TransferSyntax,
 } from './dataset.ts';
 export { elementOf, formatTag, groupOf, isPrivateTag, tag } from './dataset.ts';
-export { type DictEntry, keywordToTag, lookupTag, resolveVr } from './dictionary.ts';
+export { type DictEntry, dictionaryEntries, keywordToTag, lookupTag, resolveVr } from './dictionary.ts';
 export {
   DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
   DicomParseError,

@@ -1,6 +1,6 @@
 import { CodedError, WORKER_ENV, type WorkerEnvName } from '@medimg/common';
 import { z } from 'zod';
-import { type DeidOptions, deidOptionsSchema } from './deid/options.ts';
+import { DEID_PROFILES, type DeidOptions, deidOptionsSchema, PROFILE_OPTIONS } from './deid/options.ts';
 import type { CriticalThresholds } from './pipeline/assess.ts';
 import { STEP_NAMES } from './pipeline/status.ts';
 
@@ -35,6 +35,8 @@ const workerEnvShape = {
   OPS_TOPIC_ARN: z.string().startsWith('arn:').optional(),
   CRITICAL_THRESHOLDS: jsonRecord('CRITICAL_THRESHOLDS').optional(),
   BURNED_IN_POLICY: z.enum(['quarantine', 'blank']).default('quarantine'),
+  /** De-identification profile (docs/deidentification.md): research (default) or safe-harbor. */
+  DEID_PROFILE: z.enum(DEID_PROFILES).default('research'),
   DEID_OPTIONS: z.preprocess(
     (v) => (v === '' ? undefined : v),
     json('DEID_OPTIONS').pipe(z.record(z.string(), z.unknown())).optional(),
@@ -42,6 +44,16 @@ const workerEnvShape = {
   DEID_KEY_SECRET_ARN: optionalText,
   DEID_KEY_FILE: optionalText,
   DEID_KEY: optionalText,
+  /**
+   * Memory budget per input in decoded bytes (inflated data set, one decoded frame); inputs that
+   * would pass it are quarantined with DECODED_SIZE_LIMIT. With MAX_CONCURRENT_FILES at 4, the
+   * default bounds decoding at 1 GiB.
+   */
+  MAX_DECODED_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024 * 1024)
+    .default(256 * 1024 * 1024),
   MAX_BYTES_IN_FLIGHT: z.coerce
     .number()
     .int()
@@ -65,7 +77,7 @@ const WorkerEnvSchema = z.object(workerEnvShape);
 
 export type WorkerConfig = z.infer<typeof WorkerEnvSchema> & {
   readonly thresholds: CriticalThresholds;
-  /** DEID_OPTIONS with BURNED_IN_POLICY, validated. */
+  /** The DEID_PROFILE's options with DEID_OPTIONS and BURNED_IN_POLICY over them, validated. */
   readonly deidOptions: DeidOptions;
 };
 
@@ -84,6 +96,7 @@ export function readWorkerConfig(env: NodeJS.ProcessEnv): WorkerConfig {
     throw new ConfigError(`invalid worker configuration: ${problems}`);
   }
   const deid = deidOptionsSchema.safeParse({
+    ...PROFILE_OPTIONS[parsed.data.DEID_PROFILE],
     ...parsed.data.DEID_OPTIONS,
     burnedInPolicy: parsed.data.BURNED_IN_POLICY,
   });

@@ -65,7 +65,11 @@ async function main(): Promise<number> {
       thresholds: config.thresholds,
       logger: log,
       clock: systemClock,
-      limits: { maxBytesInFlight: config.MAX_BYTES_IN_FLIGHT, maxConcurrent: config.MAX_CONCURRENT_FILES },
+      limits: {
+        maxBytesInFlight: config.MAX_BYTES_IN_FLIGHT,
+        maxConcurrent: config.MAX_CONCURRENT_FILES,
+        maxDecodedBytes: config.MAX_DECODED_BYTES,
+      },
       previewLinkTtlSeconds: config.PREVIEW_LINK_TTL_SECONDS,
       coverage: PIPELINE_COVERAGE,
       // Fault injection for the crash-and-rerun test only: exits as a killed task would.

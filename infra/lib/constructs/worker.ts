@@ -98,11 +98,15 @@ export class Worker extends Construct {
       environment: {
         [WORKER_ENV.CRITICAL_THRESHOLDS]: JSON.stringify(s.criticalThresholds),
         [WORKER_ENV.BURNED_IN_POLICY]: s.burnedInPolicy,
+        [WORKER_ENV.DEID_PROFILE]: s.deidProfile,
         [WORKER_ENV.LOG_LEVEL]: s.logLevel,
         [WORKER_ENV.SAGEMAKER_SERVERLESS]: String(props.serverlessInference),
         // Bytes of input decoded at once: a sixteenth of the task memory leaves room for the
         // decoded pixels, the resized copies and Node itself.
         [WORKER_ENV.MAX_BYTES_IN_FLIGHT]: String(Math.floor((s.memoryMiB * 1024 * 1024) / 16)),
+        // Decoded bytes per input (inflated data set, one frame): with 4 files at once, an eighth
+        // of the task memory in all; a deflate bomb is refused at this size (DECODED_SIZE_LIMIT).
+        [WORKER_ENV.MAX_DECODED_BYTES]: String(Math.floor((s.memoryMiB * 1024 * 1024) / 32)),
         TMPDIR: '/tmp',
       },
     });
