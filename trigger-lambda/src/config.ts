@@ -1,4 +1,4 @@
-import { MANAGED_BATCH_ID_PATTERN } from '@medimg/common';
+import { type LogLevel, MANAGED_BATCH_ID_PATTERN, type TriggerEnvName } from '@medimg/common';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
 
@@ -39,6 +39,7 @@ export interface LambdaConfig {
   readonly ecs?: EcsTaskConfig;
   /** Jobs go to the dispatcher's queue (AWS): the task cap, time limit and retries apply. */
   readonly dispatchQueueUrl?: string;
+  readonly logLevel: LogLevel;
 }
 
 /** Builds a TriggerConfig with defaults for everything but the bucket. */
@@ -80,7 +81,8 @@ const csv = (what: string, item: RegExp) =>
 
 const nonEmpty = (expected: string) => z.string({ error: expected }).trim().min(1, { error: expected });
 
-const EnvSchema = z.object({
+/** Every variable the Lambda reads (docs/decisions/010-contracts-and-config.md). */
+const envShape = {
   RAW_BUCKET: z
     .string({ error: 'expected an S3 bucket name' })
     .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'expected an S3 bucket name' }),
@@ -108,12 +110,18 @@ const EnvSchema = z.object({
         return z.NEVER;
       }
     }),
-});
+  LOG_LEVEL: z
+    .enum(['debug', 'info', 'warn', 'error'], { error: 'expected debug, info, warn or error' })
+    .default('info'),
+  DISPATCH_QUEUE_URL: z.url({ error: 'expected the dispatch queue URL' }).optional(),
+} satisfies Record<TriggerEnvName, z.ZodType>;
+const EnvSchema = z.object(envShape);
 
 const DispatchEnvSchema = EnvSchema.pick({
   RAW_BUCKET: true,
   S3_EVENT_KEYS_URL_ENCODED: true,
   MANAGED_BATCH_ID_PATTERN: true,
+  LOG_LEVEL: true,
 }).extend({ DISPATCH_QUEUE_URL: z.url({ error: 'expected the dispatch queue URL' }) });
 
 /**
@@ -135,6 +143,7 @@ export function loadConfigFromEnv(env: NodeJS.ProcessEnv = process.env): LambdaC
         managedBatchIdPattern: e.MANAGED_BATCH_ID_PATTERN,
       }),
       dispatchQueueUrl: e.DISPATCH_QUEUE_URL,
+      logLevel: e.LOG_LEVEL,
     };
   }
   const parsed = EnvSchema.safeParse(env);
@@ -158,5 +167,6 @@ export function loadConfigFromEnv(env: NodeJS.ProcessEnv = process.env): LambdaC
       securityGroupIds: e.SECURITY_GROUP_IDS,
       assignPublicIp: e.ASSIGN_PUBLIC_IP,
     },
+    logLevel: e.LOG_LEVEL,
   };
 }

@@ -5,19 +5,17 @@
  */
 
 import { S3Client } from '@aws-sdk/client-s3';
+import { S3_CLIENT_DEFAULTS, S3ObjectStore } from '@medimg/aws';
 import { emfSink, JobSpecSchema } from '@medimg/common';
-import { S3_CLIENT_DEFAULTS, S3ObjectStore } from './adapters/s3-object-store.ts';
 import { SageMakerInferenceClient } from './adapters/sagemaker-inference.ts';
 import { secretsManagerFetcher } from './adapters/secrets-manager.ts';
 import { SnsNotifier } from './adapters/sns-notifier.ts';
 import { parseS3Uri, readWorkerConfig } from './config.ts';
 import { loadDeidKey } from './deid/key.ts';
-import { profileOptions } from './deid/options.ts';
 import { createLogger, errorFields } from './logger.ts';
 import { PIPELINE_COVERAGE } from './pipeline/coverage.ts';
 import { runJob } from './pipeline/job.ts';
 import { inferenceLatency, inferenceThrottled, jobMetrics } from './pipeline/metrics.ts';
-import type { StepName } from './pipeline/status.ts';
 import { systemClock } from './ports/clock.port.ts';
 import { type InferenceClient, InferenceError } from './ports/inference.port.ts';
 
@@ -36,7 +34,7 @@ async function main(): Promise<number> {
   const metrics = emfSink((line) => process.stdout.write(`${line}\n`));
   const startedAt = performance.now();
   // Fault injection for the retry test only: the first N attempts fail as a crashed task would.
-  const failAttempts = Number(process.env.MEDIMG_FAULT_FAIL_ATTEMPTS ?? 0);
+  const failAttempts = config.MEDIMG_FAULT_FAIL_ATTEMPTS;
   if (config.JOB_ATTEMPT <= failAttempts) {
     log.error('fault injected: attempt fails', { attempt: config.JOB_ATTEMPT, errorCode: 'FAULT_INJECTED' });
     return 1;
@@ -45,20 +43,20 @@ async function main(): Promise<number> {
   const store = new S3ObjectStore({
     client: new S3Client({
       ...S3_CLIENT_DEFAULTS,
-      forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true',
+      forcePathStyle: config.S3_FORCE_PATH_STYLE === 'true',
     }),
   });
   const notifier = new SnsNotifier();
   const { bucket, key } = parseS3Uri(config.JOB_SPEC_URI);
   let jobId = 'unknown';
   try {
-    const deidKey = await loadDeidKey(process.env, {
-      production: process.env.MEDIMG_MODE !== 'local',
+    const deidKey = await loadDeidKey(config, {
+      production: config.MEDIMG_MODE !== 'local',
       secretsFetcher: secretsManagerFetcher(),
     });
     const spec = JobSpecSchema.parse(JSON.parse(Buffer.from(await store.get(bucket, key)).toString('utf8')));
     jobId = spec.jobId;
-    const crashAfter = process.env.MEDIMG_FAULT_EXIT_AFTER_STEP as StepName | undefined;
+    const crashAfter = config.MEDIMG_FAULT_EXIT_AFTER_STEP;
     const sagemaker = new SageMakerInferenceClient({
       endpointName: config.SAGEMAKER_ENDPOINT_NAME,
       timeoutMs: config.INFERENCE_TIMEOUT_MS,
@@ -66,7 +64,7 @@ async function main(): Promise<number> {
       onThrottled: () => metrics.emit(inferenceThrottled()),
     });
     // Fault injection for the retry test only: the endpoint is down for the first N attempts.
-    const inferenceDownAttempts = Number(process.env.MEDIMG_FAULT_INFERENCE_DOWN_ATTEMPTS ?? 0);
+    const inferenceDownAttempts = config.MEDIMG_FAULT_INFERENCE_DOWN_ATTEMPTS;
     const inference: InferenceClient = {
       invoke: async (request, options) => {
         if (config.JOB_ATTEMPT <= inferenceDownAttempts) {
@@ -84,10 +82,7 @@ async function main(): Promise<number> {
       linkageBucket: config.LINKAGE_BUCKET,
       deid: {
         key: deidKey,
-        options: profileOptions(config.DEID_PROFILE, {
-          ...(config.DEID_OPTIONS ? (JSON.parse(config.DEID_OPTIONS) as object) : {}),
-          burnedInPolicy: config.BURNED_IN_POLICY,
-        }),
+        options: config.deidOptions,
       },
       inference,
       attempt: config.JOB_ATTEMPT,

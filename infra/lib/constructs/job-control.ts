@@ -1,3 +1,4 @@
+import { DISPATCHER_ENV as D, TRIGGER_ENV } from '@medimg/common';
 import { type CfnResource, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -132,13 +133,13 @@ export class JobControl extends Construct {
       deadLetterQueue: this.deadLetterQueue,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
-        DISPATCH_QUEUE_URL: this.queue.queueUrl,
-        OPS_TOPIC_ARN: props.opsTopic.topicArn,
-        TASK_FAMILY: worker.taskDefinition.family,
-        MAX_RUNNING_TASKS: String(s.maxRunningTasks),
-        MAX_ATTEMPTS: String(s.maxAttempts),
-        RETRY_BASE_DELAY_SECONDS: String(s.retryBaseDelaySeconds),
-        TASK_TIME_LIMIT_SECONDS: String(s.taskTimeLimitMinutes * 60),
+        [D.DISPATCH_QUEUE_URL]: this.queue.queueUrl,
+        [D.OPS_TOPIC_ARN]: props.opsTopic.topicArn,
+        [D.TASK_FAMILY]: worker.taskDefinition.family,
+        [D.MAX_RUNNING_TASKS]: String(s.maxRunningTasks),
+        [D.MAX_ATTEMPTS]: String(s.maxAttempts),
+        [D.RETRY_BASE_DELAY_SECONDS]: String(s.retryBaseDelaySeconds),
+        [D.TASK_TIME_LIMIT_SECONDS]: String(s.taskTimeLimitMinutes * 60),
       },
       bundling: {
         forceDockerBundling: false,
@@ -231,7 +232,7 @@ export class JobControl extends Construct {
 
   /** The trigger queues first attempts here instead of calling RunTask. Sets DISPATCH_QUEUE_URL. */
   bindTrigger(fn: lambda.Function): void {
-    fn.addEnvironment('DISPATCH_QUEUE_URL', this.queue.queueUrl);
+    fn.addEnvironment(TRIGGER_ENV.DISPATCH_QUEUE_URL, this.queue.queueUrl);
     this.grantSend(fn);
   }
 

@@ -5,9 +5,10 @@
  * turned into the "ECS Task State Change" event EventBridge would deliver.
  */
 import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { S3ObjectStore } from '@medimg/aws';
 import { emfSink } from '@medimg/common';
 import {
-  S3LedgerStore,
+  ObjectStoreLedger,
   SnsOpsNotifier,
   SqsDispatchQueue,
 } from '@medimg/trigger-lambda/adapters/dispatch-aws.ts';
@@ -49,7 +50,7 @@ export async function startLocalDispatch(options: {
   const queue = new SqsDispatchQueue(queueUrl, { client: servers.sqs });
   const logger = createLogger({ write: options.log });
   const dispatcher = new Dispatcher({
-    ledger: new S3LedgerStore(servers.names.rawBucket, { client: servers.s3 }),
+    ledger: new ObjectStoreLedger(servers.names.rawBucket, new S3ObjectStore({ client: servers.s3 })),
     queue,
     tasks: {
       runTask: (input) => runner.runTask(input),

@@ -1,8 +1,7 @@
 /** The dispatcher's AWS adapters: ledger on S3, dispatch queue on SQS, operations on SNS. */
-import { GetObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { rawKeys } from '@medimg/common';
+import { type ObjectStore, rawKeys } from '@medimg/common';
 import {
   type DeadLetterRecord,
   type DispatchMessage,
@@ -10,68 +9,36 @@ import {
   JobLedgerSchema,
 } from '../dispatch/model.ts';
 import type { DispatchQueue, LedgerStore, OpsNotifier } from '../dispatch/ports.ts';
-import { TriggerError } from '../errors.ts';
 import type { RunTaskInput, TaskRunner } from '../ports.ts';
 
 const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value, null, 2));
 
-/** `jobs/<jobId>.attempts.json` and `jobs/<jobId>.dead-letter.json` in the raw bucket. */
-export class S3LedgerStore implements LedgerStore {
-  readonly #client: S3Client;
+/**
+ * `jobs/<jobId>.attempts.json` and `jobs/<jobId>.dead-letter.json` in the raw bucket, on the shared
+ * ObjectStore port (S3ObjectStore in AWS and in the demo). Store errors stay ObjectStoreErrors.
+ */
+export class ObjectStoreLedger implements LedgerStore {
   constructor(
     private readonly bucket: string,
-    options: { readonly client?: S3Client } = {},
-  ) {
-    this.#client = options.client ?? new S3Client({});
-  }
+    private readonly store: ObjectStore,
+  ) {}
 
   async read(jobId: string): Promise<JobLedger | undefined> {
-    try {
-      const out = await this.#client.send(
-        new GetObjectCommand({ Bucket: this.bucket, Key: rawKeys.jobAttempts(jobId) }),
-      );
-      const text = (await out.Body?.transformToString('utf-8')) ?? '';
-      return JobLedgerSchema.parse(JSON.parse(text));
-    } catch (err) {
-      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-      if ((err instanceof S3ServiceException && err.name === 'NoSuchKey') || status === 404) return undefined;
-      throw new TriggerError(
-        'STORE_FAILED',
-        `S3 ledger read failed: ${err instanceof Error ? err.name : 'unknown'}`,
-        {
-          cause: err,
-        },
-      );
-    }
+    const bytes = await this.store.getIfExists(this.bucket, rawKeys.jobAttempts(jobId));
+    if (bytes === undefined) return undefined;
+    return JobLedgerSchema.parse(JSON.parse(new TextDecoder().decode(bytes)));
   }
 
   async write(ledger: JobLedger): Promise<void> {
-    await this.#put(rawKeys.jobAttempts(ledger.jobId), ledger);
+    await this.store.put(this.bucket, rawKeys.jobAttempts(ledger.jobId), json(ledger), {
+      contentType: 'application/json',
+    });
   }
 
   async writeDeadLetter(record: DeadLetterRecord): Promise<void> {
-    await this.#put(rawKeys.jobDeadLetter(record.jobId), record);
-  }
-
-  async #put(key: string, value: unknown): Promise<void> {
-    try {
-      await this.#client.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: key,
-          Body: json(value),
-          ContentType: 'application/json',
-        }),
-      );
-    } catch (err) {
-      throw new TriggerError(
-        'STORE_FAILED',
-        `S3 ledger write failed: ${err instanceof Error ? err.name : 'unknown'}`,
-        {
-          cause: err,
-        },
-      );
-    }
+    await this.store.put(this.bucket, rawKeys.jobDeadLetter(record.jobId), json(record), {
+      contentType: 'application/json',
+    });
   }
 }
 

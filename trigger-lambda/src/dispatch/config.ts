@@ -1,3 +1,4 @@
+import type { DispatcherEnvName, LogLevel } from '@medimg/common';
 import { z } from 'zod';
 import type { EcsTaskConfig } from '../config.ts';
 import { ConfigError } from '../errors.ts';
@@ -45,7 +46,10 @@ const DispatcherEnvSchema = z.object({
   MAX_ATTEMPTS: int(1, 10, 'expected an integer from 1 to 10'),
   RETRY_BASE_DELAY_SECONDS: int(0, 900, 'expected an integer from 0 to 900'),
   TASK_TIME_LIMIT_SECONDS: int(60, 86400, 'expected an integer from 60 to 86400'),
-});
+  LOG_LEVEL: z
+    .enum(['debug', 'info', 'warn', 'error'], { error: 'expected debug, info, warn or error' })
+    .default('info'),
+} satisfies Record<DispatcherEnvName, z.ZodType>);
 
 export interface DispatcherLambdaConfig {
   readonly rawBucket: string;
@@ -54,6 +58,7 @@ export interface DispatcherLambdaConfig {
   readonly taskFamily: string;
   readonly ecs: EcsTaskConfig;
   readonly dispatcher: DispatcherConfig;
+  readonly logLevel: LogLevel;
 }
 
 /** Reads the dispatcher's environment once; a ConfigError names the first wrong variable. */
@@ -83,5 +88,6 @@ export function loadDispatcherConfig(env: NodeJS.ProcessEnv = process.env): Disp
       retryBaseDelaySeconds: e.RETRY_BASE_DELAY_SECONDS,
       taskTimeLimitSeconds: e.TASK_TIME_LIMIT_SECONDS,
     },
+    logLevel: e.LOG_LEVEL,
   };
 }

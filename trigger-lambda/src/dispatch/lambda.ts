@@ -2,11 +2,12 @@
  * The dispatcher Lambda's entry point (export `handler`): wires the AWS adapters to the core.
  * Its two event sources: the dispatch queue (SQS) and the stopped-task rule (EventBridge).
  */
+import { S3ObjectStore } from '@medimg/aws';
 import { emfSink } from '@medimg/common';
 import type { SQSBatchResponse } from 'aws-lambda';
-import { S3LedgerStore, SnsOpsNotifier, SqsDispatchQueue } from '../adapters/dispatch-aws.ts';
+import { ObjectStoreLedger, SnsOpsNotifier, SqsDispatchQueue } from '../adapters/dispatch-aws.ts';
 import { EcsTaskRunner } from '../adapters/ecs-task-runner.ts';
-import { createLogger, parseLogLevel } from '../logger.ts';
+import { createLogger } from '../logger.ts';
 import { loadDispatcherConfig } from './config.ts';
 import { Dispatcher } from './core.ts';
 import { createDispatchHandlers, type DispatchHandlers, routeDispatchEvent } from './handler.ts';
@@ -15,10 +16,10 @@ let wired: DispatchHandlers | undefined;
 
 function wire(): DispatchHandlers {
   const config = loadDispatcherConfig();
-  const logger = createLogger({ level: parseLogLevel(process.env.LOG_LEVEL) });
+  const logger = createLogger({ level: config.logLevel });
   const ecs = new EcsTaskRunner(config.ecs, { logger });
   const dispatcher = new Dispatcher({
-    ledger: new S3LedgerStore(config.rawBucket),
+    ledger: new ObjectStoreLedger(config.rawBucket, new S3ObjectStore()),
     queue: new SqsDispatchQueue(config.queueUrl),
     tasks: {
       runTask: (input) => ecs.runTask(input),

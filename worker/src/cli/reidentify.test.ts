@@ -3,10 +3,8 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { getString, parseDicom, T } from '@medimg/dicom';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseDicom } from '../dicom/parse.ts';
-import { T } from '../dicom/tags.ts';
-import { getString } from '../dicom/values.ts';
 import { runCli } from './main.ts';
 import { type ReidentificationAudit, runReidentify } from './reidentify.ts';
 

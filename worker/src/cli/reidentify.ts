@@ -9,12 +9,11 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { linkageKeys, studyOfLinkageKey } from '@medimg/common';
+import { S3_CLIENT_DEFAULTS, S3ObjectStore } from '@medimg/aws';
+import { linkageKeys, type ObjectStore, studyOfLinkageKey } from '@medimg/common';
 import { FsObjectStore } from '../adapters/fs-object-store.ts';
-import { S3_CLIENT_DEFAULTS, S3ObjectStore } from '../adapters/s3-object-store.ts';
-import type { ObjectStore } from '../ports/object-store.port.ts';
 
 export const REIDENTIFY_USAGE = `Usage: medimg reidentify <pseudonymous study UID> --reason <text> (--linkage-dir <dir> | --bucket <linkage bucket>)
 
@@ -35,6 +34,35 @@ export interface ReidentifyIo {
 }
 
 const STUDY_UID = /^[0-9]+(\.[0-9]+)+$/;
+
+/** The object store plus listing (the linkage records are found by their study under linkage/). */
+type LinkageStore = ObjectStore & {
+  list(bucket: string, prefix: string): Promise<readonly { readonly key: string }[]>;
+};
+
+/** The linkage bucket through S3: the shared adapter, and ListObjectsV2 on the same client. */
+function s3LinkageStore(): LinkageStore {
+  const client = new S3Client(S3_CLIENT_DEFAULTS);
+  const store = new S3ObjectStore({ client });
+  return {
+    get: (bucket, key) => store.get(bucket, key),
+    getIfExists: (bucket, key) => store.getIfExists(bucket, key),
+    put: (bucket, key, body, options) => store.put(bucket, key, body, options),
+    head: (bucket, key) => store.head(bucket, key),
+    async list(bucket: string, prefix: string) {
+      const keys: { key: string }[] = [];
+      let token: string | undefined;
+      do {
+        const page = await client.send(
+          new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+        );
+        for (const o of page.Contents ?? []) if (o.Key) keys.push({ key: o.Key });
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+      return keys;
+    },
+  };
+}
 
 export interface ReidentificationAudit {
   readonly version: 1;
@@ -129,7 +157,7 @@ type Parsed =
       readonly study: string;
       readonly reason: string;
       readonly mode: 'local' | 's3';
-      readonly store: ObjectStore;
+      readonly store: LinkageStore;
       readonly bucket: string;
     };
 
@@ -171,7 +199,7 @@ function parse(argv: readonly string[]): Parsed {
     study,
     reason,
     mode: 's3',
-    store: new S3ObjectStore({ client: new S3Client(S3_CLIENT_DEFAULTS) }),
+    store: s3LinkageStore(),
     bucket: bucketName as string,
   };
 }
