@@ -12,6 +12,9 @@ import type { InferenceClient } from '../ports/inference.port.ts';
 import type { LinkSigner } from '../ports/link-signer.port.ts';
 import type { Notifier } from '../ports/notifier.port.ts';
 import type { ObjectStore } from '../ports/object-store.port.ts';
+import { drawFindingBox } from '../report/annotate.ts';
+import { renderReportHtml } from '../report/html.ts';
+import { collectRunReport } from '../report/model.ts';
 import {
   assessSeries,
   type CriticalFinding,
@@ -32,7 +35,8 @@ export interface JobDeps {
   readonly processedBucket: string;
   readonly linkageBucket: string;
   readonly deid: { readonly key: Uint8Array; readonly options: DeidOptions };
-  readonly inference: InferenceClient;
+  /** The model endpoint; without one (`medimg process` without --infer) infer and assess are skipped. */
+  readonly inference?: InferenceClient;
   readonly notifier: Notifier;
   readonly findingsTopicArn: string;
   readonly linkSigner?: LinkSigner;
@@ -47,6 +51,8 @@ export interface JobDeps {
   readonly previewLinkTtlSeconds?: number;
   /** What each step covers today; written into the job record. */
   readonly coverage?: Readonly<Record<string, string>>;
+  /** Called as each input reaches its final state (the CLI prints progress and maps outputs). */
+  readonly onFile?: (index: number, result: FileResult) => void;
   /** Test seam: called when a step has finished, e.g. to stop the process between store and notify. */
   readonly afterStep?: (step: StepName) => Promise<void> | void;
 }
@@ -180,6 +186,7 @@ class JobRun {
             },
           );
           this.recordFile(index, result);
+          this.deps.onFile?.(index, result);
           if (Date.now() - lastFlush > 2000) {
             lastFlush = Date.now();
             await this.record();
@@ -217,15 +224,22 @@ class JobRun {
   /** infer: one request stream per series (the adapter splits it under the payload limit). */
   async infer(groups: readonly SeriesGroup[]): Promise<InferenceOutcome> {
     const step = this.step('infer');
+    const predictions = new Map<string, InstancePrediction>();
+    const client = this.deps.inference;
+    if (!client) {
+      step.state = 'skipped';
+      this.status.inference.state = 'skipped';
+      await this.finishStep('infer');
+      return { predictions };
+    }
     step.state = 'running';
     const startedAt = performance.now();
-    const predictions = new Map<string, InstancePrediction>();
     let model: ModelIdentity | undefined;
     for (const group of groups) {
       const instances = group.instances.filter((i) => i.modelInput);
       if (instances.length === 0) continue;
       try {
-        const response: InferenceResponse = await this.deps.inference.invoke({
+        const response: InferenceResponse = await client.invoke({
           instances: instances.map((i) => ({
             id: i.sop,
             data: Buffer.from(i.modelInput!).toString('base64'),
@@ -286,6 +300,7 @@ class JobRun {
     const startedAt = performance.now();
     for (const finding of critical) {
       const group = groups.find((g) => g.study === finding.study && g.series === finding.series)!;
+      await this.storeFindingPreview(finding, group);
       try {
         if (await notifyOnce(finding, group, this.spec, this.deps, this.status)) step.ok += 1;
       } catch (error) {
@@ -296,6 +311,47 @@ class JobRun {
       }
     }
     await this.finishStep('notify', startedAt);
+  }
+
+  /** The preview of the image that carries the finding, with its box drawn (the email and the report show it). */
+  private async storeFindingPreview(finding: CriticalFinding, group: SeriesGroup): Promise<void> {
+    const instance = group.instances.find((i) => i.sop === finding.sop);
+    if (!instance?.keys.preview || !finding.box) return;
+    try {
+      const preview = await this.deps.store.get(this.deps.processedBucket, instance.keys.preview);
+      await this.deps.store.put(
+        this.deps.processedBucket,
+        processedKeys.findingPreview(finding.study, finding.series, finding.sop, finding.label),
+        await drawFindingBox(preview, finding.box),
+        { contentType: 'image/png' },
+      );
+    } catch (error) {
+      this.log.error('finding preview failed', { step: 'notify', ...errorFields(error) });
+    }
+  }
+
+  /** Each study's self-contained HTML report beside its results.json; a failure here fails no input. */
+  private async writeStudyReports(): Promise<void> {
+    const studies = [...new Set(this.status.files.flatMap((f) => (f.study ? [f.study] : [])))].sort();
+    for (const study of studies) {
+      try {
+        const report = await collectRunReport({
+          store: this.deps.store,
+          processedBucket: this.deps.processedBucket,
+          statuses: [this.status],
+          studies: [study],
+          title: `medimg report: study ${study}`,
+        });
+        await this.deps.store.put(
+          this.deps.processedBucket,
+          processedKeys.report(study),
+          renderReportHtml(report),
+          { contentType: 'text/html; charset=utf-8' },
+        );
+      } catch (error) {
+        this.log.error('study report failed', { step: 'record', ...errorFields(error) });
+      }
+    }
   }
 
   /** record: results per study, deterministic (no wall-clock time), so a re-run writes the same. */
@@ -352,6 +408,7 @@ class JobRun {
           ? 'completed_with_quarantine'
           : 'succeeded';
     status.finishedAt = this.deps.clock.now().toISOString();
+    await this.writeStudyReports();
     await this.record();
     this.log.info('job finished', {
       state: status.state,
@@ -418,10 +475,18 @@ async function notifyOnce(
   }
   const instance = group.instances.find((i) => i.sop === finding.sop);
   const ttl = deps.previewLinkTtlSeconds ?? 3600;
+  // The preview with the box drawn when the notify step could store it, the plain preview otherwise.
+  const annotated = processedKeys.findingPreview(finding.study, finding.series, finding.sop, finding.label);
+  const previewKey = (await deps.store.head(deps.processedBucket, annotated).catch(() => undefined))
+    ? annotated
+    : instance?.keys.preview;
   const previewUrl =
-    instance?.keys.preview && deps.linkSigner
-      ? await deps.linkSigner.signGet(deps.processedBucket, instance.keys.preview, ttl)
+    previewKey && deps.linkSigner
+      ? await deps.linkSigner.signGet(deps.processedBucket, previewKey, ttl)
       : undefined;
+  const reportUrl = deps.linkSigner
+    ? await deps.linkSigner.signGet(deps.processedBucket, processedKeys.report(finding.study), ttl)
+    : undefined;
   const message = composeCriticalNotification(finding, {
     modality: instance?.modality,
     bodyPart: instance?.bodyPart,
@@ -429,6 +494,7 @@ async function notifyOnce(
     jobId: spec.jobId,
     detectedAt: deps.clock.now(),
     previewUrl,
+    reportUrl,
     previewTtlMinutes: Math.round(ttl / 60),
   });
   const messageId = await deps.notifier.publish({ topicArn: deps.findingsTopicArn, ...message });

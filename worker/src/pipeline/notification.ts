@@ -12,8 +12,10 @@ export interface NotificationContext {
   readonly batchId?: string;
   readonly jobId: string;
   readonly detectedAt: Date;
-  /** Short-lived link to the de-identified preview of the image that carries the finding. */
+  /** Short-lived link to the de-identified preview of the image that carries the finding, box drawn. */
   readonly previewUrl?: string;
+  /** Short-lived link to the study's HTML report (scores, thumbnails, the finding's preview). */
+  readonly reportUrl?: string;
   readonly previewTtlMinutes?: number;
 }
 
@@ -58,8 +60,11 @@ export function composeCriticalNotification(
     ...(ctx.batchId ? [`Upload batch:   ${ctx.batchId}`] : []),
     '',
     ctx.previewUrl
-      ? `De-identified preview (link valid ${ctx.previewTtlMinutes ?? 60} minutes):\n${ctx.previewUrl}`
+      ? `De-identified preview, the finding boxed (link valid ${ctx.previewTtlMinutes ?? 60} minutes):\n${ctx.previewUrl}`
       : 'De-identified preview: in the processed bucket under the study above.',
+    ...(ctx.reportUrl
+      ? ['', `Study report (link valid ${ctx.previewTtlMinutes ?? 60} minutes):\n${ctx.reportUrl}`]
+      : []),
     '',
     'To identify the patient, an authorized clinician resolves the pseudonymous study through the',
     'restricted linkage store (by upload batch or study). This message carries no patient identifiers.',

@@ -1,0 +1,8 @@
+/**
+ * The subcommands of `medimg`, in the order `medimg --help` lists them. A new subcommand is one
+ * module under commands/ (a `defineCommand` with its options and help) and one line here.
+ */
+import type { Command } from '../command.ts';
+import { processCommand } from './process.ts';
+
+export const COMMANDS: readonly Command[] = [processCommand as unknown as Command];
