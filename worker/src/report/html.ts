@@ -97,13 +97,15 @@ function jobSection(job: ReportJob): string {
     .join('');
   return `<section class="job"><h3>Job <span class="mono">${escapeHtml(job.jobId)}</span>: ${escapeHtml(job.state)}</h3>
 <p class="muted">${job.counts.inputs} input(s): ${job.counts.processed} processed, ${job.counts.quarantined} quarantined, ${job.counts.failed} failed${job.batchId ? `; upload batch ${escapeHtml(job.batchId)}` : ''}; inference ${escapeHtml(job.inference.state)}${job.inference.errorCode ? ` (${escapeHtml(job.inference.errorCode)})` : ''}</p>
-<table><thead><tr><th>step</th><th>state</th><th>ok</th><th>not ok</th><th>time</th></tr></thead><tbody>${rows}</tbody></table></section>`;
+<table><thead><tr><th>step</th><th>state</th><th>ok</th><th>not ok</th><th>time (summed over files)</th></tr></thead><tbody>${rows}</tbody></table></section>`;
 }
 
 export function renderReportHtml(report: RunReport): string {
   const critical = report.studies.flatMap((s) => s.critical.map((f) => ({ study: s.study, f })));
   const series = report.studies.reduce((n, s) => n + s.series.length, 0);
-  const sum = (k: 'processed' | 'quarantined' | 'failed') => report.jobs.reduce((n, j) => n + j.counts[k], 0);
+  const sum = (k: 'quarantined' | 'failed') => report.jobs.reduce((n, j) => n + j.counts[k], 0);
+  // Files of the studies shown (a study's own report shows its study; the jobs' other counts stay job-wide).
+  const images = report.studies.reduce((n, s) => n + s.series.reduce((m, x) => m + x.instances, 0), 0);
   const setAside = report.setAside.length
     ? `<table><thead><tr><th>job</th><th>input #</th><th>input id</th><th>outcome</th><th>reason</th><th>step</th></tr></thead><tbody>${report.setAside
         .map(
@@ -123,16 +125,16 @@ export function renderReportHtml(report: RunReport): string {
 <div class="summary">
 <div><b data-count="studies">${report.studies.length}</b>studies</div>
 <div><b data-count="series">${series}</b>series</div>
-<div><b data-count="processed">${sum('processed')}</b>files processed</div>
-<div><b data-count="quarantined">${sum('quarantined')}</b>quarantined</div>
-<div><b data-count="failed">${sum('failed')}</b>failed</div>
+<div><b data-count="processed">${images}</b>files processed</div>
+<div><b data-count="quarantined">${sum('quarantined')}</b>quarantined in the job${report.jobs.length > 1 ? 's' : ''}</div>
+<div><b data-count="failed">${sum('failed')}</b>failed in the job${report.jobs.length > 1 ? 's' : ''}</div>
 <div><b data-count="critical">${critical.length}</b>critical findings</div>
 </div>
 <h2>Critical findings</h2>
 ${critical.length ? critical.map(({ study, f }) => findingCard(study, f)).join('\n') : '<p>None.</p>'}
 <h2>Studies and series</h2>
 ${report.studies.length ? report.studies.map(studySection).join('\n') : '<p>No study was processed.</p>'}
-<h2>Inputs set aside</h2>
+<h2>Inputs set aside (quarantined or failed)</h2>
 ${setAside}
 <h2>Jobs and step timings</h2>
 ${report.jobs.map(jobSection).join('\n')}
