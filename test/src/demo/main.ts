@@ -107,8 +107,20 @@ let triggerBatches = 0;
 let triggerEvents = 0;
 const pipeline = await startLocalPipeline({
   dataDir,
-  // docker compose runs the model in its own container (models/Dockerfile).
+  // docker compose runs the model in its own container (models/Dockerfile), and each job in the
+  // worker's image (worker/Dockerfile) through its ECS agent.
   modelUrl: process.env.MODEL_URL,
+  ...(process.env.MEDIMG_ECS_AGENT_URL
+    ? {
+        containers: {
+          bindHost: '0.0.0.0',
+          advertisedHost: process.env.MEDIMG_ADVERTISED_HOST ?? 'pipeline',
+          s3Port: Number(process.env.MEDIMG_S3_PORT ?? 4569),
+          awsPort: Number(process.env.MEDIMG_AWS_PORT ?? 4566),
+          agentUrl: process.env.MEDIMG_ECS_AGENT_URL,
+        },
+      }
+    : {}),
   onTriggerBatch: (records, failed) => {
     triggerBatches += 1;
     triggerEvents += records;
