@@ -75,7 +75,7 @@ if (parsed === 'help') {
   process.stdout.write(commandHelp('npm run', demo).replace('Usage: npm run demo', 'Usage: npm run demo --'));
   process.exit(EXIT.ok);
 }
-const values = parsed.options;
+const values = parsed.options as { data?: string; samples?: string; keep?: boolean };
 // npm runs scripts from the repository root; a path given on the command line is the caller's.
 const callerDir = process.env.INIT_CWD ?? process.cwd();
 const dataDir = values.data ? path.resolve(callerDir, values.data) : path.join(REPO_ROOT, '.demo-data');

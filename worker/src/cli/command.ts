@@ -65,8 +65,12 @@ export interface Command<T extends OptionTable = OptionTable> {
   run(args: { options: ParsedOptions<T>; positionals: readonly string[] }, io: CliIo): Promise<number>;
 }
 
-/** Defines a command with its option types inferred from its table. */
-export const defineCommand = <T extends OptionTable>(command: Command<T>): Command<T> => command;
+/**
+ * Defines a command: its options are typed from its table inside `run`; the result goes into the
+ * COMMANDS list as a plain Command (parseCommandArgs gives `run` exactly what its table declares).
+ */
+export const defineCommand = <T extends OptionTable>(command: Command<T>): Command =>
+  command as unknown as Command;
 
 /** A problem with how the command was called: one line, then `see medimg <cmd> --help`, exit 64. */
 export class UsageError extends Error {

@@ -5,4 +5,4 @@
 import type { Command } from '../command.ts';
 import { processCommand } from './process.ts';
 
-export const COMMANDS: readonly Command[] = [processCommand as unknown as Command];
+export const COMMANDS: readonly Command[] = [processCommand];
