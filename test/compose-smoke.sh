@@ -19,7 +19,7 @@ else
   exit 0
 fi
 
-project="medimg-smoke-$$"
+project="medimg-smoke"   # one name, so that a second run reuses the images
 data="$PWD/test/.work/compose-data-$$"
 mkdir -p "$data"
 export MEDIMG_DATA="$data"
