@@ -7,8 +7,6 @@
 import { existsSync } from 'node:fs';
 import { stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { processedKeys } from '@medimg/common';
-import { FsObjectStore } from '@medimg/worker/adapters/fs-object-store.ts';
 import {
   commandHelp,
   defineCommand,
@@ -16,9 +14,6 @@ import {
   parseCommandArgs,
   UsageError,
 } from '@medimg/worker/cli/command.ts';
-import { renderReportHtml } from '@medimg/worker/report/html.ts';
-import { collectRunReport } from '@medimg/worker/report/model.ts';
-import { startLocalPipeline } from '../local/pipeline.ts';
 import { REPO_ROOT } from '../local/task-runner.ts';
 import { sampleFiles } from '../local/uploader.ts';
 import {
@@ -99,6 +94,20 @@ try {
   throw error;
 }
 await prepareDataFolder(dataDir, dataState, values.keep ?? false);
+// The servers, the SDK and the model load only now: --help and usage errors answer at once.
+const [
+  { processedKeys },
+  { FsObjectStore },
+  { renderReportHtml },
+  { collectRunReport },
+  { startLocalPipeline },
+] = await Promise.all([
+  import('@medimg/common'),
+  import('@medimg/worker/adapters/fs-object-store.ts'),
+  import('@medimg/worker/report/html.ts'),
+  import('@medimg/worker/report/model.ts'),
+  import('../local/pipeline.ts'),
+]);
 say(
   `medimg-pipeline demo: local S3, SQS, SNS and model servers; data in ${path.relative(process.cwd(), dataDir) || '.'}`,
 );
