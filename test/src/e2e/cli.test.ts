@@ -18,7 +18,8 @@ import { openInChromium } from '../local/browser.ts';
 import { REPO_ROOT } from '../local/task-runner.ts';
 
 interface ReportEntry {
-  input: string;
+  index: number;
+  inputId: string;
   status: 'processed' | 'quarantined' | 'failed';
   reason: string | null;
   study?: string;
@@ -35,6 +36,7 @@ interface CriticalEntry {
 }
 
 interface Report {
+  jobId: string;
   state: string;
   inference: { state: string };
   critical: CriticalEntry[];
@@ -68,6 +70,15 @@ let tmp: string;
 let keyFile: string;
 const readReport = async (out: string) =>
   JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8')) as Report;
+/** index -> input path, from the restricted folder's inputs.json. */
+const readInputs = async (out: string) =>
+  new Map(
+    (
+      JSON.parse(await readFile(`${out}-RESTRICTED-PHI/inputs.json`, 'utf8')) as {
+        inputs: { index: number; input: string }[];
+      }
+    ).inputs.map((i) => [i.index, i.input]),
+  );
 
 beforeAll(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), 'medimg-cli-'));
@@ -100,12 +111,24 @@ describe('medimg (built binary)', () => {
 
 describe('medimg process', () => {
   let run: SpawnSyncReturns<string>;
+  let report: Report;
   let entries: ReportEntry[];
+  let inputOf: Map<number, string>;
+  const out = () => path.join(tmp, 'plain');
 
   beforeAll(async () => {
-    const out = path.join(tmp, 'plain');
-    run = medimg(['process', sample('studies/dx-chest'), sample('bad'), '--out', out, '--key-file', keyFile]);
-    entries = (await readReport(out)).entries;
+    run = medimg([
+      'process',
+      sample('studies/dx-chest'),
+      sample('bad'),
+      '--out',
+      out(),
+      '--key-file',
+      keyFile,
+    ]);
+    report = await readReport(out());
+    entries = report.entries;
+    inputOf = await readInputs(out());
   }, 120_000);
 
   it('exits 0 although some inputs were quarantined', () => {
@@ -114,7 +137,7 @@ describe('medimg process', () => {
   });
 
   it('reports one entry per input with its status and reason code', () => {
-    const byName = new Map(entries.map((e) => [path.basename(e.input), e]));
+    const byName = new Map(entries.map((e) => [path.basename(inputOf.get(e.index)!), e]));
     expect(entries).toHaveLength(4);
     expect(byName.get('001.dcm')).toMatchObject({ status: 'processed', reason: null });
     expect(byName.get('ct-truncated.dcm')).toMatchObject({
@@ -130,15 +153,73 @@ describe('medimg process', () => {
 
   it('writes the de-identified DICOM, the preview and the model input it names', async () => {
     const processed = entries.find((e) => e.status === 'processed')!;
-    const { dicom, preview, modelInput } = processed.outputs;
+    const [dicom, preview, modelInput] = [
+      processed.outputs.dicom,
+      processed.outputs.preview,
+      processed.outputs.modelInput,
+    ].map((f) => path.join(out(), f!));
     for (const file of [dicom, preview, modelInput]) expect(file && existsSync(file), file).toBe(true);
-    const original = parseDicom(new Uint8Array(await readFile(processed.input))).dataset;
+    const original = parseDicom(new Uint8Array(await readFile(inputOf.get(processed.index)!))).dataset;
     const deidentified = parseDicom(new Uint8Array(await readFile(dicom!))).dataset;
     expect(getString(deidentified, T.PatientIdentityRemoved)).toBe('YES');
     expect(getString(deidentified, T.PatientID)).not.toBe(getString(original, T.PatientID));
     expect(dicom).not.toContain(getString(original, T.SOPInstanceUID));
     const input = await sharp(modelInput!).metadata();
     expect([input.width, input.height, input.channels]).toEqual([128, 128, 1]);
+  });
+
+  it('names inputs by index and keyed hash, never by path, in report.json', async () => {
+    const text = await readFile(path.join(out(), 'report.json'), 'utf8');
+    for (const entry of entries) expect(entry.inputId).toMatch(/^in-[0-9a-f]{20}$/);
+    for (const input of inputOf.values()) {
+      expect(text).not.toContain(path.basename(input));
+      expect(text).not.toContain(path.dirname(input));
+    }
+  });
+
+  it('keeps linkage records and quarantined originals in the restricted folder only, and prints both folders', async () => {
+    const restricted = `${out()}-RESTRICTED-PHI`;
+    const quarantined = entries.filter((e) => e.status === 'quarantined');
+    expect(quarantined).toHaveLength(3);
+    for (const e of quarantined) {
+      expect(
+        existsSync(path.join(restricted, 'originals/quarantine', report.jobId, `${e.inputId}.json`)),
+      ).toBe(true);
+      expect(existsSync(path.join(out(), 'quarantine', report.jobId, `${e.inputId}.json`))).toBe(true);
+      expect(existsSync(path.join(out(), 'quarantine', report.jobId, `${e.inputId}.dcm`))).toBe(false);
+    }
+    expect(existsSync(path.join(out(), 'linkage'))).toBe(false);
+    expect(existsSync(path.join(restricted, 'linkage'))).toBe(true);
+    expect(run.stderr).toContain(`shareable (de-identified only): ${out()}`);
+    expect(run.stderr).toContain(`RESTRICTED (patient data, do not share): ${restricted}`);
+  });
+
+  it('refuses a restricted folder inside the output folder, with a usage error', () => {
+    const r = medimg([
+      'process',
+      sample('studies/dx-chest'),
+      '--out',
+      path.join(tmp, 'x'),
+      '--restricted',
+      path.join(tmp, 'x', 'restricted'),
+      '--key-file',
+      keyFile,
+    ]);
+    expect(r.status).toBe(64);
+    expect(r.stderr).toContain('--restricted must be a folder apart from --out');
+  });
+
+  it('refuses an unknown profile, naming the ones there are', () => {
+    const r = medimg([
+      'process',
+      sample('studies/dx-chest'),
+      '--out',
+      path.join(tmp, 'y'),
+      '--profile',
+      'hipaa',
+    ]);
+    expect(r.status).toBe(64);
+    expect(r.stderr).toContain('--profile must be one of research, safe-harbor');
   });
 
   it('runs no model without --infer', () => {
@@ -174,7 +255,7 @@ describe('medimg process --infer (the reference model in-process)', () => {
     expect(finding).toMatchObject({ label: 'suspicious_lesion', threshold: 0.9 });
     expect(finding!.score).toBeGreaterThanOrEqual(0.9);
     const results = JSON.parse(
-      await readFile(path.join(out(), 'processed/studies', finding!.study, 'results.json'), 'utf8'),
+      await readFile(path.join(out(), 'studies', finding!.study, 'results.json'), 'utf8'),
     ) as { series: { series: string; modality: string }[] };
     expect(results.series.find((s) => s.series === finding!.series)?.modality).toBe('CT');
     expect(report.results).toHaveLength(3);
@@ -185,13 +266,13 @@ describe('medimg process --infer (the reference model in-process)', () => {
     expect(run.stdout).toContain(
       `CRITICAL suspicious_lesion score ${finding!.score.toFixed(3)} (threshold 0.90)`,
     );
-    expect(run.stdout).toContain(`preview: ${finding!.preview}`);
+    expect(run.stdout).toContain(`preview: ${path.join(out(), finding!.preview)}`);
   });
 
   it('draws the finding box on the preview it names', async () => {
-    const { data, info } = await sharp(report.critical[0]!.preview)
-      .raw()
-      .toBuffer({ resolveWithObject: true });
+    const file = path.join(out(), report.critical[0]!.preview);
+    expect(file).toContain('/findings/');
+    const { data, info } = await sharp(file).raw().toBuffer({ resolveWithObject: true });
     let red = 0;
     for (let i = 0; i < data.length; i += info.channels)
       if (data[i]! > 200 && data[i + 1]! < 100 && data[i + 2]! < 100) red += 1;

@@ -96,7 +96,7 @@ function jobSection(job: ReportJob): string {
     )
     .join('');
   return `<section class="job"><h3>Job <span class="mono">${escapeHtml(job.jobId)}</span>: ${escapeHtml(job.state)}</h3>
-<p class="muted">${job.counts.inputs} input(s): ${job.counts.processed} processed, ${job.counts.quarantined} quarantined, ${job.counts.failed} failed${job.batchId ? `; upload batch ${escapeHtml(job.batchId)}` : ''}; inference ${escapeHtml(job.inference.state)}${job.inference.errorCode ? ` (${escapeHtml(job.inference.errorCode)})` : ''}</p>
+<p class="muted">${job.counts.inputs} input(s): ${job.counts.processed} processed, ${job.counts.quarantined} quarantined, ${job.counts.failed} failed${job.batchRef ? `; upload batch ref ${escapeHtml(job.batchRef)}` : ''}; inference ${escapeHtml(job.inference.state)}${job.inference.errorCode ? ` (${escapeHtml(job.inference.errorCode)})` : ''}</p>
 <table><thead><tr><th>step</th><th>state</th><th>ok</th><th>not ok</th><th>time (summed over files)</th></tr></thead><tbody>${rows}</tbody></table></section>`;
 }
 

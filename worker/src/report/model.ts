@@ -63,7 +63,8 @@ export interface ReportStudy {
 
 export interface ReportJob {
   readonly jobId: string;
-  readonly batchId?: string;
+  /** Keyed reference of the upload batch, never the batch id itself. */
+  readonly batchRef?: string;
   readonly state: JobStatus['state'];
   readonly counts: JobStatus['counts'];
   readonly inference: JobStatus['inference'];
@@ -170,7 +171,7 @@ export async function collectRunReport(options: CollectOptions): Promise<RunRepo
     title: options.title ?? 'medimg report',
     jobs: statuses.map((s) => ({
       jobId: s.jobId,
-      ...(s.batchId ? { batchId: s.batchId } : {}),
+      ...(s.batchRef ? { batchRef: s.batchRef } : {}),
       state: s.state,
       counts: s.counts,
       inference: s.inference,

@@ -1,8 +1,16 @@
 /**
- * `medimg process <file-or-folder>... --out <dir>`: the worker's job on local files, with no server:
- * the same runJob as the Fargate task, on a folder store. With --infer the reference model runs in
- * this process (or the model server at --endpoint), the same thresholds decide what is critical,
- * results.json is written per study and the critical findings are printed.
+ * `medimg process <file-or-folder>... --out <dir> [--restricted <dir>]`: the worker's job on local
+ * files, with no server: the same runJob as the Fargate task, on folders. With --infer the reference
+ * model runs in this process (or the model server at --endpoint), the same thresholds decide what
+ * is critical, results.json is written per study and the critical findings are printed.
+ *
+ * Two folders, so that what may be shared is never mixed with what may not:
+ *   - `--out` (shareable): only de-identified material: the processed bucket's layout (studies/,
+ *     quarantine reason codes, jobs/), notifications/, report.json, which names inputs by index
+ *     and keyed hash, never by path, and report.html;
+ *   - `--restricted` (default: beside the output, named <out>-RESTRICTED-PHI): the linkage records
+ *     (pseudonym -> original identifiers), the quarantined originals, and inputs.json (index ->
+ *     path). It holds patient data: keep it where the originals are kept.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -11,16 +19,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { deriveJobId, type JobSpec, processedKeys } from '@medimg/common';
 import { FileNotifier } from '../../adapters/file-notifier.ts';
+import { FolderStore } from '../../adapters/folder-store.ts';
 import { FsObjectStore } from '../../adapters/fs-object-store.ts';
 import { LocalInputStore } from '../../adapters/local-input-store.ts';
 import { DEFAULT_CRITICAL_THRESHOLDS } from '../../config.ts';
 import { loadDeidKey } from '../../deid/key.ts';
-import { parseDeidOptions } from '../../deid/options.ts';
+import { DEID_PROFILES, type DeidProfile, profileOptions } from '../../deid/options.ts';
 import { createLogger } from '../../logger.ts';
 import type { CriticalThresholds } from '../../pipeline/assess.ts';
 import { PIPELINE_COVERAGE } from '../../pipeline/coverage.ts';
 import { runJob } from '../../pipeline/job.ts';
-import type { FileResult } from '../../pipeline/process-file.ts';
+import { type FileResult, inputIdOf } from '../../pipeline/process-file.ts';
 import { systemClock } from '../../ports/clock.port.ts';
 import type { InferenceClient } from '../../ports/inference.port.ts';
 import { renderReportHtml } from '../../report/html.ts';
@@ -28,14 +37,32 @@ import { collectRunReport, type StudyResults } from '../../report/model.ts';
 import { CliError, type CliIo, defineCommand, EXIT, UsageError } from '../command.ts';
 import { openInference } from '../inference.ts';
 
-const BUCKETS = { raw: 'raw', processed: 'processed', linkage: 'linkage' } as const;
+const BUCKETS = { raw: 'originals', processed: 'processed', linkage: 'linkage' } as const;
 
 export const processCommand = defineCommand({
   name: 'process',
   summary: 'De-identify, normalize and render DICOM files on this machine, and optionally run the model.',
   positionals: { usage: '<file-or-folder>...', min: 1 },
   options: {
-    out: { type: 'string', value: '<dir>', required: true, description: 'folder for the outputs and report' },
+    out: {
+      type: 'string',
+      value: '<dir>',
+      required: true,
+      description: 'folder for the de-identified outputs and the reports (shareable)',
+    },
+    restricted: {
+      type: 'string',
+      value: '<dir>',
+      description:
+        'folder for the linkage records, quarantined originals and input names (patient data; default <out>-RESTRICTED-PHI)',
+    },
+    profile: {
+      type: 'string',
+      value: '<profile>',
+      choices: DEID_PROFILES,
+      default: 'research',
+      description: 'de-identification profile (docs/deidentification.md)',
+    },
     'key-file': {
       type: 'string',
       value: '<file>',
@@ -71,9 +98,10 @@ export const processCommand = defineCommand({
         .join(', ')})`,
     },
   },
-  details: `Writes under <dir>: processed/ (de-identified DICOM, previews, thumbnails, model inputs, and with
---infer each study's results.json), raw/quarantine/ (originals set aside, they may hold PHI),
-report.json (one entry per input) and report.html (the run, to open in a browser).
+  details: `--out gets only de-identified material: studies/ (DICOM, previews, thumbnails, model inputs; with
+--infer each study's results.json, report.html and the flagged image with its box), report.json (inputs
+by index and keyed id, never by path) and report.html (the run, to open in a browser). The restricted
+folder gets the linkage records, the quarantined originals and inputs.json (index -> path).
 Without --key-file, DEID_KEY_FILE or DEID_KEY, a key is created once in ~/.config/medimg/deid.key and
 reused, so pseudonyms stay stable. Exit codes: 0 it ran (inputs may be quarantined), 1 a step failed,
 64 usage error, 66 an input is missing or unreadable, 73 --out cannot be written.`,
@@ -82,8 +110,13 @@ reused, so pseudonyms stay stable. Exit codes: 0 it ran (inputs may be quarantin
     if (options.endpoint !== undefined) checkUrl(options.endpoint);
     if (options.model !== undefined && !options.infer && !options.endpoint)
       throw new UsageError('--model is used with --infer');
+    const outDir = path.resolve(options.out);
+    const restrictedDir = path.resolve(options.restricted ?? `${outDir}-RESTRICTED-PHI`);
+    if (isInside(restrictedDir, outDir) || isInside(outDir, restrictedDir))
+      throw new UsageError('--restricted must be a folder apart from --out, neither inside the other');
     const files = await collectInputs(positionals);
-    const outDir = await prepareOutDir(options.out);
+    await prepareFolder(options.out, '--out');
+    await prepareFolder(restrictedDir, '--restricted', 0o700);
     const key = await loadKey(options['key-file'], io);
     const inference: (InferenceClient & { close?: () => Promise<void> }) | undefined =
       options.infer || options.endpoint
@@ -93,7 +126,9 @@ reused, so pseudonyms stay stable. Exit codes: 0 it ran (inputs may be quarantin
       return await processFiles({
         files,
         outDir,
+        restrictedDir,
         key,
+        profile: options.profile as DeidProfile,
         burnedIn: options['burned-in'],
         inference,
         thresholds,
@@ -127,6 +162,11 @@ function checkUrl(value: string): void {
     throw new UsageError(`--endpoint must be an http(s) URL, not '${value}'`);
 }
 
+const isInside = (child: string, parent: string): boolean => {
+  const rel = path.relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+};
+
 const errno = (error: unknown): string | undefined => (error as NodeJS.ErrnoException).code;
 
 /** Every file under the inputs, sorted; hidden entries skipped. A missing or unreadable input is one line, exit 66. */
@@ -159,14 +199,14 @@ async function collectInputs(inputs: readonly string[]): Promise<string[]> {
   return files;
 }
 
-/** Creates --out; one line and exit 73 when it is a file or cannot be created. */
-async function prepareOutDir(out: string): Promise<string> {
-  const dir = path.resolve(out);
+/** Creates an output folder; one line and exit 73 when it is a file or cannot be created. */
+async function prepareFolder(given: string, option: string, mode?: number): Promise<string> {
+  const dir = path.resolve(given);
   const existing = await stat(dir).catch(() => undefined);
   if (existing && !existing.isDirectory())
-    throw new CliError(`--out ${out} is a file, not a folder`, EXIT.cantCreate);
+    throw new CliError(`${option} ${given} is a file, not a folder`, EXIT.cantCreate);
   try {
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, ...(mode ? { mode } : {}) });
   } catch (error) {
     const why =
       errno(error) === 'ENOTDIR' || errno(error) === 'EEXIST'
@@ -174,7 +214,7 @@ async function prepareOutDir(out: string): Promise<string> {
         : errno(error) === 'EACCES'
           ? 'permission denied'
           : (errno(error) ?? 'error');
-    throw new CliError(`cannot create --out ${out}: ${why}`, EXIT.cantCreate);
+    throw new CliError(`cannot create ${option} ${given}: ${why}`, EXIT.cantCreate);
   }
   return dir;
 }
@@ -207,7 +247,8 @@ async function keyFromUserConfig(io: CliIo): Promise<string> {
 }
 
 interface ReportEntry {
-  readonly input: string;
+  readonly index: number;
+  readonly inputId: string;
   readonly status: FileResult['status'];
   readonly reason: string | null;
   readonly step?: string;
@@ -219,14 +260,22 @@ interface ReportEntry {
 async function processFiles(args: {
   files: readonly string[];
   outDir: string;
+  restrictedDir: string;
   key: Uint8Array;
+  profile: DeidProfile;
   burnedIn: string;
   inference: InferenceClient | undefined;
   thresholds: CriticalThresholds;
   io: CliIo;
 }): Promise<number> {
-  const { files, outDir, io } = args;
-  const store = new FsObjectStore(outDir);
+  const { files, outDir, restrictedDir, io } = args;
+  const shareable = new FsObjectStore(outDir);
+  const restricted = new FsObjectStore(restrictedDir);
+  const store = new FolderStore({
+    [BUCKETS.processed]: { store: shareable, bucket: '.' },
+    [BUCKETS.linkage]: { store: restricted, bucket: '.' },
+    [BUCKETS.raw]: { store: restricted, bucket: 'originals' },
+  });
   const objects = [];
   for (const file of files) objects.push({ key: file, size: (await stat(file)).size });
   const spec: JobSpec = {
@@ -240,13 +289,16 @@ async function processFiles(args: {
   const entries: ReportEntry[] = new Array(files.length);
   const logLines: string[] = [];
   const notifier = new FileNotifier(path.join(outDir, 'notifications'));
-  const abs = (k?: string) => (k ? store.pathOfObject(BUCKETS.processed, k) : undefined);
+  const abs = (k?: string) => (k ? store.pathOf(BUCKETS.processed, k) : undefined);
   const outcome = await runJob(spec, {
     store,
     rawStore: new LocalInputStore(store),
     processedBucket: BUCKETS.processed,
     linkageBucket: BUCKETS.linkage,
-    deid: { key: args.key, options: parseDeidOptions({ burnedInPolicy: args.burnedIn }) },
+    deid: {
+      key: args.key,
+      options: profileOptions(args.profile, { burnedInPolicy: args.burnedIn as 'quarantine' | 'blank' }),
+    },
     inference: args.inference,
     notifier,
     findingsTopicArn: 'local:critical-findings',
@@ -256,31 +308,34 @@ async function processFiles(args: {
     clock: systemClock,
     coverage: PIPELINE_COVERAGE,
     onFile: (index, result) => {
-      const input = files[index]!;
+      const inputId = inputIdOf(args.key, files[index]!);
       entries[index] =
         result.status === 'processed'
           ? {
-              input,
+              index,
+              inputId,
               status: result.status,
               reason: null,
               study: result.instance.study,
               series: result.instance.series,
+              // Keys under --out: the report names no absolute path (the folder may be shared).
               outputs: {
-                dicom: abs(result.instance.keys.instance),
-                preview: abs(result.instance.keys.preview),
-                thumbnail: abs(result.instance.keys.thumbnail),
-                modelInput: abs(result.instance.keys.modelInput),
+                dicom: result.instance.keys.instance,
+                preview: result.instance.keys.preview,
+                thumbnail: result.instance.keys.thumbnail,
+                modelInput: result.instance.keys.modelInput,
               },
             }
           : {
-              input,
+              index,
+              inputId,
               status: result.status,
               reason: result.status === 'quarantined' ? result.reason : result.errorCode,
               step: result.step,
               outputs: {},
             };
       const e = entries[index]!;
-      io.stderr(`  ${e.status.padEnd(11)} ${path.basename(input)}${e.reason ? ` (${e.reason})` : ''}\n`);
+      io.stderr(`  ${e.status.padEnd(11)} #${index} ${inputId}${e.reason ? ` (${e.reason})` : ''}\n`);
     },
   });
   const { status } = outcome;
@@ -290,7 +345,7 @@ async function processFiles(args: {
   const studies = [...new Set(entries.flatMap((e) => (e.study ? [e.study] : [])))].sort();
   const results: StudyResults[] = [];
   for (const study of studies) {
-    const bytes = await store.getIfExists(BUCKETS.processed, processedKeys.results(study));
+    const bytes = await shareable.getIfExists('.', processedKeys.results(study));
     if (bytes) results.push(JSON.parse(Buffer.from(bytes).toString('utf8')) as StudyResults);
   }
   const critical = results.flatMap((r) =>
@@ -298,29 +353,54 @@ async function processFiles(args: {
       ...c,
       study: r.study,
       preview: [
-        abs(processedKeys.findingPreview(r.study, c.series, c.sop, c.label)),
-        abs(processedKeys.preview(r.study, c.series, c.sop)),
-      ].find((f) => f && existsSync(f)),
+        processedKeys.findingPreview(r.study, c.series, c.sop, c.label),
+        processedKeys.preview(r.study, c.series, c.sop),
+      ].find((k) => existsSync(abs(k)!)),
     })),
   );
   await writeFile(
     path.join(outDir, 'report.json'),
     JSON.stringify(
       {
-        version: 2,
+        version: 3,
         jobId: status.jobId,
+        profile: args.profile,
         state: status.state,
         coverage: PIPELINE_COVERAGE,
         counts: status.counts,
         inference: status.inference,
         thresholds: args.thresholds,
         critical,
-        results: studies.map((s) => abs(processedKeys.results(s))).filter((f) => f && existsSync(f)),
+        results: studies.map((s) => processedKeys.results(s)).filter((k) => existsSync(abs(k)!)),
         entries,
       },
       null,
       2,
     ),
+  );
+  await writeFile(
+    path.join(restrictedDir, 'inputs.json'),
+    JSON.stringify(
+      {
+        version: 1,
+        jobId: status.jobId,
+        inputs: entries.map((e) => ({
+          index: e.index,
+          inputId: e.inputId,
+          input: files[e.index],
+          status: e.status,
+        })),
+      },
+      null,
+      2,
+    ),
+    { mode: 0o600 },
+  );
+  await writeFile(
+    path.join(restrictedDir, 'README.txt'),
+    'RESTRICTED: this folder holds patient data (original identifiers in linkage/, quarantined\n' +
+      'originals in originals/, input file names in inputs.json). Do not share it; keep it where\n' +
+      'the original images are kept. The shareable, de-identified output is the --out folder.\n',
   );
   const report = await collectRunReport({
     store,
@@ -333,13 +413,15 @@ async function processFiles(args: {
   const { counts } = status;
   io.stderr(
     `medimg: ${counts.processed} processed, ${counts.quarantined} quarantined, ${counts.failed} failed` +
-      `; inference ${status.inference.state}${status.inference.errorCode ? ` (${status.inference.errorCode})` : ''}\n`,
+      ` (profile ${args.profile}); inference ${status.inference.state}${status.inference.errorCode ? ` (${status.inference.errorCode})` : ''}\n` +
+      `  shareable (de-identified only): ${outDir}\n` +
+      `  RESTRICTED (patient data, do not share): ${restrictedDir}\n`,
   );
   for (const c of critical) {
     io.stdout(
       `CRITICAL ${c.label} score ${c.score.toFixed(3)} (threshold ${c.threshold?.toFixed(2) ?? 'n/a'}) ` +
         `study ${c.study} series ${c.series} image ${c.position} of ${c.imagesInSeries}\n` +
-        `  preview: ${c.preview}\n`,
+        `  preview: ${abs(c.preview)}\n`,
     );
   }
   if (args.inference && critical.length === 0 && status.inference.state === 'succeeded')
