@@ -121,7 +121,7 @@ export function renderReportHtml(report: RunReport): string {
 <title>${escapeHtml(report.title)}</title><style>${CSS}</style></head>
 <body><main>
 <h1>${escapeHtml(report.title)}</h1>
-<p class="muted">Pseudonymous identifiers only: study and series ids are the de-identified UIDs; inputs set aside are named by input id (the job's report.json or job spec maps them back).</p>
+<p class="muted">Pseudonymous identifiers only: study and series ids are the de-identified UIDs; inputs set aside are named by keyed input id (the CLI's restricted inputs.json, or the job spec in the raw bucket, maps them back).</p>
 <div class="summary">
 <div><b data-count="studies">${report.studies.length}</b>studies</div>
 <div><b data-count="series">${series}</b>series</div>
