@@ -1,6 +1,6 @@
 import { pathToFileURL } from 'node:url';
+import type { ObjectInfo, ObjectStore, PutOptions } from '@medimg/common';
 import type { LinkSigner } from '../ports/link-signer.port.ts';
-import type { ObjectInfo, ObjectStore, PutOptions } from '../ports/object-store.port.ts';
 import type { FsObjectStore } from './fs-object-store.ts';
 
 /**

@@ -1,13 +1,8 @@
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { type ObjectInfo, type ObjectStore, ObjectStoreError, type PutOptions } from '@medimg/common';
 import type { LinkSigner } from '../ports/link-signer.port.ts';
-import {
-  type ObjectInfo,
-  type ObjectStore,
-  ObjectStoreError,
-  type PutOptions,
-} from '../ports/object-store.port.ts';
 
 /**
  * A folder per bucket on the local disk: the store of `medimg process`, which needs no server.

@@ -7,8 +7,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CORPUS_DIR, CORPUS_PRESENT } from '@medimg/common/testing/corpus.ts';
+import { parseDicom } from '@medimg/dicom';
 import { describe, expect, it } from 'vitest';
-import { parseDicom } from '../dicom/parse.ts';
 import { ImagingError } from './errors.ts';
 import { renderImage } from './render.ts';
 

@@ -1,3 +1,4 @@
+import type { ObjectStore } from '@medimg/common';
 import {
   type InferenceResponse,
   type InstancePrediction,
@@ -12,7 +13,6 @@ import type { Clock } from '../ports/clock.port.ts';
 import type { InferenceClient } from '../ports/inference.port.ts';
 import type { LinkSigner } from '../ports/link-signer.port.ts';
 import type { Notifier } from '../ports/notifier.port.ts';
-import type { ObjectStore } from '../ports/object-store.port.ts';
 import { drawFindingBox } from '../report/annotate.ts';
 import { renderReportHtml } from '../report/html.ts';
 import { collectRunReport } from '../report/model.ts';
@@ -60,10 +60,10 @@ export interface JobDeps {
   readonly previewLinkTtlSeconds?: number;
   /** What each step covers today; written into the job record. */
   readonly coverage?: Readonly<Record<string, string>>;
-  /** Called as each input reaches its final state (the CLI prints progress and maps outputs). */
-  readonly onFile?: (index: number, result: FileResult) => void;
   /** Test seam: called when a step has finished, e.g. to stop the process between store and notify. */
   readonly afterStep?: (step: StepName) => Promise<void> | void;
+  /** Called as each input reaches its final state (the CLI prints progress and maps outputs). */
+  readonly onFile?: (index: number, result: FileResult) => void;
 }
 
 export interface JobOutcome {
@@ -167,6 +167,23 @@ class JobRun {
     await this.deps.afterStep?.(name);
   }
 
+  /**
+   * A job-level step: marks it running (or skipped), runs it with its record, then times, logs and
+   * records its end (finishStep). The per-file steps are timed file by file instead (processFiles).
+   */
+  private async runStep<T>(
+    name: StepName,
+    work: (step: StepRecord) => Promise<T> | T,
+    options: { readonly skip?: boolean } = {},
+  ): Promise<T> {
+    const step = this.step(name);
+    step.state = options.skip ? 'skipped' : 'running';
+    const startedAt = performance.now();
+    const out = await work(step);
+    await this.finishStep(name, startedAt);
+    return out;
+  }
+
   /** fetch, parse, de-identify, normalize, store - per file, bounded by bytes in flight. */
   async processFiles(): Promise<FileResult[]> {
     for (const name of PER_FILE_STEPS) this.step(name).state = 'running';
@@ -237,18 +254,21 @@ class JobRun {
   }
 
   /** infer: one request stream per series (the adapter splits it under the payload limit). */
-  async infer(groups: readonly SeriesGroup[]): Promise<InferenceOutcome> {
-    const step = this.step('infer');
-    const predictions = new Map<string, InstancePrediction>();
+  infer(groups: readonly SeriesGroup[]): Promise<InferenceOutcome> {
     const client = this.deps.inference;
     if (!client) {
-      step.state = 'skipped';
       this.status.inference.state = 'skipped';
-      await this.finishStep('infer');
-      return { predictions };
+      return this.runStep('infer', () => ({ predictions: new Map() }), { skip: true });
     }
-    step.state = 'running';
-    const startedAt = performance.now();
+    return this.runStep('infer', (step) => this.inferSeries(groups, step, client));
+  }
+
+  private async inferSeries(
+    groups: readonly SeriesGroup[],
+    step: StepRecord,
+    client: InferenceClient,
+  ): Promise<InferenceOutcome> {
+    const predictions = new Map<string, InstancePrediction>();
     let model: ModelIdentity | undefined;
     for (const group of groups) {
       const instances = group.instances.filter((i) => i.modelInput);
@@ -275,57 +295,149 @@ class JobRun {
     if (model) inference.model = model;
     if (step.errorCode) inference.errorCode = step.errorCode;
     if (!groups.length) step.state = 'skipped';
-    await this.finishStep('infer', startedAt);
     return { predictions, ...(model ? { model } : {}) };
   }
 
   /** assess: per-label thresholds, series maximum, study-level critical findings. */
-  async assess(
-    groups: readonly SeriesGroup[],
-    { predictions, model }: InferenceOutcome,
-  ): Promise<AssessOutcome> {
-    const step = this.step('assess');
-    step.state = 'running';
-    const startedAt = performance.now();
-    const assessments = new Map<string, SeriesAssessment[]>();
-    for (const group of groups) {
-      const scored: ScoredInstance[] = group.instances.flatMap((i) => {
-        const prediction = predictions.get(i.sop);
-        return prediction ? [{ sop: i.sop, instanceNumber: i.instanceNumber, prediction }] : [];
-      });
-      if (!scored.length) continue;
-      const list = assessments.get(group.study) ?? [];
-      list.push(assessSeries(group.series, scored, this.deps.thresholds));
-      assessments.set(group.study, list);
-      step.ok += 1;
-    }
-    const critical = model
-      ? [...assessments.entries()].flatMap(([study, list]) => criticalFindingsOfStudy(study, list, model))
-      : [];
-    this.status.findings.critical = critical.length;
-    if (!model) step.state = 'skipped';
-    await this.finishStep('assess', startedAt);
-    return { assessments, critical };
+  assess(groups: readonly SeriesGroup[], { predictions, model }: InferenceOutcome): Promise<AssessOutcome> {
+    return this.runStep('assess', (step) => {
+      const assessments = new Map<string, SeriesAssessment[]>();
+      for (const group of groups) {
+        const scored: ScoredInstance[] = group.instances.flatMap((i) => {
+          const prediction = predictions.get(i.sop);
+          return prediction ? [{ sop: i.sop, instanceNumber: i.instanceNumber, prediction }] : [];
+        });
+        if (!scored.length) continue;
+        const list = assessments.get(group.study) ?? [];
+        list.push(assessSeries(group.series, scored, this.deps.thresholds));
+        assessments.set(group.study, list);
+        step.ok += 1;
+      }
+      const critical = model
+        ? [...assessments.entries()].flatMap(([study, list]) => criticalFindingsOfStudy(study, list, model))
+        : [];
+      this.status.findings.critical = critical.length;
+      if (!model) step.state = 'skipped';
+      return { assessments, critical };
+    });
   }
 
   /** notify: one message per critical finding per study, deduplicated across jobs and re-runs. */
-  async notify(groups: readonly SeriesGroup[], critical: readonly CriticalFinding[]): Promise<void> {
-    const step = this.step('notify');
-    step.state = critical.length ? 'running' : 'skipped';
-    const startedAt = performance.now();
-    for (const finding of critical) {
-      const group = groups.find((g) => g.study === finding.study && g.series === finding.series)!;
-      await this.storeFindingPreview(finding, group);
-      try {
-        if (await notifyOnce(finding, group, this.spec, this.batchRef, this.deps, this.status)) step.ok += 1;
-      } catch (error) {
-        step.failed += 1;
-        this.status.notifications.failed += 1;
-        step.errorCode = errorFields(error).errorCode;
-        this.log.error('notification failed', { step: 'notify', ...errorFields(error) });
+  notify(groups: readonly SeriesGroup[], critical: readonly CriticalFinding[]): Promise<void> {
+    return this.runStep(
+      'notify',
+      async (step) => {
+        for (const finding of critical) {
+          const group = groups.find((g) => g.study === finding.study && g.series === finding.series)!;
+          await this.storeFindingPreview(finding, group);
+          try {
+            if (await this.notifyOnce(finding, group)) step.ok += 1;
+          } catch (error) {
+            step.failed += 1;
+            this.status.notifications.failed += 1;
+            step.errorCode = errorFields(error).errorCode;
+            this.log.error('notification failed', { step: 'notify', ...errorFields(error) });
+          }
+        }
+      },
+      { skip: critical.length === 0 },
+    );
+  }
+
+  /** record: results per study, deterministic (no wall-clock time), so a re-run writes the same. */
+  recordResults(
+    groups: readonly SeriesGroup[],
+    model: ModelIdentity | undefined,
+    { assessments, critical }: AssessOutcome,
+  ): Promise<void> {
+    return this.runStep('record', async (step) => {
+      for (const study of new Set(groups.map((g) => g.study))) {
+        const results = {
+          version: 1,
+          study,
+          jobId: this.spec.jobId,
+          model: model ?? null,
+          inference: this.status.inference.state,
+          thresholds: this.deps.thresholds,
+          series: groups
+            .filter((g) => g.study === study)
+            .map((g) => ({
+              series: g.series,
+              modality: g.instances[0]?.modality ?? null,
+              bodyPart: g.instances[0]?.bodyPart ?? null,
+              instances: g.instances.length,
+              findings: assessments.get(study)?.find((a) => a.series === g.series)?.findings ?? [],
+            })),
+          critical: critical.filter((c) => c.study === study).map(({ model: _m, ...c }) => c),
+        };
+        await this.deps.store.put(
+          this.deps.processedBucket,
+          processedKeys.results(study),
+          JSON.stringify(results, null, 2),
+          {
+            contentType: 'application/json',
+          },
+        );
+        step.ok += 1;
+      }
+    });
+  }
+
+  /**
+   * At most one notification per study and label. The dedup record is written (put-if-absent) before
+   * the publish and marked sent after it. A record left in 'publishing' means a crash between the two:
+   * the publish is repeated (at least once beats never for a critical finding), carrying the same
+   * dedup key so that a reader can fold the two.
+   */
+  private async notifyOnce(finding: CriticalFinding, group: SeriesGroup): Promise<boolean> {
+    const { spec, deps, status } = this;
+    const key = processedKeys.notification(finding.study, finding.label);
+    const pending: DedupRecord = { state: 'publishing', jobId: spec.jobId, score: finding.score };
+    const created = await deps.store.put(deps.processedBucket, key, JSON.stringify(pending), {
+      contentType: 'application/json',
+      ifNoneMatch: true,
+    });
+    if (!created) {
+      const existing = await deps.store.getIfExists(deps.processedBucket, key);
+      const parsed = existing
+        ? (JSON.parse(Buffer.from(existing).toString('utf8')) as DedupRecord)
+        : undefined;
+      if (parsed?.state === 'sent') {
+        status.notifications.duplicatesSkipped += 1;
+        return false;
       }
     }
-    await this.finishStep('notify', startedAt);
+    const instance = group.instances.find((i) => i.sop === finding.sop);
+    const ttl = deps.previewLinkTtlSeconds ?? 3600;
+    // The preview with the box drawn when the notify step could store it, the plain preview otherwise.
+    const annotated = processedKeys.findingPreview(finding.study, finding.series, finding.sop, finding.label);
+    const previewKey = (await deps.store.head(deps.processedBucket, annotated).catch(() => undefined))
+      ? annotated
+      : instance?.keys.preview;
+    const previewUrl =
+      previewKey && deps.linkSigner
+        ? await deps.linkSigner.signGet(deps.processedBucket, previewKey, ttl)
+        : undefined;
+    const reportUrl = deps.linkSigner
+      ? await deps.linkSigner.signGet(deps.processedBucket, processedKeys.report(finding.study), ttl)
+      : undefined;
+    const message = composeCriticalNotification(finding, {
+      modality: instance?.modality,
+      bodyPart: instance?.bodyPart,
+      batchRef: this.batchRef,
+      jobId: spec.jobId,
+      detectedAt: deps.clock.now(),
+      previewUrl,
+      reportUrl,
+      previewTtlMinutes: Math.round(ttl / 60),
+    });
+    const messageId = await deps.notifier.publish({ topicArn: deps.findingsTopicArn, ...message });
+    const sent: DedupRecord = { state: 'sent', jobId: spec.jobId, score: finding.score, messageId };
+    await deps.store.put(deps.processedBucket, key, JSON.stringify(sent), {
+      contentType: 'application/json',
+    });
+    status.notifications.published += 1;
+    return true;
   }
 
   /** The preview of the image that carries the finding, with its box drawn (the email and the report show it). */
@@ -361,54 +473,14 @@ class JobRun {
           this.deps.processedBucket,
           processedKeys.report(study),
           renderReportHtml(report),
-          { contentType: 'text/html; charset=utf-8' },
+          {
+            contentType: 'text/html; charset=utf-8',
+          },
         );
       } catch (error) {
         this.log.error('study report failed', { step: 'record', ...errorFields(error) });
       }
     }
-  }
-
-  /** record: results per study, deterministic (no wall-clock time), so a re-run writes the same. */
-  async recordResults(
-    groups: readonly SeriesGroup[],
-    model: ModelIdentity | undefined,
-    { assessments, critical }: AssessOutcome,
-  ): Promise<void> {
-    const step = this.step('record');
-    step.state = 'running';
-    const startedAt = performance.now();
-    for (const study of new Set(groups.map((g) => g.study))) {
-      const results = {
-        version: 1,
-        study,
-        jobId: this.spec.jobId,
-        model: model ?? null,
-        inference: this.status.inference.state,
-        thresholds: this.deps.thresholds,
-        series: groups
-          .filter((g) => g.study === study)
-          .map((g) => ({
-            series: g.series,
-            modality: g.instances[0]?.modality ?? null,
-            bodyPart: g.instances[0]?.bodyPart ?? null,
-            instances: g.instances.length,
-            findings: assessments.get(study)?.find((a) => a.series === g.series)?.findings ?? [],
-          })),
-        critical: critical.filter((c) => c.study === study).map(({ model: _m, ...c }) => c),
-      };
-      await this.deps.store.put(
-        this.deps.processedBucket,
-        processedKeys.results(study),
-        JSON.stringify(results, null, 2),
-        {
-          contentType: 'application/json',
-        },
-      );
-      step.ok += 1;
-    }
-    step.durationMs = performance.now() - startedAt;
-    step.state = 'succeeded';
   }
 
   /** The final state and the record; the exit code is non-zero unless every input and step ended well. */
@@ -459,63 +531,4 @@ interface DedupRecord {
   readonly jobId: string;
   readonly score: number;
   readonly messageId?: string;
-}
-
-/**
- * At most one notification per study and label. The dedup record is written (put-if-absent) before
- * the publish and marked sent after it. A record left in 'publishing' means a crash between the two:
- * the publish is repeated (at least once beats never for a critical finding), carrying the same
- * dedup key so that a reader can fold the two.
- */
-async function notifyOnce(
-  finding: CriticalFinding,
-  group: SeriesGroup,
-  spec: JobSpec,
-  batchRef: string | undefined,
-  deps: JobDeps,
-  status: JobStatus,
-): Promise<boolean> {
-  const key = processedKeys.notification(finding.study, finding.label);
-  const pending: DedupRecord = { state: 'publishing', jobId: spec.jobId, score: finding.score };
-  const created = await deps.store.put(deps.processedBucket, key, JSON.stringify(pending), {
-    contentType: 'application/json',
-    ifNoneMatch: true,
-  });
-  if (!created) {
-    const existing = await deps.store.getIfExists(deps.processedBucket, key);
-    const parsed = existing ? (JSON.parse(Buffer.from(existing).toString('utf8')) as DedupRecord) : undefined;
-    if (parsed?.state === 'sent') {
-      status.notifications.duplicatesSkipped += 1;
-      return false;
-    }
-  }
-  const instance = group.instances.find((i) => i.sop === finding.sop);
-  const ttl = deps.previewLinkTtlSeconds ?? 3600;
-  // The preview with the box drawn when the notify step could store it, the plain preview otherwise.
-  const annotated = processedKeys.findingPreview(finding.study, finding.series, finding.sop, finding.label);
-  const previewKey = (await deps.store.head(deps.processedBucket, annotated).catch(() => undefined))
-    ? annotated
-    : instance?.keys.preview;
-  const previewUrl =
-    previewKey && deps.linkSigner
-      ? await deps.linkSigner.signGet(deps.processedBucket, previewKey, ttl)
-      : undefined;
-  const reportUrl = deps.linkSigner
-    ? await deps.linkSigner.signGet(deps.processedBucket, processedKeys.report(finding.study), ttl)
-    : undefined;
-  const message = composeCriticalNotification(finding, {
-    modality: instance?.modality,
-    bodyPart: instance?.bodyPart,
-    batchRef,
-    jobId: spec.jobId,
-    detectedAt: deps.clock.now(),
-    previewUrl,
-    reportUrl,
-    previewTtlMinutes: Math.round(ttl / 60),
-  });
-  const messageId = await deps.notifier.publish({ topicArn: deps.findingsTopicArn, ...message });
-  const sent: DedupRecord = { state: 'sent', jobId: spec.jobId, score: finding.score, messageId };
-  await deps.store.put(deps.processedBucket, key, JSON.stringify(sent), { contentType: 'application/json' });
-  status.notifications.published += 1;
-  return true;
 }

@@ -2,10 +2,11 @@
  * What a report shows, gathered from what the pipeline wrote: the job records, each study's
  * results.json and its thumbnails and finding previews. Only pseudonymous ids, codes and numbers.
  */
+
+import type { ObjectStore } from '@medimg/common';
 import { processedKeys } from '@medimg/common';
 import type { SeriesFinding } from '../pipeline/assess.ts';
 import type { JobStatus, StepName, StepRecord } from '../pipeline/status.ts';
-import type { ObjectStore } from '../ports/object-store.port.ts';
 import { drawFindingBox } from './annotate.ts';
 
 /** `studies/<study>/results.json`, as the record step writes it. */
