@@ -58,6 +58,11 @@ export interface FileContext {
    * it is written once per job (and every file of the study waits for that one write).
    */
   readonly linkageWrites?: Map<string, Promise<boolean>>;
+  /**
+   * Renders the normalize step's images. The job passes a RenderPool's (a worker thread with a
+   * per-file deadline, decision 019); renderImage in this thread when not set.
+   */
+  readonly render?: (file: DicomFile) => Promise<RenderedImage>;
   /** Called with each step's duration, for the job record. */
   readonly onStep: (step: StepName, ok: boolean, ms: number) => void;
 }
@@ -143,7 +148,7 @@ export async function processFile(input: FileInput, ctx: FileContext): Promise<F
         throw new Quarantine('DECODED_SIZE_LIMIT', 'normalize');
       }
       try {
-        return await renderImage(deid.file);
+        return await (ctx.render ?? renderImage)(deid.file);
       } catch (error) {
         if (error instanceof ImagingError && error.code === 'NO_PIXEL_DATA') return undefined;
         if (error instanceof ImagingError)
