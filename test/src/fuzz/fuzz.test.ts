@@ -5,6 +5,8 @@
  * the peak memory within the allowance.
  */
 import { processedKeys } from '@medimg/common';
+import { T } from '@medimg/worker/dicom/tags.ts';
+import { renderImage } from '@medimg/worker/imaging/render.ts';
 import { RenderPool } from '@medimg/worker/imaging/render-pool.ts';
 import { inputIdOf, processFile } from '@medimg/worker/pipeline/process-file.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -59,6 +61,27 @@ describe('fuzzing the worker', () => {
       'marker in processed/jobs',
       'object key in processed/jobs',
     ]);
+  });
+
+  it('quarantines a text value whose length swallows the next element (a name), the leak the long run found', async () => {
+    const seed = seeds.find((x) => x.name.startsWith('samples/mr-head'))!;
+    const nodes = nodesOf(seed);
+    const at = nodes.findIndex((n) => n.tag === T.InstitutionName);
+    const [before, inst] = [nodes[at - 1]!, nodes[at]!];
+    const bytes = new Uint8Array(seed.bytes);
+    // The element before Institution Name now ends where Institution Name's value ends.
+    new DataView(bytes.buffer).setUint16(before.lengthAt, inst.valueAt + inst.length - before.valueAt, true);
+    const store = new MemoryStore();
+    store.objects.set('raw/in/1.dcm', bytes);
+
+    const result = await processFile(
+      { index: 0, key: 'in/1.dcm', size: bytes.length },
+      context(store, new Uint8Array(32), 1 << 26, 'job-s', renderImage),
+    );
+
+    expect(before.lengthSize).toBe(2);
+    expect(result).toEqual({ status: 'quarantined', reason: 'DICOM_MALFORMED', step: 'parse' });
+    expect(leaks(store, new Set(), 'in/1.dcm')).toEqual([]);
   });
 
   it('quarantines with PROCESSING_TIMEOUT an image whose render never ends', async () => {

@@ -64,6 +64,8 @@ export interface FuzzOptions {
   readonly fileTimeoutMs?: number;
   /** One input in this many is a deflate bomb (default 250). */
   readonly bombEvery?: number;
+  /** Called with each finding and the input that caused it (to keep reproducers). */
+  readonly onFinding?: (finding: Finding, input: Uint8Array) => void;
   /** Called after each input (progress). */
   readonly onInput?: (n: number, record: InputRecord) => void;
 }
@@ -177,8 +179,11 @@ export async function fuzz(seeds: readonly Seed[], options: FuzzOptions): Promis
     const stat = byMutation[mutation] ?? { inputs: 0, processed: 0, quarantined: 0 };
     byMutation[mutation] = stat;
     stat.inputs += 1;
+    const input = bytes;
     const finding = (problem: string): void => {
-      findings.push({ n, seed: seed.name, mutation, problem });
+      const f = { n, seed: seed.name, mutation, problem };
+      findings.push(f);
+      options.onFinding?.(f, input);
     };
     try {
       result = await processFile(

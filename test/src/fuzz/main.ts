@@ -1,16 +1,18 @@
 /**
- * `npm run fuzz [-- --seed N --count N --time-limit SECONDS --budget-mib N --no-corpus --json FILE]`
+ * `npm run fuzz [-- --seed N --count N --time-limit SECONDS --budget-mib N --no-corpus --json FILE
+ *   --save-findings DIR]` (DIR gets the input of each finding, to replay it)
  *
  * Mutates the sample and corpus files and feeds them to the worker's per-file steps in this process;
  * prints a summary and every finding; exits 1 when there is a finding, 2 on bad options.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fuzz } from './harness.ts';
 import { loadSeeds } from './seeds.ts';
 
 const usage =
-  'usage: npm run fuzz -- [--seed N] [--count N] [--time-limit SECONDS] [--budget-mib N] [--no-corpus] [--json FILE]';
+  'usage: npm run fuzz -- [--seed N] [--count N] [--time-limit SECONDS] [--budget-mib N] [--no-corpus] [--json FILE] [--save-findings DIR]';
 
 function intOption(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -33,6 +35,7 @@ async function main(): Promise<void> {
         'budget-mib': { type: 'string' },
         'no-corpus': { type: 'boolean' },
         json: { type: 'string' },
+        'save-findings': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -56,6 +59,12 @@ async function main(): Promise<void> {
     count,
     timeLimitMs: timeLimit > 0 ? timeLimit * 1000 : undefined,
     maxDecodedBytes: budgetMiB * 1024 * 1024,
+    onFinding: (f, input) => {
+      const dir = values['save-findings'];
+      if (typeof dir !== 'string') return;
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(path.join(dir, `finding-${f.n}.dcm`), input);
+    },
     onInput: (n) => {
       if (Date.now() - lastLine > 10_000) {
         lastLine = Date.now();

@@ -3,10 +3,10 @@ import { blankEncapsulated } from '../deid/blank-encapsulated.ts';
 import { DeidError, deidentify } from '../deid/deidentify.ts';
 import type { DeidOptions } from '../deid/options.ts';
 import { keyedInputId } from '../deid/pseudonyms.ts';
-import type { DicomFile } from '../dicom/dataset.ts';
+import type { DataSet, DicomFile } from '../dicom/dataset.ts';
 import { DicomParseError, parseDicom } from '../dicom/parse.ts';
 import { T } from '../dicom/tags.ts';
-import { getNumber, getString } from '../dicom/values.ts';
+import { getNumber, getString, STRING_VRS } from '../dicom/values.ts';
 import { writePart10 } from '../dicom/writer.ts';
 import { ImagingError } from '../imaging/errors.ts';
 import { type RenderedImage, renderImage } from '../imaging/render.ts';
@@ -124,6 +124,7 @@ export async function processFile(input: FileInput, ctx: FileContext): Promise<F
           maxInflatedBytes: ctx.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES,
         });
         requireIdentifiers(file);
+        requireWellFormedText(file.dataset);
         return file;
       } catch (error) {
         if (error instanceof Quarantine) throw error;
@@ -246,6 +247,29 @@ function codeOf(error: unknown): string {
 function requireIdentifiers(file: DicomFile): void {
   for (const t of [T.SOPInstanceUID, T.StudyInstanceUID, T.SeriesInstanceUID]) {
     if (!getString(file.dataset, t)) throw new Quarantine('MISSING_REQUIRED_ATTRIBUTE', 'parse');
+  }
+}
+
+/** Control characters no text VR allows (ESC for ISO 2022, TAB LF FF CR for the long texts excepted). */
+const isStrayControl = (c: number): boolean =>
+  c < 0x20 && c !== 0x1b && c !== 0x09 && c !== 0x0a && c !== 0x0c && c !== 0x0d;
+
+/**
+ * Text values with control characters inside them (trailing NUL or space padding aside) are the
+ * mark of a broken length: the value has swallowed the elements that follow it, names included, and
+ * an attribute kept by the safe list would carry them out (found by the fuzzer, issue 19). No file
+ * of the public corpus has one; the input is quarantined as malformed.
+ */
+function requireWellFormedText(ds: DataSet): void {
+  for (const el of ds.values()) {
+    if (el.items) for (const item of el.items) requireWellFormedText(item);
+    if (!STRING_VRS.has(el.vr)) continue;
+    const v = el.value;
+    let end = v.length;
+    while (end > 0 && (v[end - 1] === 0 || v[end - 1] === 0x20)) end--;
+    for (let i = 0; i < end; i++) {
+      if (isStrayControl(v[i]!)) throw new Quarantine('DICOM_MALFORMED', 'parse');
+    }
   }
 }
 
