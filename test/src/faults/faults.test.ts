@@ -44,7 +44,7 @@ describe('faults injected in front of the local services', () => {
       { name: 'model slow', match: is.invoke, times: 1, fault: { kind: 'delay', ms: 2000 } },
     ];
 
-    const files = await uploadStudy(stack, undefined, 16);
+    const files = await uploadStudy(stack);
     await stack.pipeline.settle();
     const result = await account(stack);
 
@@ -71,7 +71,7 @@ describe('faults injected in front of the local services', () => {
     stack = await startFaultStack();
     stack.model.rules = [{ name: 'model down', match: is.any, fault: { kind: 'reset' } }];
 
-    const files = await uploadStudy(stack, undefined, 16);
+    const files = await uploadStudy(stack);
     await stack.pipeline.settle();
     const during = await account(stack);
     stack.model.rules = [];
