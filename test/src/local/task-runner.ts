@@ -40,10 +40,14 @@ export class LocalTaskRunner {
 
   /** Environment added to the next tasks only (tests: fault injection). */
   extraEnvironment: Readonly<Record<string, string>> = {};
+  /** Environment added to one task, by job and attempt (1 for the first): the soak's kills. */
+  environmentFor?: (jobId: string, attempt: number) => Readonly<Record<string, string>>;
 
   async runTask(input: { jobId: string; jobSpecUri: string }): Promise<{ taskArn: string }> {
-    await mkdir(this.options.logDir, { recursive: true });
     const n = this.tasks.filter((t) => t.jobId === input.jobId).length + 1;
+    const perTask = this.environmentFor?.(input.jobId, n) ?? {};
+    const extra = this.extraEnvironment;
+    await mkdir(this.options.logDir, { recursive: true });
     const taskArn = `arn:aws:ecs:us-east-1:000000000000:task/local/${input.jobId}-${n}`;
     const logFile = path.join(this.options.logDir, `${input.jobId}-${n}.log`);
     const log = createWriteStream(logFile);
@@ -53,7 +57,8 @@ export class LocalTaskRunner {
         PATH: process.env.PATH ?? '',
         HOME: process.env.HOME ?? '',
         ...this.options.environment,
-        ...this.extraEnvironment,
+        ...extra,
+        ...perTask,
         JOB_SPEC_URI: input.jobSpecUri,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
