@@ -48,9 +48,7 @@ async function makeBatches(dir: string): Promise<string[]> {
     const root = path.join(dir, `batch-${b}`);
     for (let i = 0; i < filesPerBatch; i++) {
       const source = sources[(b * 7 + i) % sources.length]!;
-      const file = parseDicom(
-        new Uint8Array(await readFile(path.join(REPO_ROOT, 'sample-dicom/studies', source))),
-      );
+      const file = parseDicom(new Uint8Array(await readFile(source)));
       const ds = new Map(file.dataset);
       for (const t of [T.StudyInstanceUID, T.SeriesInstanceUID, T.SOPInstanceUID]) {
         const uid = Buffer.from(ds.get(t)!.value)
