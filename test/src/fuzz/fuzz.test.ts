@@ -5,7 +5,7 @@
  * the peak memory within the allowance.
  */
 import { processedKeys } from '@medimg/common';
-import { T } from '@medimg/worker/dicom/tags.ts';
+import { T } from '@medimg/dicom';
 import { renderImage } from '@medimg/worker/imaging/render.ts';
 import { RenderPool } from '@medimg/worker/imaging/render-pool.ts';
 import { inputIdOf, processFile } from '@medimg/worker/pipeline/process-file.ts';

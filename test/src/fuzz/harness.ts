@@ -9,13 +9,14 @@
  *     PHI marker (seeds.ts) or the input's object key;
  *   - the process's peak resident memory stays within the decoded-size budget plus a fixed allowance.
  */
+
+import type { ObjectInfo, ObjectStore, PutOptions } from '@medimg/common';
 import { REASON_CODES } from '@medimg/common';
+import type { DicomFile } from '@medimg/dicom';
 import { DEFAULT_DEID_OPTIONS } from '@medimg/worker/deid/options.ts';
-import type { DicomFile } from '@medimg/worker/dicom/dataset.ts';
 import type { RenderedImage } from '@medimg/worker/imaging/render.ts';
 import { RenderPool } from '@medimg/worker/imaging/render-pool.ts';
 import { type FileResult, processFile } from '@medimg/worker/pipeline/process-file.ts';
-import type { ObjectInfo, ObjectStore, PutOptions } from '@medimg/worker/ports/object-store.port.ts';
 import { deflateBomb, MUTATIONS, type Node, nodesOf, random } from './mutate.ts';
 import { PHI_MARKER, type Seed } from './seeds.ts';
 

@@ -6,10 +6,7 @@
  * transfer syntax); the others work on any file.
  */
 import { deflateRawSync } from 'node:zlib';
-import { parseDicom } from '@medimg/worker/dicom/parse.ts';
-import { T } from '@medimg/worker/dicom/tags.ts';
-import { numberElement } from '@medimg/worker/dicom/values.ts';
-import { encodeDataSet, writePart10 } from '@medimg/worker/dicom/writer.ts';
+import { encodeDataSet, numberElement, parseDicom, T, writePart10 } from '@medimg/dicom';
 import type { Seed } from './seeds.ts';
 
 export interface Random {

@@ -8,12 +8,16 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import type { DataSet, DicomFile } from '@medimg/worker/dicom/dataset.ts';
-import { tag } from '@medimg/worker/dicom/dataset.ts';
-import { parseDicom, transferSyntaxOf } from '@medimg/worker/dicom/parse.ts';
-import { T } from '@medimg/worker/dicom/tags.ts';
-import { numberElement, stringElement } from '@medimg/worker/dicom/values.ts';
-import { writePart10 } from '@medimg/worker/dicom/writer.ts';
+import type { DataSet, DicomFile } from '@medimg/dicom';
+import {
+  numberElement,
+  parseDicom,
+  stringElement,
+  T,
+  tag,
+  transferSyntaxOf,
+  writePart10,
+} from '@medimg/dicom';
 import { REPO_ROOT } from '../local/task-runner.ts';
 
 const require = createRequire(import.meta.url);

@@ -2,6 +2,7 @@
  * The imaging module's one error type. Messages never carry DICOM values (they may hold PHI):
  * they name what failed and the stable `code` says why.
  */
+import { CodedError } from '@medimg/common';
 
 export type ImagingErrorCode =
   | 'NO_PIXEL_DATA'
@@ -11,14 +12,8 @@ export type ImagingErrorCode =
   | 'PIXEL_DECODE_FAILED'
   | 'PROCESSING_TIMEOUT';
 
-export class ImagingError extends Error {
+export class ImagingError extends CodedError<ImagingErrorCode> {
   override readonly name = 'ImagingError';
-  readonly code: ImagingErrorCode;
-
-  constructor(code: ImagingErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
 }
 
 export const isImagingError = (e: unknown): e is ImagingError => e instanceof ImagingError;

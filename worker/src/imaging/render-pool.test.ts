@@ -6,9 +6,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { DicomFile } from '@medimg/dicom';
+import { parseDicom } from '@medimg/dicom';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { DicomFile } from '../dicom/dataset.ts';
-import { parseDicom } from '../dicom/parse.ts';
 import { ImagingError } from './errors.ts';
 import { renderImage } from './render.ts';
 import { RenderPool } from './render-pool.ts';

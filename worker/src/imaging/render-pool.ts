@@ -7,7 +7,7 @@
  * files, so the codecs are initialised once per thread, not once per file.
  */
 import { Worker } from 'node:worker_threads';
-import type { DicomFile } from '../dicom/dataset.ts';
+import type { DicomFile } from '@medimg/dicom';
 import { ImagingError } from './errors.ts';
 import type { RenderedImage } from './render.ts';
 import type { RenderReply } from './render-thread.ts';

@@ -4,7 +4,7 @@
  * are all the pipeline needs).
  */
 import { parentPort } from 'node:worker_threads';
-import type { DicomFile } from '../dicom/dataset.ts';
+import type { DicomFile } from '@medimg/dicom';
 import { renderImage } from './render.ts';
 
 export interface RenderRequest {
