@@ -18,6 +18,10 @@ export interface TaskRecord {
   readonly taskArn: string;
   readonly jobId: string;
   readonly jobSpecUri: string;
+  /** Which attempt of its job (JOB_ATTEMPT): 1 unless the dispatcher re-ran it. */
+  readonly attempt: number;
+  /** Set when the task was stopped from outside (StopTask), as ECS's stop code says. */
+  stopCode?: 'EssentialContainerExited' | 'UserInitiated';
   readonly logFile: string;
   readonly done: Promise<number>;
   exitCode?: number;
@@ -37,6 +41,7 @@ export interface LocalTaskRunnerOptions {
 export class LocalTaskRunner {
   readonly tasks: TaskRecord[] = [];
   private readonly children = new Set<ChildProcess>();
+  private readonly byArn = new Map<string, ChildProcess>();
 
   constructor(private readonly options: LocalTaskRunnerOptions) {}
 
@@ -45,7 +50,12 @@ export class LocalTaskRunner {
   /** Environment added to one task, by job and attempt (1 for the first): the soak's kills. */
   environmentFor?: (jobId: string, attempt: number) => Readonly<Record<string, string>>;
 
-  async runTask(input: { jobId: string; jobSpecUri: string }): Promise<{ taskArn: string }> {
+  async runTask(input: {
+    jobId: string;
+    jobSpecUri: string;
+    attempt?: number;
+  }): Promise<{ taskArn: string }> {
+    const attempt = input.attempt ?? 1;
     const n = this.tasks.filter((t) => t.jobId === input.jobId).length + 1;
     const perTask = this.environmentFor?.(input.jobId, n) ?? {};
     const extra = this.extraEnvironment;
@@ -62,6 +72,7 @@ export class LocalTaskRunner {
         ...extra,
         ...perTask,
         [WORKER_ENV.JOB_SPEC_URI]: input.jobSpecUri,
+        [WORKER_ENV.JOB_ATTEMPT]: String(attempt),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -77,14 +88,17 @@ export class LocalTaskRunner {
       });
     }
     child.stderr.pipe(log, { end: false });
+    this.byArn.set(taskArn, child);
     const record: TaskRecord = {
       taskArn,
       jobId: input.jobId,
       jobSpecUri: input.jobSpecUri,
+      attempt,
       logFile,
       done: new Promise<number>((resolve) => {
         child.on('close', (code, signal) => {
           this.children.delete(child);
+          this.byArn.delete(taskArn);
           log.end();
           record.exitCode = code ?? (signal ? 128 : 1);
           this.options.onExit?.(record);
@@ -104,6 +118,21 @@ export class LocalTaskRunner {
       seen = this.tasks.length;
       await Promise.all(this.tasks.map((t) => t.done));
     }
+  }
+
+  /** ecs:StopTask: the task ends as a stopped Fargate task does (SIGTERM, then SIGKILL). */
+  async stopTask(taskArn: string): Promise<void> {
+    const child = this.byArn.get(taskArn);
+    const record = this.tasks.find((t) => t.taskArn === taskArn);
+    if (!child || !record) return;
+    record.stopCode = 'UserInitiated';
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 2000).unref();
+  }
+
+  /** Tasks still running (ecs:ListTasks with desiredStatus RUNNING), up to `atMost`. */
+  async countRunning(atMost: number): Promise<number> {
+    return Math.min(atMost, this.byArn.size);
   }
 
   stop(): void {
