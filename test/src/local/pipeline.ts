@@ -42,6 +42,8 @@ export interface LocalPipelineOptions {
   readonly onTriggerBatch?: (records: number, failed: number) => void;
   /** The SQS event source's batching window (AWS: 20 s in infra; 1.5 s by default here). */
   readonly batchingWindowMs?: number;
+  /** The intake queue's visibility timeout in seconds (default 30): how soon a failed message returns. */
+  readonly visibilityTimeoutSeconds?: number;
   /** Where the trigger Lambda's JSON logs go (default: <dataDir>/logs/trigger-lambda.log). */
   readonly triggerLog?: (line: string) => void;
   /**
@@ -109,6 +111,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     modelUrl: options.modelUrl,
     modelDir: options.modelDir ?? path.join(REPO_ROOT, 'models/artifacts'),
     ...(options.containers ? { network: options.containers } : {}),
+    visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
   });
   const { names } = servers;
   const keyFile = await localKeyFile(options.dataDir);

@@ -52,15 +52,19 @@ export class LocalTaskRunner {
 
   /** Environment added to the next tasks only (tests: fault injection). */
   extraEnvironment: Readonly<Record<string, string>> = {};
+  /** Environment added to one task, by job and attempt (1 for the first): the soak's kills. */
+  environmentFor?: (jobId: string, attempt: number) => Readonly<Record<string, string>>;
 
   async runTask(input: {
     jobId: string;
     jobSpecUri: string;
     attempt?: number;
   }): Promise<{ taskArn: string }> {
-    await mkdir(this.options.logDir, { recursive: true });
     const attempt = input.attempt ?? 1;
     const n = this.tasks.filter((t) => t.jobId === input.jobId).length + 1;
+    const perTask = this.environmentFor?.(input.jobId, n) ?? {};
+    const extra = this.extraEnvironment;
+    await mkdir(this.options.logDir, { recursive: true });
     const taskArn = `arn:aws:ecs:us-east-1:000000000000:task/local/${input.jobId}-${n}`;
     const logFile = path.join(this.options.logDir, `${input.jobId}-${n}.log`);
     if (this.options.agentUrl)
@@ -72,7 +76,8 @@ export class LocalTaskRunner {
         PATH: process.env.PATH ?? '',
         HOME: process.env.HOME ?? '',
         ...this.options.environment,
-        ...this.extraEnvironment,
+        ...extra,
+        ...perTask,
         [WORKER_ENV.JOB_SPEC_URI]: input.jobSpecUri,
         [WORKER_ENV.JOB_ATTEMPT]: String(attempt),
       },

@@ -6,8 +6,10 @@ import {
   type ModelIdentity,
   processedKeys,
 } from '@medimg/common';
+import type { DicomFile } from '@medimg/dicom';
 import type { DeidOptions } from '../deid/options.ts';
 import { keyedBatchRef } from '../deid/pseudonyms.ts';
+import { sharedRenderPool } from '../imaging/render-pool.ts';
 import { errorFields, type Logger } from '../logger.ts';
 import type { Clock } from '../ports/clock.port.ts';
 import type { InferenceClient } from '../ports/inference.port.ts';
@@ -56,6 +58,11 @@ export interface JobDeps {
     readonly maxObjectBytes?: number;
     /** Memory budget per input in decoded bytes (process-file.ts maxDecodedBytes). */
     readonly maxDecodedBytes?: number;
+    /**
+     * Per-file time bound of the normalize step in ms: each image is rendered in a worker thread
+     * that is terminated past it (PROCESSING_TIMEOUT, decision 019). 0 renders in this thread.
+     */
+    readonly fileTimeoutMs?: number;
   };
   readonly previewLinkTtlSeconds?: number;
   /** What each step covers today; written into the job record. */
@@ -87,6 +94,7 @@ const DEFAULT_LIMITS = {
   maxConcurrent: 4,
   maxObjectBytes: 2 * 1024 ** 3,
   maxDecodedBytes: DEFAULT_MAX_DECODED_BYTES,
+  fileTimeoutMs: 120_000,
 };
 
 const PER_FILE_STEPS = ['fetch', 'parse', 'deidentify', 'normalize', 'store'] as const;
@@ -213,6 +221,10 @@ class JobRun {
     };
     let lastFlush = Date.now();
     const linkageWrites = new Map<string, Promise<boolean>>();
+    const pool =
+      this.limits.fileTimeoutMs > 0
+        ? sharedRenderPool({ size: this.limits.maxConcurrent, timeoutMs: this.limits.fileTimeoutMs })
+        : undefined;
     const results = await Promise.all(
       this.spec.objects.map((object, index) =>
         budget.run(Math.max(object.size, 1), async () => {
@@ -230,6 +242,7 @@ class JobRun {
               maxObjectBytes: this.limits.maxObjectBytes,
               maxDecodedBytes: this.limits.maxDecodedBytes,
               linkageWrites,
+              ...(pool ? { render: (file: DicomFile) => pool.render(file) } : {}),
               onStep,
             },
           );
