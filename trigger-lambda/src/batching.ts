@@ -28,11 +28,6 @@ export function classifyKey(key: string, managedBatchIdPattern: RegExp): KeyClas
   return { kind: 'folder-file', folder, prefix: `${rawKeys.incomingPrefix}${folder}/` };
 }
 
-/** The manifest key of a (possibly unmanaged) folder; no id check, since a loose folder may have any name. */
-export function manifestKeyOfFolder(folder: string): string {
-  return `${rawKeys.incomingPrefix}${folder}/${MANIFEST_FILE_NAME}`;
-}
-
 /**
  * The key of a file listed in a manifest (`name` is relative to the batch folder). Returns
  * undefined for a name that would leave the folder or point at the manifest itself.

@@ -9,6 +9,8 @@ export interface RawObjectHead {
   /** Without the surrounding quotes S3 puts in the `ETag` header. */
   readonly etag?: string;
   readonly versionId?: string;
+  /** User metadata (`x-amz-meta-*`, names without the prefix). */
+  readonly metadata?: Readonly<Record<string, string>>;
 }
 
 export interface RawObjectListing {

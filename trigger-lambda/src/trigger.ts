@@ -1,5 +1,6 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { classifyKey, manifestKeyOfFolder } from './batching.ts';
+import { rawKeys } from '@medimg/common';
+import { classifyKey } from './batching.ts';
 import { mapLimit } from './concurrency.ts';
 import type { TriggerConfig } from './config.ts';
 import { errorCode } from './errors.ts';
@@ -40,8 +41,8 @@ type Counts = Record<
   | 'ignoredEvents'
   | 'otherBucket'
   | 'manifests'
+  | 'unmanagedManifests'
   | 'awaitingManifest'
-  | 'covered'
   | 'loose'
   | 'looseGone'
   | StartOutcome
@@ -70,8 +71,8 @@ export function createHandler(deps: HandlerDeps): SqsBatchHandler {
       ignoredEvents: 0,
       otherBucket: 0,
       manifests: 0,
+      unmanagedManifests: 0,
       awaitingManifest: 0,
-      covered: 0,
       loose: 0,
       looseGone: 0,
       started: 0,
@@ -89,7 +90,7 @@ export function createHandler(deps: HandlerDeps): SqsBatchHandler {
     try {
       // 1. Parse and classify every object event.
       const manifests = new Map<string, Set<string>>(); // batch id -> message ids
-      const folderFiles = new Map<string, Map<string, Set<string>>>(); // folder -> key -> message ids
+      const batchFiles = new Map<string, Map<string, Set<string>>>(); // b- folder -> key -> message ids
       const looseGroups = new Map<string, Map<string, Set<string>>>(); // prefix -> key -> message ids
       const addTo = <K>(map: Map<K, Map<string, Set<string>>>, group: K, key: string, id: string) => {
         const keys = map.get(group) ?? new Map<string, Set<string>>();
@@ -141,10 +142,10 @@ export function createHandler(deps: HandlerDeps): SqsBatchHandler {
               break;
             }
             case 'managed-file':
-              counts.awaitingManifest++;
+              addTo(batchFiles, c.batchId, ev.key, id);
               break;
             case 'folder-file':
-              addTo(folderFiles, c.folder, ev.key, id);
+              addTo(looseGroups, c.prefix, ev.key, id);
               break;
             case 'root-file':
               addTo(looseGroups, c.prefix, ev.key, id);
@@ -153,19 +154,20 @@ export function createHandler(deps: HandlerDeps): SqsBatchHandler {
         }
       }
 
-      // 2. Files in an unmanaged folder: covered when the folder has a manifest now, else loose.
-      await mapLimit([...folderFiles], config.headConcurrency, async ([folder, files]) => {
+      // 2. Files in a `b-` folder wait for the manifest when the upload API issued that batch (its
+      //    record exists); otherwise they came by other means and are loose.
+      await mapLimit([...batchFiles], config.headConcurrency, async ([batchId, files]) => {
         try {
-          const manifest = await store.headObject(bucket, manifestKeyOfFolder(folder));
-          if (manifest !== undefined) {
-            counts.covered += files.size;
+          const record = await store.headObject(bucket, rawKeys.batchRecord(batchId));
+          if (record !== undefined) {
+            counts.awaitingManifest += files.size;
             return;
           }
           for (const [key, ids] of files)
-            for (const id of ids) addTo(looseGroups, `incoming/${folder}/`, key, id);
+            for (const id of ids) addTo(looseGroups, `incoming/${batchId}/`, key, id);
         } catch (err) {
           for (const ids of files.values()) fail(ids);
-          logger.warn('manifest check failed', { code: errorCode(err), counts: { objects: files.size } });
+          logger.warn('batch check failed', { code: errorCode(err), counts: { objects: files.size } });
         }
       });
 
@@ -193,8 +195,14 @@ export function createHandler(deps: HandlerDeps): SqsBatchHandler {
         work.push({
           source: 'manifest',
           messageIds: ids,
-          plan: () =>
-            planFromManifest(store, bucket, batchId, { headConcurrency: config.headConcurrency, logger }),
+          plan: async () => {
+            const plan = await planFromManifest(store, bucket, batchId, {
+              headConcurrency: config.headConcurrency,
+              logger,
+            });
+            if (plan === undefined) counts.unmanagedManifests++;
+            return plan;
+          },
         });
       }
       for (const files of looseGroups.values()) {

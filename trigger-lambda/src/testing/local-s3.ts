@@ -11,7 +11,7 @@ export interface LocalS3 {
   readonly client: S3Client;
   readonly store: S3RawStore;
   readonly bucket: string;
-  put(key: string, body: Uint8Array | string): Promise<void>;
+  put(key: string, body: Uint8Array | string, metadata?: Record<string, string>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -40,8 +40,10 @@ export async function startLocalS3(bucket = 'raw'): Promise<LocalS3> {
     client,
     store: new S3RawStore({ client }),
     bucket,
-    async put(key, body) {
-      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+    async put(key, body, metadata) {
+      await client.send(
+        new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ...(metadata ? { Metadata: metadata } : {}) }),
+      );
     },
     async close() {
       client.destroy();

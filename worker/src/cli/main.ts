@@ -1,6 +1,7 @@
 /**
- * `medimg process <file-or-folder>... --out <dir>`: the worker's per-file steps on local files, with
- * no server. Writes per input the de-identified DICOM, a preview PNG, a thumbnail and the model
+ * The `medimg` command. `medimg upload` and `medimg status` talk to the upload API
+ * (@medimg/upload-api/cli); `medimg process <file-or-folder>... --out <dir>` runs the worker's
+ * per-file steps on local files, with no server. Writes per input the de-identified DICOM, a preview PNG, a thumbnail and the model
  * input, plus <dir>/report.json. Exit code 0 when it ran, even if inputs were quarantined.
  */
 import { randomBytes } from 'node:crypto';
@@ -9,12 +10,23 @@ import { chmod, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { runStatus } from '@medimg/upload-api/cli/status.ts';
+import { runUpload } from '@medimg/upload-api/cli/upload.ts';
 import { FsObjectStore } from '../adapters/fs-object-store.ts';
 import { LocalInputStore } from '../adapters/local-input-store.ts';
 import { loadDeidKey } from '../deid/key.ts';
 import { parseDeidOptions } from '../deid/options.ts';
 import { PIPELINE_COVERAGE } from '../pipeline/coverage.ts';
 import { type FileContext, processFile } from '../pipeline/process-file.ts';
+
+const COMMANDS = `Usage: medimg <command> [options]
+
+Commands:
+  upload <file-or-folder>...   upload DICOM files as one batch through the upload API
+  status <batchId> [--wait]    a batch's state and results
+  process <file-or-folder>...  de-identify and render files on this machine, with no server
+
+medimg <command> --help shows a command's options.`;
 
 const USAGE = `Usage: medimg process <file-or-folder>... --out <dir> [--key-file <file>] [--burned-in quarantine|blank]
 
@@ -49,9 +61,19 @@ async function keyFromUserConfig(): Promise<string> {
 
 export async function runCli(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === 'upload') return runUpload(rest);
+  if (command === 'status') return runStatus(rest);
+  if (command === '--help' || command === '-h') {
+    process.stdout.write(`${COMMANDS}\n`);
+    return 0;
+  }
   if (command !== 'process') {
-    process.stderr.write(`${USAGE}\n`);
-    return command === '--help' || command === '-h' ? 0 : 64;
+    process.stderr.write(`${COMMANDS}\n`);
+    return 64;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
   }
   const { values, positionals } = parseArgs({
     args: [...rest],
