@@ -1,9 +1,9 @@
 import {
   deriveJobId,
-  MANIFEST_WRITER_METADATA,
   type JobObject,
   type JobSpec,
   JobSpecSchema,
+  MANIFEST_WRITER_METADATA,
   rawKeys,
   type UploadManifest,
   UploadManifestSchema,

@@ -1,5 +1,5 @@
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { rawKeys } from '@medimg/common';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { classifyKey } from './batching.ts';
 import { mapLimit } from './concurrency.ts';
 import type { TriggerConfig } from './config.ts';

@@ -143,7 +143,10 @@ function parseBody<T>(request: ApiRequest, schema: z.ZodType<T>, maxBytes: numbe
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue?.path.join('.') || 'the body';
-    throw new ApiError('BODY_INVALID', `the request body does not match the API at ${where}: ${issue?.message ?? 'invalid'}`);
+    throw new ApiError(
+      'BODY_INVALID',
+      `the request body does not match the API at ${where}: ${issue?.message ?? 'invalid'}`,
+    );
   }
   return parsed.data;
 }
@@ -233,27 +236,41 @@ export function createUploadApi(deps: UploadApiDeps): UploadApi {
     }
     for (const [index, f] of body.files.entries()) {
       if (!SHA256_HEX.test(f.sha256)) {
-        throw new ApiError('CHECKSUM_NOT_SHA256', 'sha256 must be 64 lowercase hexadecimal digits', { index });
+        throw new ApiError('CHECKSUM_NOT_SHA256', 'sha256 must be 64 lowercase hexadecimal digits', {
+          index,
+        });
       }
       if (f.size > limits.maxFileBytes) {
         throw new ApiError('FILE_TOO_LARGE', `a file holds at most ${limits.maxFileBytes} bytes`, { index });
       }
       const plan = partPlan(f.size, limits);
       if (plan === undefined && f.parts !== undefined) {
-        throw new ApiError('PARTS_INVALID', 'parts are only announced for files above the multipart threshold', {
-          index,
-        });
+        throw new ApiError(
+          'PARTS_INVALID',
+          'parts are only announced for files above the multipart threshold',
+          {
+            index,
+          },
+        );
       }
       if (plan !== undefined) {
         if (f.parts?.length !== plan.count) {
-          throw new ApiError('PARTS_INVALID', `this file is uploaded in ${plan.count} parts of ${plan.partSize} bytes`, {
-            index,
-          });
+          throw new ApiError(
+            'PARTS_INVALID',
+            `this file is uploaded in ${plan.count} parts of ${plan.partSize} bytes`,
+            {
+              index,
+            },
+          );
         }
         if (!f.parts.every((p) => SHA256_HEX.test(p))) {
-          throw new ApiError('CHECKSUM_NOT_SHA256', 'part checksums must be 64 lowercase hexadecimal digits', {
-            index,
-          });
+          throw new ApiError(
+            'CHECKSUM_NOT_SHA256',
+            'part checksums must be 64 lowercase hexadecimal digits',
+            {
+              index,
+            },
+          );
         }
       }
     }
@@ -308,10 +325,12 @@ export function createUploadApi(deps: UploadApiDeps): UploadApi {
   async function refreshUrls(request: ApiRequest, caller: string, batchId: string): Promise<ApiResponse> {
     const record = await loadBatch(batchId, caller);
     const body = parseBody(request, UrlsRequestSchema, config.maxBodyBytes);
-    if (record.state !== 'open') throw new ApiError('BATCH_ALREADY_COMPLETED', 'the batch is already complete');
+    if (record.state !== 'open')
+      throw new ApiError('BATCH_ALREADY_COMPLETED', 'the batch is already complete');
     for (const w of body.files) {
       const file = record.files[w.index];
-      if (file === undefined) throw new ApiError('FILE_INDEX_INVALID', 'no file with this index', { index: w.index });
+      if (file === undefined)
+        throw new ApiError('FILE_INDEX_INVALID', 'no file with this index', { index: w.index });
       if (w.parts !== undefined) {
         const count = file.multipart?.parts.length ?? 0;
         if (w.parts.some((p) => p > count)) {
@@ -327,7 +346,8 @@ export function createUploadApi(deps: UploadApiDeps): UploadApi {
   async function complete(request: ApiRequest, caller: string, batchId: string): Promise<ApiResponse> {
     const record = await loadBatch(batchId, caller);
     const body = parseBody(request, CompleteRequestSchema, config.maxBodyBytes, true);
-    if (record.state !== 'open') throw new ApiError('BATCH_ALREADY_COMPLETED', 'the batch is already complete');
+    if (record.state !== 'open')
+      throw new ApiError('BATCH_ALREADY_COMPLETED', 'the batch is already complete');
     const manifestKey = rawKeys.manifest(batchId);
     if ((await store.head(config.rawBucket, manifestKey)) !== undefined) {
       // A complete that wrote the manifest and stopped before updating the record.

@@ -5,7 +5,9 @@ import { DEFAULT_LIMITS } from './contract.ts';
 import { ApiError } from './errors.ts';
 
 const MiB = 1024 * 1024;
-const bucket = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'expected an S3 bucket name' });
+const bucket = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'expected an S3 bucket name' });
 const int = (min: number, max: number, fallback: number) =>
   z.coerce
     .number({ error: `expected an integer from ${min} to ${max}` })
@@ -31,7 +33,10 @@ export function loadConfigFromEnv(env: NodeJS.ProcessEnv): UploadApiConfig {
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new ApiError('CONFIG_INVALID', `invalid configuration: ${issue?.path.join('.')}: ${issue?.message}`);
+    throw new ApiError(
+      'CONFIG_INVALID',
+      `invalid configuration: ${issue?.path.join('.')}: ${issue?.message}`,
+    );
   }
   const e = parsed.data;
   return {

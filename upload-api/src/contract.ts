@@ -42,7 +42,11 @@ export function partPlan(
 }
 
 /** The bytes of part `partNumber` (1-based) of a file of `size` bytes. */
-export function partRange(size: number, partSize: number, partNumber: number): { start: number; end: number } {
+export function partRange(
+  size: number,
+  partSize: number,
+  partNumber: number,
+): { start: number; end: number } {
   const start = (partNumber - 1) * partSize;
   return { start, end: Math.min(size, start + partSize) };
 }

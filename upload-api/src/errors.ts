@@ -52,7 +52,12 @@ export class ApiError extends Error {
   readonly status: number;
   readonly details: ApiErrorDetails;
 
-  constructor(code: ApiErrorCode, message: string, details: ApiErrorDetails = {}, options?: { cause?: unknown }) {
+  constructor(
+    code: ApiErrorCode,
+    message: string,
+    details: ApiErrorDetails = {},
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'ApiError';
     this.code = code;

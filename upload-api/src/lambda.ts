@@ -4,12 +4,12 @@
  * and the caller's principal ARN arrives in `requestContext.authorizer.iam.userArn`.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
+import { parseLogLevel } from '@medimg/common';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { S3UploadStore } from './adapters/s3-upload-store.ts';
 import { createUploadApi, type UploadApi } from './api.ts';
 import { loadConfigFromEnv } from './config.ts';
 import { createAuditLogger } from './logger.ts';
-import { parseLogLevel } from '@medimg/common';
 
 export function createApiFromEnv(env: NodeJS.ProcessEnv = process.env, client?: S3Client): UploadApi {
   const config = loadConfigFromEnv(env);

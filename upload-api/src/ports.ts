@@ -29,7 +29,9 @@ export interface PresignInput {
 
 export interface UploadStore {
   presignPut(input: PresignInput): Promise<PresignedRequest>;
-  presignPart(input: PresignInput & { readonly uploadId: string; readonly partNumber: number }): Promise<PresignedRequest>;
+  presignPart(
+    input: PresignInput & { readonly uploadId: string; readonly partNumber: number },
+  ): Promise<PresignedRequest>;
   /** Starts a multipart upload with SHA-256 part checksums; resolves to its upload id. */
   createMultipart(key: string): Promise<string>;
   /**
@@ -39,7 +41,11 @@ export interface UploadStore {
   completeMultipart(input: {
     readonly key: string;
     readonly uploadId: string;
-    readonly parts: readonly { readonly partNumber: number; readonly etag: string; readonly sha256Base64: string }[];
+    readonly parts: readonly {
+      readonly partNumber: number;
+      readonly etag: string;
+      readonly sha256Base64: string;
+    }[];
   }): Promise<boolean>;
   /** Resolves to undefined when the object does not exist. */
   head(bucket: string, key: string): Promise<StoredObject | undefined>;

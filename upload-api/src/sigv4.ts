@@ -40,10 +40,7 @@ export interface SignableRequest {
   readonly body: string | undefined;
 }
 
-function signer(
-  credentials: AwsCredentials | (() => Promise<AwsCredentials>),
-  region: string,
-): SignatureV4 {
+function signer(credentials: AwsCredentials | (() => Promise<AwsCredentials>), region: string): SignatureV4 {
   return new SignatureV4({
     credentials,
     region,
@@ -83,7 +80,8 @@ export async function signRequest(
   return headers;
 }
 
-const AUTH = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/execute-api\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/;
+const AUTH =
+  /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/execute-api\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/;
 
 /**
  * Checks a request's SigV4 signature against known secrets; resolves to the access key id that
@@ -97,13 +95,21 @@ export async function verifyRequest(
   const m = AUTH.exec(request.headers.authorization ?? '');
   const date = request.headers['x-amz-date'];
   if (!m || !date || !/^\d{8}T\d{6}Z$/.test(date)) return undefined;
-  const [, accessKeyId, , region, signedList, signature] = m as unknown as [string, string, string, string, string, string];
+  const [, accessKeyId, , region, signedList, signature] = m as unknown as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
   const secret = secrets.get(accessKeyId);
   if (secret === undefined) return undefined;
   const signingDate = new Date(
     `${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}T${date.slice(9, 11)}:${date.slice(11, 13)}:${date.slice(13, 15)}Z`,
   );
-  if (Math.abs(options.now.getTime() - signingDate.getTime()) > (options.maxSkewMs ?? 15 * 60_000)) return undefined;
+  if (Math.abs(options.now.getTime() - signingDate.getTime()) > (options.maxSkewMs ?? 15 * 60_000))
+    return undefined;
   const headers: Record<string, string> = {};
   for (const name of signedList.split(';')) {
     if (name === 'host') continue;
@@ -115,7 +121,9 @@ export async function verifyRequest(
     toHttpRequest({ ...request, headers }),
     { signingDate },
   );
-  const expected = /Signature=([0-9a-f]{64})/.exec(String((again.headers as Record<string, string>).authorization))?.[1];
+  const expected = /Signature=([0-9a-f]{64})/.exec(
+    String((again.headers as Record<string, string>).authorization),
+  )?.[1];
   if (expected === undefined) return undefined;
   return timingSafeEqual(Buffer.from(expected), Buffer.from(signature)) ? accessKeyId : undefined;
 }

@@ -32,7 +32,9 @@ export class S3RawStore implements RawStore {
         size: out.ContentLength ?? 0,
         ...(etag !== undefined ? { etag } : {}),
         ...(out.VersionId !== undefined && out.VersionId !== 'null' ? { versionId: out.VersionId } : {}),
-        ...(out.Metadata !== undefined && Object.keys(out.Metadata).length > 0 ? { metadata: out.Metadata } : {}),
+        ...(out.Metadata !== undefined && Object.keys(out.Metadata).length > 0
+          ? { metadata: out.Metadata }
+          : {}),
       };
     } catch (err) {
       if (isNotFound(err)) return undefined;

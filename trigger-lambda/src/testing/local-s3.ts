@@ -42,7 +42,12 @@ export async function startLocalS3(bucket = 'raw'): Promise<LocalS3> {
     bucket,
     async put(key, body, metadata) {
       await client.send(
-        new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ...(metadata ? { Metadata: metadata } : {}) }),
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: body,
+          ...(metadata ? { Metadata: metadata } : {}),
+        }),
       );
     },
     async close() {

@@ -113,7 +113,11 @@ export class S3UploadStore implements UploadStore {
   async completeMultipart(input: {
     readonly key: string;
     readonly uploadId: string;
-    readonly parts: readonly { readonly partNumber: number; readonly etag: string; readonly sha256Base64: string }[];
+    readonly parts: readonly {
+      readonly partNumber: number;
+      readonly etag: string;
+      readonly sha256Base64: string;
+    }[];
   }): Promise<boolean> {
     try {
       await this.#client.send(
@@ -216,7 +220,12 @@ export class S3UploadStore implements UploadStore {
     }
   }
 
-  async presignGet(bucket: string, key: string, expiresInSeconds: number, signingDate: Date): Promise<string> {
+  async presignGet(
+    bucket: string,
+    key: string,
+    expiresInSeconds: number,
+    signingDate: Date,
+  ): Promise<string> {
     try {
       return await getSignedUrl(this.#client, new GetObjectCommand({ Bucket: bucket, Key: key }), {
         expiresIn: expiresInSeconds,

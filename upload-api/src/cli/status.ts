@@ -53,7 +53,9 @@ export async function runStatus(
       },
     });
   } catch (err) {
-    io.stderr.write(`medimg status: ${err instanceof Error ? err.message : 'bad arguments'}\n\n${STATUS_USAGE}\n`);
+    io.stderr.write(
+      `medimg status: ${err instanceof Error ? err.message : 'bad arguments'}\n\n${STATUS_USAGE}\n`,
+    );
     return 64;
   }
   const { values, positionals } = parsed;

@@ -8,7 +8,7 @@ import { ApiCallError, UploadApiClient } from '../client/api-client.ts';
 import { collectFiles } from '../client/files.ts';
 import { ProgressReporter } from '../client/progress.ts';
 import { defaultStateDir } from '../client/state.ts';
-import { UploadError, type UploadOptions, resumeUpload, uploadFiles } from '../client/uploader.ts';
+import { resumeUpload, UploadError, type UploadOptions, uploadFiles } from '../client/uploader.ts';
 
 export const UPLOAD_USAGE = `Usage: medimg upload <file-or-folder>... [--api URL] [--concurrency N] [--state-dir DIR]
        medimg upload --resume <batchId> [--api URL] [--state-dir DIR]
@@ -66,7 +66,9 @@ export async function runUpload(argv: readonly string[], io: CliIo = defaultIo):
   try {
     parsed = parse();
   } catch (err) {
-    io.stderr.write(`medimg upload: ${err instanceof Error ? err.message : 'bad arguments'}\n\n${UPLOAD_USAGE}\n`);
+    io.stderr.write(
+      `medimg upload: ${err instanceof Error ? err.message : 'bad arguments'}\n\n${UPLOAD_USAGE}\n`,
+    );
     return 64;
   }
   const { values, positionals } = parsed;
@@ -81,8 +83,10 @@ export async function runUpload(argv: readonly string[], io: CliIo = defaultIo):
   const api = values.api ?? io.env.MEDIMG_API_URL;
   if (!api) return usage('no API: give --api URL or set MEDIMG_API_URL');
   if (!/^https?:\/\//.test(api)) return usage('--api must be an http(s) URL');
-  if (values.resume === undefined && positionals.length === 0) return usage('give files or folders to upload');
-  if (values.resume !== undefined && positionals.length > 0) return usage('--resume takes no files (they are in its state)');
+  if (values.resume === undefined && positionals.length === 0)
+    return usage('give files or folders to upload');
+  if (values.resume !== undefined && positionals.length > 0)
+    return usage('--resume takes no files (they are in its state)');
   const concurrency = values.concurrency === undefined ? 4 : Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
     return usage('--concurrency must be an integer from 1 to 64');
@@ -114,7 +118,9 @@ export async function runUpload(argv: readonly string[], io: CliIo = defaultIo):
         io.stderr.write('medimg upload: no DICOM file found in the inputs\n');
         return 66;
       }
-      io.stderr.write(`medimg: ${files.length} DICOM file(s), ${skipped.length} skipped; computing checksums\n`);
+      io.stderr.write(
+        `medimg: ${files.length} DICOM file(s), ${skipped.length} skipped; computing checksums\n`,
+      );
       outcome = await uploadFiles(files, options);
     }
     progress.end();

@@ -96,7 +96,8 @@ export class UploadApiClient {
       if (attempt > 0) await sleep(backoff(attempt));
       const url = new URL(`${this.url}${path}`);
       const text = body === undefined ? undefined : JSON.stringify(body);
-      const headers: Record<string, string> = text === undefined ? {} : { 'content-type': 'application/json' };
+      const headers: Record<string, string> =
+        text === undefined ? {} : { 'content-type': 'application/json' };
       const signed = await signRequest({ method, url, headers, body: text }, this.#credentials, this.#region);
       let res: Response;
       try {

@@ -10,7 +10,9 @@ import { type Limits, partPlan } from '../contract.ts';
 
 /** Value representations of PS3.5 Table 6.2-1, for a data set that starts without the preamble. */
 const VRS = new Set(
-  'AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV'.split(' '),
+  'AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV'.split(
+    ' ',
+  ),
 );
 
 /**

@@ -4,14 +4,20 @@
  * interrupted upload resumes without sending again what S3 already accepted.
  */
 import { stat } from 'node:fs/promises';
-import { type BatchStatus, partRange, type PresignedRequest, type UploadUrlsResponse } from '../contract.ts';
+import { type BatchStatus, type PresignedRequest, partRange, type UploadUrlsResponse } from '../contract.ts';
 import { ApiCallError, type UploadApiClient } from './api-client.ts';
 import { checksums, type FileChecksums, type LocalFile, readRange } from './files.ts';
 import { backoff, sleep } from './retry.ts';
 import { readState, StateWriter, type UploadState } from './state.ts';
 
 export class UploadError extends Error {
-  readonly code: 'STATE_MISSING' | 'STATE_MISMATCH' | 'FILE_CHANGED' | 'PUT_REFUSED' | 'PUT_FAILED' | 'INCOMPLETE';
+  readonly code:
+    | 'STATE_MISSING'
+    | 'STATE_MISMATCH'
+    | 'FILE_CHANGED'
+    | 'PUT_REFUSED'
+    | 'PUT_FAILED'
+    | 'INCOMPLETE';
   constructor(code: UploadError['code'], message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'UploadError';
@@ -60,7 +66,10 @@ interface WorkItem {
 }
 
 /** Announces the files, uploads them and completes the batch. */
-export async function uploadFiles(files: readonly LocalFile[], options: UploadOptions): Promise<UploadOutcome> {
+export async function uploadFiles(
+  files: readonly LocalFile[],
+  options: UploadOptions,
+): Promise<UploadOutcome> {
   const limits = await options.client.limits();
   const sums: FileChecksums[] = [];
   for (const f of files) sums.push(await checksums(f.path, f.size, limits));
@@ -105,7 +114,8 @@ export async function resumeUpload(batchId: string, options: UploadOptions): Pro
       (s) => s.size,
       () => -1,
     );
-    if (size !== f.size) throw new UploadError('FILE_CHANGED', `${f.path} changed or is gone since the upload started`);
+    if (size !== f.size)
+      throw new UploadError('FILE_CHANGED', `${f.path} changed or is gone since the upload started`);
   }
   const writer = new StateWriter(options.stateDir);
   const alreadyUploaded = state.files.filter((f) => f.done).length;
@@ -224,7 +234,10 @@ async function drive(
         throw new UploadError('PUT_REFUSED', `S3 refused file ${item.index} with HTTP ${status}`);
       }
       if (attempt + 1 >= attempts) {
-        throw new UploadError('PUT_FAILED', `file ${item.index} failed ${attempts} times (last: HTTP ${status || 'network error'})`);
+        throw new UploadError(
+          'PUT_FAILED',
+          `file ${item.index} failed ${attempts} times (last: HTTP ${status || 'network error'})`,
+        );
       }
       options.onRetry?.(status);
       await sleep(backoff(attempt + 1));
