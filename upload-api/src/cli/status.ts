@@ -37,9 +37,8 @@ export async function runStatus(
   argv: readonly string[],
   io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env },
 ): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
+  const parse = () =>
+    parseArgs({
       args: [...argv],
       allowPositionals: true,
       options: {
@@ -52,6 +51,9 @@ export async function runStatus(
         help: { type: 'boolean', short: 'h' },
       },
     });
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse();
   } catch (err) {
     io.stderr.write(
       `medimg status: ${err instanceof Error ? err.message : 'bad arguments'}\n\n${STATUS_USAGE}\n`,
