@@ -37,7 +37,8 @@ export function partPlan(
   limits: Pick<Limits, 'multipartThresholdBytes' | 'partSizeBytes'>,
 ): { readonly partSize: number; readonly count: number } | undefined {
   if (size <= limits.multipartThresholdBytes) return undefined;
-  const partSize = Math.max(limits.partSizeBytes, Math.ceil(size / MAX_PARTS / MiB) * MiB);
+  const least = Math.ceil(size / MAX_PARTS);
+  const partSize = least <= limits.partSizeBytes ? limits.partSizeBytes : Math.ceil(least / MiB) * MiB;
   return { partSize, count: Math.ceil(size / partSize) };
 }
 
