@@ -10,8 +10,14 @@ import { acknowledge, objectWildcardFinding } from '../nag.ts';
 import { secureBucket } from './secure-bucket.ts';
 
 /** Key prefixes (DESIGN D7; common/src/keys.ts is the source of truth for the full keys). */
-export const RAW_PREFIX = { incoming: 'incoming/', jobs: 'jobs/', quarantine: 'quarantine/' } as const;
+export const RAW_PREFIX = {
+  incoming: 'incoming/',
+  jobs: 'jobs/',
+  quarantine: 'quarantine/',
+  batches: 'batches/',
+} as const;
 export const LINKAGE_PREFIX = 'linkage/';
+export const PROCESSED_PREFIX = { jobs: 'jobs/', studies: 'studies/' } as const;
 
 export interface StorageProps {
   readonly settings: StorageSettings;
@@ -149,6 +155,33 @@ export class Storage extends Construct {
     grantObjects(fn, this.rawBucket, ['s3:GetObject'], [RAW_PREFIX.incoming, RAW_PREFIX.jobs]);
     grantObjects(fn, this.rawBucket, ['s3:PutObject'], [RAW_PREFIX.jobs]);
     grantKey(fn, this.rawKey, ['kms:Decrypt', 'kms:GenerateDataKey']);
+  }
+
+  /**
+   * The upload API: presigns PUTs and part uploads into `incoming/` (a presigned URL acts with the
+   * signer's permissions, so it needs PutObject and the key), checks and reads back uploads, writes
+   * manifests and its batch records, reads job records and presigns links to study results in the
+   * processed bucket. Sets RAW_BUCKET and PROCESSED_BUCKET.
+   */
+  bindUploadApi(fn: lambda.Function): void {
+    fn.addEnvironment('RAW_BUCKET', this.rawBucket.bucketName);
+    fn.addEnvironment('PROCESSED_BUCKET', this.processedBucket.bucketName);
+    grantList(fn, this.rawBucket, [RAW_PREFIX.incoming, RAW_PREFIX.batches]);
+    grantObjects(
+      fn,
+      this.rawBucket,
+      ['s3:GetObject', 's3:PutObject'],
+      [RAW_PREFIX.incoming, RAW_PREFIX.batches],
+    );
+    grantKey(fn, this.rawKey, ['kms:Decrypt', 'kms:GenerateDataKey']);
+    grantList(fn, this.processedBucket, [PROCESSED_PREFIX.jobs, PROCESSED_PREFIX.studies]);
+    grantObjects(
+      fn,
+      this.processedBucket,
+      ['s3:GetObject'],
+      [PROCESSED_PREFIX.jobs, PROCESSED_PREFIX.studies],
+    );
+    grantKey(fn, this.processedKey, ['kms:Decrypt']);
   }
 
   /**

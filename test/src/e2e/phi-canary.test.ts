@@ -27,7 +27,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { processedKeys } from '@medimg/common';
+import { processedKeys, rawKeys } from '@medimg/common';
 import { DEFAULT_DEID_OPTIONS } from '@medimg/worker/deid/options.ts';
 import {
   type Canary,
@@ -114,6 +114,7 @@ describe('PHI canary through the whole pipeline', () => {
   let status: JobStatus;
   let processedKeyList: string[];
   let outputs: Output[];
+  let batchId: string;
 
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'medimg-phi-canary-'));
@@ -142,7 +143,7 @@ describe('PHI canary through the whole pipeline', () => {
       // models/artifacts scores: this test is about leaks, not about the model's accuracy.
       workerEnvironment: { CRITICAL_THRESHOLDS: JSON.stringify({ suspicious_lesion: 0 }) },
     });
-    await pipeline.upload(uploadRoot, { files });
+    ({ batchId } = await pipeline.upload(uploadRoot, { files }));
     await pipeline.settle();
 
     const { processedBucket } = pipeline.servers.names;
@@ -260,13 +261,16 @@ describe('PHI canary through the whole pipeline', () => {
     for (const key of keys) expect(found(canaries, key), key).toEqual([]);
   });
 
-  it('keeps the quarantined original and its raw key in the raw bucket only', async () => {
+  it('keeps the quarantined original in the raw bucket only, and the file names in its manifest only', async () => {
     const { rawBucket, processedBucket } = pipeline.servers.names;
     const rawQuarantine = (await pipeline.listKeys(rawBucket)).filter((k) => k.startsWith('quarantine/'));
     expect(rawQuarantine.filter((k) => k.endsWith('.dcm'))).toHaveLength(1);
     const reasonKey = rawQuarantine.find((k) => k.endsWith('.json'))!;
     const reason = Buffer.from(await pipeline.getBytes(rawBucket, reasonKey)).toString('latin1');
-    expect(found(PATH_CANARIES, reason)).toEqual([FOLDER_2.text, pathCanary('FILE', 3).text]);
+    // The upload API keys files by index: the uploader's names are in the batch manifest only.
+    expect(found(PATH_CANARIES, reason)).toEqual([]);
+    const manifest = Buffer.from(await pipeline.getBytes(rawBucket, rawKeys.manifest(batchId))).toString('utf8');
+    expect(found(PATH_CANARIES, manifest)).toEqual(expect.arrayContaining([FOLDER_2.text, pathCanary('FILE', 3).text]));
     // The processed bucket gets the reason only: same job and input id, no original, no raw key.
     const processedQuarantine = processedKeyList.filter((k) => k.startsWith('quarantine/'));
     expect(processedQuarantine).toEqual([reasonKey]);
