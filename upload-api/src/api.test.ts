@@ -14,7 +14,7 @@ import { ApiCallError } from './client/api-client.ts';
 import { uploadFiles } from './client/uploader.ts';
 import type { CreateBatchRequest, PresignedRequest, UploadUrlsResponse } from './contract.ts';
 import { type AwsCredentials, signRequest } from './sigv4.ts';
-import { CALLER, type LocalApi, OTHER, startLocalApi } from './testing/local-api.ts';
+import { CALLER, type LocalApi, startLocalApi } from './testing/local-api.ts';
 
 const MiB = 1024 * 1024;
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));

@@ -269,8 +269,12 @@ describe('PHI canary through the whole pipeline', () => {
     const reason = Buffer.from(await pipeline.getBytes(rawBucket, reasonKey)).toString('latin1');
     // The upload API keys files by index: the uploader's names are in the batch manifest only.
     expect(found(PATH_CANARIES, reason)).toEqual([]);
-    const manifest = Buffer.from(await pipeline.getBytes(rawBucket, rawKeys.manifest(batchId))).toString('utf8');
-    expect(found(PATH_CANARIES, manifest)).toEqual(expect.arrayContaining([FOLDER_2.text, pathCanary('FILE', 3).text]));
+    const manifest = Buffer.from(await pipeline.getBytes(rawBucket, rawKeys.manifest(batchId))).toString(
+      'utf8',
+    );
+    expect(found(PATH_CANARIES, manifest)).toEqual(
+      expect.arrayContaining([FOLDER_2.text, pathCanary('FILE', 3).text]),
+    );
     // The processed bucket gets the reason only: same job and input id, no original, no raw key.
     const processedQuarantine = processedKeyList.filter((k) => k.startsWith('quarantine/'));
     expect(processedQuarantine).toEqual([reasonKey]);
