@@ -47,6 +47,8 @@ export interface LocalPipelineOptions {
   readonly onTriggerBatch?: (records: number, failed: number) => void;
   /** The SQS event source's batching window (AWS: 20 s in infra; 1.5 s by default here). */
   readonly batchingWindowMs?: number;
+  /** The local upload API's batch ids (default: random, as in AWS); a test may fix one. */
+  readonly newBatchId?: (now: Date) => string;
   /** Where the trigger Lambda's JSON logs go (default: <dataDir>/logs/trigger-lambda.log). */
   readonly triggerLog?: (line: string) => void;
 }
@@ -183,6 +185,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     s3Url: servers.s3Url,
     names,
     audit: (line) => void apiLines.push(line),
+    ...(options.newBatchId ? { newBatchId: options.newBatchId } : {}),
   });
   const uploadClient = new UploadApiClient({
     url: uploadApi.url,

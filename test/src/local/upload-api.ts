@@ -24,6 +24,8 @@ export interface PipelineUploadApiOptions {
   readonly names: LocalNames;
   readonly limits?: Partial<Limits>;
   readonly clock?: () => Date;
+  /** The API's batch ids (default: random). A test may pick one, e.g. a canary. */
+  readonly newBatchId?: (now: Date) => string;
   /** The API's audit lines (default: dropped). */
   readonly audit?: (line: string) => void;
 }
@@ -47,6 +49,7 @@ export async function startPipelineUploadApi(options: PipelineUploadApiOptions):
     },
     audit: createAuditLogger({ write: options.audit ?? (() => {}) }),
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.newBatchId ? { newBatchId: options.newBatchId } : {}),
   });
   const server = await startLocalUploadApi({
     api,
