@@ -146,13 +146,19 @@ export class Storage extends Construct {
   }
 
   /**
-   * The trigger Lambda: reads upload manifests and lists a batch prefix under `incoming/`, reads and
-   * writes job specs under `jobs/`. Sets RAW_BUCKET.
+   * The trigger Lambda: reads upload manifests and lists a batch prefix under `incoming/`, checks
+   * the upload API's batch records under `batches/`, reads and writes job specs under `jobs/`.
+   * Sets RAW_BUCKET.
    */
   bindTrigger(fn: lambda.Function): void {
     fn.addEnvironment('RAW_BUCKET', this.rawBucket.bucketName);
-    grantList(fn, this.rawBucket, [RAW_PREFIX.incoming, RAW_PREFIX.jobs]);
-    grantObjects(fn, this.rawBucket, ['s3:GetObject'], [RAW_PREFIX.incoming, RAW_PREFIX.jobs]);
+    grantList(fn, this.rawBucket, [RAW_PREFIX.incoming, RAW_PREFIX.jobs, RAW_PREFIX.batches]);
+    grantObjects(
+      fn,
+      this.rawBucket,
+      ['s3:GetObject'],
+      [RAW_PREFIX.incoming, RAW_PREFIX.jobs, RAW_PREFIX.batches],
+    );
     grantObjects(fn, this.rawBucket, ['s3:PutObject'], [RAW_PREFIX.jobs]);
     grantKey(fn, this.rawKey, ['kms:Decrypt', 'kms:GenerateDataKey']);
   }

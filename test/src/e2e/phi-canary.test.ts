@@ -18,8 +18,9 @@
  * (Retain Patient Characteristics, Retain Device Identity, Modified Dates keeping times) may be
  * found, and only inside the de-identified DICOM bodies: exactly that set, in each of them.
  *
- * Excluded from the scan, by design: the raw bucket (the uploads, their keys, the job spec and the
- * quarantined originals: DESIGN D7, "any name, may contain PHI") and the restricted linkage bucket
+ * Excluded from the scan, by design: the raw bucket (the uploads, the manifest with the uploader's
+ * file names, the job spec and the quarantined originals: DESIGN D7), the upload API's audit log
+ * (it names the batch ids the API issued; checked for every other canary) and the restricted linkage bucket
  * (pseudonym -> original identifiers: DESIGN D3). The test asserts that the linkage store does
  * hold the original Patient ID canary, so the scan is shown to see what it looks for.
  */
@@ -125,6 +126,7 @@ describe('PHI canary through the whole pipeline', () => {
   let processedKeyList: string[];
   let outputs: Output[];
   let batchId: string;
+  let apiLog = '';
 
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'medimg-phi-canary-'));
@@ -193,6 +195,12 @@ describe('PHI canary through the whole pipeline', () => {
     for (const dir of [pipeline.dirs.logs, pipeline.dirs.mail]) {
       for (const file of await walk(dir)) {
         const rel = path.relative(dataDir, file);
+        if (path.basename(file) === 'upload-api.log') {
+          // The API's audit trail names the batch id it issued (random in AWS; the canary here, from
+          // the test's id factory): checked on its own below.
+          apiLog = await readFile(file, 'latin1');
+          continue;
+        }
         outputs.push({ where: `path ${rel}`, kind: 'other', text: rel });
         outputs.push({
           where: `file ${rel}`,
@@ -277,6 +285,12 @@ describe('PHI canary through the whole pipeline', () => {
     const everywhere = outputs.map((o) => o.text).join('\n');
     expect(found([BATCH_CANARY, BODY_PART_CANARY], everywhere)).toEqual([]);
     expect(everywhere).not.toContain('John_Doe');
+  });
+
+  it('keeps file names and DICOM values out of the upload API’s audit trail, which names batch and caller', () => {
+    expect(apiLog).toContain('"message":"batch completed"');
+    expect(found([BATCH_CANARY], apiLog)).toEqual([BATCH_CANARY.text]);
+    expect(found([...canaries.filter((c) => c !== BATCH_CANARY), BODY_PART_CANARY], apiLog)).toEqual([]);
   });
 
   it('keeps the original identifiers in the restricted linkage store (the scan sees what it looks for)', async () => {
