@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const BIN = fileURLToPath(new URL('../../../worker/bin/medimg.js', import.meta.url));
 
 function medimg(...args: string[]) {
-  const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+  const env: NodeJS.ProcessEnv = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
   delete env.MEDIMG_API_URL;
   return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env });
 }
