@@ -308,6 +308,42 @@ describe('POST /batches/{id}/complete', () => {
     );
   });
 
+  it('answers 409 for a multipart file with a wrong part, and completes after its parts are sent again', async () => {
+    const data = new Uint8Array(2 * MiB + 10).map((_, i) => i % 253);
+    const parts = [data.subarray(0, MiB), data.subarray(MiB, 2 * MiB), data.subarray(2 * MiB)];
+    const created = await api.client.createBatch({
+      files: [
+        { name: 'big.dcm', size: data.length, sha256: sha256(data), parts: parts.map((p) => sha256(p)) },
+      ],
+    });
+    const send = async (answer: UploadUrlsResponse, wrongFirst: boolean) => {
+      const target = answer.files[0]!.upload;
+      if (target.kind !== 'multipart') throw new Error('expected parts');
+      const etags = [];
+      for (const p of target.parts) {
+        const bytes = wrongFirst && p.partNumber === 1 ? new Uint8Array(MiB) : parts[p.partNumber - 1]!;
+        const res = await fetch(p.request.url, { method: 'PUT', headers: p.request.headers, body: bytes });
+        await res.arrayBuffer();
+        etags.push({ partNumber: p.partNumber, etag: res.headers.get('etag') ?? '' });
+      }
+      return [{ index: 0, etags }];
+    };
+
+    // s3rver takes the wrong part (AWS S3 refuses it: the part's checksum is signed).
+    const wrong = await send(created, true);
+    const err = await expectApiError(
+      api.client.complete(created.batchId, { parts: wrong }),
+      'BATCH_INCOMPLETE',
+    );
+    expect(err.error.mismatched).toEqual([{ index: 0, field: 'sha256' }]);
+    const again = await send(await api.client.urls(created.batchId, { files: [{ index: 0 }] }), false);
+
+    await expect(api.client.complete(created.batchId, { parts: again })).resolves.toMatchObject({
+      state: 'running',
+    });
+    expect(sha256(await api.getBytes(api.raw, rawKeys.batchFile(created.batchId, 0)))).toBe(sha256(data));
+  });
+
   it('completes a multipart upload above the threshold, part URLs signed with each part’s checksum', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'upload-api-mp-'));
     try {

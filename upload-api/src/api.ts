@@ -338,6 +338,20 @@ export function createUploadApi(deps: UploadApiDeps): UploadApi {
         }
       }
     }
+    // A multipart file completed with the wrong content (a server that does not check part
+    // checksums) has used up its upload id: a new multipart upload takes its place.
+    let renewed = false;
+    for (const w of body.files) {
+      const file = record.files[w.index]!;
+      if (file.multipart && (await store.head(config.rawBucket, fileKey(batchId, w.index))) !== undefined) {
+        file.multipart = {
+          ...file.multipart,
+          uploadId: await store.createMultipart(fileKey(batchId, w.index)),
+        };
+        renewed = true;
+      }
+    }
+    if (renewed) await store.putJson(config.rawBucket, rawKeys.batchRecord(batchId), record);
     const answer = await targets(record, body.files, clock());
     audit.info('urls issued', { caller, batchId, counts: { files: body.files.length } });
     return { status: 200, body: answer };
@@ -365,27 +379,26 @@ export function createUploadApi(deps: UploadApiDeps): UploadApi {
     const mismatched: { index: number; field: 'size' | 'sha256' | 'parts' }[] = [];
     const objects = await mapLimit(record.files, 16, async (file) => {
       const key = fileKey(batchId, file.index);
-      let head = await store.head(config.rawBucket, key);
-      if (head === undefined && file.multipart) {
-        const etags = etagsOf.get(file.index);
-        if (etags === undefined) {
-          missing.push(file.index);
-          return undefined;
-        }
+      const etags = etagsOf.get(file.index);
+      let head: Awaited<ReturnType<UploadStore['head']>>;
+      if (file.multipart && etags !== undefined) {
+        // Completing replaces any earlier object at the key (a re-upload after a 409).
         const byNumber = new Map(etags.map((e) => [e.partNumber, e.etag]));
         const parts = file.multipart.parts.map((sha, i) => ({
           partNumber: i + 1,
           etag: byNumber.get(i + 1) ?? '',
           sha256Base64: hexToBase64(sha),
         }));
-        if (parts.some((p) => p.etag === '')) {
+        const completed =
+          !parts.some((p) => p.etag === '') &&
+          (await store.completeMultipart({ key, uploadId: file.multipart.uploadId, parts }));
+        head = await store.head(config.rawBucket, key);
+        // Not completed now, but there from an earlier complete: that object is checked below.
+        if (!completed && head === undefined) {
           mismatched.push({ index: file.index, field: 'parts' });
           return undefined;
         }
-        if (!(await store.completeMultipart({ key, uploadId: file.multipart.uploadId, parts }))) {
-          mismatched.push({ index: file.index, field: 'parts' });
-          return undefined;
-        }
+      } else {
         head = await store.head(config.rawBucket, key);
       }
       if (head === undefined) {
