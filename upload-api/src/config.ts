@@ -1,4 +1,5 @@
 /** The Lambda's configuration, read once from the environment with zod (exit/fail naming the variable). */
+import { UPLOAD_API_ENV as E } from '@medimg/common';
 import { z } from 'zod';
 import type { UploadApiConfig } from './api.ts';
 import { DEFAULT_LIMITS } from './contract.ts';
@@ -17,16 +18,16 @@ const int = (min: number, max: number, fallback: number) =>
     .default(fallback);
 
 const EnvSchema = z.object({
-  RAW_BUCKET: bucket,
-  PROCESSED_BUCKET: bucket,
-  MAX_FILES: int(1, 10_000, DEFAULT_LIMITS.maxFiles),
-  MAX_FILE_BYTES: int(1, 5 * 1024 * 1024 * MiB, DEFAULT_LIMITS.maxFileBytes),
+  [E.RAW_BUCKET]: bucket,
+  [E.PROCESSED_BUCKET]: bucket,
+  [E.MAX_FILES]: int(1, 10_000, DEFAULT_LIMITS.maxFiles),
+  [E.MAX_FILE_BYTES]: int(1, 5 * 1024 * 1024 * MiB, DEFAULT_LIMITS.maxFileBytes),
   // S3 parts are at least 5 MiB (except the last).
-  MULTIPART_THRESHOLD_BYTES: int(5 * MiB, 5 * 1024 * MiB, DEFAULT_LIMITS.multipartThresholdBytes),
-  PART_SIZE_BYTES: int(5 * MiB, 5 * 1024 * MiB, DEFAULT_LIMITS.partSizeBytes),
+  [E.MULTIPART_THRESHOLD_BYTES]: int(5 * MiB, 5 * 1024 * MiB, DEFAULT_LIMITS.multipartThresholdBytes),
+  [E.PART_SIZE_BYTES]: int(5 * MiB, 5 * 1024 * MiB, DEFAULT_LIMITS.partSizeBytes),
   // Presigned upload URLs never live longer than 15 minutes.
-  URL_EXPIRY_SECONDS: int(60, 900, DEFAULT_LIMITS.urlExpirySeconds),
-  MAX_BODY_BYTES: int(1024, 6 * MiB, 4 * MiB),
+  [E.URL_EXPIRY_SECONDS]: int(60, 900, DEFAULT_LIMITS.urlExpirySeconds),
+  [E.MAX_BODY_BYTES]: int(1024, 6 * MiB, 4 * MiB),
 });
 
 export function loadConfigFromEnv(env: NodeJS.ProcessEnv): UploadApiConfig {

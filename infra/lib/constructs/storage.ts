@@ -1,3 +1,4 @@
+import { TRIGGER_ENV, UPLOAD_API_ENV, WORKER_ENV } from '@medimg/common';
 import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -151,7 +152,7 @@ export class Storage extends Construct {
    * Sets RAW_BUCKET.
    */
   bindTrigger(fn: lambda.Function): void {
-    fn.addEnvironment('RAW_BUCKET', this.rawBucket.bucketName);
+    fn.addEnvironment(TRIGGER_ENV.RAW_BUCKET, this.rawBucket.bucketName);
     grantList(fn, this.rawBucket, [RAW_PREFIX.incoming, RAW_PREFIX.jobs, RAW_PREFIX.batches]);
     grantObjects(
       fn,
@@ -170,8 +171,8 @@ export class Storage extends Construct {
    * processed bucket. Sets RAW_BUCKET and PROCESSED_BUCKET.
    */
   bindUploadApi(fn: lambda.Function): void {
-    fn.addEnvironment('RAW_BUCKET', this.rawBucket.bucketName);
-    fn.addEnvironment('PROCESSED_BUCKET', this.processedBucket.bucketName);
+    fn.addEnvironment(UPLOAD_API_ENV.RAW_BUCKET, this.rawBucket.bucketName);
+    fn.addEnvironment(UPLOAD_API_ENV.PROCESSED_BUCKET, this.processedBucket.bucketName);
     grantList(fn, this.rawBucket, [RAW_PREFIX.incoming, RAW_PREFIX.batches]);
     grantObjects(
       fn,
@@ -197,8 +198,8 @@ export class Storage extends Construct {
    */
   bindWorker(container: ecs.ContainerDefinition): void {
     const role = container.taskDefinition.taskRole;
-    container.addEnvironment('PROCESSED_BUCKET', this.processedBucket.bucketName);
-    container.addEnvironment('LINKAGE_BUCKET', this.linkageBucket.bucketName);
+    container.addEnvironment(WORKER_ENV.PROCESSED_BUCKET, this.processedBucket.bucketName);
+    container.addEnvironment(WORKER_ENV.LINKAGE_BUCKET, this.linkageBucket.bucketName);
 
     grantObjects(role, this.rawBucket, ['s3:GetObject'], [RAW_PREFIX.incoming, RAW_PREFIX.jobs]);
     grantObjects(role, this.rawBucket, ['s3:PutObject'], [RAW_PREFIX.quarantine]);

@@ -1,3 +1,4 @@
+import { UPLOAD_API_ENV } from '@medimg/common';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
@@ -130,8 +131,8 @@ export class UploadApi extends Construct {
       securityGroups: [securityGroup],
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
-        URL_EXPIRY_SECONDS: String(s.urlExpirySeconds),
-        MAX_FILES: String(s.maxFilesPerBatch),
+        [UPLOAD_API_ENV.URL_EXPIRY_SECONDS]: String(s.urlExpirySeconds),
+        [UPLOAD_API_ENV.MAX_FILES]: String(s.maxFilesPerBatch),
       },
       bundling: {
         forceDockerBundling: false,

@@ -20,6 +20,7 @@ import { chmod, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import type { ObjectInfo, ObjectStore, PutOptions } from '@medimg/common';
 import { runStatus } from '@medimg/upload-api/cli/status.ts';
 import { runUpload } from '@medimg/upload-api/cli/upload.ts';
 import { FsObjectStore } from '../adapters/fs-object-store.ts';
@@ -28,7 +29,6 @@ import { loadDeidKey } from '../deid/key.ts';
 import { DEID_PROFILES, isDeidProfile, profileOptions } from '../deid/options.ts';
 import { PIPELINE_COVERAGE } from '../pipeline/coverage.ts';
 import { type FileContext, inputIdOf, processFile } from '../pipeline/process-file.ts';
-import type { ObjectInfo, ObjectStore, PutOptions } from '../ports/object-store.port.ts';
 
 const COMMANDS = `Usage: medimg <command> [options]
 
