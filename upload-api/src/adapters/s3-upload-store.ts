@@ -19,6 +19,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { S3ObjectStore } from '@medimg/aws';
 import type { PresignedRequest } from '../contract.ts';
 import { ApiError } from '../errors.ts';
 import type { PresignInput, StoredObject, UploadStore } from '../ports.ts';
@@ -35,6 +36,8 @@ export interface S3UploadStoreOptions {
 
 export class S3UploadStore implements UploadStore {
   readonly #client: S3Client;
+  /** The shared object-store adapter (@medimg/aws) for the plain JSON reads and writes. */
+  readonly #objects: S3ObjectStore;
   readonly #rawBucket: string;
 
   constructor(options: S3UploadStoreOptions) {
@@ -47,6 +50,7 @@ export class S3UploadStore implements UploadStore {
         responseChecksumValidation: 'WHEN_REQUIRED',
         ...options.clientConfig,
       });
+    this.#objects = new S3ObjectStore({ client: this.#client });
   }
 
   async presignPut(input: PresignInput): Promise<PresignedRequest> {
@@ -175,47 +179,34 @@ export class S3UploadStore implements UploadStore {
   }
 
   async getJson(bucket: string, key: string): Promise<unknown> {
-    let text: string;
+    let bytes: Uint8Array | undefined;
     try {
-      const out = await this.#client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      text = (await out.Body?.transformToString('utf8')) ?? '';
+      bytes = await this.#objects.getIfExists(bucket, key);
     } catch (err) {
-      if (isNotFound(err)) return undefined;
       throw storeFailed('get', err);
     }
+    if (bytes === undefined) return undefined;
     try {
-      return JSON.parse(text);
+      return JSON.parse(Buffer.from(bytes).toString('utf8'));
     } catch (cause) {
       throw new ApiError('STORE_FAILED', 'a stored record is not JSON', {}, { cause });
     }
   }
 
-  /**
-   * `If-None-Match: *` makes S3 refuse to overwrite. s3rver ignores the header, so a HEAD goes first
-   * (it narrows the window there and saves a request on AWS when the object exists).
-   */
+  /** `ifAbsent`: S3's `If-None-Match: *` (with a HEAD first for servers that ignore it, s3rver). */
   async putJson(
     bucket: string,
     key: string,
     value: unknown,
     options: { readonly ifAbsent?: boolean; readonly metadata?: Readonly<Record<string, string>> } = {},
   ): Promise<boolean> {
-    if (options.ifAbsent && (await this.head(bucket, key)) !== undefined) return false;
     try {
-      await this.#client.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: key,
-          Body: JSON.stringify(value, null, 2),
-          ContentType: 'application/json',
-          ...(options.metadata ? { Metadata: { ...options.metadata } } : {}),
-          ...(options.ifAbsent ? { IfNoneMatch: '*' } : {}),
-        }),
-      );
-      return true;
+      return await this.#objects.put(bucket, key, JSON.stringify(value, null, 2), {
+        contentType: 'application/json',
+        ...(options.ifAbsent ? { ifNoneMatch: true } : {}),
+        ...(options.metadata ? { metadata: options.metadata } : {}),
+      });
     } catch (err) {
-      const status = httpStatus(err);
-      if (options.ifAbsent && (status === 412 || status === 409)) return false;
       throw storeFailed('put', err);
     }
   }
@@ -247,6 +238,9 @@ function isNotFound(err: unknown): boolean {
 }
 
 function storeFailed(operation: string, cause: unknown): ApiError {
-  const name = cause instanceof Error ? cause.name : 'unknown';
+  const name =
+    cause instanceof Error
+      ? (((cause as { code?: unknown }).code as string | undefined) ?? cause.name)
+      : 'unknown';
   return new ApiError('STORE_FAILED', `S3 ${operation} failed: ${name}`, {}, { cause });
 }
