@@ -1,5 +1,7 @@
+import { CodedError } from '@medimg/common';
+
 /**
- * The upload API's errors: a stable code, the HTTP status it answers with, and details a client
+ * The upload API's errors (codes in common's ERROR_CODES registry): a stable code, the HTTP status it answers with, and details a client
  * can act on (which files). Messages never carry a file name, an object key or a caller's value.
  */
 export type ApiErrorCode =
@@ -47,8 +49,8 @@ export type ApiErrorDetails = {
   readonly index?: number;
 };
 
-export class ApiError extends Error {
-  readonly code: ApiErrorCode;
+export class ApiError extends CodedError<ApiErrorCode> {
+  override readonly name = 'ApiError';
   readonly status: number;
   readonly details: ApiErrorDetails;
 
@@ -58,9 +60,7 @@ export class ApiError extends Error {
     details: ApiErrorDetails = {},
     options?: { cause?: unknown },
   ) {
-    super(message, options);
-    this.name = 'ApiError';
-    this.code = code;
+    super(code, message, options);
     this.status = STATUS[code];
     this.details = details;
   }
