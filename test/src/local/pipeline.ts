@@ -13,11 +13,14 @@ import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { S3ObjectStore } from '@medimg/aws';
 import { processedKeys, rawKeys, WORKER_ENV } from '@medimg/common';
+import { QueueDispatchRunner } from '@medimg/trigger-lambda/adapters/dispatch-aws.ts';
 import { triggerConfig } from '@medimg/trigger-lambda/config.ts';
+import type { DispatcherConfig } from '@medimg/trigger-lambda/dispatch/core.ts';
 import { createLogger as createTriggerLogger } from '@medimg/trigger-lambda/logger.ts';
 import { createHandler } from '@medimg/trigger-lambda/trigger.ts';
 import { type LocalUploadApi, UploadApiClient, uploadFiles } from '@medimg/upload-api';
 import type { JobStatus } from '@medimg/worker/pipeline/status.ts';
+import { type LocalDispatch, startLocalDispatch } from './dispatch.ts';
 import { type LambdaPoller, pollQueueIntoHandler } from './lambda-poller.ts';
 import { type ReceivedMail, subscribeMailbox } from './mail-subscriber.ts';
 import { bridgeS3EventsToSqs } from './s3-event-bridge.ts';
@@ -52,6 +55,11 @@ export interface LocalPipelineOptions {
   readonly newBatchId?: (now: Date) => string;
   /** Where the trigger Lambda's JSON logs go (default: <dataDir>/logs/trigger-lambda.log). */
   readonly triggerLog?: (line: string) => void;
+  /**
+   * Jobs go through the dispatcher (task cap, time limit, retries, dead-letter), as in AWS. Without
+   * it the trigger starts each task itself, once (the crash-and-rerun test relies on that).
+   */
+  readonly dispatch?: DispatcherConfig;
 }
 
 export interface LocalPipeline {
@@ -66,6 +74,7 @@ export interface LocalPipeline {
     readonly uploads: string;
   };
   readonly workerEnvironment: Readonly<Record<string, string>>;
+  readonly dispatch?: LocalDispatch;
   /** The upload API on a local port, served by the same core as the Lambda. */
   readonly uploadApi: LocalUploadApi;
   /** A client of it, signing with the local credentials. */
@@ -138,10 +147,14 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     [WORKER_ENV.BURNED_IN_POLICY]: 'quarantine',
     ...options.workerEnvironment,
   };
+  let dispatch: LocalDispatch | undefined;
   const runner = new LocalTaskRunner({
     environment: workerEnvironment,
     logDir: dirs.logs,
-    onExit: options.onTaskExit,
+    onExit: (task) => {
+      options.onTaskExit?.(task);
+      dispatch?.onTaskExit(task);
+    },
     onStart: options.onTaskStart,
     onLine: options.onWorkerLine,
   });
@@ -156,9 +169,18 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
 
   const triggerLogFile = path.join(dirs.logs, 'trigger-lambda.log');
   const triggerLines: string[] = [];
+  const dispatcherLines: string[] = [];
+  if (options.dispatch) {
+    dispatch = await startLocalDispatch({
+      servers,
+      runner,
+      config: options.dispatch,
+      log: (line) => void dispatcherLines.push(line),
+    });
+  }
   const handler = createHandler({
     store: new S3ObjectStore({ client: servers.s3 }),
-    runner,
+    runner: dispatch ? new QueueDispatchRunner(dispatch.queue) : runner,
     // The bridge URL-encodes keys as AWS does, so the production decoding stays on.
     config: triggerConfig({ rawBucket: names.rawBucket, keysUrlEncoded: true }),
     logger: createTriggerLogger({
@@ -237,6 +259,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     poller,
     dirs,
     workerEnvironment,
+    ...(dispatch ? { dispatch } : {}),
     uploadApi,
     uploadClient,
     upload: async (root, uploadOptions = {}) => {
@@ -268,7 +291,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
         if (Date.now() > deadline) throw new Error('the local pipeline did not settle in time');
         await bridge.flush();
         await runner.idle();
-        const depth = await queueDepth();
+        await dispatch?.idle();
+        const depth = (await queueDepth()) + ((await dispatch?.depth()) ?? 0);
         quietRounds =
           depth === 0 && runner.tasks.every((t) => t.exitCode !== undefined) ? quietRounds + 1 : 0;
         await new Promise((r) => setTimeout(r, 300));
@@ -279,12 +303,14 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
         lines.length = 0;
       };
       await flushLines(triggerLogFile, triggerLines);
+      await flushLines(path.join(dirs.logs, 'dispatcher.log'), dispatcherLines);
       await flushLines(path.join(dirs.logs, 'model-server.log'), modelLog);
       await flushLines(path.join(dirs.logs, 'upload-api.log'), apiLines);
     },
     stop: async () => {
       await uploadApi.close();
       runner.stop();
+      await dispatch?.stop();
       await poller.stop();
       await mailbox.stop();
       await servers.stop();

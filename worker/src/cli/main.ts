@@ -29,6 +29,7 @@ import { loadDeidKey } from '../deid/key.ts';
 import { DEID_PROFILES, isDeidProfile, profileOptions } from '../deid/options.ts';
 import { PIPELINE_COVERAGE } from '../pipeline/coverage.ts';
 import { type FileContext, inputIdOf, processFile } from '../pipeline/process-file.ts';
+import { runReidentify } from './reidentify.ts';
 
 const COMMANDS = `Usage: medimg <command> [options]
 
@@ -36,6 +37,7 @@ Commands:
   upload <file-or-folder>...   upload DICOM files as one batch through the upload API
   status <batchId> [--wait]    a batch's state and results
   process <file-or-folder>...  de-identify and render files on this machine, with no server
+  reidentify ...               resolve pseudonyms through the restricted linkage store (medimg reidentify --help)
 
 medimg <command> --help shows a command's options.`;
 
@@ -119,16 +121,25 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === 'upload') return runUpload(rest);
   if (command === 'status') return runStatus(rest);
+  if (command === 'reidentify') {
+    return runReidentify(rest, {
+      stdout: (text) => void process.stdout.write(text),
+      stderr: (text) => void process.stderr.write(text),
+    });
+  }
   if (command === '--help' || command === '-h') {
-    process.stdout.write(`${COMMANDS}\n`);
+    process.stdout.write(`${COMMANDS}
+`);
     return 0;
   }
   if (command !== 'process') {
-    process.stderr.write(`${COMMANDS}\n`);
+    process.stderr.write(`${COMMANDS}
+`);
     return 64;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(`${USAGE}\n`);
+    process.stdout.write(`${USAGE}
+`);
     return 0;
   }
   const { values, positionals } = parseArgs({
