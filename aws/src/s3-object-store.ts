@@ -115,6 +115,7 @@ export class S3ObjectStore implements ObjectStore {
         size: out.ContentLength ?? 0,
         ...(etag !== undefined ? { etag } : {}),
         ...(out.VersionId !== undefined && out.VersionId !== 'null' ? { versionId: out.VersionId } : {}),
+        ...(out.Metadata && Object.keys(out.Metadata).length > 0 ? { metadata: out.Metadata } : {}),
       };
     } catch (error) {
       if (isNotFound(error)) return undefined;

@@ -62,6 +62,20 @@ export const TRIGGER_ENV = names(
 );
 export type TriggerEnvName = keyof typeof TRIGGER_ENV;
 
+/** The upload API Lambda (upload-api/src/config.ts). */
+export const UPLOAD_API_ENV = names(
+  'RAW_BUCKET',
+  'PROCESSED_BUCKET',
+  'MAX_FILES',
+  'MAX_FILE_BYTES',
+  'MULTIPART_THRESHOLD_BYTES',
+  'PART_SIZE_BYTES',
+  'URL_EXPIRY_SECONDS',
+  'MAX_BODY_BYTES',
+  'LOG_LEVEL',
+);
+export type UploadApiEnvName = keyof typeof UPLOAD_API_ENV;
+
 /** The dispatcher Lambda (trigger-lambda/src/dispatch/config.ts). */
 export const DISPATCHER_ENV = names(
   'RAW_BUCKET',

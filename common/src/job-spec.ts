@@ -48,6 +48,8 @@ export const UploadManifestSchema = z.object({
           .string()
           .regex(/^[0-9a-f]{64}$/)
           .optional(),
+        /** The uploader's own name for the file (may carry PHI: raw bucket only, never logged). */
+        originalName: z.string().min(1).max(1024).optional(),
       }),
     )
     .min(1),

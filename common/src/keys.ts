@@ -19,8 +19,15 @@ export const MANAGED_BATCH_ID_PATTERN = /^b-[A-Za-z0-9._-]{1,126}$/;
 export const rawKeys = {
   incomingPrefix: 'incoming/',
   batchPrefix: (batchId: string) => `incoming/${safe('batch id', batchId)}/`,
+  /** A file of a batch the upload API issued: named by its position, never by the caller's name. */
+  batchFile: (batchId: string, index: number) => `incoming/${safe('batch id', batchId)}/${index}.dcm`,
   /** Written last by the upload API when every announced file is there. */
   manifest: (batchId: string) => `incoming/${safe('batch id', batchId)}/manifest.json`,
+  /**
+   * The upload API's record of a batch (announced sizes and checksums, owner, state). Outside
+   * `incoming/`, so writing it starts nothing; its presence is what makes a `b-` folder managed.
+   */
+  batchRecord: (batchId: string) => `batches/${safe('batch id', batchId)}.json`,
   jobSpec: (jobId: string) => `jobs/${safe('job id', jobId)}.json`,
   /** Written after RunTask succeeded: a spec without it is a job whose task may not have started. */
   jobStarted: (jobId: string) => `jobs/${safe('job id', jobId)}.started.json`,
@@ -36,6 +43,13 @@ export const rawKeys = {
 } as const;
 
 export const MANIFEST_FILE_NAME = 'manifest.json';
+
+/**
+ * Object metadata (`x-amz-meta-medimg-writer: upload-api`) the upload API sets on every manifest it
+ * writes. The trigger starts a job only for a manifest that carries it; in AWS a bucket policy lets
+ * only the API's role write manifests, so nobody else can set it (infra/lib/constructs/upload-api.ts).
+ */
+export const MANIFEST_WRITER_METADATA = { key: 'medimg-writer', value: 'upload-api' } as const;
 
 export function isManifestKey(key: string): boolean {
   return /^incoming\/[^/]+\/manifest\.json$/.test(key);

@@ -19,6 +19,8 @@ export interface ObjectInfo {
   readonly etag?: string;
   /** Absent when the bucket is not versioned. */
   readonly versionId?: string;
+  /** User metadata (`x-amz-meta-*`, names without the prefix), when the object has any. */
+  readonly metadata?: Readonly<Record<string, string>>;
 }
 
 export interface ObjectStore {

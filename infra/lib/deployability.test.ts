@@ -175,7 +175,7 @@ describe('PHI access', () => {
     const s = stack.storage;
     const w = stack.worker;
     const expected = new Map<IConstruct, IConstruct[]>([
-      [s.rawBucket, [stack.ingest.role, stack.jobControl.role, w.taskRole]],
+      [s.rawBucket, [stack.ingest.role, stack.jobControl.role, w.taskRole, stack.uploadApi.role]],
       [s.linkageBucket, [w.taskRole, stack.phiAccess.reidentificationRole]],
     ]);
     for (const [bucket, roles] of expected) {

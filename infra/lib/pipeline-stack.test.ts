@@ -329,10 +329,12 @@ describe('ingest', () => {
     sameItems(passRole?.Resource as unknown[], [arnOf(w.taskRole), arnOf(w.executionRole)]);
   });
 
-  it('lets the trigger read incoming/ and jobs/, write jobs/ only, in the raw bucket', () => {
+  it('lets the trigger read incoming/, jobs/ and batches/, write jobs/ only, in the raw bucket', () => {
     const raw = stack.storage.rawBucket;
     expect(withAction(stack.ingest.role, 's3:GetObject')).toEqual([
-      expect.objectContaining({ Resource: [objectArn(raw, 'incoming/'), objectArn(raw, 'jobs/')] }),
+      expect.objectContaining({
+        Resource: [objectArn(raw, 'batches/'), objectArn(raw, 'incoming/'), objectArn(raw, 'jobs/')],
+      }),
     ]);
     expect(withAction(stack.ingest.role, 's3:PutObject')).toEqual([
       expect.objectContaining({ Resource: objectArn(raw, 'jobs/') }),
@@ -340,7 +342,7 @@ describe('ingest', () => {
     expect(withAction(stack.ingest.role, 's3:ListBucket')).toEqual([
       expect.objectContaining({
         Resource: arnOf(raw),
-        Condition: { StringLike: { 's3:prefix': ['incoming/*', 'jobs/*'] } },
+        Condition: { StringLike: { 's3:prefix': ['incoming/*', 'jobs/*', 'batches/*'] } },
       }),
     ]);
   });
@@ -413,8 +415,8 @@ describe('processing', () => {
     const ingress = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress'))
       .map((r) => r.Properties as Json)
       .filter((r) => JSON.stringify(r.GroupId) === JSON.stringify(groupId));
-    // The worker, the trigger and the dispatcher (serverless inference runs outside the VPC).
-    expect(ingress).toHaveLength(3);
+    // The worker, the trigger, the dispatcher and the upload API (serverless inference runs outside the VPC).
+    expect(ingress).toHaveLength(4);
     expect(resource(stack.network.endpointSecurityGroup).SecurityGroupIngress).toBeUndefined();
     for (const rule of ingress) {
       expect(rule).toEqual(expect.objectContaining({ IpProtocol: 'tcp', FromPort: 443, ToPort: 443 }));

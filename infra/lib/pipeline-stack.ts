@@ -16,6 +16,7 @@ import { Observability } from './constructs/observability.ts';
 import { OperationsAlarms } from './constructs/operations-alarms.ts';
 import { PhiAccess } from './constructs/phi-access.ts';
 import { Storage } from './constructs/storage.ts';
+import { UploadApi } from './constructs/upload-api.ts';
 import { Worker } from './constructs/worker.ts';
 import type { PipelineSources } from './sources.ts';
 
@@ -28,7 +29,7 @@ export interface PipelineStackProps extends StackProps {
  * The whole pipeline in one stack (one `cdk deploy`, no cross-stack exports to untangle): storage,
  * ingest, processing, inference, notification and observability are constructs, wired here with
  * their bind methods, each of which grants one permission set and sets the matching environment.
- * The upload API (presigned URLs) joins later as one more construct bound to `storage`.
+ * The upload API (presigned URLs, IAM-authorized) is one more construct bound to `storage`.
  */
 export class PipelineStack extends Stack {
   readonly storage: Storage;
@@ -39,6 +40,7 @@ export class PipelineStack extends Stack {
   readonly inference: Inference;
   readonly ingest: Ingest;
   readonly observability: Observability;
+  readonly uploadApi: UploadApi;
   readonly jobControl: JobControl;
   readonly phiAccess: PhiAccess;
   readonly auditTrail: AuditTrail;
@@ -141,6 +143,15 @@ export class PipelineStack extends Stack {
       this.inference.modelDataObjectArns,
     );
 
+    this.uploadApi = new UploadApi(this, 'UploadApi', {
+      code: sources.uploadApi,
+      network: this.network,
+      rawBucket: this.storage.rawBucket,
+      logRetention,
+      logKey: this.logKey,
+    });
+    this.storage.bindUploadApi(this.uploadApi.function);
+
     this.observability = new Observability(this, 'Observability', {
       settings: config.alarms,
       opsTopic: this.notifications.opsTopic,
@@ -174,6 +185,8 @@ export class PipelineStack extends Stack {
     out('EndpointName', this.inference.endpoint.attrEndpointName, 'SageMaker anomaly endpoint');
     out('DashboardName', this.observability.dashboard.dashboardName, 'CloudWatch dashboard');
     out('DashboardUrl', this.observability.dashboardUrl, 'CloudWatch dashboard');
+    out('UploadApiUrl', this.uploadApi.httpApi.apiEndpoint, 'medimg upload --api <this URL> (IAM/SigV4)');
+    out('UploaderRoleArn', this.uploadApi.uploaderRole.roleArn, 'Role a site assumes to call the upload API');
     out('IntakeQueueUrl', this.ingest.queue.queueUrl, 'Upload events');
     out('DeadLetterQueueUrl', this.ingest.deadLetterQueue.queueUrl, 'Upload events that failed 5 times');
     out('DispatchQueueUrl', this.jobControl.queue.queueUrl, 'Jobs waiting for a task (cap, retries)');

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ModelArtifacts } from './constructs/inference.ts';
 import type { TriggerCodeSource } from './constructs/ingest.ts';
+import type { UploadApiCodeSource } from './constructs/upload-api.ts';
 import type { DockerImageSource } from './constructs/worker.ts';
 
 /** The repository root (infra/lib/ is two levels down). */
@@ -30,9 +31,10 @@ export interface PipelineSources {
   readonly modelArtifacts?: ModelArtifacts;
   readonly trigger: TriggerCodeSource;
   readonly dispatcher: TriggerCodeSource;
+  readonly uploadApi: UploadApiCodeSource;
 }
 
-/** The repository's own deployables: worker/Dockerfile, models/Dockerfile, models/artifacts, trigger-lambda. */
+/** The repository's own deployables: worker/Dockerfile, models/Dockerfile, models/artifacts, trigger-lambda, upload-api. */
 export function repositorySources(root: string = REPO_ROOT): PipelineSources {
   return {
     workerImage: { directory: root, file: 'worker/Dockerfile', exclude: DOCKER_CONTEXT_EXCLUDES },
@@ -48,6 +50,11 @@ export function repositorySources(root: string = REPO_ROOT): PipelineSources {
     },
     dispatcher: {
       entry: path.join(root, 'trigger-lambda', 'src', 'dispatch', 'lambda.ts'),
+      projectRoot: root,
+      depsLockFilePath: path.join(root, 'package-lock.json'),
+    },
+    uploadApi: {
+      entry: path.join(root, 'upload-api', 'src', 'lambda.ts'),
       projectRoot: root,
       depsLockFilePath: path.join(root, 'package-lock.json'),
     },

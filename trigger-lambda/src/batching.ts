@@ -3,12 +3,12 @@ import { batchIdOfKey, isManifestKey, MANIFEST_FILE_NAME, rawKeys } from '@medim
 /**
  * The batching rules (README "Batching rules"), as pure functions of a key.
  *
- * - `incoming/<batchId>/manifest.json` starts one job for the files it lists.
- * - A file in a folder whose name is a managed batch id (`b-...`) waits for its manifest: it
- *   starts nothing on its own, ever.
- * - A file in any other folder is covered when that folder has a manifest at the time the event
- *   is handled; otherwise it is loose and grouped with the other loose files of the same folder in
- *   the same invocation (one job per folder per SQS batch).
+ * - `incoming/<batchId>/manifest.json` starts one job for the files it lists, when the upload API
+ *   wrote it (its metadata says so; jobs.ts); any other manifest starts nothing.
+ * - A file in a folder whose name has the batch-id form (`b-...`) waits for the manifest when the
+ *   upload API issued that batch (`batches/<batchId>.json` exists; trigger.ts); otherwise it is loose.
+ * - A file in any other folder is loose and grouped with the other loose files of the same folder
+ *   in the same invocation (one job per folder per SQS batch).
  * - A file directly under `incoming/` is loose, grouped under `incoming/`.
  * - Anything else (outside `incoming/`, folder markers ending in `/`) is ignored.
  */
@@ -26,11 +26,6 @@ export function classifyKey(key: string, managedBatchIdPattern: RegExp): KeyClas
   if (isManifestKey(key)) return { kind: 'manifest', batchId: folder };
   if (managedBatchIdPattern.test(folder)) return { kind: 'managed-file', batchId: folder };
   return { kind: 'folder-file', folder, prefix: `${rawKeys.incomingPrefix}${folder}/` };
-}
-
-/** The manifest key of a (possibly unmanaged) folder; no id check, since a loose folder may have any name. */
-export function manifestKeyOfFolder(folder: string): string {
-  return `${rawKeys.incomingPrefix}${folder}/${MANIFEST_FILE_NAME}`;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { ECSClient, RunTaskCommand } from '@aws-sdk/client-ecs';
 import { type LocalS3, startLocalS3 } from '@medimg/aws/testing';
-import { type JobSpec, JobSpecSchema, rawKeys } from '@medimg/common';
+import { type JobSpec, JobSpecSchema, MANIFEST_WRITER_METADATA, rawKeys } from '@medimg/common';
 import type { SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -48,8 +48,20 @@ async function uploadFiles(folder: string, count: number, name = (i: number) => 
   return files.map((f) => ({ key: f.key, size: Buffer.byteLength(f.body) }));
 }
 
-/** Writes `incoming/<batchId>/manifest.json` listing the files (names relative to the batch folder). */
-async function writeManifest(batchId: string, files: readonly { key: string; size: number }[]) {
+/** What the upload API writes when it creates a batch (the trigger only checks that it exists). */
+async function writeBatchRecord(batchId: string) {
+  await s3.put(rawKeys.batchRecord(batchId), JSON.stringify({ version: 1, batchId }));
+}
+
+/**
+ * Writes `incoming/<batchId>/manifest.json` listing the files (names relative to the batch folder),
+ * as the upload API does (its writer metadata), unless `byApi` is false (a hand-written manifest).
+ */
+async function writeManifest(
+  batchId: string,
+  files: readonly { key: string; size: number }[],
+  { byApi = true }: { byApi?: boolean } = {},
+) {
   const prefix = `incoming/${batchId}/`;
   const manifest = {
     version: 1,
@@ -57,7 +69,12 @@ async function writeManifest(batchId: string, files: readonly { key: string; siz
     completedAt: '2025-03-14T10:15:30.000Z',
     files: files.map((f) => ({ name: f.key.slice(prefix.length), size: f.size })),
   };
-  await s3.put(rawKeys.manifest(batchId), JSON.stringify(manifest));
+  if (byApi) await writeBatchRecord(batchId);
+  await s3.put(
+    rawKeys.manifest(batchId),
+    JSON.stringify(manifest),
+    byApi ? { [MANIFEST_WRITER_METADATA.key]: MANIFEST_WRITER_METADATA.value } : undefined,
+  );
   return rawKeys.manifest(batchId);
 }
 
@@ -130,6 +147,7 @@ describe('manifest batches', () => {
   });
 
   it('starts nothing for the files of a managed batch before its manifest arrives', async () => {
+    await writeBatchRecord('b-early');
     const files = await uploadFiles('b-early', 5);
 
     const failures = await deliver([
@@ -141,18 +159,42 @@ describe('manifest batches', () => {
     expect(await readSpecs()).toEqual([]);
   });
 
-  it('treats the files of an unmanaged folder that has a manifest as covered by it', async () => {
+  it('starts nothing for a manifest the upload API did not write, and keeps its files on the loose path', async () => {
     const files = await uploadFiles('study-x', 4);
-    const manifestKey = await writeManifest('study-x', files);
+    const manifestKey = await writeManifest('study-x', files, { byApi: false });
+
+    const failures = await deliver([
+      sqsEvent([s3NotificationBody({ key: manifestKey })]),
+      sqsEvent(files.map((f) => s3NotificationBody({ key: f.key, size: f.size }))),
+    ]);
+
+    expect(failures).toEqual([]);
+    expect(runner.calls).toHaveLength(1);
+    const [spec] = await readSpecs();
+    expect(spec).toMatchObject({ source: 'prefix' });
+    expect(spec?.objects.map((o) => o.key).sort()).toEqual(files.map((f) => f.key).sort());
+    expect(logLines.some((l) => JSON.parse(l).code === 'MANIFEST_UNMANAGED')).toBe(true);
+  });
+
+  it('ignores a hand-written manifest in a batch-id folder, even one that looks managed', async () => {
+    const files = await uploadFiles('b-by-hand', 2);
+    const manifestKey = await writeManifest('b-by-hand', files, { byApi: false });
+
+    const failures = await deliver([sqsEvent([s3NotificationBody({ key: manifestKey })])]);
+
+    expect(failures).toEqual([]);
+    expect(runner.calls).toHaveLength(0);
+  });
+
+  it('treats files in a batch-id folder the upload API never issued as loose', async () => {
+    const files = await uploadFiles('b-copied-by-hand', 3);
 
     await deliver([sqsEvent(files.map((f) => s3NotificationBody({ key: f.key, size: f.size })))]);
-    expect(runner.calls).toHaveLength(0);
-    await deliver([sqsEvent([s3NotificationBody({ key: manifestKey })])]);
 
     expect(runner.calls).toHaveLength(1);
     const [spec] = await readSpecs();
-    expect(spec?.source).toBe('manifest');
-    expect(spec?.objects).toHaveLength(4);
+    expect(spec).toMatchObject({ source: 'prefix' });
+    expect(spec?.objects).toHaveLength(3);
   });
 
   it('starts no second task when the same manifest event is delivered again', async () => {
@@ -204,6 +246,7 @@ describe('manifest batches', () => {
     await s3.put(
       'incoming/b-bad/manifest.json',
       JSON.stringify({ version: 1, batchId: 'b-other', files: [] }),
+      { [MANIFEST_WRITER_METADATA.key]: MANIFEST_WRITER_METADATA.value },
     );
 
     const res = await handle(

@@ -3,6 +3,7 @@ import {
   type JobObject,
   type JobSpec,
   JobSpecSchema,
+  MANIFEST_WRITER_METADATA,
   type ObjectStore,
   rawKeys,
   type UploadManifest,
@@ -38,7 +39,16 @@ const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * Reads and checks a batch manifest, then HEADs every file it lists. Throws MANIFEST_MISSING,
+ * Whether the upload API wrote this manifest: it sets `x-amz-meta-medimg-writer: upload-api`, and in
+ * AWS a bucket policy lets only the API's role write manifests.
+ */
+export function writtenByUploadApi(head: { readonly metadata?: Readonly<Record<string, string>> }): boolean {
+  return head.metadata?.[MANIFEST_WRITER_METADATA.key] === MANIFEST_WRITER_METADATA.value;
+}
+
+/**
+ * Reads and checks a batch manifest, then HEADs every file it lists. Resolves to undefined for a
+ * manifest the upload API did not write (it starts nothing). Throws MANIFEST_MISSING,
  * MANIFEST_INVALID, or BATCH_INCOMPLETE (a listed file missing or with another size).
  */
 export async function planFromManifest(
@@ -46,7 +56,13 @@ export async function planFromManifest(
   bucket: string,
   batchId: string,
   options: { readonly headConcurrency: number; readonly logger: Logger },
-): Promise<JobPlan> {
+): Promise<JobPlan | undefined> {
+  const head = await store.head(bucket, rawKeys.manifest(batchId));
+  if (head === undefined) throw new TriggerError('MANIFEST_MISSING', 'the batch manifest does not exist');
+  if (!writtenByUploadApi(head)) {
+    options.logger.warn('manifest not written by the upload API: ignored', { code: 'MANIFEST_UNMANAGED' });
+    return undefined;
+  }
   const manifest = await readManifest(store, bucket, batchId);
   const keys = manifest.files.map((f) => {
     const key = manifestFileKey(batchId, f.name);

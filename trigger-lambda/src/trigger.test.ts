@@ -23,7 +23,7 @@ const headOnly = (present: readonly string[], broken: readonly string[] = []): O
 });
 
 describe('classifyRecords', () => {
-  it('sorts object events into manifests, folder files, loose files and rejected messages', () => {
+  it('sorts object events into manifests, batch folder files, loose files and rejected messages', () => {
     const event = sqsEvent(
       [
         s3NotificationBody({ key: 'incoming/b-1/manifest.json' }, { key: 'incoming/b-1/a.dcm' }),
@@ -39,15 +39,15 @@ describe('classifyRecords', () => {
     const sorted = classifyRecords(event.Records, config, counts);
 
     expect([...sorted.manifests]).toEqual([['b-1', new Set(['m1'])]]);
-    expect([...sorted.folderFiles]).toEqual([
-      ['export', new Map([['incoming/export/x.dcm', new Set(['m2'])]])],
+    expect([...sorted.folderFiles]).toEqual([['b-1', new Map([['incoming/b-1/a.dcm', new Set(['m1'])]])]]);
+    expect([...sorted.looseGroups]).toEqual([
+      ['incoming/export/', new Map([['incoming/export/x.dcm', new Set(['m2'])]])],
+      ['incoming/', new Map([['incoming/y.dcm', new Set(['m2'])]])],
     ]);
-    expect([...sorted.looseGroups]).toEqual([['incoming/', new Map([['incoming/y.dcm', new Set(['m2'])]])]]);
     expect(sorted.rejected).toEqual([{ messageId: 'm5', code: 'EVENT_INVALID' }]);
     expect(counts).toMatchObject({
       objectEvents: 5,
       manifests: 1,
-      awaitingManifest: 1,
       otherBucket: 1,
       testEvents: 1,
       invalidRecords: 1,
@@ -63,23 +63,23 @@ describe('resolveFolders', () => {
     rejected: [],
   });
 
-  it('counts the files of a folder with a manifest as covered', async () => {
-    const sorted = sortedWith('export', ['incoming/export/a.dcm', 'incoming/export/b.dcm']);
+  it('makes the files of a batch the upload API issued wait for its manifest', async () => {
+    const sorted = sortedWith('b-1', ['incoming/b-1/0.dcm', 'incoming/b-1/1.dcm']);
     const counts = newBatchCounts(2);
 
     const failures = await resolveFolders(
       sorted,
-      { store: headOnly(['incoming/export/manifest.json']), bucket: 'raw', headConcurrency: 2 },
+      { store: headOnly(['batches/b-1.json']), bucket: 'raw', headConcurrency: 2 },
       counts,
     );
 
     expect(failures).toEqual([]);
-    expect(counts.covered).toBe(2);
+    expect(counts.awaitingManifest).toBe(2);
     expect(sorted.looseGroups.size).toBe(0);
   });
 
-  it('makes the files of a folder without a manifest loose, grouped by the folder', async () => {
-    const sorted = sortedWith('export', ['incoming/export/a.dcm']);
+  it('makes the files of a b- folder the API never issued loose, grouped by the folder', async () => {
+    const sorted = sortedWith('b-by-hand', ['incoming/b-by-hand/a.dcm']);
 
     await resolveFolders(
       sorted,
@@ -87,15 +87,15 @@ describe('resolveFolders', () => {
       newBatchCounts(1),
     );
 
-    expect([...sorted.looseGroups.keys()]).toEqual(['incoming/export/']);
+    expect([...sorted.looseGroups.keys()]).toEqual(['incoming/b-by-hand/']);
   });
 
-  it('hands back the messages of a folder whose manifest check failed, with the code', async () => {
-    const sorted = sortedWith('export', ['incoming/export/a.dcm', 'incoming/export/b.dcm']);
+  it('hands back the messages of a folder whose batch check failed, with the code', async () => {
+    const sorted = sortedWith('b-1', ['incoming/b-1/a.dcm', 'incoming/b-1/b.dcm']);
 
     const failures = await resolveFolders(
       sorted,
-      { store: headOnly([], ['incoming/export/manifest.json']), bucket: 'raw', headConcurrency: 2 },
+      { store: headOnly([], ['batches/b-1.json']), bucket: 'raw', headConcurrency: 2 },
       newBatchCounts(2),
     );
 

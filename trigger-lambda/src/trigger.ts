@@ -1,6 +1,6 @@
-import type { ObjectStore } from '@medimg/common';
+import { type ObjectStore, rawKeys } from '@medimg/common';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { classifyKey, manifestKeyOfFolder } from './batching.ts';
+import { classifyKey } from './batching.ts';
 import { mapLimit } from './concurrency.ts';
 import type { TriggerConfig } from './config.ts';
 import { errorCode } from './errors.ts';
@@ -42,8 +42,8 @@ export type BatchCounts = Record<
   | 'ignoredEvents'
   | 'otherBucket'
   | 'manifests'
+  | 'unmanagedManifests'
   | 'awaitingManifest'
-  | 'covered'
   | 'loose'
   | 'looseGone'
   | StartOutcome
@@ -60,8 +60,8 @@ export const newBatchCounts = (records: number): BatchCounts => ({
   ignoredEvents: 0,
   otherBucket: 0,
   manifests: 0,
+  unmanagedManifests: 0,
   awaitingManifest: 0,
-  covered: 0,
   loose: 0,
   looseGone: 0,
   started: 0,
@@ -79,7 +79,7 @@ type KeysByGroup = Map<string, Map<string, Set<string>>>;
 export interface SortedEvents {
   /** batch id -> message ids */
   readonly manifests: Map<string, Set<string>>;
-  /** Files of unmanaged folders, by folder: covered by a manifest or loose (resolveFolders decides). */
+  /** Files of `b-` folders, by batch id: waiting for the manifest or loose (resolveFolders decides). */
   readonly folderFiles: KeysByGroup;
   /** Loose files, by prefix: one job each. */
   readonly looseGroups: KeysByGroup;
@@ -148,10 +148,10 @@ export function classifyRecords(
           break;
         }
         case 'managed-file':
-          counts.awaitingManifest++;
+          addTo(sorted.folderFiles, c.batchId, ev.key, id);
           break;
         case 'folder-file':
-          addTo(sorted.folderFiles, c.folder, ev.key, id);
+          addTo(sorted.looseGroups, c.prefix, ev.key, id);
           break;
         case 'root-file':
           addTo(sorted.looseGroups, c.prefix, ev.key, id);
@@ -163,9 +163,9 @@ export function classifyRecords(
 }
 
 /**
- * Phase 2: files of an unmanaged folder are covered when the folder has a manifest now (its own
- * event starts the job), else they join the loose groups. Resolves to the folders whose check
- * failed: their messages go back to the queue.
+ * Phase 2: files of a `b-` folder wait for the manifest when the upload API issued that batch (its
+ * record `batches/<batchId>.json` exists), else they came by other means and join the loose groups.
+ * Resolves to the folders whose check failed: their messages go back to the queue.
  */
 export async function resolveFolders(
   sorted: SortedEvents,
@@ -175,9 +175,9 @@ export async function resolveFolders(
   const failures: { messageIds: Set<string>; objects: number; code: string }[] = [];
   await mapLimit([...sorted.folderFiles], deps.headConcurrency, async ([folder, files]) => {
     try {
-      const manifest = await deps.store.head(deps.bucket, manifestKeyOfFolder(folder));
-      if (manifest !== undefined) {
-        counts.covered += files.size;
+      const record = await deps.store.head(deps.bucket, rawKeys.batchRecord(folder));
+      if (record !== undefined) {
+        counts.awaitingManifest += files.size;
         return;
       }
       for (const [key, ids] of files)
@@ -299,12 +299,16 @@ export function createHandler(deps: HandlerDeps): SqsBatchHandler {
       }
       for (const f of await resolveFolders(sorted, { store, bucket, headConcurrency }, counts)) {
         fail(f.messageIds);
-        logger.warn('manifest check failed', { code: f.code, counts: { objects: f.objects } });
+        logger.warn('batch check failed', { code: f.code, counts: { objects: f.objects } });
       }
       const work = planWork(
         sorted,
         {
-          manifest: (batchId) => planFromManifest(store, bucket, batchId, { headConcurrency, logger }),
+          manifest: async (batchId) => {
+            const plan = await planFromManifest(store, bucket, batchId, { headConcurrency, logger });
+            if (plan === undefined) counts.unmanagedManifests++;
+            return plan;
+          },
           loose: (keys) => planLoose(keys, { store, bucket, headConcurrency, logger }, counts),
         },
         counts,

@@ -12,7 +12,7 @@ export interface LocalS3 {
   readonly client: S3Client;
   readonly store: S3ObjectStore;
   readonly bucket: string;
-  put(key: string, body: Uint8Array | string): Promise<void>;
+  put(key: string, body: Uint8Array | string, metadata?: Record<string, string>): Promise<void>;
   /** Every object under a prefix (tests only: the production port has no listing). */
   list(prefix: string, bucket?: string): Promise<ObjectInfo[]>;
   close(): Promise<void>;
@@ -61,8 +61,15 @@ export async function startLocalS3(bucket = 'raw'): Promise<LocalS3> {
     client,
     store: new S3ObjectStore({ client }),
     bucket,
-    async put(key, body) {
-      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+    async put(key, body, metadata) {
+      await client.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: body,
+          ...(metadata ? { Metadata: metadata } : {}),
+        }),
+      );
     },
     list: (prefix, b = bucket) => listObjects(client, b, prefix),
     async close() {

@@ -1,4 +1,4 @@
-import { DISPATCHER_ENV, TRIGGER_ENV, WORKER_ENV } from '@medimg/common';
+import { DISPATCHER_ENV, TRIGGER_ENV, UPLOAD_API_ENV, WORKER_ENV } from '@medimg/common';
 import { Aws, Duration, Lazy, RemovalPolicy } from 'aws-cdk-lib';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -11,8 +11,14 @@ import { acknowledge, objectWildcardFinding } from '../nag.ts';
 import { secureBucket } from './secure-bucket.ts';
 
 /** Key prefixes (DESIGN D7; common/src/keys.ts is the source of truth for the full keys). */
-export const RAW_PREFIX = { incoming: 'incoming/', jobs: 'jobs/', quarantine: 'quarantine/' } as const;
+export const RAW_PREFIX = {
+  incoming: 'incoming/',
+  jobs: 'jobs/',
+  quarantine: 'quarantine/',
+  batches: 'batches/',
+} as const;
 export const LINKAGE_PREFIX = 'linkage/';
+export const PROCESSED_PREFIX = { jobs: 'jobs/', studies: 'studies/' } as const;
 /** Re-identification audit records (`medimg reidentify`), in the linkage bucket beside what they guard. */
 export const REIDENTIFICATION_AUDIT_PREFIX = 'audit/reidentify/';
 
@@ -189,15 +195,48 @@ export class Storage extends Construct {
   }
 
   /**
-   * The trigger Lambda: reads upload manifests and lists a batch prefix under `incoming/`, reads and
-   * writes job specs under `jobs/`. Sets RAW_BUCKET.
+   * The trigger Lambda: reads upload manifests and lists a batch prefix under `incoming/`, checks
+   * the upload API's batch records under `batches/`, reads and writes job specs under `jobs/`.
+   * Sets RAW_BUCKET.
    */
   bindTrigger(fn: lambda.Function): void {
     fn.addEnvironment(TRIGGER_ENV.RAW_BUCKET, this.rawBucket.bucketName);
-    grantList(fn, this.rawBucket, [RAW_PREFIX.incoming, RAW_PREFIX.jobs]);
-    grantObjects(fn, this.rawBucket, ['s3:GetObject'], [RAW_PREFIX.incoming, RAW_PREFIX.jobs]);
+    grantList(fn, this.rawBucket, [RAW_PREFIX.incoming, RAW_PREFIX.jobs, RAW_PREFIX.batches]);
+    grantObjects(
+      fn,
+      this.rawBucket,
+      ['s3:GetObject'],
+      [RAW_PREFIX.incoming, RAW_PREFIX.jobs, RAW_PREFIX.batches],
+    );
     grantObjects(fn, this.rawBucket, ['s3:PutObject'], [RAW_PREFIX.jobs]);
     grantKey(fn, this.rawKey, ['kms:Decrypt', 'kms:GenerateDataKey']);
+  }
+
+  /**
+   * The upload API: presigns PUTs and part uploads into `incoming/` (a presigned URL acts with the
+   * signer's permissions, so it needs PutObject and the key), checks and reads back uploads, writes
+   * manifests and its batch records, reads job records and presigns links to study results in the
+   * processed bucket. Sets RAW_BUCKET and PROCESSED_BUCKET.
+   */
+  bindUploadApi(fn: lambda.Function): void {
+    fn.addEnvironment(UPLOAD_API_ENV.RAW_BUCKET, this.rawBucket.bucketName);
+    fn.addEnvironment(UPLOAD_API_ENV.PROCESSED_BUCKET, this.processedBucket.bucketName);
+    grantList(fn, this.rawBucket, [RAW_PREFIX.incoming, RAW_PREFIX.batches]);
+    grantObjects(
+      fn,
+      this.rawBucket,
+      ['s3:GetObject', 's3:PutObject'],
+      [RAW_PREFIX.incoming, RAW_PREFIX.batches],
+    );
+    grantKey(fn, this.rawKey, ['kms:Decrypt', 'kms:GenerateDataKey']);
+    grantList(fn, this.processedBucket, [PROCESSED_PREFIX.jobs, PROCESSED_PREFIX.studies]);
+    grantObjects(
+      fn,
+      this.processedBucket,
+      ['s3:GetObject'],
+      [PROCESSED_PREFIX.jobs, PROCESSED_PREFIX.studies],
+    );
+    grantKey(fn, this.processedKey, ['kms:Decrypt']);
   }
 
   /**

@@ -1,9 +1,11 @@
 /**
  * `npm run demo`: the whole pipeline on this machine, with no AWS account and no Docker.
- * Uploads sample-dicom/ through presigned URLs and follows it through the trigger, the worker,
- * the model and the notifications; leaves everything under .demo-data/ to look at, with a plain
- * copy of the processed bucket and report.html. Every option is checked before anything is touched.
+ * Uploads sample-dicom/ with `medimg upload` through the local upload API (presigned URLs), then
+ * `medimg status --wait`, and follows the batch through the trigger, the worker, the model and the
+ * notifications; leaves everything under .demo-data/ to look at, with a plain copy of the processed
+ * bucket and report.html. Every option is checked before anything is touched.
  */
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -23,6 +25,33 @@ import {
   MARKER,
   prepareDataFolder,
 } from './data-folder.ts';
+
+/** Runs `medimg <args>` as a user would, its stderr shown line by line; resolves to the exit code and stdout. */
+function medimg(args: readonly string[], env: NodeJS.ProcessEnv, onLine: (line: string) => void) {
+  return new Promise<{ code: number; stdout: string }>((resolve, reject) => {
+    // From source through tsx, so that a fresh clone needs no build step before the demo.
+    const cli = path.join(REPO_ROOT, 'worker/src/cli/run.ts');
+    const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let rest = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString('utf8');
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      const lines = (rest + d.toString('utf8')).split('\n');
+      rest = lines.pop() ?? '';
+      for (const l of lines) if (l.trim()) onLine(l);
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (rest.trim()) onLine(rest);
+      resolve({ code: code ?? 1, stdout });
+    });
+  });
+}
 
 const started = performance.now();
 // Node 20 is past end of life and the README says so; the SDK's reminder would only clutter the demo.
@@ -101,12 +130,14 @@ const [
   { renderReportHtml },
   { collectRunReport },
   { startLocalPipeline },
+  { LOCAL_CREDENTIALS, LOCAL_REGION },
 ] = await Promise.all([
   import('@medimg/common'),
   import('@medimg/worker/adapters/fs-object-store.ts'),
   import('@medimg/worker/report/html.ts'),
   import('@medimg/worker/report/model.ts'),
   import('../local/pipeline.ts'),
+  import('../local/servers.ts'),
 ]);
 say(
   `medimg-pipeline demo: local S3, SQS, SNS and model servers; data in ${path.relative(process.cwd(), dataDir) || '.'}`,
@@ -166,20 +197,27 @@ say(
 
 let exitCode = 0;
 try {
-  let lastShown = 0;
-  const upload = await pipeline.upload(samples, {
-    files: sampleList,
-    onFile: (done, total) => {
-      if (done === total || done - lastShown >= 25) {
-        lastShown = done;
-        say(`upload: ${done}/${total} files through presigned PUT URLs`);
-      }
-    },
-  });
+  // The uploader's side, as a site runs it: its own process, SigV4-signed calls to the API.
+  const env = {
+    ...process.env,
+    MEDIMG_API_URL: pipeline.uploadApi.url,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_REGION: LOCAL_REGION,
+    XDG_STATE_HOME: path.join(dataDir, 'upload-state'),
+  };
+  const inputs = ['studies', 'bad'].map((d) => path.join(samples, d)).filter((d) => existsSync(d));
   say(
-    `upload: batch ${upload.batchId} complete (${upload.files} files, ${(upload.bytes / 1e6).toFixed(1)} MB), manifest written last`,
+    `medimg upload ${(inputs.length ? inputs : [samples]).map((p) => path.relative(process.cwd(), p)).join(' ')}`,
   );
+  const upload = await medimg(['upload', ...(inputs.length ? inputs : [samples])], env, (l) => say(l));
+  const batchId = upload.stdout.trim();
+  if (upload.code !== 0 || !batchId) throw new Error(`medimg upload exited with ${upload.code}`);
+  say(`medimg status ${batchId} --wait`);
+  const statusRun = medimg(['status', batchId, '--wait', '--interval', '1'], env, (l) => say(l));
   await pipeline.settle();
+  const status = await statusRun;
+  for (const line of status.stdout.trimEnd().split('\n')) say(line);
 
   // Summary, from what the worker wrote to the processed bucket.
   const bucket = pipeline.servers.names.processedBucket;

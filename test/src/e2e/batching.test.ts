@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalPipeline, startLocalPipeline } from '../local/pipeline.ts';
 import { awsEncodeKey } from '../local/s3-event-bridge.ts';
 import { REPO_ROOT, taskProblems } from '../local/task-runner.ts';
-import { listFiles, newBatchId, uploadBatch } from '../local/uploader.ts';
+import { listFiles } from '../local/uploader.ts';
 
 const MR_SERIES = path.join(REPO_ROOT, 'sample-dicom/studies/mr-head');
 
@@ -85,9 +85,7 @@ describe('upload batching through the emulators', () => {
 
   it('starts three tasks, not three hundred, for three upload batches of 100 files', async () => {
     const dirs = await Promise.all([0, 1, 2].map(() => folderOf(100, (i) => `slice-${i}.dcm`)));
-    await Promise.all(
-      dirs.map(async (dir) => pipeline.upload(dir, { files: await listFiles(dir), batchId: newBatchId() })),
-    );
+    await Promise.all(dirs.map(async (dir) => pipeline.upload(dir, { files: await listFiles(dir) })));
     await pipeline.settle();
     expect(pipeline.runner.tasks).toHaveLength(3);
     for (const task of pipeline.runner.tasks) {
@@ -163,18 +161,22 @@ describe('upload batching through the emulators', () => {
     expect([...seen.values()].every((n) => n === 1)).toBe(true);
   }, 300_000);
 
-  it('finds keys with spaces, "+" and non-ASCII characters', async () => {
+  it('finds loose keys with spaces, "+" and non-ASCII characters', async () => {
     const before = pipeline.runner.tasks.length;
     const dir = await folderOf(
       3,
       (i) => [`Série 1/coupe ${i}.dcm`, `a+b/c+d ${i}.dcm`, `Zoë Müller/ß ${i}.dcm`][i]!,
     );
-    await uploadBatch({
-      s3: pipeline.servers.s3,
-      bucket: pipeline.servers.names.rawBucket,
-      root: dir,
-      files: await listFiles(dir),
-    });
+    // Copied by hand (the upload API names its keys by index): the loose path decodes them.
+    for (const file of await listFiles(dir)) {
+      await pipeline.servers.s3.send(
+        new PutObjectCommand({
+          Bucket: pipeline.servers.names.rawBucket,
+          Key: `incoming/Dépôt+1/${path.relative(dir, file).split(path.sep).join('/')}`,
+          Body: await readFile(file),
+        }),
+      );
+    }
     await pipeline.settle();
     const [task] = pipeline.runner.tasks.slice(before);
     expect(task?.exitCode, await taskProblems(task!)).toBe(0);

@@ -22,8 +22,9 @@
  * (Retain Patient Characteristics, Retain Device Identity, Modified Dates keeping times) may be
  * found, and only inside the de-identified DICOM bodies: exactly that set, in each of them.
  *
- * Excluded from the scan, by design: the raw bucket (the uploads, their keys, the job spec and the
- * quarantined originals: DESIGN D7, "any name, may contain PHI") and the restricted linkage bucket
+ * Excluded from the scan, by design: the raw bucket (the uploads, the manifest with the uploader's
+ * file names, the job spec and the quarantined originals: DESIGN D7), the upload API's audit log
+ * (it names the batch ids the API issued; checked for every other canary) and the restricted linkage bucket
  * (pseudonym -> original identifiers: DESIGN D3). The test asserts that the linkage store does
  * hold the original Patient ID canary, so the scan is shown to see what it looks for.
  */
@@ -31,7 +32,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { processedKeys } from '@medimg/common';
+import { processedKeys, rawKeys } from '@medimg/common';
 import { type DicomFile, parseDicom, stringElement, T, writePart10 } from '@medimg/dicom';
 import { DEFAULT_DEID_OPTIONS } from '@medimg/worker/deid/options.ts';
 import {
@@ -137,6 +138,8 @@ describe('PHI canary through the whole pipeline', () => {
   let outputs: Output[];
   let s3Proxy: FaultProxy | undefined;
   let modelProxy: FaultProxy | undefined;
+  let batchId: string;
+  let apiLog = '';
 
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'medimg-phi-canary-'));
@@ -163,6 +166,8 @@ describe('PHI canary through the whole pipeline', () => {
 
     pipeline = await startLocalPipeline({
       dataDir: path.join(dataDir, 'run'),
+      // The API issues random ids; this one carries a canary, to show none leaks from the batch id.
+      newBatchId: () => BATCH_ID,
       // Every score is critical, so the notification path (SNS -> email) runs whatever the model in
       // models/artifacts scores: this test is about leaks, not about the model's accuracy.
       workerEnvironment: { CRITICAL_THRESHOLDS: JSON.stringify({ suspicious_lesion: 0 }) },
@@ -182,7 +187,7 @@ describe('PHI canary through the whole pipeline', () => {
       AWS_ENDPOINT_URL_S3: s3Proxy.url,
       AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: modelProxy.url,
     };
-    await pipeline.upload(uploadRoot, { files, batchId: BATCH_ID });
+    ({ batchId } = await pipeline.upload(uploadRoot, { files }));
     await pipeline.settle();
 
     const { processedBucket } = pipeline.servers.names;
@@ -219,6 +224,12 @@ describe('PHI canary through the whole pipeline', () => {
     for (const dir of [pipeline.dirs.logs, pipeline.dirs.mail]) {
       for (const file of await walk(dir)) {
         const rel = path.relative(dataDir, file);
+        if (path.basename(file) === 'upload-api.log') {
+          // The API's audit trail names the batch id it issued (random in AWS; the canary here, from
+          // the test's id factory): checked on its own below.
+          apiLog = await readFile(file, 'latin1');
+          continue;
+        }
         outputs.push({ where: `path ${rel}`, kind: 'other', text: rel });
         outputs.push({
           where: `file ${rel}`,
@@ -319,6 +330,12 @@ describe('PHI canary through the whole pipeline', () => {
     expect(everywhere).not.toContain('John_Doe');
   });
 
+  it('keeps file names and DICOM values out of the upload API’s audit trail, which names batch and caller', () => {
+    expect(apiLog).toContain('"message":"batch completed"');
+    expect(found([BATCH_CANARY], apiLog)).toEqual([BATCH_CANARY.text]);
+    expect(found([...canaries.filter((c) => c !== BATCH_CANARY), BODY_PART_CANARY], apiLog)).toEqual([]);
+  });
+
   it('keeps the original identifiers in the restricted linkage store (the scan sees what it looks for)', async () => {
     const { linkageBucket } = pipeline.servers.names;
     const keys = await pipeline.listKeys(linkageBucket);
@@ -332,7 +349,7 @@ describe('PHI canary through the whole pipeline', () => {
     for (const key of keys) expect(found(canaries, key), key).toEqual([]);
   });
 
-  it('keeps the quarantined original and its raw key in the raw bucket only', async () => {
+  it('keeps the quarantined original in the raw bucket only, and the file names in its manifest only', async () => {
     const { rawBucket, processedBucket } = pipeline.servers.names;
     const rawQuarantine = (await pipeline.listKeys(rawBucket)).filter((k) => k.startsWith('quarantine/'));
     expect(rawQuarantine.filter((k) => k.endsWith('.dcm'))).toHaveLength(2);
@@ -340,13 +357,13 @@ describe('PHI canary through the whole pipeline', () => {
     const reasons = await Promise.all(
       reasonKeys.map(async (k) => Buffer.from(await pipeline.getBytes(rawBucket, k)).toString('latin1')),
     );
-    expect(reasons.flatMap((r) => found(PATH_CANARIES, r)).sort()).toEqual(
-      [
-        FOLDER_2.text,
-        pathCanary('FILE', 3).text,
-        pathCanary('PATH', 3).text,
-        pathCanary('FILE', 4).text,
-      ].sort(),
+    // The upload API keys files by index: the uploader's names are in the batch manifest only.
+    expect(reasons.flatMap((r) => found(PATH_CANARIES, r))).toEqual([]);
+    const manifest = Buffer.from(await pipeline.getBytes(rawBucket, rawKeys.manifest(batchId))).toString(
+      'utf8',
+    );
+    expect(found(PATH_CANARIES, manifest)).toEqual(
+      expect.arrayContaining([FOLDER_2.text, pathCanary('FILE', 3).text]),
     );
     // The processed bucket gets the reason only: same job and input id, no original, no raw key.
     const processedQuarantine = processedKeyList.filter((k) => k.startsWith('quarantine/')).sort();

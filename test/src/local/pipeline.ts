@@ -7,17 +7,18 @@
 
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { S3ObjectStore } from '@medimg/aws';
-import { processedKeys, WORKER_ENV } from '@medimg/common';
+import { processedKeys, rawKeys, WORKER_ENV } from '@medimg/common';
 import { QueueDispatchRunner } from '@medimg/trigger-lambda/adapters/dispatch-aws.ts';
 import { triggerConfig } from '@medimg/trigger-lambda/config.ts';
 import type { DispatcherConfig } from '@medimg/trigger-lambda/dispatch/core.ts';
 import { createLogger as createTriggerLogger } from '@medimg/trigger-lambda/logger.ts';
 import { createHandler } from '@medimg/trigger-lambda/trigger.ts';
+import { type LocalUploadApi, UploadApiClient, uploadFiles } from '@medimg/upload-api';
 import type { JobStatus } from '@medimg/worker/pipeline/status.ts';
 import { type LocalDispatch, startLocalDispatch } from './dispatch.ts';
 import { type LambdaPoller, pollQueueIntoHandler } from './lambda-poller.ts';
@@ -25,7 +26,15 @@ import { type ReceivedMail, subscribeMailbox } from './mail-subscriber.ts';
 import { bridgeS3EventsToSqs } from './s3-event-bridge.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, type LocalServers, startLocalServers } from './servers.ts';
 import { LocalTaskRunner, REPO_ROOT, type TaskRecord } from './task-runner.ts';
-import { sampleFiles, type UploadResult, uploadBatch } from './uploader.ts';
+import { startPipelineUploadApi } from './upload-api.ts';
+import { sampleFiles } from './uploader.ts';
+
+export interface UploadResult {
+  readonly batchId: string;
+  readonly files: number;
+  readonly bytes: number;
+  readonly manifestKey: string;
+}
 
 export interface LocalPipelineOptions {
   /** Everything the run leaves behind: S3 objects, emails, task logs, the local key. */
@@ -44,6 +53,8 @@ export interface LocalPipelineOptions {
   readonly batchingWindowMs?: number;
   /** The intake queue's visibility timeout in seconds (default 30): how soon a failed message returns. */
   readonly visibilityTimeoutSeconds?: number;
+  /** The local upload API's batch ids (default: random, as in AWS); a test may fix one. */
+  readonly newBatchId?: (now: Date) => string;
   /** Where the trigger Lambda's JSON logs go (default: <dataDir>/logs/trigger-lambda.log). */
   readonly triggerLog?: (line: string) => void;
   /**
@@ -69,12 +80,25 @@ export interface LocalPipeline {
   readonly runner: LocalTaskRunner;
   readonly mail: readonly ReceivedMail[];
   readonly poller: LambdaPoller;
-  readonly dirs: { readonly s3: string; readonly mail: string; readonly logs: string };
+  readonly dirs: {
+    readonly s3: string;
+    readonly mail: string;
+    readonly logs: string;
+    readonly uploads: string;
+  };
   readonly workerEnvironment: Readonly<Record<string, string>>;
   readonly dispatch?: LocalDispatch;
+  /** The upload API on a local port, served by the same core as the Lambda. */
+  readonly uploadApi: LocalUploadApi;
+  /** A client of it, signing with the local credentials. */
+  readonly uploadClient: UploadApiClient;
+  /**
+   * Uploads files as one batch through the local upload API (the client `medimg upload` uses), every
+   * file given, DICOM or not (so the worker's quarantine is exercised).
+   */
   upload(
     root: string,
-    options?: { files?: readonly string[]; batchId?: string; onFile?: (done: number, total: number) => void },
+    options?: { files?: readonly string[]; onFile?: (done: number, total: number) => void },
   ): Promise<UploadResult>;
   /** Every key under a prefix of a local bucket (s3rver: at most a thousand, see the batching test). */
   listKeys(bucket: string, prefix?: string): Promise<string[]>;
@@ -102,6 +126,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     s3: path.join(options.dataDir, 's3'),
     mail: path.join(options.dataDir, 'mail'),
     logs: path.join(options.dataDir, 'logs'),
+    uploads: path.join(options.dataDir, 'upload-state'),
   };
   await mkdir(dirs.logs, { recursive: true });
   const modelLog: string[] = [];
@@ -201,6 +226,19 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     onMail: options.onMail,
   });
 
+  const apiLines: string[] = [];
+  const uploadApi = await startPipelineUploadApi({
+    s3Url: servers.s3Url,
+    names,
+    audit: (line) => void apiLines.push(line),
+    ...(options.newBatchId ? { newBatchId: options.newBatchId } : {}),
+  });
+  const uploadClient = new UploadApiClient({
+    url: uploadApi.url,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+  });
+
   const queueDepth = async (): Promise<number> => {
     const out = await servers.sqs.send(
       new GetQueueAttributesCommand({
@@ -245,15 +283,30 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     dirs,
     workerEnvironment,
     ...(dispatch ? { dispatch } : {}),
-    upload: async (root, uploadOptions = {}) =>
-      uploadBatch({
-        s3: servers.s3,
-        bucket: names.rawBucket,
-        root,
-        files: uploadOptions.files ?? (await sampleFiles(root)),
-        batchId: uploadOptions.batchId,
-        onFile: uploadOptions.onFile,
-      }),
+    uploadApi,
+    uploadClient,
+    upload: async (root, uploadOptions = {}) => {
+      const paths = uploadOptions.files ?? (await sampleFiles(root));
+      const files = await Promise.all(
+        paths.map(async (p) => ({
+          path: p,
+          name: path.relative(root, p).split(path.sep).join('/'),
+          size: (await stat(p)).size,
+        })),
+      );
+      const outcome = await uploadFiles(files, {
+        client: uploadClient,
+        stateDir: dirs.uploads,
+        concurrency: 8,
+        onProgress: (p) => uploadOptions.onFile?.(p.filesDone, p.filesTotal),
+      });
+      return {
+        batchId: outcome.batchId,
+        files: outcome.files,
+        bytes: outcome.bytes,
+        manifestKey: rawKeys.manifest(outcome.batchId),
+      };
+    },
     settle: async (timeoutMs = 300_000) => {
       const deadline = Date.now() + timeoutMs;
       let quietRounds = 0;
@@ -275,8 +328,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       await flushLines(triggerLogFile, triggerLines);
       await flushLines(path.join(dirs.logs, 'dispatcher.log'), dispatcherLines);
       await flushLines(path.join(dirs.logs, 'model-server.log'), modelLog);
+      await flushLines(path.join(dirs.logs, 'upload-api.log'), apiLines);
     },
     stop: async () => {
+      await uploadApi.close();
       runner.stop();
       await dispatch?.stop();
       await poller.stop();

@@ -5,5 +5,6 @@
 import type { Command } from '../command.ts';
 import { processCommand } from './process.ts';
 import { reidentifyCommand } from './reidentify.ts';
+import { statusCommand, uploadCommand } from './upload-api.ts';
 
-export const COMMANDS: readonly Command[] = [processCommand, reidentifyCommand];
+export const COMMANDS: readonly Command[] = [uploadCommand, statusCommand, processCommand, reidentifyCommand];

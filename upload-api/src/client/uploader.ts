@@ -1,0 +1,289 @@
+/**
+ * An upload batch from this machine: checksums, `POST /batches`, parallel PUTs to the presigned
+ * URLs (parts for large files) with retries and backoff, `complete`, and a state file so that an
+ * interrupted upload resumes without sending again what S3 already accepted.
+ */
+import { stat } from 'node:fs/promises';
+import { type BatchStatus, type PresignedRequest, partRange, type UploadUrlsResponse } from '../contract.ts';
+import { ApiCallError, type UploadApiClient } from './api-client.ts';
+import { checksums, type FileChecksums, type LocalFile, readRange } from './files.ts';
+import { backoff, sleep } from './retry.ts';
+import { readState, StateWriter, type UploadState } from './state.ts';
+
+export class UploadError extends Error {
+  readonly code:
+    | 'STATE_MISSING'
+    | 'STATE_MISMATCH'
+    | 'FILE_CHANGED'
+    | 'PUT_REFUSED'
+    | 'PUT_FAILED'
+    | 'INCOMPLETE';
+  constructor(code: UploadError['code'], message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'UploadError';
+    this.code = code;
+  }
+}
+
+export interface UploadProgress {
+  readonly filesDone: number;
+  readonly filesTotal: number;
+  readonly bytesDone: number;
+  readonly bytesTotal: number;
+}
+
+export interface UploadOptions {
+  readonly client: UploadApiClient;
+  readonly stateDir: string;
+  /** PUTs in flight at once (default 4). */
+  readonly concurrency?: number;
+  /** Attempts per PUT before the upload fails (default 5). */
+  readonly attempts?: number;
+  readonly onBatchCreated?: (batchId: string) => void;
+  readonly onProgress?: (progress: UploadProgress) => void;
+  /** A PUT that failed and will be tried again (status, or 0 for a network error). */
+  readonly onRetry?: (status: number) => void;
+}
+
+export interface UploadOutcome {
+  readonly batchId: string;
+  readonly files: number;
+  readonly bytes: number;
+  /** PUT requests that S3 accepted in this run (files and parts). */
+  readonly sent: number;
+  /** Files that were already uploaded before this run (a resume). */
+  readonly alreadyUploaded: number;
+  readonly status: BatchStatus;
+}
+
+interface WorkItem {
+  readonly index: number;
+  /** Undefined for a whole-file PUT. */
+  readonly partNumber?: number;
+  readonly start: number;
+  readonly end: number;
+  request: PresignedRequest;
+}
+
+/** Announces the files, uploads them and completes the batch. */
+export async function uploadFiles(
+  files: readonly LocalFile[],
+  options: UploadOptions,
+): Promise<UploadOutcome> {
+  const limits = await options.client.limits();
+  const sums: FileChecksums[] = [];
+  for (const f of files) sums.push(await checksums(f.path, f.size, limits));
+  const created = await options.client.createBatch({
+    files: files.map((f, i) => ({
+      name: f.name,
+      size: f.size,
+      sha256: sums[i]!.sha256,
+      ...(sums[i]!.parts ? { parts: sums[i]!.parts } : {}),
+    })),
+  });
+  const state: UploadState = {
+    version: 1,
+    apiUrl: options.client.url,
+    batchId: created.batchId,
+    files: files.map((f, i) => ({
+      path: f.path,
+      size: f.size,
+      sha256: sums[i]!.sha256,
+      ...(sums[i]!.parts ? { parts: sums[i]!.parts } : {}),
+      done: false,
+    })),
+  };
+  const writer = new StateWriter(options.stateDir);
+  await writer.save(state);
+  options.onBatchCreated?.(created.batchId);
+  return drive(state, created, writer, options, 0);
+}
+
+/** Continues an interrupted upload from its state file: only what S3 has not accepted is sent. */
+export async function resumeUpload(batchId: string, options: UploadOptions): Promise<UploadOutcome> {
+  const state = await readState(options.stateDir, batchId);
+  if (state === undefined) {
+    throw new UploadError('STATE_MISSING', `no saved upload for batch ${batchId} in ${options.stateDir}`);
+  }
+  if (state.apiUrl !== options.client.url) {
+    throw new UploadError('STATE_MISMATCH', `batch ${batchId} was started against ${state.apiUrl}`);
+  }
+  for (const f of state.files) {
+    if (f.done) continue;
+    const size = await stat(f.path).then(
+      (s) => s.size,
+      () => -1,
+    );
+    if (size !== f.size)
+      throw new UploadError('FILE_CHANGED', `${f.path} changed or is gone since the upload started`);
+  }
+  const writer = new StateWriter(options.stateDir);
+  const alreadyUploaded = state.files.filter((f) => f.done).length;
+  const pending = pendingFiles(state);
+  const targets = pending.length > 0 ? await freshUrls(options.client, batchId, pending) : undefined;
+  return drive(state, targets, writer, options, alreadyUploaded);
+}
+
+function pendingFiles(state: UploadState): { index: number; parts?: number[] }[] {
+  return state.files.flatMap((f, index) => {
+    if (f.done) return [];
+    if (!f.parts) return [{ index }];
+    const parts = f.parts.map((_, i) => i + 1).filter((n) => f.etags?.[String(n)] === undefined);
+    return [{ index, parts }];
+  });
+}
+
+/** Fresh URLs, asked for in slices so that no request body grows large. */
+async function freshUrls(
+  client: UploadApiClient,
+  batchId: string,
+  files: readonly { index: number; parts?: number[] }[],
+): Promise<UploadUrlsResponse> {
+  const out: UploadUrlsResponse['files'] = [];
+  let expiresAt = '';
+  for (let i = 0; i < files.length; i += 500) {
+    const answer = await client.urls(batchId, { files: files.slice(i, i + 500) });
+    out.push(...answer.files);
+    expiresAt = answer.expiresAt;
+  }
+  return { batchId, expiresAt, files: out };
+}
+
+function workItems(state: UploadState, targets: UploadUrlsResponse): WorkItem[] {
+  const items: WorkItem[] = [];
+  for (const t of targets.files) {
+    const file = state.files[t.index];
+    if (file === undefined) continue;
+    if (t.upload.kind === 'put') {
+      items.push({ index: t.index, start: 0, end: file.size, request: t.upload.request });
+    } else {
+      for (const p of t.upload.parts) {
+        const { start, end } = partRange(file.size, t.upload.partSize, p.partNumber);
+        items.push({ index: t.index, partNumber: p.partNumber, start, end, request: p.request });
+      }
+    }
+  }
+  return items;
+}
+
+async function drive(
+  state: UploadState,
+  initial: UploadUrlsResponse | undefined,
+  writer: StateWriter,
+  options: UploadOptions,
+  alreadyUploaded: number,
+): Promise<UploadOutcome> {
+  const { client } = options;
+  const batchId = state.batchId;
+  const bytesTotal = state.files.reduce((n, f) => n + f.size, 0);
+  let sent = 0;
+
+  const doneBytes = () =>
+    state.files.reduce((n, f) => {
+      if (f.done) return n + f.size;
+      if (!f.parts || !f.etags) return n;
+      const partSize = f.parts.length > 1 ? Math.ceil(f.size / f.parts.length) : f.size;
+      return n + Object.keys(f.etags).length * Math.min(partSize, f.size);
+    }, 0);
+  const report = () =>
+    options.onProgress?.({
+      filesDone: state.files.filter((f) => f.done).length,
+      filesTotal: state.files.length,
+      bytesDone: Math.min(doneBytes(), bytesTotal),
+      bytesTotal,
+    });
+
+  const send = async (item: WorkItem): Promise<void> => {
+    const file = state.files[item.index]!;
+    const body = await readRange(file.path, item.start, item.end);
+    const attempts = options.attempts ?? 5;
+    let refreshed = false;
+    for (let attempt = 0; ; attempt++) {
+      let status = 0;
+      try {
+        const res = await fetch(item.request.url, { method: 'PUT', headers: item.request.headers, body });
+        status = res.status;
+        await res.arrayBuffer();
+        if (res.ok) {
+          const etag = res.headers.get('etag')?.replace(/"/g, '') ?? '';
+          if (item.partNumber === undefined) file.done = true;
+          else {
+            file.etags = { ...file.etags, [String(item.partNumber)]: etag };
+            if (Object.keys(file.etags).length === file.parts!.length) file.done = true;
+          }
+          sent++;
+          await writer.save(state);
+          report();
+          return;
+        }
+      } catch {
+        status = 0; // network error
+      }
+      if (status === 403 && !refreshed) {
+        // The URL expired (a slow link, a long queue): ask for a fresh one and send again.
+        refreshed = true;
+        const again = await client.urls(batchId, {
+          files: [{ index: item.index, ...(item.partNumber ? { parts: [item.partNumber] } : {}) }],
+        });
+        const [fresh] = workItems(state, again);
+        if (fresh) item.request = fresh.request;
+        continue;
+      }
+      const retryable = status === 0 || status === 429 || status >= 500;
+      if (!retryable) {
+        throw new UploadError('PUT_REFUSED', `S3 refused file ${item.index} with HTTP ${status}`);
+      }
+      if (attempt + 1 >= attempts) {
+        throw new UploadError(
+          'PUT_FAILED',
+          `file ${item.index} failed ${attempts} times (last: HTTP ${status || 'network error'})`,
+        );
+      }
+      options.onRetry?.(status);
+      await sleep(backoff(attempt + 1));
+    }
+  };
+
+  const sendAll = async (items: WorkItem[]) => {
+    let next = 0;
+    const worker = async () => {
+      while (next < items.length) await send(items[next++]!);
+    };
+    await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 4, items.length) }, worker));
+  };
+
+  report();
+  if (initial) await sendAll(workItems(state, initial));
+
+  // Complete; a 409 names files S3 does not have as announced: send those again (twice at most).
+  for (let round = 0; ; round++) {
+    const parts = state.files.flatMap((f, index) =>
+      f.parts && f.etags
+        ? [{ index, etags: Object.entries(f.etags).map(([n, etag]) => ({ partNumber: Number(n), etag })) }]
+        : [],
+    );
+    try {
+      const status = await client.complete(batchId, { parts });
+      await writer.remove(batchId);
+      return { batchId, files: state.files.length, bytes: bytesTotal, sent, alreadyUploaded, status };
+    } catch (err) {
+      if (err instanceof ApiCallError && err.code === 'BATCH_ALREADY_COMPLETED') {
+        // A run that completed and stopped before it removed its state file.
+        const status = await client.status(batchId);
+        await writer.remove(batchId);
+        return { batchId, files: state.files.length, bytes: bytesTotal, sent, alreadyUploaded, status };
+      }
+      if (!(err instanceof ApiCallError) || err.code !== 'BATCH_INCOMPLETE' || round >= 2) throw err;
+      const again = [...(err.error.missing ?? []), ...(err.error.mismatched ?? []).map((m) => m.index)];
+      for (const index of again) {
+        const f = state.files[index];
+        if (f === undefined) continue;
+        f.done = false;
+        delete f.etags;
+      }
+      await writer.save(state);
+      report();
+      await sendAll(workItems(state, await freshUrls(client, batchId, pendingFiles(state))));
+    }
+  }
+}

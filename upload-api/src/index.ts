@@ -1,0 +1,10 @@
+export { S3UploadStore } from './adapters/s3-upload-store.ts';
+export * from './api.ts';
+export { ApiCallError, UploadApiClient } from './client/api-client.ts';
+export { collectFiles, type LocalFile } from './client/files.ts';
+export { resumeUpload, type UploadOutcome, uploadFiles } from './client/uploader.ts';
+export * from './contract.ts';
+export * from './errors.ts';
+export * from './local-server.ts';
+export * from './logger.ts';
+export * from './ports.ts';
