@@ -31,7 +31,8 @@ describe('medimg upload and status on the command line', () => {
     const run = medimg('upload', '--help');
 
     expect(run.status).toBe(0);
-    expect(run.stdout).toMatch(/^Usage: medimg upload <file-or-folder>\.\.\. \[--api URL\]/);
+    expect(run.stdout).toMatch(/^Usage: medimg upload <file-or-folder>\.\.\. \[options\]/);
+    expect(run.stdout).toContain('--api <url>');
     expect(run.stdout).toContain('--resume <batchId>');
   });
 

@@ -88,7 +88,7 @@ describe('medimg usage errors', () => {
   it('names an unknown command and the known ones, exit 64', async () => {
     const { code, err } = await cli('proces', SAMPLE);
     expect(code).toBe(64);
-    expect(err).toContain("unknown command 'proces'; commands: process");
+    expect(err).toContain(`unknown command 'proces'; commands: ${COMMANDS.map((c) => c.name).join(', ')}`);
   });
 
   it('says a command is missing when there is none, exit 64', async () => {
