@@ -22,7 +22,7 @@ export const BILINGUAL_DOCUMENTS = [
 ] as const;
 
 /** The four diagrams of the architecture, in the order they appear. */
-export const DIAGRAM_NAMES = ['structure', 'sequence', 'deployment', 'failures'] as const;
+export const DIAGRAM_NAMES = ['structure', 'sequence', 'failures', 'deployment'] as const;
 export type DiagramName = (typeof DIAGRAM_NAMES)[number];
 
 export interface Diagram {
