@@ -16,8 +16,8 @@ import {
   countMermaidFences,
   DIAGRAM_NAMES,
   type Diagram,
-  extractDiagrams,
   drawnLines,
+  extractDiagrams,
   namedServiceTypes,
   nodesClassedPlanned,
   plannedAnnotations,
@@ -52,14 +52,17 @@ const MAJOR_TYPES = [
 ];
 
 /** CDK's own deployment-time machinery (custom resource handlers), not part of the pipeline. */
-const CDK_INTERNAL = /^(BucketNotificationsHandler|Custom::|CustomVpcRestrictDefaultSG|AWS679f53fac|LogRetention)/;
+const CDK_INTERNAL =
+  /^(BucketNotificationsHandler|Custom::|CustomVpcRestrictDefaultSG|AWS679f53fac|LogRetention)/;
 
 const architectureDiagrams = (lang: 'en' | 'fr'): Diagram[] => {
   const doc = BILINGUAL_DOCUMENTS[0][lang];
   return extractDiagrams(readDoc(doc), doc);
 };
 const allDiagrams = (): Diagram[] =>
-  BILINGUAL_DOCUMENTS.flatMap((pair) => [pair.en, pair.fr]).flatMap((doc) => extractDiagrams(readDoc(doc), doc));
+  BILINGUAL_DOCUMENTS.flatMap((pair) => [pair.en, pair.fr]).flatMap((doc) =>
+    extractDiagrams(readDoc(doc), doc),
+  );
 
 const label = (d: Diagram) => `${d.document} "${d.name}"`;
 const pathMatches = (resourcePath: string, annotated: string) =>
@@ -115,7 +118,9 @@ describe('committed SVGs', () => {
   it('are SVG documents drawn by mermaid-cli, with the text of their diagram', () => {
     for (const d of allDiagrams()) {
       const svg = readFileSync(path.join(REPO_ROOT, svgPathOf(d)), 'utf8');
-      expect(readStamp(svg)?.renderer, svgPathOf(d)).toMatch(/^mermaid-cli@\d+\.\d+\.\d+\+mermaid@\d+\.\d+\.\d+$/);
+      expect(readStamp(svg)?.renderer, svgPathOf(d)).toMatch(
+        /^mermaid-cli@\d+\.\d+\.\d+\+mermaid@\d+\.\d+\.\d+$/,
+      );
       expect(svg, svgPathOf(d)).toMatch(/<svg[^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
       // A word of the first drawn label reaches the SVG as text (htmlLabels off: plain SVG text).
       const firstLabel = /\[([^\]<"]{4,})/.exec(d.source)?.[1] ?? /as ([^\n]{4,})/.exec(d.source)?.[1];
@@ -162,7 +167,9 @@ describe('diagrams against the synthesized CDK template', () => {
         const definition = drawnLines(d.source).find((l) => new RegExp(`^${a.node}\\s*[[({]`).test(l));
         expect(definition, `${label(d)}: ${a.node} has no label`).toMatch(/planned|prévu/i);
         const built = resources.filter((r) => r.type === a.type).map((r) => r.path);
-        expect(built, `${label(d)}: ${a.node} (${a.type}) now exists: draw it solid and annotate it`).toEqual([]);
+        expect(built, `${label(d)}: ${a.node} (${a.type}) now exists: draw it solid and annotate it`).toEqual(
+          [],
+        );
       }
     }
   });

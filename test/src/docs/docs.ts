@@ -141,7 +141,10 @@ export const SERVICE_VOCABULARY: readonly { readonly pattern: RegExp; readonly t
   { pattern: /CloudTrail/, type: 'AWS::CloudTrail::Trail' },
   { pattern: /Step Functions/, type: 'AWS::StepFunctions::StateMachine' },
   { pattern: /\bVPC\b/, type: 'AWS::EC2::VPC' },
-  { pattern: /\bendpoint (?:gateway|interface)|(?:gateway|interface) endpoint/i, type: 'AWS::EC2::VPCEndpoint' },
+  {
+    pattern: /\bendpoint (?:gateway|interface)|(?:gateway|interface) endpoint/i,
+    type: 'AWS::EC2::VPCEndpoint',
+  },
   { pattern: /flow logs?/i, type: 'AWS::EC2::FlowLog' },
   { pattern: /\bIAM\b|\brole\b|\brôle\b/i, type: 'AWS::IAM::Role' },
 ];

@@ -43,9 +43,7 @@ function anchorsOf(markdown: string): Set<string> {
 /** Relative links of a Markdown text, outside code fences and inline code. */
 function relativeLinks(markdown: string): string[] {
   const text = markdown.replace(/```[\s\S]*?```/g, '').replace(/`[^`\n]*`/g, '');
-  return [...text.matchAll(/\]\(([^)\s]+)\)/g)]
-    .map((m) => m[1]!)
-    .filter((href) => !/^[a-z]+:/i.test(href));
+  return [...text.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!).filter((href) => !/^[a-z]+:/i.test(href));
 }
 
 describe('English and French documents', () => {
@@ -58,8 +56,12 @@ describe('English and French documents', () => {
   it('each link to the other language at the top', () => {
     for (const pair of BILINGUAL_DOCUMENTS) {
       const head = (doc: string) => readDoc(doc).split('\n').slice(0, 4).join('\n');
-      expect(head(pair.en), pair.en).toContain(`(${path.posix.relative(path.posix.dirname(pair.en), pair.fr)})`);
-      expect(head(pair.fr), pair.fr).toContain(`(${path.posix.relative(path.posix.dirname(pair.fr), pair.en)})`);
+      expect(head(pair.en), pair.en).toContain(
+        `(${path.posix.relative(path.posix.dirname(pair.en), pair.fr)})`,
+      );
+      expect(head(pair.fr), pair.fr).toContain(
+        `(${path.posix.relative(path.posix.dirname(pair.fr), pair.en)})`,
+      );
     }
   });
 
@@ -79,7 +81,9 @@ describe('reason codes', () => {
   it('are documented by the generated tables, up to date in both languages', () => {
     for (const lang of ['en', 'fr'] as const) {
       const doc = readDoc(REASON_CODE_DOCS[lang]);
-      expect(doc, `${REASON_CODE_DOCS[lang]}: run npm run docs:reason-codes`).toBe(withGeneratedTable(doc, lang));
+      expect(doc, `${REASON_CODE_DOCS[lang]}: run npm run docs:reason-codes`).toBe(
+        withGeneratedTable(doc, lang),
+      );
       expect(doc).toContain(reasonCodeTable(lang));
     }
   });
@@ -100,9 +104,14 @@ describe('links', () => {
         const [target = '', anchor] = href.split('#');
         const resolved = target ? path.resolve(path.dirname(file), decodeURIComponent(target)) : file;
         const where = `${path.relative(REPO_ROOT, file)}: ${href}`;
-        if (path.relative(REPO_ROOT, resolved).startsWith('..')) broken.push(`${where} (outside the repository)`);
+        if (path.relative(REPO_ROOT, resolved).startsWith('..'))
+          broken.push(`${where} (outside the repository)`);
         else if (!existsSync(resolved)) broken.push(`${where} (missing)`);
-        else if (anchor && resolved.endsWith('.md') && !anchorsOf(readFileSync(resolved, 'utf8')).has(anchor)) {
+        else if (
+          anchor &&
+          resolved.endsWith('.md') &&
+          !anchorsOf(readFileSync(resolved, 'utf8')).has(anchor)
+        ) {
           broken.push(`${where} (no such heading)`);
         }
       }
@@ -112,7 +121,9 @@ describe('links', () => {
 
   it('never send a reader to the design file outside the repository', () => {
     const offenders = markdownFiles()
-      .filter((file) => /\.\.\/shared\/DESIGN\.md|`DESIGN\.md`|\bDESIGN\.md\b/.test(readFileSync(file, 'utf8')))
+      .filter((file) =>
+        /\.\.\/shared\/DESIGN\.md|`DESIGN\.md`|\bDESIGN\.md\b/.test(readFileSync(file, 'utf8')),
+      )
       .map((file) => path.relative(REPO_ROOT, file));
     expect(offenders).toEqual([]);
   });

@@ -26,7 +26,8 @@ export const REASON_CODE_TEXTS: Readonly<Record<string, CodeText>> = {
   NOT_DICOM: {
     action: 'Check what was exported: a report, a ZIP or a DICOMDIR is not an image object.',
     fr: "L'objet n'est pas un fichier DICOM (ni préfixe DICM ni jeu de données lisible).",
-    actionFr: "Vérifier ce qui a été exporté : un compte rendu, une archive ZIP ou un DICOMDIR n'est pas une image.",
+    actionFr:
+      "Vérifier ce qui a été exporté : un compte rendu, une archive ZIP ou un DICOMDIR n'est pas une image.",
   },
   DICOM_TRUNCATED: {
     action: 'Upload the file again; if it persists, export it again from the source system.',
@@ -51,11 +52,12 @@ export const REASON_CODE_TEXTS: Readonly<Record<string, CodeText>> = {
   NO_PIXEL_DATA: {
     action: 'Nothing to do for structured reports or presentation states; they are not processed.',
     fr: "L'objet ne contient pas d'image à normaliser (classe SOP sans image).",
-    actionFr: 'Rien à faire pour les comptes rendus structurés ou les états de présentation : ils ne sont pas traités.',
+    actionFr:
+      'Rien à faire pour les comptes rendus structurés ou les états de présentation : ils ne sont pas traités.',
   },
   UNSUPPORTED_TRANSFER_SYNTAX: {
     action: 'Export uncompressed (Explicit VR Little Endian) from the source.',
-    fr: "Aucun décodeur pour cette syntaxe de transfert.",
+    fr: 'Aucun décodeur pour cette syntaxe de transfert.',
     actionFr: 'Exporter sans compression (Explicit VR Little Endian) depuis la source.',
   },
   UNSUPPORTED_PIXEL_FORMAT: {
@@ -74,13 +76,15 @@ export const REASON_CODE_TEXTS: Readonly<Record<string, CodeText>> = {
     actionFr: 'Réexporter, si possible sans compression.',
   },
   BURNED_IN_ANNOTATION: {
-    action: 'The image may show patient text: review it at the source, or deploy with burnedInPolicy=blank and regions.',
+    action:
+      'The image may show patient text: review it at the source, or deploy with burnedInPolicy=blank and regions.',
     fr: "L'image peut contenir du texte incrusté et la politique la met en quarantaine.",
     actionFr:
       "L'image peut afficher du texte patient : la revoir à la source, ou déployer avec burnedInPolicy=blank et des zones définies.",
   },
   DEID_FAILED: {
-    action: 'Report it to the team with the job id: it is a defect, never a reason to bypass de-identification.',
+    action:
+      'Report it to the team with the job id: it is a defect, never a reason to bypass de-identification.',
     fr: "La désidentification n'a pas pu aller jusqu'au bout.",
     actionFr:
       "Le signaler à l'équipe avec l'identifiant du job : c'est un défaut, jamais une raison de contourner la désidentification.",
@@ -110,7 +114,8 @@ export function reasonCodeTable(lang: 'en' | 'fr'): string {
       : ['| code | signification | que faire |', '| --- | --- | --- |'];
   const rows = codes.map((code) => {
     const t = REASON_CODE_TEXTS[code];
-    if (!t) throw new Error(`no French text and advice for reason code ${code} in test/src/docs/reason-codes.ts`);
+    if (!t)
+      throw new Error(`no French text and advice for reason code ${code} in test/src/docs/reason-codes.ts`);
     return lang === 'en'
       ? `| \`${code}\` | ${cell(REASON_CODES[code])} | ${cell(t.action)} |`
       : `| \`${code}\` | ${cell(t.fr)} | ${cell(t.actionFr)} |`;

@@ -65,7 +65,9 @@ interface Manifest {
 }
 
 function manifestOf(pkg: string): Manifest {
-  return JSON.parse(readFileSync(path.join(TOOL_DIR, 'node_modules', pkg, 'package.json'), 'utf8')) as Manifest;
+  return JSON.parse(
+    readFileSync(path.join(TOOL_DIR, 'node_modules', pkg, 'package.json'), 'utf8'),
+  ) as Manifest;
 }
 
 /** The ES module entry of a package installed in docs/tools/mermaid (both packages export `import` only). */
@@ -110,7 +112,9 @@ async function main(): Promise<void> {
   ensureRenderer();
   const cliVersion = manifestOf('@mermaid-js/mermaid-cli').version;
   const mermaidVersion = manifestOf('mermaid').version;
-  const { renderMermaid } = (await import(esmEntry('@mermaid-js/mermaid-cli'))) as { renderMermaid: RenderMermaid };
+  const { renderMermaid } = (await import(esmEntry('@mermaid-js/mermaid-cli'))) as {
+    renderMermaid: RenderMermaid;
+  };
   const puppeteer = (await import(esmEntry('puppeteer'))) as {
     default: { launch(o: object): Promise<{ close(): Promise<void> }> };
   };
@@ -129,7 +133,10 @@ async function main(): Promise<void> {
       const out = path.join(REPO_ROOT, svgPathOf(d));
       mkdirSync(path.dirname(out), { recursive: true });
       const svg = Buffer.from(data).toString('utf8');
-      writeFileSync(out, `${stampSvg(svg, d.source, `mermaid-cli@${cliVersion}+mermaid@${mermaidVersion}`)}\n`);
+      writeFileSync(
+        out,
+        `${stampSvg(svg, d.source, `mermaid-cli@${cliVersion}+mermaid@${mermaidVersion}`)}\n`,
+      );
       console.log(`docs:diagrams: ${svgPathOf(d)} (${Date.now() - started} ms)`);
     }
   } finally {
