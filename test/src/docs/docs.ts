@@ -53,9 +53,29 @@ export function svgPathOf(d: Pick<Diagram, 'name' | 'document'>): string {
   return path.posix.join(path.posix.dirname(d.document), 'diagrams', `${d.name}.svg`);
 }
 
-/** The hash an SVG records of the Mermaid source it was rendered from (line endings normalised). */
+/**
+ * Mermaid settings shared by every diagram: a neutral theme, and plain SVG text (no HTML in
+ * foreignObject), so that viewers without HTML support in SVG (rsvg, PDF converters, some
+ * previewers) show the labels. Part of each SVG's stamp: changing them makes every SVG stale.
+ */
+export const MERMAID_CONFIG = {
+  theme: 'neutral',
+  htmlLabels: false,
+  flowchart: { htmlLabels: false, curve: 'basis', nodeSpacing: 30, rankSpacing: 45 },
+  sequence: { mirrorActors: false, wrap: true, width: 170 },
+  themeVariables: { fontSize: '15px' },
+} as const;
+
+/**
+ * The hash an SVG records of what it was rendered from: the Mermaid source (line endings
+ * normalised) and the shared settings.
+ */
 export function sourceHash(source: string): string {
-  return createHash('sha256').update(source.replace(/\r\n/g, '\n').trim()).digest('hex');
+  return createHash('sha256')
+    .update(source.replace(/\r\n/g, '\n').trim())
+    .update('\n')
+    .update(JSON.stringify(MERMAID_CONFIG))
+    .digest('hex');
 }
 
 const STAMP = /^<!-- medimg-diagram source-sha256=([0-9a-f]{64}) renderer=(\S+) -->\n/;

@@ -20,6 +20,7 @@ import {
   countMermaidFences,
   type Diagram,
   extractDiagrams,
+  MERMAID_CONFIG,
   REPO_ROOT,
   readDoc,
   readStamp,
@@ -30,16 +31,6 @@ import {
 
 const TOOL_DIR = path.join(REPO_ROOT, 'docs/tools/mermaid');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-/** Shared by every diagram: a neutral theme, and plain SVG text (no HTML in foreignObject), so that
- * viewers without HTML support in SVG (rsvg, PDF converters, some previewers) show the labels. */
-const MERMAID_CONFIG = {
-  theme: 'neutral',
-  htmlLabels: false,
-  flowchart: { htmlLabels: false, curve: 'basis', nodeSpacing: 30, rankSpacing: 45 },
-  sequence: { mirrorActors: false, wrap: true, width: 170 },
-  themeVariables: { fontSize: '15px' },
-};
 
 /** The part of mermaid-cli's API used here (its types live in docs/tools, outside the type-check). */
 type RenderMermaid = (
