@@ -44,6 +44,13 @@ export const REASON_CODE_TEXTS: Readonly<Record<string, CodeText>> = {
     fr: "L'objet dépasse la taille que le worker accepte.",
     actionFr: 'Découper l’export, ou augmenter la mémoire du worker et sa limite.',
   },
+  DECODED_SIZE_LIMIT: {
+    action:
+      'Usually a hostile or broken file (a deflate bomb); if it is a real very large image, raise the worker memory.',
+    fr: 'Une fois décodé, l’objet dépasserait le budget mémoire (jeu de données compressé par deflate ou image plus grande que MAX_DECODED_BYTES) : refusé avant d’être décodé en entier.',
+    actionFr:
+      'Le plus souvent un fichier malveillant ou défectueux (bombe de décompression) ; s’il s’agit vraiment d’une très grande image, augmenter la mémoire du worker.',
+  },
   MISSING_REQUIRED_ATTRIBUTE: {
     action: 'The source system wrote an incomplete object: export again or fix at the source.',
     fr: 'Un attribut obligatoire manque (SOP Instance UID, Study ou Series Instance UID).',
