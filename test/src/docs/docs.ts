@@ -19,6 +19,7 @@ export const BILINGUAL_DOCUMENTS = [
   { en: 'docs/clinicians.md', fr: 'docs/fr/clinicians.md' },
   { en: 'docs/operators.md', fr: 'docs/fr/operators.md' },
   { en: 'docs/reason-codes.md', fr: 'docs/fr/reason-codes.md' },
+  { en: 'docs/deidentification.md', fr: 'docs/fr/deidentification.md' },
 ] as const;
 
 /** The four diagrams of the architecture, in the order they appear. */
