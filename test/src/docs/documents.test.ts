@@ -5,10 +5,18 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { REASON_CODES } from '@medimg/common';
+import { ERROR_CODES, REASON_CODES } from '@medimg/common';
 import { describe, expect, it } from 'vitest';
 import { BILINGUAL_DOCUMENTS, outline, REPO_ROOT, readDoc } from './docs.ts';
-import { REASON_CODE_DOCS, REASON_CODE_TEXTS, reasonCodeTable, withGeneratedTable } from './reason-codes.ts';
+import {
+  ERROR_CODE_TEXTS_FR,
+  errorCodeTable,
+  otherErrorCodes,
+  REASON_CODE_DOCS,
+  REASON_CODE_TEXTS,
+  reasonCodeTable,
+  withGeneratedTable,
+} from './reason-codes.ts';
 
 /** Markdown files a reader of the repository opens (not dependencies, not generated outputs). */
 function markdownFiles(dir = REPO_ROOT): string[] {
@@ -85,7 +93,21 @@ describe('reason codes', () => {
         withGeneratedTable(doc, lang),
       );
       expect(doc).toContain(reasonCodeTable(lang));
+      expect(doc).toContain(errorCodeTable(lang));
     }
+  });
+
+  it('have French text for every other code of the error registry, and none for codes that no longer exist', () => {
+    expect(Object.keys(ERROR_CODE_TEXTS_FR).sort()).toEqual(otherErrorCodes().sort());
+  });
+
+  it('list every code of the error registry exactly once across the two tables', () => {
+    const rows = `${reasonCodeTable('en')}\n${errorCodeTable('en')}`
+      .split('\n')
+      .filter((line) => line.startsWith('| `'));
+    expect(rows.map((line) => /^\| `([A-Z0-9_]+)`/.exec(line)?.[1]).sort()).toEqual(
+      Object.keys(ERROR_CODES).sort(),
+    );
   });
 
   it('list every code, one row each', () => {

@@ -17,13 +17,13 @@ import { chmod, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import type { ObjectInfo, ObjectStore, PutOptions } from '@medimg/common';
 import { FsObjectStore } from '../adapters/fs-object-store.ts';
 import { LocalInputStore } from '../adapters/local-input-store.ts';
 import { loadDeidKey } from '../deid/key.ts';
 import { DEID_PROFILES, isDeidProfile, profileOptions } from '../deid/options.ts';
 import { PIPELINE_COVERAGE } from '../pipeline/coverage.ts';
 import { type FileContext, inputIdOf, processFile } from '../pipeline/process-file.ts';
-import type { ObjectInfo, ObjectStore, PutOptions } from '../ports/object-store.port.ts';
 
 const USAGE = `Usage: medimg process <file-or-folder>... --out <dir> [--restricted <dir>] [--profile research|safe-harbor] [--key-file <file>] [--burned-in quarantine|blank]
 
