@@ -56,7 +56,12 @@ export const processedKeys = {
     `studies/${safe('study uid', study)}/series/${safe('series uid', series)}/thumbnails/${safe('sop uid', sop)}.png`,
   modelInput: (study: string, series: string, sop: string) =>
     `studies/${safe('study uid', study)}/series/${safe('series uid', series)}/model-input/${safe('sop uid', sop)}.png`,
+  /** The preview of the image that carries a finding, with the finding's box drawn on it. */
+  findingPreview: (study: string, series: string, sop: string, label: string) =>
+    `studies/${safe('study uid', study)}/series/${safe('series uid', series)}/findings/${safe('sop uid', sop)}.${safe('label', label)}.png`,
   results: (study: string) => `studies/${safe('study uid', study)}/results.json`,
+  /** The study's self-contained HTML report (the clinician email links to it). */
+  report: (study: string) => `studies/${safe('study uid', study)}/report.html`,
   jobStatus: (jobId: string) => `jobs/${safe('job id', jobId)}/status.json`,
   /** Reason only: the original bytes stay in the raw bucket. */
   quarantine: (jobId: string, inputId: string) =>

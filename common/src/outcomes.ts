@@ -13,6 +13,8 @@ export const REASON_CODES = {
   UNSUPPORTED_PIXEL_FORMAT: 'The pixel format is not supported.',
   PIXEL_DATA_TRUNCATED: 'Pixel data is shorter than rows x columns x samples x frames.',
   PIXEL_DECODE_FAILED: 'The codec failed to decode the pixel data.',
+  PROCESSING_TIMEOUT:
+    'Decoding and rendering the image passed the per-file time bound (FILE_TIMEOUT_MS); the stuck decoder was stopped.',
   BURNED_IN_ANNOTATION: 'The image may carry burned-in text and the policy quarantines it.',
   DEID_FAILED: 'De-identification could not be completed.',
   FETCH_FAILED: 'The object could not be read from the raw bucket.',

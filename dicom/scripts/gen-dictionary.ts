@@ -9,7 +9,7 @@
  * or '-', and an X in the tag marks a repeating nibble (60XX3000).
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -28,7 +28,20 @@ const args = process.argv.slice(2);
 const dateIdx = args.indexOf('--date');
 const date = dateIdx >= 0 ? args[dateIdx + 1] : new Date().toISOString().slice(0, 10);
 const positional = args.filter((_, i) => i !== dateIdx && i !== dateIdx + 1);
-const source = resolve(positional[0] ?? join(repoRoot, '..', 'shared', 'dicom-standard', 'attributes.json'));
+// The innolitics dicom-standard attributes.json: an argument, MEDIMG_DICOM_STANDARD, or ../shared/dicom-standard.
+const source = resolve(
+  positional[0] ??
+    join(
+      process.env.MEDIMG_DICOM_STANDARD ?? join(repoRoot, '..', 'shared', 'dicom-standard'),
+      'attributes.json',
+    ),
+);
+if (!existsSync(source)) {
+  process.stderr.write(
+    `gen-dictionary: no ${source}; pass its path or set MEDIMG_DICOM_STANDARD (innolitics/dicom-standard's standard/ folder)\n`,
+  );
+  process.exit(66);
+}
 const out = join(repoRoot, 'dicom', 'src', 'dictionary-data.ts');
 
 const raw = readFileSync(source);

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CORPUS_DIR, CORPUS_PRESENT } from '@medimg/common/testing/corpus.ts';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { DataSet, DicomFile } from './dataset.ts';
 import { formatTag } from './dataset.ts';
@@ -10,7 +11,7 @@ import { T } from './tags.ts';
 import { getNumber, getString, numberElement, sequenceElement, stringElement } from './values.ts';
 import { buildFileMeta, IMPLEMENTATION_CLASS_UID, writePart10 } from './writer.ts';
 
-const CORPUS = join(process.cwd(), '..', 'shared', 'dicom-corpus');
+const CORPUS = CORPUS_DIR;
 const work = join(tmpdir(), `dicomcore-writer-${process.pid}`);
 mkdirSync(work, { recursive: true });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -119,9 +120,9 @@ describe('writePart10', () => {
   });
 });
 
-describe('corpus round trip', () => {
+describe.skipIf(!CORPUS_PRESENT)('corpus round trip', () => {
   const manifest = join(CORPUS, 'manifest.tsv');
-  it('has the public corpus at ../shared/dicom-corpus (run from the repository root)', () => {
+  it('has the public corpus at MEDIMG_CORPUS (default ../shared/dicom-corpus)', () => {
     expect(existsSync(manifest), `missing ${manifest}`).toBe(true);
   });
   const paths = existsSync(manifest)

@@ -5,6 +5,7 @@ export { EVAL_KINDS, type EvalSet, evalImagePng, readEvalSet } from './eval-set.
 export { operatingPoint, rocAuc } from './metrics.ts';
 export { type LoadedModel, loadModel, MAX_RUN_BATCH, type ModelManifest, type ModelOutput } from './model.ts';
 export { hottestBox } from './postprocess.ts';
+export { type InProcessPredictor, loadInProcessPredictor, type PredictItem, predict } from './predict.ts';
 export { type ModelServer, type ModelServerOptions, startModelServer } from './server.ts';
 
 import { fileURLToPath } from 'node:url';

@@ -5,14 +5,11 @@ import {
   type InferenceErrorBody,
   InferenceRequestSchema,
   type InferenceResponse,
-  type InstancePrediction,
-  MODEL_INPUT_SIZE,
   PAYLOAD_LIMIT_REALTIME,
 } from '@medimg/common/inference.ts';
-import { decodeModelInput } from './decode.ts';
 import { ModelServerError } from './errors.ts';
 import { type LoadedModel, loadModel } from './model.ts';
-import { hottestBox } from './postprocess.ts';
+import { predict } from './predict.ts';
 
 export interface ModelServerOptions {
   readonly port: number;
@@ -237,42 +234,6 @@ function parseInstances(body: Buffer): { id: string; png: Buffer }[] {
   }
   throw new ModelServerError('BAD_REQUEST', 'expected {"instances":[{"id":string,"data":base64 PNG}, ...]}');
 }
-
-async function predict(
-  model: LoadedModel,
-  items: readonly { id: string; png: Buffer }[],
-  floor: number,
-): Promise<InferenceResponse> {
-  const pixelsPerImage = MODEL_INPUT_SIZE * MODEL_INPUT_SIZE;
-  const pixels = new Float32Array(items.length * pixelsPerImage);
-  await Promise.all(
-    items.map((item, i) => decodeModelInput(item.png, pixels, i * pixelsPerImage, `instances[${i}]`)),
-  );
-  const started = performance.now();
-  const out = await model.run(pixels, items.length);
-  const inferenceMs = Math.round((performance.now() - started) * 100) / 100;
-  const cells = model.grid * model.grid;
-  const predictions: InstancePrediction[] = items.map((item, i) => {
-    const score = round(out.scores[i]!);
-    return {
-      id: item.id,
-      scores: { [model.label]: score },
-      findings:
-        score >= floor
-          ? [
-              {
-                label: model.label,
-                score,
-                box: hottestBox(out.heatmaps.subarray(i * cells, (i + 1) * cells), model.grid),
-              },
-            ]
-          : [],
-    };
-  });
-  return { model: model.identity, predictions, timing: { inferenceMs } };
-}
-
-const round = (x: number): number => Math.round(x * 1e6) / 1e6;
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);

@@ -13,13 +13,24 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..');
-const standardDir = path.resolve(process.argv[2] ?? path.join(repoRoot, '..', 'shared', 'dicom-standard'));
+// The innolitics dicom-standard JSON: an argument, MEDIMG_DICOM_STANDARD, or ../shared/dicom-standard.
+const standardDir = path.resolve(
+  process.argv[2] ??
+    process.env.MEDIMG_DICOM_STANDARD ??
+    path.join(repoRoot, '..', 'shared', 'dicom-standard'),
+);
+if (!existsSync(standardDir)) {
+  process.stderr.write(
+    `gen-deid-profile: no dicom-standard folder at ${standardDir}; pass its path or set MEDIMG_DICOM_STANDARD (innolitics/dicom-standard's standard/ folder)\n`,
+  );
+  process.exit(66);
+}
 const outFile = path.join(repoRoot, 'worker', 'src', 'deid', 'profile-table.ts');
 
 const OPTION_KEYS = [

@@ -54,6 +54,11 @@ const workerEnvShape = {
     .int()
     .min(1024 * 1024)
     .default(256 * 1024 * 1024),
+  /**
+   * Per-file time bound of the normalize step (decode and render) in ms, enforced in a worker
+   * thread that is terminated when it passes it (decision 019): PROCESSING_TIMEOUT.
+   */
+  FILE_TIMEOUT_MS: z.coerce.number().int().min(100).default(120_000),
   MAX_BYTES_IN_FLIGHT: z.coerce
     .number()
     .int()

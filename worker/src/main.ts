@@ -97,6 +97,7 @@ async function main(): Promise<number> {
         maxBytesInFlight: config.MAX_BYTES_IN_FLIGHT,
         maxConcurrent: config.MAX_CONCURRENT_FILES,
         maxDecodedBytes: config.MAX_DECODED_BYTES,
+        fileTimeoutMs: config.FILE_TIMEOUT_MS,
       },
       previewLinkTtlSeconds: config.PREVIEW_LINK_TTL_SECONDS,
       coverage: PIPELINE_COVERAGE,

@@ -1,34 +1,113 @@
 /**
  * `npm run demo`: the whole pipeline on this machine, with no AWS account and no Docker.
  * Uploads sample-dicom/ through presigned URLs and follows it through the trigger, the worker,
- * the model and the notifications; leaves everything under .demo-data/ to look at.
+ * the model and the notifications; leaves everything under .demo-data/ to look at, with a plain
+ * copy of the processed bucket and report.html. Every option is checked before anything is touched.
  */
-import { readdir, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { startLocalPipeline } from '../local/pipeline.ts';
+import {
+  commandHelp,
+  defineCommand,
+  EXIT,
+  parseCommandArgs,
+  UsageError,
+} from '@medimg/worker/cli/command.ts';
 import { REPO_ROOT } from '../local/task-runner.ts';
+import { sampleFiles } from '../local/uploader.ts';
+import {
+  checkDataFolder,
+  DataFolderError,
+  exportS3rverBucket,
+  MARKER,
+  prepareDataFolder,
+} from './data-folder.ts';
 
 const started = performance.now();
 // Node 20 is past end of life and the README says so; the SDK's reminder would only clutter the demo.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-const { values } = parseArgs({
+
+const demo = defineCommand({
+  name: 'demo',
+  summary:
+    'Run the whole pipeline locally (S3, SQS, SNS stand-ins, the trigger, the worker, the model) on sample DICOM.',
   options: {
-    data: { type: 'string', default: path.join(REPO_ROOT, '.demo-data') },
-    samples: { type: 'string', default: path.join(REPO_ROOT, 'sample-dicom') },
-    keep: { type: 'boolean', default: false },
+    data: {
+      type: 'string',
+      value: '<folder>',
+      description: `where the run's data goes: a new, empty, or earlier demo folder (default: .demo-data)`,
+    },
+    samples: {
+      type: 'string',
+      value: '<folder>',
+      description:
+        'the DICOM files to upload, only its studies/ and bad/ when it has them (default: sample-dicom)',
+    },
+    keep: { type: 'boolean', description: "keep the previous run's data (the same scans then notify once)" },
   },
+  details: `The demo removes only what it creates in its data folder (${MARKER} marks a demo folder); it
+refuses a non-empty folder it did not create. Exit codes: 0 ran, 1 a job failed, 64 usage error,
+66 no sample files, 73 the data folder cannot be used.`,
+  run: async () => 0,
 });
-const dataDir = path.resolve(values.data);
-const samples = path.resolve(values.samples);
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`npm run demo: ${message}\n`);
+  process.exit(code);
+}
+
+const parsed = (() => {
+  try {
+    return parseCommandArgs(demo, process.argv.slice(2));
+  } catch (error) {
+    if (error instanceof UsageError)
+      fail(`${error.message}\nRun 'npm run demo -- --help' for usage.`, EXIT.usage);
+    throw error;
+  }
+})();
+if (parsed === 'help') {
+  process.stdout.write(commandHelp('npm run', demo).replace('Usage: npm run demo', 'Usage: npm run demo --'));
+  process.exit(EXIT.ok);
+}
+const values = parsed.options as { data?: string; samples?: string; keep?: boolean };
+// npm runs scripts from the repository root; a path given on the command line is the caller's.
+const callerDir = process.env.INIT_CWD ?? process.cwd();
+const dataDir = values.data ? path.resolve(callerDir, values.data) : path.join(REPO_ROOT, '.demo-data');
+const samples = values.samples
+  ? path.resolve(callerDir, values.samples)
+  : path.join(REPO_ROOT, 'sample-dicom');
 const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1).padStart(5)}s`;
 const say = (line: string) => process.stdout.write(`[${elapsed()}] ${line}\n`);
 
-if (!values.keep) {
-  // Empty the folder rather than remove it: under docker compose it is a mounted volume.
-  for (const entry of await readdir(dataDir).catch(() => []))
-    await rm(path.join(dataDir, entry), { recursive: true, force: true });
+// Every check before anything is created or removed.
+if (!(await stat(samples).catch(() => undefined))?.isDirectory())
+  fail(`--samples ${path.relative(callerDir, samples) || '.'}: no such folder`, EXIT.noInput);
+const sampleList = await sampleFiles(samples);
+if (sampleList.length === 0)
+  fail(`--samples ${path.relative(callerDir, samples) || '.'}: no files in it`, EXIT.noInput);
+let dataState: Awaited<ReturnType<typeof checkDataFolder>>;
+try {
+  dataState = await checkDataFolder(dataDir);
+} catch (error) {
+  if (error instanceof DataFolderError) fail(error.message, EXIT.cantCreate);
+  throw error;
 }
+await prepareDataFolder(dataDir, dataState, values.keep ?? false);
+// The servers, the SDK and the model load only now: --help and usage errors answer at once.
+const [
+  { processedKeys },
+  { FsObjectStore },
+  { renderReportHtml },
+  { collectRunReport },
+  { startLocalPipeline },
+] = await Promise.all([
+  import('@medimg/common'),
+  import('@medimg/worker/adapters/fs-object-store.ts'),
+  import('@medimg/worker/report/html.ts'),
+  import('@medimg/worker/report/model.ts'),
+  import('../local/pipeline.ts'),
+]);
 say(
   `medimg-pipeline demo: local S3, SQS, SNS and model servers; data in ${path.relative(process.cwd(), dataDir) || '.'}`,
 );
@@ -37,8 +116,20 @@ let triggerBatches = 0;
 let triggerEvents = 0;
 const pipeline = await startLocalPipeline({
   dataDir,
-  // docker compose runs the model in its own container (models/Dockerfile).
+  // docker compose runs the model in its own container (models/Dockerfile), and each job in the
+  // worker's image (worker/Dockerfile) through its ECS agent.
   modelUrl: process.env.MODEL_URL,
+  ...(process.env.MEDIMG_ECS_AGENT_URL
+    ? {
+        containers: {
+          bindHost: '0.0.0.0',
+          advertisedHost: process.env.MEDIMG_ADVERTISED_HOST ?? 'pipeline',
+          s3Port: Number(process.env.MEDIMG_S3_PORT ?? 4569),
+          awsPort: Number(process.env.MEDIMG_AWS_PORT ?? 4566),
+          agentUrl: process.env.MEDIMG_ECS_AGENT_URL,
+        },
+      }
+    : {}),
   onTriggerBatch: (records, failed) => {
     triggerBatches += 1;
     triggerEvents += records;
@@ -77,6 +168,7 @@ let exitCode = 0;
 try {
   let lastShown = 0;
   const upload = await pipeline.upload(samples, {
+    files: sampleList,
     onFile: (done, total) => {
       if (done === total || done - lastShown >= 25) {
         lastShown = done;
@@ -114,6 +206,36 @@ try {
   const clinicalMail = pipeline.mail.filter((m) => m.topicArn === pipeline.servers.findingsTopicArn);
   const opsMail = pipeline.mail.filter((m) => m.topicArn === pipeline.servers.opsTopicArn);
   const rel = (p: string) => path.relative(process.cwd(), p);
+
+  // A plain copy of the processed bucket (s3rver keeps objects as <key>._S3rver_object) and the report.
+  const processedDir = path.join(dataDir, 'processed');
+  const exported = await exportS3rverBucket(path.join(pipeline.dirs.s3, bucket), processedDir);
+  const local = new FsObjectStore(dataDir);
+  const reportFile = path.join(dataDir, 'report.html');
+  await writeFile(
+    reportFile,
+    renderReportHtml(
+      await collectRunReport({
+        store: local,
+        processedBucket: 'processed',
+        statuses,
+        title: 'medimg demo: report',
+      }),
+    ),
+  );
+  const findingFiles: string[] = [];
+  for (const study of [...studies].sort()) {
+    const bytes = await local.getIfExists('processed', processedKeys.results(study));
+    const results = bytes
+      ? (JSON.parse(Buffer.from(bytes).toString('utf8')) as {
+          critical: { series: string; sop: string; label: string }[];
+        })
+      : undefined;
+    for (const c of results?.critical ?? []) {
+      const file = path.join(processedDir, processedKeys.findingPreview(study, c.series, c.sop, c.label));
+      if (existsSync(file)) findingFiles.push(file);
+    }
+  }
   const lines = [
     '',
     'Summary',
@@ -125,10 +247,12 @@ try {
     `  critical findings: ${critical}`,
     `  notifications:     ${clinicalMail.length} to clinicians, ${opsMail.length} to operations`,
     '',
-    'Where to look',
-    `  processed bucket:  ${rel(path.join(pipeline.dirs.s3, bucket))}/studies/<study>/...`,
-    `  job records:       ${rel(path.join(pipeline.dirs.s3, bucket, 'jobs'))}/<jobId>/status.json`,
-    `  quarantine:        ${rel(path.join(pipeline.dirs.s3, pipeline.servers.names.rawBucket, 'quarantine'))} (originals and reasons; raw bucket)`,
+    'Where to look (plain files; the links in the emails point at the local S3 server, which stops with the demo)',
+    `  report:            ${rel(reportFile)}  (open in a browser)`,
+    ...findingFiles.map((f) => `  finding preview:   ${rel(f)}`),
+    `  processed bucket:  ${rel(processedDir)}/studies/<study>/  (${exported} files: DICOM, PNGs, results.json, report.html)`,
+    `  job records:       ${rel(path.join(processedDir, 'jobs'))}/<jobId>/status.json`,
+    `  quarantine:        ${rel(path.join(pipeline.dirs.s3, pipeline.servers.names.rawBucket, 'quarantine'))} (originals and reasons; raw bucket, s3rver's layout)`,
     `  linkage store:     ${rel(path.join(pipeline.dirs.s3, pipeline.servers.names.linkageBucket))} (restricted)`,
     `  emails:            ${rel(pipeline.dirs.mail)}`,
     `  logs:              ${rel(pipeline.dirs.logs)}`,

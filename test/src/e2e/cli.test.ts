@@ -1,15 +1,18 @@
 /**
- * `medimg process`: the worker's per-file steps on local files, with no server. Run as a user
- * runs it (the package's bin, a child process), then the report and the files it names are read.
+ * `medimg`, run as a user runs it: the built binary (worker/bin/medimg.js -> dist/medimg.js, plain
+ * JavaScript) in a child process; then the report, the files it names and the HTML report in
+ * headless Chromium are checked.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile, type SpawnSyncReturns, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { getString, parseDicom, T } from '@medimg/dicom';
+import { ARTIFACTS_DIR, type ModelServer, startModelServer } from '@medimg/models';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openInChromium } from '../local/browser.ts';
 import { REPO_ROOT } from '../local/task-runner.ts';
 
 interface ReportEntry {
@@ -17,51 +20,117 @@ interface ReportEntry {
   inputId: string;
   status: 'processed' | 'quarantined' | 'failed';
   reason: string | null;
+  study?: string;
   outputs: { dicom?: string; preview?: string; thumbnail?: string; modelInput?: string };
 }
 
-describe('medimg process', () => {
-  let out: string;
-  let keyFile: string;
-  let run: ReturnType<typeof spawnSync>;
-  let entries: ReportEntry[];
-  /** index -> input path, from the restricted folder's inputs.json. */
-  let inputOf: Map<number, string>;
-  const inputs = ['sample-dicom/studies/dx-chest', 'sample-dicom/bad'].map((p) => path.join(REPO_ROOT, p));
+interface CriticalEntry {
+  label: string;
+  score: number;
+  threshold: number;
+  study: string;
+  series: string;
+  preview: string;
+}
 
-  beforeAll(async () => {
-    out = await mkdtemp(path.join(os.tmpdir(), 'medimg-cli-'));
-    keyFile = path.join(out, 'key.hex');
-    await writeFile(keyFile, 'a1'.repeat(32));
-    run = spawnSync(
+interface Report {
+  jobId: string;
+  state: string;
+  inference: { state: string };
+  critical: CriticalEntry[];
+  results: string[];
+  entries: ReportEntry[];
+}
+
+const BIN = path.join(REPO_ROOT, 'worker/bin/medimg.js');
+const sample = (p: string) => path.join(REPO_ROOT, 'sample-dicom', p);
+
+function medimg(args: readonly string[]): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+  });
+}
+
+/** The same, without blocking this process (whose event loop serves the model server below). */
+function medimgAsync(args: readonly string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
       process.execPath,
-      [
-        path.join(REPO_ROOT, 'worker/bin/medimg.js'),
-        'process',
-        ...inputs,
-        '--out',
-        path.join(out, 'result'),
-        '--key-file',
-        keyFile,
-      ],
+      [BIN, ...args],
       { encoding: 'utf8', env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } },
+      (error, stdout, stderr) => resolve({ status: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     );
-    const report = JSON.parse(await readFile(path.join(out, 'result', 'report.json'), 'utf8')) as {
-      entries: ReportEntry[];
-    };
-    entries = report.entries;
-    const restricted = JSON.parse(
-      await readFile(path.join(out, 'result-RESTRICTED-PHI', 'inputs.json'), 'utf8'),
-    ) as { inputs: { index: number; input: string }[] };
-    inputOf = new Map(restricted.inputs.map((i) => [i.index, i.input]));
-  }, 120_000);
+  });
+}
 
-  afterAll(async () => {
-    await rm(out, { recursive: true, force: true });
+let tmp: string;
+let keyFile: string;
+const readReport = async (out: string) =>
+  JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8')) as Report;
+/** index -> input path, from the restricted folder's inputs.json. */
+const readInputs = async (out: string) =>
+  new Map(
+    (
+      JSON.parse(await readFile(`${out}-RESTRICTED-PHI/inputs.json`, 'utf8')) as {
+        inputs: { index: number; input: string }[];
+      }
+    ).inputs.map((i) => [i.index, i.input]),
+  );
+
+beforeAll(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'medimg-cli-'));
+  keyFile = path.join(tmp, 'key.hex');
+  await writeFile(keyFile, 'a1'.repeat(32));
+});
+
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+describe('medimg (built binary)', () => {
+  it('prints its version and its help, exit 0', () => {
+    const version = medimg(['--version']);
+    expect(version.status).toBe(0);
+    expect(version.stdout).toMatch(/^medimg \d+\.\d+\.\d+$/m);
+    const help = medimg(['process', '--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('Usage: medimg process <file-or-folder>... --out <dir>');
   });
 
+  it('says what was wrong in a usage error and exits 64, with no stack trace', () => {
+    const run = medimg(['process', sample('studies'), '--out', path.join(tmp, 'x'), '--frobnicate']);
+    expect(run.status).toBe(64);
+    expect(run.stderr).toBe(
+      "medimg process: unknown option '--frobnicate'\nRun 'medimg process --help' for usage.\n",
+    );
+  });
+});
+
+describe('medimg process', () => {
+  let run: SpawnSyncReturns<string>;
+  let report: Report;
+  let entries: ReportEntry[];
+  let inputOf: Map<number, string>;
+  const out = () => path.join(tmp, 'plain');
+
+  beforeAll(async () => {
+    run = medimg([
+      'process',
+      sample('studies/dx-chest'),
+      sample('bad'),
+      '--out',
+      out(),
+      '--key-file',
+      keyFile,
+    ]);
+    report = await readReport(out());
+    entries = report.entries;
+    inputOf = await readInputs(out());
+  }, 120_000);
+
   it('exits 0 although some inputs were quarantined', () => {
-    expect(run.status, String(run.stderr)).toBe(0);
+    expect(run.status, run.stderr).toBe(0);
     expect(entries.some((e) => e.status === 'quarantined')).toBe(true);
   });
 
@@ -80,13 +149,13 @@ describe('medimg process', () => {
     });
   });
 
-  it('writes the de-identified DICOM, the preview and the model input it names, under --out', async () => {
+  it('writes the de-identified DICOM, the preview and the model input it names', async () => {
     const processed = entries.find((e) => e.status === 'processed')!;
     const [dicom, preview, modelInput] = [
       processed.outputs.dicom,
       processed.outputs.preview,
       processed.outputs.modelInput,
-    ].map((f) => path.join(out, 'result', f!));
+    ].map((f) => path.join(out(), f!));
     for (const file of [dicom, preview, modelInput]) expect(file && existsSync(file), file).toBe(true);
     const original = parseDicom(new Uint8Array(await readFile(inputOf.get(processed.index)!))).dataset;
     const deidentified = parseDicom(new Uint8Array(await readFile(dicom!))).dataset;
@@ -98,65 +167,199 @@ describe('medimg process', () => {
   });
 
   it('names inputs by index and keyed hash, never by path, in report.json', async () => {
-    const report = await readFile(path.join(out, 'result', 'report.json'), 'utf8');
+    const text = await readFile(path.join(out(), 'report.json'), 'utf8');
     for (const entry of entries) expect(entry.inputId).toMatch(/^in-[0-9a-f]{20}$/);
     for (const input of inputOf.values()) {
-      expect(report).not.toContain(path.basename(input));
-      expect(report).not.toContain(path.dirname(input));
+      expect(text).not.toContain(path.basename(input));
+      expect(text).not.toContain(path.dirname(input));
     }
   });
 
   it('keeps linkage records and quarantined originals in the restricted folder only, and prints both folders', async () => {
-    const restricted = path.join(out, 'result-RESTRICTED-PHI');
+    const restricted = `${out()}-RESTRICTED-PHI`;
     const quarantined = entries.filter((e) => e.status === 'quarantined');
+    expect(quarantined).toHaveLength(3);
     for (const e of quarantined) {
-      expect(existsSync(path.join(restricted, 'originals/quarantine/job-local', `${e.inputId}.json`))).toBe(
-        true,
-      );
-      expect(existsSync(path.join(out, 'result/quarantine/job-local', `${e.inputId}.json`))).toBe(true);
-      expect(existsSync(path.join(out, 'result/quarantine/job-local', `${e.inputId}.dcm`))).toBe(false);
+      expect(
+        existsSync(path.join(restricted, 'originals/quarantine', report.jobId, `${e.inputId}.json`)),
+      ).toBe(true);
+      expect(existsSync(path.join(out(), 'quarantine', report.jobId, `${e.inputId}.json`))).toBe(true);
+      expect(existsSync(path.join(out(), 'quarantine', report.jobId, `${e.inputId}.dcm`))).toBe(false);
     }
-    expect(existsSync(path.join(out, 'result', 'linkage'))).toBe(false);
+    expect(existsSync(path.join(out(), 'linkage'))).toBe(false);
     expect(existsSync(path.join(restricted, 'linkage'))).toBe(true);
-    expect(run.stderr).toContain(`shareable (de-identified only): ${path.join(out, 'result')}`);
+    expect(run.stderr).toContain(`shareable (de-identified only): ${out()}`);
     expect(run.stderr).toContain(`RESTRICTED (patient data, do not share): ${restricted}`);
   });
 
   it('refuses a restricted folder inside the output folder, with a usage error', () => {
-    const r = spawnSync(
-      process.execPath,
-      [
-        path.join(REPO_ROOT, 'worker/bin/medimg.js'),
-        'process',
-        inputs[0]!,
-        '--out',
-        path.join(out, 'x'),
-        '--restricted',
-        path.join(out, 'x', 'restricted'),
-        '--key-file',
-        keyFile,
-      ],
-      { encoding: 'utf8' },
-    );
+    const r = medimg([
+      'process',
+      sample('studies/dx-chest'),
+      '--out',
+      path.join(tmp, 'x'),
+      '--restricted',
+      path.join(tmp, 'x', 'restricted'),
+      '--key-file',
+      keyFile,
+    ]);
     expect(r.status).toBe(64);
     expect(r.stderr).toContain('--restricted must be a folder apart from --out');
   });
 
   it('refuses an unknown profile, naming the ones there are', () => {
-    const r = spawnSync(
-      process.execPath,
-      [
-        path.join(REPO_ROOT, 'worker/bin/medimg.js'),
-        'process',
-        inputs[0]!,
-        '--out',
-        path.join(out, 'y'),
-        '--profile',
-        'hipaa',
-      ],
-      { encoding: 'utf8' },
-    );
+    const r = medimg([
+      'process',
+      sample('studies/dx-chest'),
+      '--out',
+      path.join(tmp, 'y'),
+      '--profile',
+      'hipaa',
+    ]);
     expect(r.status).toBe(64);
     expect(r.stderr).toContain('--profile must be one of research, safe-harbor');
+  });
+
+  it('runs no model without --infer', () => {
+    expect(run.stdout).not.toContain('CRITICAL');
+    expect(run.stderr).toContain('inference skipped');
+  });
+});
+
+describe('medimg process --infer (the reference model in-process)', () => {
+  const out = () => path.join(tmp, 'infer');
+  let run: SpawnSyncReturns<string>;
+  let report: Report;
+
+  beforeAll(async () => {
+    run = medimg([
+      'process',
+      sample('studies'),
+      sample('bad'),
+      '--out',
+      out(),
+      '--key-file',
+      keyFile,
+      '--infer',
+    ]);
+    report = await readReport(out());
+  }, 120_000);
+
+  it('finds the CT nodule, and nothing in the normal chest radiograph and head MR', async () => {
+    expect(run.status, run.stderr).toBe(0);
+    expect(report.inference.state).toBe('succeeded');
+    expect(report.critical).toHaveLength(1);
+    const [finding] = report.critical;
+    expect(finding).toMatchObject({ label: 'suspicious_lesion', threshold: 0.9 });
+    expect(finding!.score).toBeGreaterThanOrEqual(0.9);
+    const results = JSON.parse(
+      await readFile(path.join(out(), 'studies', finding!.study, 'results.json'), 'utf8'),
+    ) as { series: { series: string; modality: string }[] };
+    expect(results.series.find((s) => s.series === finding!.series)?.modality).toBe('CT');
+    expect(report.results).toHaveLength(3);
+  });
+
+  it('prints the critical finding with the preview to open', () => {
+    const [finding] = report.critical;
+    expect(run.stdout).toContain(
+      `CRITICAL suspicious_lesion score ${finding!.score.toFixed(3)} (threshold 0.90)`,
+    );
+    expect(run.stdout).toContain(`preview: ${path.join(out(), finding!.preview)}`);
+  });
+
+  it('draws the finding box on the preview it names', async () => {
+    const file = path.join(out(), report.critical[0]!.preview);
+    expect(file).toContain('/findings/');
+    const { data, info } = await sharp(file).raw().toBuffer({ resolveWithObject: true });
+    let red = 0;
+    for (let i = 0; i < data.length; i += info.channels)
+      if (data[i]! > 200 && data[i + 1]! < 100 && data[i + 2]! < 100) red += 1;
+    expect(info.channels).toBe(3);
+    expect(red).toBeGreaterThan(50);
+  });
+
+  it('writes report.html that loads in Chromium without a console error or a request, and shows the finding', async () => {
+    const browser = await openInChromium(path.join(out(), 'report.html'));
+    try {
+      const { page } = browser;
+      expect(await page.locator('[data-count="critical"]').textContent()).toBe('1');
+      const finding = page.locator('[data-finding="suspicious_lesion"]');
+      await expect(finding.textContent()).resolves.toContain(report.critical[0]!.score.toFixed(3));
+      const previewWidth = await finding
+        .locator('img')
+        .evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth);
+      expect(previewWidth).toBeGreaterThan(100);
+      expect(await page.locator('section.study').count()).toBe(3);
+      const thumbs = await page
+        .locator('.thumbs img')
+        .evaluateAll(
+          (imgs) => imgs.filter((i) => (i as unknown as { naturalWidth: number }).naturalWidth > 0).length,
+        );
+      expect(thumbs).toBeGreaterThanOrEqual(3);
+      expect(await page.locator('[data-set-aside]').count()).toBe(3);
+      expect(browser.problems).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('names no input file or original identifier in report.html', async () => {
+    const html = await readFile(path.join(out(), 'report.html'), 'utf8');
+    expect(html).not.toMatch(/\.dcm|not-dicom|sample-dicom/);
+    const original = parseDicom(
+      new Uint8Array(await readFile(sample('studies/ct-chest/1-axial-chest/001.dcm'))),
+    ).dataset;
+    for (const tag of [T.PatientName, T.PatientID, T.StudyInstanceUID])
+      expect(html).not.toContain(getString(original, tag));
+  });
+});
+
+describe('medimg process --infer --endpoint (the model server)', () => {
+  let server: ModelServer;
+
+  beforeAll(async () => {
+    server = await startModelServer({ port: 0, host: '127.0.0.1', modelDir: ARTIFACTS_DIR, log: () => {} });
+    await server.ready;
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it('gives the same critical finding and score as the in-process model', async () => {
+    const inputs = [sample('studies/ct-chest')];
+    const local = path.join(tmp, 'ct-local');
+    const remote = path.join(tmp, 'ct-remote');
+    const a = await medimgAsync(['process', ...inputs, '--out', local, '--key-file', keyFile, '--infer']);
+    const b = await medimgAsync([
+      'process',
+      ...inputs,
+      '--out',
+      remote,
+      '--key-file',
+      keyFile,
+      '--infer',
+      '--endpoint',
+      server.url,
+    ]);
+    expect([a.status, b.status], `${a.stderr}\n${b.stderr}`).toEqual([0, 0]);
+    const [ra, rb] = [await readReport(local), await readReport(remote)];
+    expect(rb.critical).toHaveLength(1);
+    const strip = (c: CriticalEntry) => ({ ...c, preview: path.basename(c.preview) });
+    expect(rb.critical.map(strip)).toEqual(ra.critical.map(strip));
+  });
+
+  it('fails the run with ENDPOINT_UNAVAILABLE, exit 1, when nothing answers there', async () => {
+    const run = medimg([
+      'process',
+      sample('studies/dx-chest'),
+      '--out',
+      path.join(tmp, 'down'),
+      '--key-file',
+      keyFile,
+      '--endpoint',
+      'http://127.0.0.1:9',
+    ]);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('inference failed (ENDPOINT_UNAVAILABLE)');
   });
 });

@@ -7,7 +7,11 @@
  * tags, curves, overlays and the input File Meta hold a distinct canary, while the image pixel
  * module comes from the real slice so the worker renders it and the model infers on it. Their
  * folder and file names are canaries too. Slice 025 also says BurnedInAnnotation YES, so it takes
- * the quarantine path.
+ * the quarantine path; a fourth canary object (from slice 022) is cut short, so the error path of
+ * the worker (parse or decode errors, their messages and log lines) runs on canary data too. The
+ * worker reaches S3 and the model through fault proxies (test/src/faults) that fail some requests
+ * (S3 503 SlowDown, one model connection reset), so its retry and error paths write their lines
+ * and messages into the scanned logs as well (issue 19).
  *
  * They are uploaded as one batch through presigned URLs; the trigger Lambda, the real worker, the
  * model server, SNS and the mailbox run as in `npm run demo`, with a critical threshold of 0 so a
@@ -38,6 +42,7 @@ import {
 } from '@medimg/worker/deid/testing/canary-fixture.ts';
 import type { JobStatus } from '@medimg/worker/pipeline/status.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FaultProxy, startFaultProxy } from '../faults/proxy.ts';
 import { type LocalPipeline, startLocalPipeline } from '../local/pipeline.ts';
 import { REPO_ROOT } from '../local/task-runner.ts';
 
@@ -49,6 +54,8 @@ interface CanaryInput {
   readonly instance: number;
   /** BurnedInAnnotation YES: the default policy quarantines it. */
   readonly burnedIn?: boolean;
+  /** Cut short inside its pixel data: the error path (issue 19), with canaries in every field. */
+  readonly truncated?: boolean;
 }
 
 const FOLDER_1 = pathCanary('PATH', 1);
@@ -61,6 +68,12 @@ const INPUTS: readonly CanaryInput[] = [
     relativePath: `${FOLDER_2.text}/${pathCanary('FILE', 3).text}.dcm`,
     instance: 3,
     burnedIn: true,
+  },
+  {
+    source: '022.dcm',
+    relativePath: `${pathCanary('PATH', 3).text}/${pathCanary('FILE', 4).text}.dcm`,
+    instance: 4,
+    truncated: true,
   },
 ];
 /** The upload batch id chosen by the uploader: a patient's name in a folder name (issue 11). */
@@ -79,6 +92,8 @@ const PATH_CANARIES: readonly Canary[] = [
   pathCanary('FILE', 1),
   pathCanary('FILE', 2),
   pathCanary('FILE', 3),
+  pathCanary('PATH', 3),
+  pathCanary('FILE', 4),
 ];
 
 /** One place the pipeline wrote to, as text to scan (latin1: one char per byte). */
@@ -120,6 +135,8 @@ describe('PHI canary through the whole pipeline', () => {
   let status: JobStatus;
   let processedKeyList: string[];
   let outputs: Output[];
+  let s3Proxy: FaultProxy | undefined;
+  let modelProxy: FaultProxy | undefined;
 
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'medimg-phi-canary-'));
@@ -136,7 +153,8 @@ describe('PHI canary through the whole pipeline', () => {
       for (const c of list) if (c.text !== undefined && !byText.has(c.text)) byText.set(c.text, c);
       const target = path.join(uploadRoot, input.relativePath);
       await mkdir(path.dirname(target), { recursive: true });
-      await writeFile(target, writePart10(file));
+      const bytes = writePart10(file);
+      await writeFile(target, input.truncated ? bytes.subarray(0, bytes.length - 5000) : bytes);
       files.push(target);
     }
     for (const c of [...PATH_CANARIES, BATCH_CANARY, BODY_PART_CANARY]) byText.set(c.text!, c);
@@ -149,6 +167,21 @@ describe('PHI canary through the whole pipeline', () => {
       // models/artifacts scores: this test is about leaks, not about the model's accuracy.
       workerEnvironment: { CRITICAL_THRESHOLDS: JSON.stringify({ suspicious_lesion: 0 }) },
     });
+    s3Proxy = await startFaultProxy(pipeline.servers.s3Url, [
+      {
+        name: 'slowdown',
+        match: () => true,
+        every: 6,
+        fault: { kind: 'status', status: 503, code: 'SlowDown' },
+      },
+    ]);
+    modelProxy = await startFaultProxy(pipeline.servers.modelUrl, [
+      { name: 'reset', match: () => true, times: 1, fault: { kind: 'reset' } },
+    ]);
+    pipeline.runner.extraEnvironment = {
+      AWS_ENDPOINT_URL_S3: s3Proxy.url,
+      AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: modelProxy.url,
+    };
     await pipeline.upload(uploadRoot, { files, batchId: BATCH_ID });
     await pipeline.settle();
 
@@ -200,6 +233,8 @@ describe('PHI canary through the whole pipeline', () => {
 
   afterAll(async () => {
     await pipeline?.stop();
+    await s3Proxy?.close();
+    await modelProxy?.close();
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
@@ -209,16 +244,28 @@ describe('PHI canary through the whole pipeline', () => {
     expect(kept.length).toBeGreaterThan(10);
   });
 
-  it('processes the canary slices (not quarantined) and quarantines the burned-in one', () => {
+  it('processes the canary slices (not quarantined) and quarantines the burned-in and the truncated one', () => {
     expect(pipeline.runner.tasks).toHaveLength(1);
     expect(pipeline.runner.tasks[0]!.exitCode).toBe(0);
-    expect(status.counts).toMatchObject({ inputs: 3, processed: 2, quarantined: 1, failed: 0 });
+    expect(status.counts).toMatchObject({ inputs: 4, processed: 2, quarantined: 2, failed: 0 });
     const byIndex = [...status.files].sort((a, b) => a.index - b.index);
-    expect(byIndex.map((f) => f.status).sort()).toEqual(['processed', 'processed', 'quarantined']);
-    expect(byIndex.find((f) => f.status === 'quarantined')?.reason).toBe('BURNED_IN_ANNOTATION');
+    expect(byIndex.map((f) => f.status).sort()).toEqual([
+      'processed',
+      'processed',
+      'quarantined',
+      'quarantined',
+    ]);
+    const reasons = byIndex.filter((f) => f.status === 'quarantined').map((f) => f.reason);
+    expect(reasons).toContain('BURNED_IN_ANNOTATION');
+    expect(reasons.filter((r) => r !== 'BURNED_IN_ANNOTATION')).toHaveLength(1);
     expect(processedKeyList.filter((k) => k.endsWith('.dcm'))).toHaveLength(2);
     expect(processedKeyList.filter((k) => /\/previews\/.+\.png$/.test(k))).toHaveLength(2);
     expect(status.steps.infer.state).toBe('succeeded');
+  });
+
+  it('runs the worker through failing S3 and model requests (retried)', () => {
+    expect(s3Proxy?.counts.faults.slowdown).toBeGreaterThan(3);
+    expect(modelProxy?.counts.faults.reset).toBe(1);
   });
 
   it('scans a non-trivial amount of output', () => {
@@ -288,16 +335,25 @@ describe('PHI canary through the whole pipeline', () => {
   it('keeps the quarantined original and its raw key in the raw bucket only', async () => {
     const { rawBucket, processedBucket } = pipeline.servers.names;
     const rawQuarantine = (await pipeline.listKeys(rawBucket)).filter((k) => k.startsWith('quarantine/'));
-    expect(rawQuarantine.filter((k) => k.endsWith('.dcm'))).toHaveLength(1);
-    const reasonKey = rawQuarantine.find((k) => k.endsWith('.json'))!;
-    const reason = Buffer.from(await pipeline.getBytes(rawBucket, reasonKey)).toString('latin1');
-    expect(found(PATH_CANARIES, reason)).toEqual([FOLDER_2.text, pathCanary('FILE', 3).text]);
-    // The processed bucket gets the reason only: same job and input id, no original, no raw key.
-    const processedQuarantine = processedKeyList.filter((k) => k.startsWith('quarantine/'));
-    expect(processedQuarantine).toEqual([reasonKey]);
-    const processedReason = Buffer.from(await pipeline.getBytes(processedBucket, reasonKey)).toString(
-      'latin1',
+    expect(rawQuarantine.filter((k) => k.endsWith('.dcm'))).toHaveLength(2);
+    const reasonKeys = rawQuarantine.filter((k) => k.endsWith('.json')).sort();
+    const reasons = await Promise.all(
+      reasonKeys.map(async (k) => Buffer.from(await pipeline.getBytes(rawBucket, k)).toString('latin1')),
     );
-    expect(found(canaries, processedReason)).toEqual([]);
+    expect(reasons.flatMap((r) => found(PATH_CANARIES, r)).sort()).toEqual(
+      [
+        FOLDER_2.text,
+        pathCanary('FILE', 3).text,
+        pathCanary('PATH', 3).text,
+        pathCanary('FILE', 4).text,
+      ].sort(),
+    );
+    // The processed bucket gets the reason only: same job and input id, no original, no raw key.
+    const processedQuarantine = processedKeyList.filter((k) => k.startsWith('quarantine/')).sort();
+    expect(processedQuarantine).toEqual(reasonKeys);
+    for (const key of processedQuarantine) {
+      const processedReason = Buffer.from(await pipeline.getBytes(processedBucket, key)).toString('latin1');
+      expect(found(canaries, processedReason)).toEqual([]);
+    }
   });
 });

@@ -3,12 +3,14 @@
  * to the real trigger handler, the real worker as a child process, the real model server, SNS to
  * a mailbox. Asserts on what lands in the buckets and in the mailbox.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { getString, parseDicom, T } from '@medimg/dicom';
 import { type JobStatus, STEP_NAMES } from '@medimg/worker/pipeline/status.ts';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openInChromium } from '../local/browser.ts';
 import { type LocalPipeline, startLocalPipeline } from '../local/pipeline.ts';
 import { REPO_ROOT, taskProblems } from '../local/task-runner.ts';
 import { sampleFiles as listSampleFiles } from '../local/uploader.ts';
@@ -111,6 +113,39 @@ describe('the pipeline end to end on local servers', () => {
     for (const id of identifiers)
       expect(mail.eml.includes(id), 'the email holds an original identifier').toBe(false);
     expect(pipeline.mail.filter((m) => m.topicArn === pipeline.servers.opsTopicArn)).toHaveLength(0);
+  });
+
+  it("links the email to the preview with the finding's box drawn and to the study's report", async () => {
+    const mail = pipeline.mail.find((m) => m.topicArn === pipeline.servers.findingsTopicArn)!;
+    const links = [...mail.eml.matchAll(/^(http:\/\/127\.0\.0\.1:\d+\/\S+)$/gm)].map((m) => m[1]!);
+    const preview = links.find((l) => /\/findings\/[^/?]+\.png\?/.test(l));
+    const report = links.find((l) => /\/report\.html\?/.test(l));
+    expect(preview, mail.eml).toBeDefined();
+    expect(report, mail.eml).toBeDefined();
+
+    const png = Buffer.from(await (await fetch(preview!)).arrayBuffer());
+    const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+    let red = 0;
+    for (let i = 0; i < data.length; i += info.channels)
+      if (data[i]! > 200 && data[i + 1]! < 100 && data[i + 2]! < 100) red += 1;
+    expect(red).toBeGreaterThan(50);
+
+    const html = await (await fetch(report!)).text();
+    for (const id of identifiers)
+      expect(html.includes(id), 'the report holds an original identifier').toBe(false);
+    const file = path.join(dataDir, 'study-report.html');
+    await writeFile(file, html);
+    const browser = await openInChromium(file);
+    try {
+      expect(await browser.page.locator('[data-finding="suspicious_lesion"]').count()).toBe(1);
+      const width = await browser.page
+        .locator('[data-finding] img')
+        .evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth);
+      expect(width).toBeGreaterThan(100);
+      expect(browser.problems).toEqual([]);
+    } finally {
+      await browser.close();
+    }
   });
 
   it('sends no second notification when the same scans are uploaded again', async () => {

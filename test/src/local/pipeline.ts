@@ -7,7 +7,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
@@ -42,6 +42,8 @@ export interface LocalPipelineOptions {
   readonly onTriggerBatch?: (records: number, failed: number) => void;
   /** The SQS event source's batching window (AWS: 20 s in infra; 1.5 s by default here). */
   readonly batchingWindowMs?: number;
+  /** The intake queue's visibility timeout in seconds (default 30): how soon a failed message returns. */
+  readonly visibilityTimeoutSeconds?: number;
   /** Where the trigger Lambda's JSON logs go (default: <dataDir>/logs/trigger-lambda.log). */
   readonly triggerLog?: (line: string) => void;
   /**
@@ -49,6 +51,17 @@ export interface LocalPipelineOptions {
    * it the trigger starts each task itself, once (the crash-and-rerun test relies on that).
    */
   readonly dispatch?: DispatcherConfig;
+  /**
+   * docker compose: the stand-ins listen on `bindHost` at fixed ports, each task starts in the
+   * worker's own container through its ECS agent (`agentUrl`), and reaches them as `advertisedHost`.
+   */
+  readonly containers?: {
+    readonly bindHost: string;
+    readonly advertisedHost: string;
+    readonly s3Port: number;
+    readonly awsPort: number;
+    readonly agentUrl: string;
+  };
 }
 
 export interface LocalPipeline {
@@ -97,17 +110,24 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     modelLog: (event) => void modelLog.push(JSON.stringify(event)),
     modelUrl: options.modelUrl,
     modelDir: options.modelDir ?? path.join(REPO_ROOT, 'models/artifacts'),
+    ...(options.containers ? { network: options.containers } : {}),
+    visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
   });
   const { names } = servers;
   const keyFile = await localKeyFile(options.dataDir);
+  const containers = options.containers;
+  // The worker's container reaches the stand-ins by the service's name, and gets the key itself
+  // (in AWS: Secrets Manager); started here, it reads the key file and the loopback addresses.
+  const seenFromWorker = (url: string) =>
+    containers ? url.replace('127.0.0.1', containers.advertisedHost) : url;
 
   // What the task definition sets in AWS, with the local endpoints instead of AWS's.
   const workerEnvironment: Record<string, string> = {
     AWS_REGION: LOCAL_REGION,
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    AWS_ENDPOINT_URL_S3: servers.s3Url,
-    AWS_ENDPOINT_URL_SNS: servers.awsUrl,
+    AWS_ENDPOINT_URL_S3: seenFromWorker(servers.s3Url),
+    AWS_ENDPOINT_URL_SNS: seenFromWorker(servers.awsUrl),
     AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: servers.modelUrl,
     [WORKER_ENV.S3_FORCE_PATH_STYLE]: 'true',
     [WORKER_ENV.MEDIMG_MODE]: 'local',
@@ -118,7 +138,9 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     [WORKER_ENV.SAGEMAKER_ENDPOINT_NAME]: names.endpointName,
     [WORKER_ENV.FINDINGS_TOPIC_ARN]: servers.findingsTopicArn,
     [WORKER_ENV.OPS_TOPIC_ARN]: servers.opsTopicArn,
-    [WORKER_ENV.DEID_KEY_FILE]: keyFile,
+    ...(containers
+      ? { [WORKER_ENV.DEID_KEY]: (await readFile(keyFile, 'utf8')).trim() }
+      : { [WORKER_ENV.DEID_KEY_FILE]: keyFile }),
     [WORKER_ENV.BURNED_IN_POLICY]: 'quarantine',
     ...options.workerEnvironment,
   };
@@ -132,6 +154,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     },
     onStart: options.onTaskStart,
     onLine: options.onWorkerLine,
+    ...(containers ? { agentUrl: containers.agentUrl } : {}),
   });
 
   const bridge = bridgeS3EventsToSqs({

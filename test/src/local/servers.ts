@@ -71,6 +71,11 @@ export interface StartOptions {
   readonly modelUrl?: string;
   /** The model server's structured log events (default: dropped). */
   readonly modelLog?: (event: Readonly<Record<string, unknown>>) => void;
+  /**
+   * Where S3 and SQS/SNS listen (default 127.0.0.1, any free port). Under docker compose they bind
+   * 0.0.0.0 on fixed ports, so that the worker's container reaches them as `advertisedHost`.
+   */
+  readonly network?: { readonly bindHost: string; readonly s3Port: number; readonly awsPort: number };
 }
 
 /** Waits until an external model server answers /ping with 200 (its container may still be starting). */
@@ -90,16 +95,17 @@ async function waitForPing(url: string, timeoutMs: number): Promise<void> {
 export async function startLocalServers(options: StartOptions): Promise<LocalServers> {
   const names = options.names ?? LOCAL_NAMES;
   await mkdir(options.s3Directory, { recursive: true });
+  const bindHost = options.network?.bindHost ?? '127.0.0.1';
   const s3rver = new S3rver({
-    port: 0,
-    address: '127.0.0.1',
+    port: options.network?.s3Port ?? 0,
+    address: bindHost,
     silent: true,
     directory: options.s3Directory,
     vhostBuckets: false,
   });
   const s3Address = (await s3rver.run()) as AddressInfo;
   const s3Url = `http://127.0.0.1:${s3Address.port}`;
-  const fauxqs = await startFauxqs({ port: 0, host: '127.0.0.1', logger: false });
+  const fauxqs = await startFauxqs({ port: options.network?.awsPort ?? 0, host: bindHost, logger: false });
   const awsUrl = `http://127.0.0.1:${fauxqs.port}`;
   // An external model server (docker compose's model container), or the one from models/ in-process.
   const model = options.modelUrl

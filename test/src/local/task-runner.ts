@@ -36,6 +36,11 @@ export interface LocalTaskRunnerOptions {
   readonly onStart?: (task: { jobId: string; taskArn: string }) => void;
   /** Each line the worker writes (its JSON logs), as it comes. */
   readonly onLine?: (task: { jobId: string; taskArn: string }, line: string) => void;
+  /**
+   * Start each task in the worker's own container instead (docker compose): the ECS agent of
+   * worker/src/local/ecs-agent.ts, running in the worker's production image, at this URL.
+   */
+  readonly agentUrl?: string;
 }
 
 export class LocalTaskRunner {
@@ -47,17 +52,23 @@ export class LocalTaskRunner {
 
   /** Environment added to the next tasks only (tests: fault injection). */
   extraEnvironment: Readonly<Record<string, string>> = {};
+  /** Environment added to one task, by job and attempt (1 for the first): the soak's kills. */
+  environmentFor?: (jobId: string, attempt: number) => Readonly<Record<string, string>>;
 
   async runTask(input: {
     jobId: string;
     jobSpecUri: string;
     attempt?: number;
   }): Promise<{ taskArn: string }> {
-    await mkdir(this.options.logDir, { recursive: true });
     const attempt = input.attempt ?? 1;
     const n = this.tasks.filter((t) => t.jobId === input.jobId).length + 1;
+    const perTask = this.environmentFor?.(input.jobId, n) ?? {};
+    const extra = this.extraEnvironment;
+    await mkdir(this.options.logDir, { recursive: true });
     const taskArn = `arn:aws:ecs:us-east-1:000000000000:task/local/${input.jobId}-${n}`;
     const logFile = path.join(this.options.logDir, `${input.jobId}-${n}.log`);
+    if (this.options.agentUrl)
+      return this.runInAgent({ ...input, attempt }, taskArn, logFile, this.options.agentUrl);
     const log = createWriteStream(logFile);
     const child = spawn(process.execPath, ['--import', 'tsx', WORKER_MAIN], {
       cwd: REPO_ROOT,
@@ -65,7 +76,8 @@ export class LocalTaskRunner {
         PATH: process.env.PATH ?? '',
         HOME: process.env.HOME ?? '',
         ...this.options.environment,
-        ...this.extraEnvironment,
+        ...extra,
+        ...perTask,
         [WORKER_ENV.JOB_SPEC_URI]: input.jobSpecUri,
         [WORKER_ENV.JOB_ATTEMPT]: String(attempt),
       },
@@ -101,6 +113,72 @@ export class LocalTaskRunner {
         });
       }),
     };
+    this.tasks.push(record);
+    this.options.onStart?.({ jobId: input.jobId, taskArn });
+    return { taskArn };
+  }
+
+  /** RunTask through the ECS agent in the worker's container; its log lines are polled back. */
+  private async runInAgent(
+    input: { jobId: string; jobSpecUri: string; attempt: number },
+    taskArn: string,
+    logFile: string,
+    agentUrl: string,
+  ): Promise<{ taskArn: string }> {
+    const environment = {
+      ...this.options.environment,
+      ...this.extraEnvironment,
+      [WORKER_ENV.JOB_ATTEMPT]: String(input.attempt),
+    };
+    // The worker's container may still be starting: a refused connection is retried for a minute.
+    let started: Response | undefined;
+    for (let attempt = 0; !started; attempt++) {
+      started = await fetch(`${agentUrl}/tasks`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ jobId: input.jobId, jobSpecUri: input.jobSpecUri, environment }),
+      }).catch((error: unknown) => {
+        if (attempt >= 120) throw error;
+        return undefined;
+      });
+      if (!started) await new Promise((r) => setTimeout(r, 500));
+    }
+    if (!started.ok) throw new Error(`the ECS agent refused the task (${started.status})`);
+    const { taskId } = (await started.json()) as { taskId: string };
+    const log = createWriteStream(logFile);
+    let finish: (code: number) => void = () => {};
+    const record: TaskRecord = {
+      taskArn,
+      jobId: input.jobId,
+      jobSpecUri: input.jobSpecUri,
+      attempt: input.attempt,
+      logFile,
+      done: new Promise<number>((resolve) => {
+        finish = resolve;
+      }),
+    };
+    const poll = async (): Promise<void> => {
+      let seen = 0;
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 250));
+        const res = await fetch(`${agentUrl}/tasks/${taskId}?from=${seen}`).catch(() => undefined);
+        if (!res?.ok) continue;
+        const body = (await res.json()) as { exitCode: number | null; lines: string[] };
+        seen += body.lines.length;
+        for (const line of body.lines) {
+          log.write(`${line}\n`);
+          this.options.onLine?.({ jobId: input.jobId, taskArn }, line);
+        }
+        if (body.exitCode !== null) {
+          log.end();
+          record.exitCode = body.exitCode;
+          this.options.onExit?.(record);
+          finish(body.exitCode);
+          return;
+        }
+      }
+    };
+    void poll();
     this.tasks.push(record);
     this.options.onStart?.({ jobId: input.jobId, taskArn });
     return { taskArn };

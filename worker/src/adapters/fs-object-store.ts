@@ -1,12 +1,14 @@
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { type ObjectInfo, type ObjectStore, ObjectStoreError, type PutOptions } from '@medimg/common';
+import type { LinkSigner } from '../ports/link-signer.port.ts';
 
 /**
  * A folder per bucket on the local disk: the store of `medimg process`, which needs no server.
  * Keys are validated so that none escapes its bucket folder.
  */
-export class FsObjectStore implements ObjectStore {
+export class FsObjectStore implements ObjectStore, LinkSigner {
   constructor(private readonly root: string) {}
 
   private pathOf(bucket: string, key: string): string {
@@ -15,6 +17,16 @@ export class FsObjectStore implements ObjectStore {
     if (!full.startsWith(base + path.sep))
       throw new ObjectStoreError('STORE_ERROR', 'key escapes its bucket');
     return full;
+  }
+
+  /** The file's own path on this machine (a local link does not expire). */
+  pathOfObject(bucket: string, key: string): string {
+    return this.pathOf(bucket, key);
+  }
+
+  /** A `file://` URL: links in local notifications point at the files themselves. */
+  async signGet(bucket: string, key: string): Promise<string> {
+    return pathToFileURL(this.pathOf(bucket, key)).href;
   }
 
   async get(bucket: string, key: string): Promise<Uint8Array> {

@@ -7,11 +7,13 @@
  * with a small region for their modality (compressed ones through blankEncapsulated).
  * Needs the corpus folder (CI has it) and dcmtk + dicom3tools on PATH.
  */
+
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CORPUS_DIR, CORPUS_PRESENT } from '@medimg/common/testing/corpus.ts';
 import { parseDicom, writePart10 } from '@medimg/dicom';
 import { afterAll, describe, expect, it } from 'vitest';
 import { blankEncapsulated } from './blank-encapsulated.ts';
@@ -19,7 +21,7 @@ import { DeidError, deidentify } from './deidentify.ts';
 import { DEFAULT_DEID_OPTIONS, parseDeidOptions, profileOptions } from './options.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const CORPUS = path.resolve(here, '../../../../shared/dicom-corpus');
+const CORPUS = CORPUS_DIR;
 const SAMPLES = path.resolve(here, '../../../sample-dicom');
 const KEY = new Uint8Array(32).fill(0x17);
 const tmp = mkdtempSync(path.join(tmpdir(), 'deid-corpus-'));
@@ -129,7 +131,7 @@ function iodErrors(file: string, deflated: boolean): Set<string> {
   );
 }
 
-describe('de-identification of the public corpus', () => {
+describe.skipIf(!CORPUS_PRESENT)('de-identification of the public corpus', () => {
   it('de-identifies every parseable file into a valid Part 10 file with no new validator errors', {
     timeout: 600_000,
   }, async () => {

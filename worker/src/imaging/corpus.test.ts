@@ -3,16 +3,16 @@
  * either render or fail with an ImagingError code, never anything else. Files dcmtk renders must
  * render here too, except 12-bit JPEG, for which no decoder exists (see VERIFIED.md).
  */
+
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { CORPUS_DIR, CORPUS_PRESENT } from '@medimg/common/testing/corpus.ts';
 import { parseDicom } from '@medimg/dicom';
 import { describe, expect, it } from 'vitest';
 import { ImagingError } from './errors.ts';
 import { renderImage } from './render.ts';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const corpus = resolve(repoRoot, '../shared/dicom-corpus');
+const corpus = CORPUS_DIR;
 
 interface Row {
   path: string;
@@ -21,7 +21,7 @@ interface Row {
   result: string;
 }
 
-describe('public DICOM corpus', () => {
+describe.skipIf(!CORPUS_PRESENT)('public DICOM corpus', () => {
   it('renders every parsable file or fails with an ImagingError code', { timeout: 300_000 }, async () => {
     expect(existsSync(join(corpus, 'manifest.tsv')), `the corpus folder ${corpus} is missing`).toBe(true);
     const [header, ...lines] = readFileSync(join(corpus, 'manifest.tsv'), 'utf8').trim().split('\n');

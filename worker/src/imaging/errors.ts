@@ -9,7 +9,8 @@ export type ImagingErrorCode =
   | 'UNSUPPORTED_TRANSFER_SYNTAX'
   | 'UNSUPPORTED_PIXEL_FORMAT'
   | 'PIXEL_DATA_TRUNCATED'
-  | 'PIXEL_DECODE_FAILED';
+  | 'PIXEL_DECODE_FAILED'
+  | 'PROCESSING_TIMEOUT';
 
 export class ImagingError extends CodedError<ImagingErrorCode> {
   override readonly name = 'ImagingError';

@@ -2,7 +2,7 @@
  * Normalisation (DESIGN D4): a frame decoded, through the modality and VOI transforms to 8 bits, then
  * written with sharp as a preview PNG, a thumbnail and the model input of common/src/inference.ts.
  */
-import { MODEL_INPUT_SIZE } from '@medimg/common';
+import { type FindingBox, MODEL_INPUT_SIZE } from '@medimg/common';
 import { type DicomFile, getString, T } from '@medimg/dicom';
 import sharp, { type PngOptions, type Sharp } from 'sharp';
 import { describePixels, pixelAspect, readGreyscaleParameters } from './attributes.ts';
@@ -191,6 +191,36 @@ export async function encodeModelInput(frame: DisplayFrame): Promise<Buffer> {
     .png(PNG_OPTIONS)
     .toBuffer();
 }
+
+/**
+ * A box the model gave in model-input coordinates (normalised to the MODEL_INPUT_SIZE square) mapped
+ * onto an image of `width` x `height` with the same aspect ratio (the preview, the thumbnail): the
+ * inverse of encodeModelInput's fit-inside-on-black. Pixels, clamped to the image.
+ */
+export function modelBoxToImage(
+  box: FindingBox,
+  width: number,
+  height: number,
+): { left: number; top: number; width: number; height: number } {
+  const size = MODEL_INPUT_SIZE;
+  const scale = size / Math.max(width, height);
+  const cw = Math.min(size, Math.max(1, Math.round(width * scale)));
+  const ch = Math.min(size, Math.max(1, Math.round(height * scale)));
+  const left = Math.floor((size - cw) / 2);
+  const top = Math.floor((size - ch) / 2);
+  const x0 = clamp(((box.x * size - left) / cw) * width, 0, width);
+  const y0 = clamp(((box.y * size - top) / ch) * height, 0, height);
+  const x1 = clamp((((box.x + box.width) * size - left) / cw) * width, 0, width);
+  const y1 = clamp((((box.y + box.height) * size - top) / ch) * height, 0, height);
+  return {
+    left: Math.round(x0),
+    top: Math.round(y0),
+    width: Math.round(x1 - x0),
+    height: Math.round(y1 - y0),
+  };
+}
+
+const clamp = (v: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, v));
 
 /** Renders one frame (the representative one by default) to preview, thumbnail and model input. */
 export async function renderImage(file: DicomFile, options: RenderOptions = {}): Promise<RenderedImage> {

@@ -6,13 +6,18 @@ import {
   type ModelIdentity,
   processedKeys,
 } from '@medimg/common';
+import type { DicomFile } from '@medimg/dicom';
 import type { DeidOptions } from '../deid/options.ts';
 import { keyedBatchRef } from '../deid/pseudonyms.ts';
+import { sharedRenderPool } from '../imaging/render-pool.ts';
 import { errorFields, type Logger } from '../logger.ts';
 import type { Clock } from '../ports/clock.port.ts';
 import type { InferenceClient } from '../ports/inference.port.ts';
 import type { LinkSigner } from '../ports/link-signer.port.ts';
 import type { Notifier } from '../ports/notifier.port.ts';
+import { drawFindingBox } from '../report/annotate.ts';
+import { renderReportHtml } from '../report/html.ts';
+import { collectRunReport } from '../report/model.ts';
 import {
   assessSeries,
   type CriticalFinding,
@@ -39,7 +44,8 @@ export interface JobDeps {
   readonly processedBucket: string;
   readonly linkageBucket: string;
   readonly deid: { readonly key: Uint8Array; readonly options: DeidOptions };
-  readonly inference: InferenceClient;
+  /** The model endpoint; without one (`medimg process` without --infer) infer and assess are skipped. */
+  readonly inference?: InferenceClient;
   readonly notifier: Notifier;
   readonly findingsTopicArn: string;
   readonly linkSigner?: LinkSigner;
@@ -52,6 +58,11 @@ export interface JobDeps {
     readonly maxObjectBytes?: number;
     /** Memory budget per input in decoded bytes (process-file.ts maxDecodedBytes). */
     readonly maxDecodedBytes?: number;
+    /**
+     * Per-file time bound of the normalize step in ms: each image is rendered in a worker thread
+     * that is terminated past it (PROCESSING_TIMEOUT, decision 019). 0 renders in this thread.
+     */
+    readonly fileTimeoutMs?: number;
   };
   readonly previewLinkTtlSeconds?: number;
   /** What each step covers today; written into the job record. */
@@ -62,6 +73,8 @@ export interface JobDeps {
   readonly findingsHaveSubscribers?: boolean;
   /** Test seam: called when a step has finished, e.g. to stop the process between store and notify. */
   readonly afterStep?: (step: StepName) => Promise<void> | void;
+  /** Called as each input reaches its final state (the CLI prints progress and maps outputs). */
+  readonly onFile?: (index: number, result: FileResult) => void;
 }
 
 export interface JobOutcome {
@@ -81,6 +94,7 @@ const DEFAULT_LIMITS = {
   maxConcurrent: 4,
   maxObjectBytes: 2 * 1024 ** 3,
   maxDecodedBytes: DEFAULT_MAX_DECODED_BYTES,
+  fileTimeoutMs: 120_000,
 };
 
 const PER_FILE_STEPS = ['fetch', 'parse', 'deidentify', 'normalize', 'store'] as const;
@@ -207,6 +221,10 @@ class JobRun {
     };
     let lastFlush = Date.now();
     const linkageWrites = new Map<string, Promise<boolean>>();
+    const pool =
+      this.limits.fileTimeoutMs > 0
+        ? sharedRenderPool({ size: this.limits.maxConcurrent, timeoutMs: this.limits.fileTimeoutMs })
+        : undefined;
     const results = await Promise.all(
       this.spec.objects.map((object, index) =>
         budget.run(Math.max(object.size, 1), async () => {
@@ -224,10 +242,12 @@ class JobRun {
               maxObjectBytes: this.limits.maxObjectBytes,
               maxDecodedBytes: this.limits.maxDecodedBytes,
               linkageWrites,
+              ...(pool ? { render: (file: DicomFile) => pool.render(file) } : {}),
               onStep,
             },
           );
           this.recordFile(index, result);
+          this.deps.onFile?.(index, result);
           if (Date.now() - lastFlush > 2000) {
             lastFlush = Date.now();
             await this.record();
@@ -339,17 +359,26 @@ class JobRun {
 
   /** infer: one request stream per series (the adapter splits it under the payload limit). */
   infer(groups: readonly SeriesGroup[]): Promise<InferenceOutcome> {
-    return this.runStep('infer', (step) => this.inferSeries(groups, step));
+    const client = this.deps.inference;
+    if (!client) {
+      this.status.inference.state = 'skipped';
+      return this.runStep('infer', () => ({ predictions: new Map() }), { skip: true });
+    }
+    return this.runStep('infer', (step) => this.inferSeries(groups, step, client));
   }
 
-  private async inferSeries(groups: readonly SeriesGroup[], step: StepRecord): Promise<InferenceOutcome> {
+  private async inferSeries(
+    groups: readonly SeriesGroup[],
+    step: StepRecord,
+    client: InferenceClient,
+  ): Promise<InferenceOutcome> {
     const predictions = new Map<string, InstancePrediction>();
     let model: ModelIdentity | undefined;
     for (const group of groups) {
       const instances = group.instances.filter((i) => i.modelInput);
       if (instances.length === 0) continue;
       try {
-        const response: InferenceResponse = await this.deps.inference.invoke({
+        const response: InferenceResponse = await client.invoke({
           instances: instances.map((i) => ({
             id: i.sop,
             data: Buffer.from(i.modelInput!).toString('base64'),
@@ -404,6 +433,7 @@ class JobRun {
       async (step) => {
         for (const finding of critical) {
           const group = groups.find((g) => g.study === finding.study && g.series === finding.series)!;
+          await this.storeFindingPreview(finding, group);
           try {
             if (await this.notifyOnce(finding, group)) step.ok += 1;
           } catch (error) {
@@ -483,10 +513,18 @@ class JobRun {
     }
     const instance = group.instances.find((i) => i.sop === finding.sop);
     const ttl = deps.previewLinkTtlSeconds ?? 3600;
+    // The preview with the box drawn when the notify step could store it, the plain preview otherwise.
+    const annotated = processedKeys.findingPreview(finding.study, finding.series, finding.sop, finding.label);
+    const previewKey = (await deps.store.head(deps.processedBucket, annotated).catch(() => undefined))
+      ? annotated
+      : instance?.keys.preview;
     const previewUrl =
-      instance?.keys.preview && deps.linkSigner
-        ? await deps.linkSigner.signGet(deps.processedBucket, instance.keys.preview, ttl)
+      previewKey && deps.linkSigner
+        ? await deps.linkSigner.signGet(deps.processedBucket, previewKey, ttl)
         : undefined;
+    const reportUrl = deps.linkSigner
+      ? await deps.linkSigner.signGet(deps.processedBucket, processedKeys.report(finding.study), ttl)
+      : undefined;
     const message = composeCriticalNotification(finding, {
       modality: instance?.modality,
       bodyPart: instance?.bodyPart,
@@ -494,6 +532,7 @@ class JobRun {
       jobId: spec.jobId,
       detectedAt: deps.clock.now(),
       previewUrl,
+      reportUrl,
       previewTtlMinutes: Math.round(ttl / 60),
     });
     const messageId = await deps.notifier.publish({ topicArn: deps.findingsTopicArn, ...message });
@@ -503,6 +542,49 @@ class JobRun {
     });
     status.notifications.published += 1;
     return true;
+  }
+
+  /** The preview of the image that carries the finding, with its box drawn (the email and the report show it). */
+  private async storeFindingPreview(finding: CriticalFinding, group: SeriesGroup): Promise<void> {
+    const instance = group.instances.find((i) => i.sop === finding.sop);
+    if (!instance?.keys.preview || !finding.box) return;
+    try {
+      const preview = await this.deps.store.get(this.deps.processedBucket, instance.keys.preview);
+      await this.deps.store.put(
+        this.deps.processedBucket,
+        processedKeys.findingPreview(finding.study, finding.series, finding.sop, finding.label),
+        await drawFindingBox(preview, finding.box),
+        { contentType: 'image/png' },
+      );
+    } catch (error) {
+      this.log.error('finding preview failed', { step: 'notify', ...errorFields(error) });
+    }
+  }
+
+  /** Each study's self-contained HTML report beside its results.json; a failure here fails no input. */
+  private async writeStudyReports(): Promise<void> {
+    const studies = [...new Set(this.status.files.flatMap((f) => (f.study ? [f.study] : [])))].sort();
+    for (const study of studies) {
+      try {
+        const report = await collectRunReport({
+          store: this.deps.store,
+          processedBucket: this.deps.processedBucket,
+          statuses: [this.status],
+          studies: [study],
+          title: `medimg report: study ${study}`,
+        });
+        await this.deps.store.put(
+          this.deps.processedBucket,
+          processedKeys.report(study),
+          renderReportHtml(report),
+          {
+            contentType: 'text/html; charset=utf-8',
+          },
+        );
+      } catch (error) {
+        this.log.error('study report failed', { step: 'record', ...errorFields(error) });
+      }
+    }
   }
 
   /** The final state and the record; the exit code is non-zero unless every input and step ended well. */
@@ -517,6 +599,7 @@ class JobRun {
           ? 'completed_with_quarantine'
           : 'succeeded';
     status.finishedAt = this.deps.clock.now().toISOString();
+    await this.writeStudyReports();
     await this.record();
     this.log.info('job finished', {
       state: status.state,

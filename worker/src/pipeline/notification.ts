@@ -13,8 +13,10 @@ export interface NotificationContext {
   readonly batchRef?: string;
   readonly jobId: string;
   readonly detectedAt: Date;
-  /** Short-lived link to the de-identified preview of the image that carries the finding. */
+  /** Short-lived link to the de-identified preview of the image that carries the finding, box drawn. */
   readonly previewUrl?: string;
+  /** Short-lived link to the study's HTML report (scores, thumbnails, the finding's preview). */
+  readonly reportUrl?: string;
   readonly previewTtlMinutes?: number;
 }
 
@@ -62,8 +64,11 @@ export function composeCriticalNotification(
     ...(ctx.batchRef && /^b-[0-9a-f]{20}$/.test(ctx.batchRef) ? [`Upload batch:   ${ctx.batchRef}`] : []),
     '',
     ctx.previewUrl
-      ? `De-identified preview (link valid ${ctx.previewTtlMinutes ?? 60} minutes):\n${ctx.previewUrl}`
+      ? `De-identified preview, the finding boxed (link valid ${ctx.previewTtlMinutes ?? 60} minutes):\n${ctx.previewUrl}`
       : 'De-identified preview: in the processed bucket under the study above.',
+    ...(ctx.reportUrl
+      ? ['', `Study report (link valid ${ctx.previewTtlMinutes ?? 60} minutes):\n${ctx.reportUrl}`]
+      : []),
     '',
     'To identify the patient, an authorized clinician resolves the pseudonymous study through the',
     'restricted linkage store (by upload batch reference or study). This message carries no patient identifiers.',

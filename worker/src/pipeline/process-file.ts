@@ -8,11 +8,13 @@ import {
   codeOf as stableCodeOf,
 } from '@medimg/common';
 import {
+  type DataSet,
   type DicomFile,
   DicomParseError,
   getNumber,
   getString,
   parseDicom,
+  STRING_VRS,
   T,
   writePart10,
 } from '@medimg/dicom';
@@ -72,6 +74,11 @@ export interface FileContext {
    * it is written once per job (and every file of the study waits for that one write).
    */
   readonly linkageWrites?: Map<string, Promise<boolean>>;
+  /**
+   * Renders the normalize step's images. The job passes a RenderPool's (a worker thread with a
+   * per-file deadline, decision 019); renderImage in this thread when not set.
+   */
+  readonly render?: (file: DicomFile) => Promise<RenderedImage>;
   /** Called with each step's duration, for the job record. */
   readonly onStep: (step: StepName, ok: boolean, ms: number) => void;
 }
@@ -133,6 +140,7 @@ export async function processFile(input: FileInput, ctx: FileContext): Promise<F
           maxInflatedBytes: ctx.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES,
         });
         requireIdentifiers(file);
+        requireWellFormedText(file.dataset);
         return file;
       } catch (error) {
         if (error instanceof Quarantine) throw error;
@@ -157,7 +165,7 @@ export async function processFile(input: FileInput, ctx: FileContext): Promise<F
         throw new Quarantine('DECODED_SIZE_LIMIT', 'normalize');
       }
       try {
-        return await renderImage(deid.file);
+        return await (ctx.render ?? renderImage)(deid.file);
       } catch (error) {
         if (error instanceof ImagingError && error.code === 'NO_PIXEL_DATA') return undefined;
         if (error instanceof ImagingError)
@@ -250,6 +258,29 @@ function writeLinkage(ctx: FileContext, key: string, record: unknown): Promise<b
 function requireIdentifiers(file: DicomFile): void {
   for (const t of [T.SOPInstanceUID, T.StudyInstanceUID, T.SeriesInstanceUID]) {
     if (!getString(file.dataset, t)) throw new Quarantine('MISSING_REQUIRED_ATTRIBUTE', 'parse');
+  }
+}
+
+/** Control characters no text VR allows (ESC for ISO 2022, TAB LF FF CR for the long texts excepted). */
+const isStrayControl = (c: number): boolean =>
+  c < 0x20 && c !== 0x1b && c !== 0x09 && c !== 0x0a && c !== 0x0c && c !== 0x0d;
+
+/**
+ * Text values with control characters inside them (trailing NUL or space padding aside) are the
+ * mark of a broken length: the value has swallowed the elements that follow it, names included, and
+ * an attribute kept by the safe list would carry them out (found by the fuzzer, issue 19). No file
+ * of the public corpus has one; the input is quarantined as malformed.
+ */
+function requireWellFormedText(ds: DataSet): void {
+  for (const el of ds.values()) {
+    if (el.items) for (const item of el.items) requireWellFormedText(item);
+    if (!STRING_VRS.has(el.vr)) continue;
+    const v = el.value;
+    let end = v.length;
+    while (end > 0 && (v[end - 1] === 0 || v[end - 1] === 0x20)) end--;
+    for (let i = 0; i < end; i++) {
+      if (isStrayControl(v[i]!)) throw new Quarantine('DICOM_MALFORMED', 'parse');
+    }
   }
 }
 

@@ -1,0 +1,126 @@
+/**
+ * Fault injection through the real adapters (the short scenarios of `npm test`; `npm run soak`
+ * runs more, at random): S3 500 and 503 SlowDown, SNS throttling, a slow model endpoint, the model
+ * endpoint down then back, the trigger's RunTask throttled. After the faults clear and retries or
+ * re-runs happen, every input is accounted for exactly once and no notification is sent twice.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { account, type FaultStack, is, rerunUnfinished, startFaultStack, uploadStudy } from './scenarios.ts';
+
+let stack: FaultStack | undefined;
+afterEach(async () => {
+  await stack?.stop();
+  stack = undefined;
+});
+
+describe('faults injected in front of the local services', () => {
+  it('rides out S3 500s and SlowDowns, SNS throttling and a slow model with retries, and notifies once', {
+    timeout: 300_000,
+  }, async () => {
+    stack = await startFaultStack();
+    stack.s3.rules = [
+      {
+        name: 's3 503 SlowDown',
+        match: is.any,
+        every: 5,
+        fault: { kind: 'status', status: 503, code: 'SlowDown' },
+      },
+      {
+        name: 's3 500',
+        match: is.s3Put,
+        every: 7,
+        fault: { kind: 'status', status: 500, code: 'InternalError' },
+      },
+    ];
+    stack.aws.rules = [
+      {
+        name: 'sns throttled',
+        match: is.snsPublish,
+        times: 2,
+        fault: { kind: 'status', status: 400, code: 'Throttling', protocol: 'query' },
+      },
+    ];
+    stack.model.rules = [
+      { name: 'model slow', match: is.invoke, times: 1, fault: { kind: 'delay', ms: 2000 } },
+    ];
+
+    const files = await uploadStudy(stack);
+    await stack.pipeline.settle();
+    const result = await account(stack);
+
+    expect(stack.s3.counts.faults['s3 503 SlowDown']).toBeGreaterThan(5);
+    expect(stack.s3.counts.faults['s3 500']).toBeGreaterThan(0);
+    expect(stack.aws.counts.faults['sns throttled']).toBe(2);
+    expect(stack.model.counts.faults['model slow']).toBe(1);
+    expect(result).toMatchObject({
+      jobs: 1,
+      tasks: 1,
+      inputs: files.length,
+      processed: files.length,
+      failed: 0,
+    });
+    expect(result.instances).toBe(files.length);
+    expect(result.duplicateInstances).toBe(0);
+    expect(result.findingsMails).toBe(1);
+    expect(result.states).toEqual(['succeeded']);
+  });
+
+  it('keeps the processed files when the model endpoint is down, and a re-run after it is back notifies once', {
+    timeout: 300_000,
+  }, async () => {
+    stack = await startFaultStack();
+    stack.model.rules = [{ name: 'model down', match: is.any, fault: { kind: 'reset' } }];
+
+    const files = await uploadStudy(stack);
+    await stack.pipeline.settle();
+    const during = await account(stack);
+    stack.model.rules = [];
+    const reruns = await rerunUnfinished(stack);
+    const after = await account(stack);
+
+    expect(stack.model.counts.faults['model down']).toBeGreaterThan(0);
+    expect(during).toMatchObject({ processed: files.length, findingsMails: 0, states: ['failed'] });
+    expect(reruns).toBe(1);
+    expect(after).toMatchObject({
+      jobs: 1,
+      tasks: 2,
+      processed: files.length,
+      failed: 0,
+      states: ['succeeded'],
+    });
+    expect(after.instances).toBe(files.length);
+    expect(after.duplicateInstances).toBe(0);
+    expect(after.findingsMails).toBe(1);
+  });
+
+  it('starts the job once when RunTask is throttled: the message comes back and the task starts then', {
+    timeout: 300_000,
+  }, async () => {
+    stack = await startFaultStack({ visibilityTimeoutSeconds: 2 });
+    const { runner } = stack.pipeline;
+    const runTask = runner.runTask.bind(runner);
+    let throttled = 0;
+    runner.runTask = async (input) => {
+      if (throttled < 2) {
+        throttled += 1;
+        throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+      }
+      return runTask(input);
+    };
+
+    const files = await uploadStudy(stack, undefined, 6);
+    await stack.pipeline.settle();
+    const result = await account(stack);
+
+    expect(throttled).toBe(2);
+    expect(result).toMatchObject({
+      jobs: 1,
+      tasks: 1,
+      inputs: files.length,
+      failed: 0,
+      states: ['succeeded'],
+    });
+    expect(result.processed + result.quarantined).toBe(files.length);
+    expect(result.duplicateInstances).toBe(0);
+  });
+});

@@ -1,0 +1,143 @@
+/**
+ * A fault-injecting HTTP proxy for the local stack: it sits between the production AWS SDK clients
+ * (through their endpoint overrides) and s3rver, fauxqs or the model server, and answers some
+ * requests itself the way a failing AWS service does: S3 500 InternalError and 503 SlowDown, SNS
+ * throttling, a slow or silent endpoint (timeouts), a connection reset (the endpoint down). Which
+ * requests fail is decided by rules, in order; every request and every fault is counted.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export type Fault =
+  /** An HTTP error the way the service spells it. */
+  | {
+      readonly kind: 'status';
+      readonly status: number;
+      readonly code: string;
+      readonly protocol?: 's3' | 'query' | 'json';
+    }
+  /** The socket is destroyed before any answer (connection reset: the endpoint is down). */
+  | { readonly kind: 'reset' }
+  /** The answer is held back this long before being forwarded (slow endpoint; a timeout when long). */
+  | { readonly kind: 'delay'; readonly ms: number };
+
+export interface RequestInfo {
+  readonly method: string;
+  readonly path: string;
+  /** The first 2 KiB of the body, as text (enough to see an SNS Action or SQS target). */
+  readonly body: string;
+  readonly headers: http.IncomingHttpHeaders;
+}
+
+export interface FaultRule {
+  readonly name: string;
+  readonly match: (request: RequestInfo) => boolean;
+  readonly fault: Fault;
+  /** How many matching requests fail (then the rule lets them through); unlimited when not set. */
+  times?: number;
+  /** Fail one matching request in this many (1: every one); the n-th, 2n-th ... fail. */
+  readonly every?: number;
+}
+
+export interface FaultProxy {
+  readonly url: string;
+  /** Requests seen, and faults injected per rule name. */
+  readonly counts: { requests: number; faults: Record<string, number> };
+  rules: FaultRule[];
+  close(): Promise<void>;
+}
+
+function errorBody(fault: Extract<Fault, { kind: 'status' }>): { body: string; type: string } {
+  if (fault.protocol === 'json')
+    return {
+      body: JSON.stringify({ __type: fault.code, message: fault.code }),
+      type: 'application/x-amz-json-1.0',
+    };
+  if (fault.protocol === 'query')
+    return {
+      body: `<ErrorResponse><Error><Type>Sender</Type><Code>${fault.code}</Code><Message>${fault.code}</Message></Error><RequestId>fault-proxy</RequestId></ErrorResponse>`,
+      type: 'text/xml',
+    };
+  return {
+    body: `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${fault.code}</Code><Message>${fault.code}</Message><RequestId>fault-proxy</RequestId></Error>`,
+    type: 'application/xml',
+  };
+}
+
+/** Starts a proxy on a free local port that forwards to `target` (http://host:port). */
+export async function startFaultProxy(target: string, rules: FaultRule[] = []): Promise<FaultProxy> {
+  const upstream = new URL(target);
+  const seen = new Map<FaultRule, number>();
+  const sockets = new Set<import('node:net').Socket>();
+  const state: FaultProxy = {
+    url: '',
+    counts: { requests: 0, faults: {} },
+    rules,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      state.counts.requests += 1;
+      const body = Buffer.concat(chunks);
+      const info: RequestInfo = {
+        method: req.method ?? 'GET',
+        path: req.url ?? '/',
+        body: body.subarray(0, 2048).toString('latin1'),
+        headers: req.headers,
+      };
+      let fault: Fault | undefined;
+      for (const rule of state.rules) {
+        if ((rule.times !== undefined && rule.times <= 0) || !rule.match(info)) continue;
+        const n = (seen.get(rule) ?? 0) + 1;
+        seen.set(rule, n);
+        if (n % (rule.every ?? 1) !== 0) continue;
+        if (rule.times !== undefined) rule.times -= 1;
+        state.counts.faults[rule.name] = (state.counts.faults[rule.name] ?? 0) + 1;
+        fault = rule.fault;
+        break;
+      }
+      const forward = (): void => {
+        const out = http.request(
+          {
+            host: upstream.hostname,
+            port: upstream.port,
+            method: req.method,
+            path: req.url,
+            headers: { ...req.headers, host: upstream.host },
+          },
+          (up) => {
+            res.writeHead(up.statusCode ?? 502, up.headers);
+            up.pipe(res);
+          },
+        );
+        out.on('error', () => res.destroy());
+        out.end(body);
+      };
+      if (!fault) return forward();
+      if (fault.kind === 'reset') return void req.socket.destroy();
+      if (fault.kind === 'delay') {
+        const timer = setTimeout(forward, fault.ms);
+        res.on('close', () => clearTimeout(timer));
+        return;
+      }
+      const { body: text, type } = errorBody(fault);
+      res.writeHead(fault.status, {
+        'content-type': type,
+        'x-amzn-requestid': 'fault-proxy',
+        'content-length': Buffer.byteLength(text),
+      });
+      res.end(text);
+    });
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return Object.assign(state, { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+}

@@ -1,0 +1,127 @@
+/**
+ * Fault scenarios over the local pipeline: the worker's S3, SNS and SageMaker clients are pointed
+ * at fault proxies (proxy.ts) in front of s3rver, fauxqs and the model server, so the faults go
+ * through the production adapters, their retry strategies and the job's bookkeeping. Each scenario
+ * ends with an account of the run: every input exactly once, notifications sent.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { JobStatus } from '@medimg/worker/pipeline/status.ts';
+import { type LocalPipeline, startLocalPipeline } from '../local/pipeline.ts';
+import { REPO_ROOT } from '../local/task-runner.ts';
+import { listFiles } from '../local/uploader.ts';
+import { type FaultProxy, type FaultRule, type RequestInfo, startFaultProxy } from './proxy.ts';
+
+export const CT_STUDY = path.join(REPO_ROOT, 'sample-dicom/studies/ct-chest');
+
+/** Matchers for the requests of each service. */
+export const is = {
+  s3Put: (r: RequestInfo) => r.method === 'PUT',
+  s3Get: (r: RequestInfo) => r.method === 'GET',
+  any: () => true,
+  snsPublish: (r: RequestInfo) =>
+    r.body.includes('Action=Publish') || String(r.headers['x-amz-target'] ?? '').endsWith('.Publish'),
+  invoke: (r: RequestInfo) => r.method === 'POST' && r.path.includes('/invocations'),
+};
+
+export interface FaultStack {
+  readonly pipeline: LocalPipeline;
+  readonly s3: FaultProxy;
+  readonly aws: FaultProxy;
+  readonly model: FaultProxy;
+  readonly dataDir: string;
+  stop(): Promise<void>;
+}
+
+/** A local pipeline whose worker reaches S3, SNS and the model only through fault proxies. */
+export async function startFaultStack(
+  options: { visibilityTimeoutSeconds?: number } = {},
+): Promise<FaultStack> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'medimg-faults-'));
+  const pipeline = await startLocalPipeline({
+    dataDir,
+    visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
+  });
+  const s3 = await startFaultProxy(pipeline.servers.s3Url);
+  const aws = await startFaultProxy(pipeline.servers.awsUrl);
+  const model = await startFaultProxy(pipeline.servers.modelUrl);
+  pipeline.runner.extraEnvironment = {
+    AWS_ENDPOINT_URL_S3: s3.url,
+    AWS_ENDPOINT_URL_SNS: aws.url,
+    AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: model.url,
+  };
+  return {
+    pipeline,
+    s3,
+    aws,
+    model,
+    dataDir,
+    stop: async () => {
+      await pipeline.stop();
+      await Promise.all([s3.close(), aws.close(), model.close()]);
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface Account {
+  readonly jobs: number;
+  readonly tasks: number;
+  readonly inputs: number;
+  readonly processed: number;
+  readonly quarantined: number;
+  readonly failed: number;
+  /** Instance objects in the processed bucket, and how many keys appear more than once. */
+  readonly instances: number;
+  readonly duplicateInstances: number;
+  readonly findingsMails: number;
+  readonly published: number;
+  readonly states: string[];
+}
+
+/** What the run left: job records, instance objects, notifications received. */
+export async function account(stack: FaultStack): Promise<Account> {
+  const { pipeline } = stack;
+  const jobIds = [...new Set(pipeline.runner.tasks.map((t) => t.jobId))];
+  const records: JobStatus[] = await Promise.all(jobIds.map((id) => pipeline.jobStatus(id)));
+  const instances = (await pipeline.listKeys(pipeline.servers.names.processedBucket, 'studies/')).filter(
+    (k) => k.endsWith('.dcm'),
+  );
+  const sum = (f: (r: JobStatus) => number) => records.reduce((n, r) => n + f(r), 0);
+  return {
+    jobs: jobIds.length,
+    tasks: pipeline.runner.tasks.length,
+    inputs: sum((r) => r.files.length),
+    processed: sum((r) => r.counts.processed),
+    quarantined: sum((r) => r.counts.quarantined),
+    failed: sum((r) => r.counts.failed),
+    instances: instances.length,
+    duplicateInstances: instances.length - new Set(instances).size,
+    findingsMails: pipeline.mail.filter((m) => m.topicArn === pipeline.servers.findingsTopicArn).length,
+    published: sum((r) => r.notifications.published),
+    states: records.map((r) => r.state),
+  };
+}
+
+export async function uploadStudy(stack: FaultStack, root = CT_STUDY, count?: number): Promise<string[]> {
+  const files = (await listFiles(root)).slice(0, count);
+  await stack.pipeline.upload(root, { files });
+  return files;
+}
+
+/** Re-runs every job whose last task did not end well (as the retry path or an operator would). */
+export async function rerunUnfinished(stack: FaultStack): Promise<number> {
+  const { runner } = stack.pipeline;
+  const last = new Map(runner.tasks.map((t) => [t.jobId, t]));
+  let reruns = 0;
+  for (const task of last.values()) {
+    if (task.exitCode === 0) continue;
+    reruns += 1;
+    await runner.runTask({ jobId: task.jobId, jobSpecUri: task.jobSpecUri });
+  }
+  await stack.pipeline.settle();
+  return reruns;
+}
+
+export type { FaultRule };

@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// Builds the `medimg` CLI into dist/medimg.js (one ESM file, no tsx at run time) with esbuild, and
+// copies the reference model beside it (dist/model/). The workspace packages (@medimg/common,
+// @medimg/models) are bundled; every npm dependency of this package stays external (native and
+// WebAssembly modules load from their own folders). Run: npm run build -w @medimg/worker.
+import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const pkg = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8'));
+const external = Object.keys(pkg.dependencies ?? {}).flatMap((name) => [name, `${name}/*`]);
+const outdir = path.join(root, 'dist');
+
+await rm(path.join(outdir, 'medimg.js'), { force: true });
+await build({
+  entryPoints: [path.join(root, 'src/cli/run.ts')],
+  outfile: path.join(outdir, 'medimg.js'),
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20.19',
+  external,
+  define: { MEDIMG_BUILD: JSON.stringify({ version: pkg.version }) },
+  // Bundled CommonJS helpers may call require(): give the ESM file one.
+  banner: {
+    js: "import { createRequire as __medimgCreateRequire } from 'node:module'; const require = __medimgCreateRequire(import.meta.url);",
+  },
+  sourcemap: false,
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+const modelSource = path.resolve(root, '../models/artifacts');
+const model = JSON.parse(await readFile(path.join(modelSource, 'model.json'), 'utf8'));
+await mkdir(path.join(outdir, 'model'), { recursive: true });
+for (const file of ['model.json', model.file])
+  await copyFile(path.join(modelSource, file), path.join(outdir, 'model', file));
+process.stdout.write(
+  `built ${path.relative(process.cwd(), path.join(outdir, 'medimg.js'))} (medimg ${pkg.version}) and dist/model/\n`,
+);
