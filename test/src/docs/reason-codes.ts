@@ -82,6 +82,12 @@ export const REASON_CODE_TEXTS: Readonly<Record<string, CodeText>> = {
     fr: 'Le codec a échoué à décoder les pixels.',
     actionFr: 'Réexporter, si possible sans compression.',
   },
+  PROCESSING_TIMEOUT: {
+    action: 'Export again, uncompressed if possible; report the file if it recurs (a decoder stuck on it).',
+    fr: 'Le décodage et le rendu de l’image ont dépassé la durée maximale par fichier (FILE_TIMEOUT_MS) ; le décodeur bloqué a été arrêté.',
+    actionFr:
+      'Réexporter, si possible sans compression ; signaler le fichier si cela se reproduit (un décodeur s’y bloque).',
+  },
   BURNED_IN_ANNOTATION: {
     action:
       'The image may show patient text: review it at the source, or deploy with burnedInPolicy=blank and regions.',
