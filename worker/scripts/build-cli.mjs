@@ -15,9 +15,8 @@ const external = Object.keys(pkg.dependencies ?? {}).flatMap((name) => [name, `$
 const outdir = path.join(root, 'dist');
 
 await rm(path.join(outdir, 'medimg.js'), { force: true });
-await build({
-  entryPoints: [path.join(root, 'src/cli/run.ts')],
-  outfile: path.join(outdir, 'medimg.js'),
+await rm(path.join(outdir, 'render-thread.mjs'), { force: true });
+const common = {
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -31,6 +30,18 @@ await build({
   sourcemap: false,
   legalComments: 'none',
   logLevel: 'warning',
+};
+await build({
+  ...common,
+  entryPoints: [path.join(root, 'src/cli/run.ts')],
+  outfile: path.join(outdir, 'medimg.js'),
+});
+// The render threads' entry (imaging/render-pool.ts opens ./render-thread.mjs beside the module that
+// creates the pool, which is medimg.js once bundled): bundled too, so no thread needs tsx.
+await build({
+  ...common,
+  entryPoints: [path.join(root, 'src/imaging/render-thread.ts')],
+  outfile: path.join(outdir, 'render-thread.mjs'),
 });
 const modelSource = path.resolve(root, '../models/artifacts');
 const model = JSON.parse(await readFile(path.join(modelSource, 'model.json'), 'utf8'));
