@@ -1,0 +1,215 @@
+/**
+ * The documentation's machine-readable parts: which documents exist in both languages, the Mermaid
+ * diagrams inside them (named by a `<!-- diagram: NAME -->` comment before the fence), their SVG
+ * renderings and the stamp that ties an SVG to the exact source it was rendered from, the
+ * resource annotations that tie a diagram to the CDK template, and heading outlines.
+ *
+ * Rendering (`npm run docs:diagrams`) and the tests both use this module; the tests need no browser.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/** Every document that exists in English and in French (paths relative to the repository root). */
+export const BILINGUAL_DOCUMENTS = [
+  { en: 'docs/architecture.md', fr: 'docs/fr/architecture.md' },
+  { en: 'docs/clinicians.md', fr: 'docs/fr/clinicians.md' },
+  { en: 'docs/operators.md', fr: 'docs/fr/operators.md' },
+  { en: 'docs/reason-codes.md', fr: 'docs/fr/reason-codes.md' },
+  { en: 'docs/deidentification.md', fr: 'docs/fr/deidentification.md' },
+] as const;
+
+/** The four diagrams of the architecture, in the order they appear. */
+export const DIAGRAM_NAMES = ['structure', 'sequence', 'failures', 'deployment'] as const;
+export type DiagramName = (typeof DIAGRAM_NAMES)[number];
+
+export interface Diagram {
+  readonly name: string;
+  /** The Markdown file that holds it, relative to the repository root. */
+  readonly document: string;
+  readonly source: string;
+}
+
+const DIAGRAM_BLOCK = /<!--\s*diagram:\s*([a-z0-9-]+)\s*-->\s*\n```mermaid\n([\s\S]*?)\n```/g;
+
+/** The named Mermaid diagrams of one Markdown text, in order. */
+export function extractDiagrams(markdown: string, document: string): Diagram[] {
+  return [...markdown.matchAll(DIAGRAM_BLOCK)].map((m) => ({ name: m[1]!, document, source: m[2]! }));
+}
+
+/** Mermaid fences without a name: each must be named, or the renderer would miss it. */
+export function countMermaidFences(markdown: string): number {
+  return (markdown.match(/^```mermaid$/gm) ?? []).length;
+}
+
+export function readDoc(relative: string): string {
+  return readFileSync(path.join(REPO_ROOT, relative), 'utf8');
+}
+
+/** Where a diagram's SVG lives: `diagrams/<name>.svg` beside its Markdown file. */
+export function svgPathOf(d: Pick<Diagram, 'name' | 'document'>): string {
+  return path.posix.join(path.posix.dirname(d.document), 'diagrams', `${d.name}.svg`);
+}
+
+/**
+ * Mermaid settings shared by every diagram: a neutral theme, and plain SVG text (no HTML in
+ * foreignObject), so that viewers without HTML support in SVG (rsvg, PDF converters, some
+ * previewers) show the labels. Part of each SVG's stamp: changing them makes every SVG stale.
+ */
+export const MERMAID_CONFIG = {
+  theme: 'neutral',
+  htmlLabels: false,
+  flowchart: { htmlLabels: false, curve: 'basis', nodeSpacing: 30, rankSpacing: 45 },
+  sequence: { mirrorActors: false, wrap: true, width: 170 },
+  themeVariables: { fontSize: '15px' },
+} as const;
+
+/**
+ * The hash an SVG records of what it was rendered from: the Mermaid source (line endings
+ * normalised) and the shared settings.
+ */
+export function sourceHash(source: string): string {
+  return createHash('sha256')
+    .update(source.replace(/\r\n/g, '\n').trim())
+    .update('\n')
+    .update(JSON.stringify(MERMAID_CONFIG))
+    .digest('hex');
+}
+
+const STAMP = /^<!-- medimg-diagram source-sha256=([0-9a-f]{64}) renderer=(\S+) -->\n/;
+
+/** Prefixes an SVG with the stamp naming its source's hash and the renderer that drew it. */
+export function stampSvg(svg: string, source: string, renderer: string): string {
+  return `<!-- medimg-diagram source-sha256=${sourceHash(source)} renderer=${renderer} -->\n${svg.replace(STAMP, '')}`;
+}
+
+export function readStamp(svg: string): { sourceSha256: string; renderer: string } | undefined {
+  const m = STAMP.exec(svg);
+  return m ? { sourceSha256: m[1]!, renderer: m[2]! } : undefined;
+}
+
+/**
+ * Resource annotations, as Mermaid comments inside a diagram:
+ *   `%% @resource NODE AWS::Type Construct/Path`  the node is this resource of the CDK stack
+ *   `%% @planned NODE AWS::Type`                  the node is planned: drawn dashed, not deployed yet
+ * The construct path is relative to the stack (`Storage/RawBucket`).
+ */
+export interface ResourceAnnotation {
+  readonly node: string;
+  readonly type: string;
+  readonly constructPath: string;
+}
+export interface PlannedAnnotation {
+  readonly node: string;
+  readonly type: string;
+}
+
+export function resourceAnnotations(source: string): ResourceAnnotation[] {
+  return [...source.matchAll(/^\s*%% @resource (\S+) (AWS::\S+) (\S+)\s*$/gm)].map((m) => ({
+    node: m[1]!,
+    type: m[2]!,
+    constructPath: m[3]!,
+  }));
+}
+
+export function plannedAnnotations(source: string): PlannedAnnotation[] {
+  return [...source.matchAll(/^\s*%% @planned (\S+) (AWS::\S+)\s*$/gm)].map((m) => ({
+    node: m[1]!,
+    type: m[2]!,
+  }));
+}
+
+/** Nodes given the `planned` class (`class A,B planned` or `A:::planned`). */
+export function nodesClassedPlanned(source: string): Set<string> {
+  const out = new Set<string>();
+  for (const m of source.matchAll(/^\s*class ([\w,]+) planned\s*$/gm)) {
+    for (const id of m[1]!.split(',')) out.add(id);
+  }
+  for (const m of source.matchAll(/(\w+)(?:\[[^\]]*\]|\([^)]*\)|\{[^}]*\})?:::planned\b/g)) out.add(m[1]!);
+  return out;
+}
+
+/** The diagram's lines without comments (what Mermaid draws). */
+export function drawnLines(source: string): string[] {
+  return source
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0 && !l.startsWith('%%'));
+}
+
+/**
+ * AWS services a diagram can name in its text, with the resource type whose presence in the template
+ * makes the name true. A line that names a service and is not about a planned node must be backed by
+ * the template.
+ */
+export const SERVICE_VOCABULARY: readonly { readonly pattern: RegExp; readonly type: string }[] = [
+  { pattern: /\bS3\b/, type: 'AWS::S3::Bucket' },
+  { pattern: /\bSQS\b/, type: 'AWS::SQS::Queue' },
+  { pattern: /\bLambda\b/, type: 'AWS::Lambda::Function' },
+  { pattern: /\bFargate\b|\bECS\b/, type: 'AWS::ECS::TaskDefinition' },
+  { pattern: /\bSageMaker\b/, type: 'AWS::SageMaker::Endpoint' },
+  { pattern: /\bSNS\b/, type: 'AWS::SNS::Topic' },
+  { pattern: /\bKMS\b/, type: 'AWS::KMS::Key' },
+  { pattern: /Secrets Manager/, type: 'AWS::SecretsManager::Secret' },
+  { pattern: /CloudWatch (?:alarm|alarme)/i, type: 'AWS::CloudWatch::Alarm' },
+  { pattern: /\bdashboard\b|tableau de bord/i, type: 'AWS::CloudWatch::Dashboard' },
+  { pattern: /CloudWatch Logs/, type: 'AWS::Logs::LogGroup' },
+  { pattern: /EventBridge/, type: 'AWS::Events::Rule' },
+  { pattern: /API Gateway|HTTP API/, type: 'AWS::ApiGatewayV2::Api' },
+  { pattern: /CloudTrail/, type: 'AWS::CloudTrail::Trail' },
+  { pattern: /Step Functions/, type: 'AWS::StepFunctions::StateMachine' },
+  { pattern: /\bVPC\b/, type: 'AWS::EC2::VPC' },
+  {
+    pattern: /\bendpoint (?:gateway|interface)|(?:gateway|interface) endpoint/i,
+    type: 'AWS::EC2::VPCEndpoint',
+  },
+  { pattern: /flow logs?/i, type: 'AWS::EC2::FlowLog' },
+  { pattern: /\bIAM\b|\brole\b|\brôle\b/i, type: 'AWS::IAM::Role' },
+];
+
+/** Service types a diagram names on lines that do not concern a planned node. */
+export function namedServiceTypes(source: string, plannedNodes: ReadonlySet<string>): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const line of drawnLines(source)) {
+    if ([...plannedNodes].some((id) => new RegExp(`\\b${id}\\b`).test(line))) continue;
+    if (/\bplanned\b|\bprévu/i.test(line)) continue;
+    for (const { pattern, type } of SERVICE_VOCABULARY) {
+      if (pattern.test(line) && !found.has(type)) found.set(type, line);
+    }
+  }
+  return found;
+}
+
+/** Heading levels and the number of tables and diagrams under each heading, code fences skipped. */
+export function outline(markdown: string): string[] {
+  const out: string[] = [];
+  let inFence = false;
+  let tables = 0;
+  let diagrams = 0;
+  let current: string | undefined;
+  const flush = () => {
+    if (current !== undefined) out.push(`${current} tables=${tables} diagrams=${diagrams}`);
+  };
+  for (const line of markdown.split('\n')) {
+    if (line.startsWith('```')) {
+      if (!inFence && line === '```mermaid') diagrams += 1;
+      inFence = !inFence;
+      continue;
+    }
+    if (inFence) continue;
+    const h = /^(#{1,6}) /.exec(line);
+    if (h) {
+      flush();
+      current = `h${h[1]!.length}`;
+      tables = 0;
+      diagrams = 0;
+    } else if (/^\|\s*:?-{3,}/.test(line)) {
+      tables += 1;
+    }
+  }
+  flush();
+  return out;
+}
