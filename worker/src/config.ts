@@ -29,7 +29,7 @@ const WorkerEnvSchema = z.object({
   FINDINGS_TOPIC_ARN: z.string().startsWith('arn:'),
   OPS_TOPIC_ARN: z.string().startsWith('arn:').optional(),
   CRITICAL_THRESHOLDS: jsonRecord('CRITICAL_THRESHOLDS').optional(),
-  BURNED_IN_POLICY: z.enum(['quarantine', 'blank']).default('quarantine'),
+  BURNED_IN_POLICY: z.enum(['quarantine', 'blank', 'redact']).default('quarantine'),
   DEID_OPTIONS: z.string().optional(),
   MAX_BYTES_IN_FLIGHT: z.coerce
     .number()

@@ -12,15 +12,22 @@ import { parseArgs } from 'node:util';
 import { FsObjectStore } from '../adapters/fs-object-store.ts';
 import { LocalInputStore } from '../adapters/local-input-store.ts';
 import { loadDeidKey } from '../deid/key.ts';
+import { closeSharedTextReader } from '../deid/ocr.ts';
 import { parseDeidOptions } from '../deid/options.ts';
 import { PIPELINE_COVERAGE } from '../pipeline/coverage.ts';
 import { type FileContext, processFile } from '../pipeline/process-file.ts';
 
-const USAGE = `Usage: medimg process <file-or-folder>... --out <dir> [--key-file <file>] [--burned-in quarantine|blank]
+const USAGE = `Usage: medimg process <file-or-folder>... --out <dir> [--key-file <file>] [--burned-in quarantine|redact|blank]
 
 De-identifies, normalizes and renders DICOM files on this machine, with no server.
 The de-identification key comes from --key-file, DEID_KEY_FILE or DEID_KEY (hex or base64, >= 32 bytes);
-without one, a key is created once in ~/.config/medimg/deid.key and reused, so pseudonyms stay stable.`;
+without one, a key is created once in ~/.config/medimg/deid.key and reused, so pseudonyms stay stable.
+
+--burned-in (text drawn into the pixels; images of modalities other than CT, MR, PT and NM, and any
+image flagged Burned In Annotation YES, are scanned with OCR):
+  quarantine  images in which text is found are quarantined (default)
+  redact      text found is blanked, the result is scanned again, and quarantined if text remains
+  blank       blank configured regions only (no scan; none are configured on the command line)`;
 
 async function collect(inputs: readonly string[]): Promise<string[]> {
   const files: string[] = [];
@@ -67,8 +74,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     return 64;
   }
   const burnedIn = values['burned-in'];
-  if (burnedIn !== 'quarantine' && burnedIn !== 'blank') {
-    process.stderr.write('medimg: --burned-in must be quarantine or blank\n');
+  if (burnedIn !== 'quarantine' && burnedIn !== 'blank' && burnedIn !== 'redact') {
+    process.stderr.write('medimg: --burned-in must be quarantine, redact or blank\n');
     return 64;
   }
   const env = { ...process.env };
@@ -103,6 +110,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
             input: file,
             status: result.status,
             reason: null,
+            ...(result.instance.textCheck ? { textCheck: result.instance.textCheck } : {}),
             outputs: {
               dicom: abs('processed', result.instance.keys.instance),
               preview: abs('processed', result.instance.keys.preview),
@@ -115,11 +123,16 @@ export async function runCli(argv: readonly string[]): Promise<number> {
             status: result.status,
             reason: result.status === 'quarantined' ? result.reason : result.errorCode,
             step: result.step,
+            ...(result.status === 'quarantined' && result.textCheck ? { textCheck: result.textCheck } : {}),
             outputs: {},
           };
     entries.push(entry);
+    const check = 'textCheck' in entry ? entry.textCheck : undefined;
+    const text = check
+      ? `, text: ${check.textBoxes} region(s), ${check.phiMatches} matching the header, ${check.action}`
+      : '';
     process.stderr.write(
-      `  ${entry.status.padEnd(11)} ${path.basename(file)}${entry.reason ? ` (${entry.reason})` : ''}
+      `  ${entry.status.padEnd(11)} ${path.basename(file)}${entry.reason ? ` (${entry.reason})` : ''}${text}
 `,
     );
   }
@@ -137,6 +150,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   process.stderr.write(
     `medimg: ${counts.processed} processed, ${counts.quarantined} quarantined, ${counts.failed} failed; report: ${path.join(outDir, 'report.json')}\n`,
   );
+  await closeSharedTextReader();
   return 0;
 }
 

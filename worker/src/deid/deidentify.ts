@@ -75,6 +75,11 @@ export interface DeidContext {
   readonly options: DeidOptions;
   /** Upload batch, recorded in the linkage record only. */
   readonly batchId?: string;
+  /**
+   * Set when the caller scanned the pixels for burned-in text (text-scan.ts): the regions to blank
+   * (empty: none found, or the image needs no scan). The modality/flag rules are then not applied.
+   */
+  readonly textRegions?: readonly BlankRegion[];
 }
 
 /** Pseudonym -> original identifiers. Restricted linkage store only, never the processed bucket. */
@@ -525,18 +530,22 @@ function deidentifyUnchecked(file: DicomFile, ctx: DeidContext): DeidResult {
 
   // Burned-in text first: refuse before doing any work.
   let blanked: { regions: BlankRegion[]; value?: Uint8Array } | undefined;
-  const burnedIn = burnedInReason(ds, o);
-  if (burnedIn) {
-    if (o.burnedInPolicy === 'quarantine') {
+  const burnedIn = ctx.textRegions ? undefined : burnedInReason(ds, o);
+  let regions: BlankRegion[] | undefined;
+  if (ctx.textRegions) {
+    // The caller scanned the pixels (text-scan.ts): blank what it found, nothing when it found none.
+    regions = ctx.textRegions.length > 0 ? ctx.textRegions.map((r) => ({ ...r })) : undefined;
+  } else if (burnedIn) {
+    if (o.burnedInPolicy !== 'blank') {
       throw new DeidError(
         'BURNED_IN_ANNOTATION',
-        `image may carry burned-in text (${burnedIn}); policy is quarantine`,
+        `image may carry burned-in text (${burnedIn}); policy is ${o.burnedInPolicy} and the pixels were not scanned`,
         {
           reason: burnedIn,
         },
       );
     }
-    const regions = blankRegionsFor(ds, o.blankRegions, byteOrder);
+    regions = blankRegionsFor(ds, o.blankRegions, byteOrder);
     if (!regions) {
       throw new DeidError(
         'BURNED_IN_ANNOTATION',
@@ -546,6 +555,8 @@ function deidentifyUnchecked(file: DicomFile, ctx: DeidContext): DeidResult {
         },
       );
     }
+  }
+  if (regions) {
     const r = blankNativePixelData(ds, regions, byteOrder);
     if ('failure' in r && r.failure !== 'ENCAPSULATED') {
       throw new DeidError(

@@ -5,7 +5,6 @@ import {
   type ModelIdentity,
   processedKeys,
 } from '@medimg/common';
-import type { DeidOptions } from '../deid/options.ts';
 import { errorFields, type Logger } from '../logger.ts';
 import type { Clock } from '../ports/clock.port.ts';
 import type { InferenceClient } from '../ports/inference.port.ts';
@@ -22,7 +21,13 @@ import {
 } from './assess.ts';
 import { ByteBudget } from './byte-budget.ts';
 import { composeCriticalNotification } from './notification.ts';
-import { type FileResult, inputIdOf, type ProcessedInstance, processFile } from './process-file.ts';
+import {
+  type FileContext,
+  type FileResult,
+  inputIdOf,
+  type ProcessedInstance,
+  processFile,
+} from './process-file.ts';
 import { type JobStatus, newJobStatus, type StepName, type StepRecord } from './status.ts';
 
 export interface JobDeps {
@@ -31,7 +36,7 @@ export interface JobDeps {
   readonly rawStore?: ObjectStore;
   readonly processedBucket: string;
   readonly linkageBucket: string;
-  readonly deid: { readonly key: Uint8Array; readonly options: DeidOptions };
+  readonly deid: FileContext['deid'];
   readonly inference: InferenceClient;
   readonly notifier: Notifier;
   readonly findingsTopicArn: string;
@@ -196,11 +201,15 @@ class JobRun {
     const file = this.status.files[index]!;
     file.status = result.status;
     if (result.status === 'processed') {
-      const { study, series, sop } = result.instance;
-      Object.assign(file, { study, series, sop });
+      const { study, series, sop, textCheck } = result.instance;
+      Object.assign(file, { study, series, sop, ...(textCheck ? { textCheck } : {}) });
       this.status.counts.processed += 1;
     } else if (result.status === 'quarantined') {
-      Object.assign(file, { reason: result.reason, step: result.step });
+      Object.assign(file, {
+        reason: result.reason,
+        step: result.step,
+        ...(result.textCheck ? { textCheck: result.textCheck } : {}),
+      });
       this.status.counts.quarantined += 1;
       this.log.warn('file quarantined', { inputId: file.inputId, step: result.step, reason: result.reason });
     } else {

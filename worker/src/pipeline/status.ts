@@ -1,4 +1,5 @@
 import type { ReasonCode } from '@medimg/common';
+import type { TextCheck } from '../deid/burned-in-text.ts';
 
 /** The job record `jobs/<jobId>/status.json` (DESIGN D2): each step's state, counts, timings, errors. */
 export const STEP_NAMES = [
@@ -37,6 +38,8 @@ export interface FileRecord {
   study?: string;
   series?: string;
   sop?: string;
+  /** Burned-in text check of the pixels: counts and action, never any text. */
+  textCheck?: TextCheck;
 }
 
 export type JobState = 'running' | 'succeeded' | 'completed_with_quarantine' | 'failed';

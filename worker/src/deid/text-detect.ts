@@ -1,0 +1,305 @@
+/**
+ * Cheap text-region detection on an 8-bit rendering of a frame (docs/burned-in-text.md): the OCR
+ * engine is slow (0.5-1.5 s for a whole 640x480 frame), so it only reads the small regions found here.
+ *
+ *   1. Two masks, one per polarity: pixels brighter (or darker) than the mean of their 25x25
+ *      neighbourhood by `contrast` or more (an integral image makes the mean O(1) per pixel).
+ *   2. 8-connected components of each mask; the ones shaped like a character are kept (height
+ *      6-120 px, not much wider than high, neither a solid block nor a sparse speck).
+ *   3. Characters are chained into lines: similar heights, overlapping vertically, gaps under about
+ *      one and a half character heights.
+ *   4. Each line of two characters or more is a candidate. A candidate is "text-like" when it has
+ *      three characters or more of regular height, aligned on a baseline, on a plain background
+ *      (burned-in annotation is drawn on flat bands or the black border). Text-like candidates are
+ *      treated as text whatever the OCR makes of them; the others are text only if OCR reads words
+ *      in them.
+ */
+
+export interface Box {
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+export interface GreyImage {
+  readonly width: number;
+  readonly height: number;
+  /** One byte per pixel, row-major. */
+  readonly pixels: Uint8Array;
+}
+
+export interface TextCandidate {
+  readonly box: Box;
+  /** 'bright': lighter than its background; 'dark': darker. */
+  readonly polarity: 'bright' | 'dark';
+  /** Characters (components) in the line. */
+  readonly characters: number;
+  /** Median character height in pixels. */
+  readonly charHeight: number;
+  /** Regular, aligned characters on a plain background: text even when OCR cannot read it. */
+  readonly textLike: boolean;
+}
+
+export interface DetectOptions {
+  /** Grey levels above (below) the local mean for a pixel to be a stroke; 8-bit scale. */
+  readonly contrast?: number;
+}
+
+const RADIUS = 12;
+const MIN_CHAR_HEIGHT = 6;
+const MAX_CHAR_HEIGHT = 120;
+
+interface Component {
+  x0: number;
+  y0: number;
+  x1: number; // exclusive
+  y1: number; // exclusive
+  area: number;
+}
+
+/** Integral image (width+1)x(height+1), Float64 so that large frames cannot overflow. */
+function integral(img: GreyImage): Float64Array {
+  const { width: w, height: h, pixels } = img;
+  const s = new Float64Array((w + 1) * (h + 1));
+  for (let y = 0; y < h; y++) {
+    let row = 0;
+    for (let x = 0; x < w; x++) {
+      row += pixels[y * w + x]!;
+      s[(y + 1) * (w + 1) + x + 1] = s[y * (w + 1) + x + 1]! + row;
+    }
+  }
+  return s;
+}
+
+function masks(img: GreyImage, contrast: number): { bright: Uint8Array; dark: Uint8Array } {
+  const { width: w, height: h, pixels } = img;
+  const s = integral(img);
+  const bright = new Uint8Array(w * h);
+  const dark = new Uint8Array(w * h);
+  const W = w + 1;
+  for (let y = 0; y < h; y++) {
+    const y0 = Math.max(0, y - RADIUS);
+    const y1 = Math.min(h, y + RADIUS + 1);
+    for (let x = 0; x < w; x++) {
+      const x0 = Math.max(0, x - RADIUS);
+      const x1 = Math.min(w, x + RADIUS + 1);
+      const sum = s[y1 * W + x1]! - s[y0 * W + x1]! - s[y1 * W + x0]! + s[y0 * W + x0]!;
+      const mean = sum / ((y1 - y0) * (x1 - x0));
+      const v = pixels[y * w + x]!;
+      if (v >= mean + contrast) bright[y * w + x] = 1;
+      else if (v <= mean - contrast) dark[y * w + x] = 1;
+    }
+  }
+  return { bright, dark };
+}
+
+/** 8-connected components of a mask (iterative flood fill; the mask is cleared as it goes). */
+function components(mask: Uint8Array, w: number, h: number, maxArea: number): Component[] {
+  const out: Component[] = [];
+  const stack = new Int32Array(w * h);
+  for (let start = 0; start < mask.length; start++) {
+    if (mask[start] !== 1) continue;
+    let top = 0;
+    stack[top++] = start;
+    mask[start] = 2;
+    const c: Component = { x0: w, y0: h, x1: 0, y1: 0, area: 0 };
+    while (top > 0) {
+      const p = stack[--top]!;
+      const px = p % w;
+      const py = (p - px) / w;
+      c.area++;
+      if (px < c.x0) c.x0 = px;
+      if (px >= c.x1) c.x1 = px + 1;
+      if (py < c.y0) c.y0 = py;
+      if (py >= c.y1) c.y1 = py + 1;
+      for (let dy = -1; dy <= 1; dy++) {
+        const ny = py + dy;
+        if (ny < 0 || ny >= h) continue;
+        for (let dx = -1; dx <= 1; dx++) {
+          const nx = px + dx;
+          if (nx < 0 || nx >= w) continue;
+          const q = ny * w + nx;
+          if (mask[q] === 1) {
+            mask[q] = 2;
+            stack[top++] = q;
+          }
+        }
+      }
+    }
+    if (c.area <= maxArea) out.push(c);
+  }
+  return out;
+}
+
+function isCharacter(c: Component): boolean {
+  const h = c.y1 - c.y0;
+  const w = c.x1 - c.x0;
+  if (h < MIN_CHAR_HEIGHT || h > MAX_CHAR_HEIGHT) return false;
+  if (w > h * 2.2 + 2 || w * 5 < h) return false; // joined runs of letters up to about two wide
+  const fill = c.area / (w * h);
+  return fill >= 0.12 && fill <= 0.9;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? 0;
+};
+
+/** Chains characters into lines (union-find over neighbouring pairs). */
+function lines(chars: Component[]): Component[][] {
+  const sorted = [...chars].sort((a, b) => a.x0 - b.x0);
+  const parent = sorted.map((_, i) => i);
+  const find = (i: number): number => {
+    while (parent[i] !== i) {
+      parent[i] = parent[parent[i]!]!;
+      i = parent[i]!;
+    }
+    return i;
+  };
+  for (let i = 0; i < sorted.length; i++) {
+    const a = sorted[i]!;
+    const ha = a.y1 - a.y0;
+    for (let j = i + 1; j < sorted.length; j++) {
+      const b = sorted[j]!;
+      const hb = b.y1 - b.y0;
+      const hMax = Math.max(ha, hb);
+      if (b.x0 - a.x1 > 1.6 * hMax) break; // sorted by x0: later ones are farther still
+      if (Math.max(ha, hb) > 1.8 * Math.min(ha, hb)) continue;
+      const overlap = Math.min(a.y1, b.y1) - Math.max(a.y0, b.y0);
+      if (overlap < 0.6 * Math.min(ha, hb)) continue;
+      parent[find(j)] = find(i);
+    }
+  }
+  const groups = new Map<number, Component[]>();
+  sorted.forEach((c, i) => {
+    const r = find(i);
+    const g = groups.get(r);
+    if (g) g.push(c);
+    else groups.set(r, [c]);
+  });
+  return [...groups.values()];
+}
+
+/**
+ * Share of the line box's background pixels (more than one pixel away from any stroke, so that
+ * anti-aliased edges do not count) within 24 grey levels of the background's median.
+ */
+function plainBackground(img: GreyImage, box: Box, strokes: Uint8Array): number {
+  const w = img.width;
+  const values: number[] = [];
+  const nearStroke = (x: number, y: number): boolean => {
+    for (let dy = -1; dy <= 1; dy++) {
+      const yy = y + dy;
+      if (yy < 0 || yy >= img.height) continue;
+      for (let dx = -1; dx <= 1; dx++) {
+        const xx = x + dx;
+        if (xx >= 0 && xx < w && strokes[yy * w + xx] === 1) return true;
+      }
+    }
+    return false;
+  };
+  for (let y = box.y; y < box.y + box.height; y++) {
+    for (let x = box.x; x < box.x + box.width; x++) {
+      if (!nearStroke(x, y)) values.push(img.pixels[y * w + x]!);
+    }
+  }
+  if (values.length < 8) return 1; // strokes fill the box: nothing behind them to judge
+  const bg = median(values);
+  return values.filter((v) => Math.abs(v - bg) <= 24).length / values.length;
+}
+
+function describeLine(
+  img: GreyImage,
+  line: Component[],
+  polarity: 'bright' | 'dark',
+  strokes: Uint8Array,
+): TextCandidate {
+  const x0 = Math.min(...line.map((c) => c.x0));
+  const y0 = Math.min(...line.map((c) => c.y0));
+  const x1 = Math.max(...line.map((c) => c.x1));
+  const y1 = Math.max(...line.map((c) => c.y1));
+  const box: Box = { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
+  const heights = line.map((c) => c.y1 - c.y0);
+  const charHeight = median(heights);
+  const regular = heights.filter((h) => Math.abs(h - charHeight) <= Math.max(2, 0.25 * charHeight)).length;
+  const bottoms = line.map((c) => c.y1);
+  const baseline = median(bottoms);
+  const aligned = bottoms.filter((b) => Math.abs(b - baseline) <= Math.max(2, 0.2 * charHeight)).length;
+  const n = line.length;
+  const textLike =
+    n >= 3 && regular >= 0.7 * n && aligned >= 0.6 * n && plainBackground(img, box, strokes) >= 0.85;
+  return { box, polarity, characters: n, charHeight, textLike };
+}
+
+/** The stroke mask of one polarity with every pixel of kept components set to 1. */
+function strokeMask(w: number, h: number, comps: readonly Component[], source: Uint8Array): Uint8Array {
+  const m = new Uint8Array(w * h);
+  for (const c of comps) {
+    for (let y = c.y0; y < c.y1; y++) {
+      for (let x = c.x0; x < c.x1; x++) if (source[y * w + x] === 2) m[y * w + x] = 1;
+    }
+  }
+  return m;
+}
+
+/** Candidate text lines of one frame, both polarities. */
+export function detectTextCandidates(img: GreyImage, options: DetectOptions = {}): TextCandidate[] {
+  const contrast = options.contrast ?? 48;
+  const { width: w, height: h } = img;
+  const { bright, dark } = masks(img, contrast);
+  const out: TextCandidate[] = [];
+  for (const [polarity, mask] of [
+    ['bright', bright],
+    ['dark', dark],
+  ] as const) {
+    const comps = components(mask, w, h, MAX_CHAR_HEIGHT * MAX_CHAR_HEIGHT * 3).filter(isCharacter);
+    const strokes = strokeMask(w, h, comps, mask);
+    for (const line of lines(comps)) {
+      if (line.length < 2) continue;
+      out.push(describeLine(img, line, polarity, strokes));
+    }
+  }
+  return out;
+}
+
+/** The box grown by `margin` pixels on every side, clipped to width x height. */
+export function grow(box: Box, margin: number, width: number, height: number): Box {
+  const x = Math.max(0, box.x - margin);
+  const y = Math.max(0, box.y - margin);
+  const x1 = Math.min(width, box.x + box.width + margin);
+  const y1 = Math.min(height, box.y + box.height + margin);
+  return { x, y, width: Math.max(0, x1 - x), height: Math.max(0, y1 - y) };
+}
+
+const intersects = (a: Box, b: Box): boolean =>
+  a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+
+/** Overlapping boxes merged until none overlap (the union of regions, as rectangles). */
+export function mergeBoxes(boxes: readonly Box[]): Box[] {
+  let out = [...boxes];
+  let changed = true;
+  while (changed) {
+    changed = false;
+    const next: Box[] = [];
+    for (const b of out) {
+      const i = next.findIndex((n) => intersects(n, b));
+      if (i < 0) {
+        next.push(b);
+        continue;
+      }
+      const n = next[i]!;
+      const x = Math.min(n.x, b.x);
+      const y = Math.min(n.y, b.y);
+      next[i] = {
+        x,
+        y,
+        width: Math.max(n.x + n.width, b.x + b.width) - x,
+        height: Math.max(n.y + n.height, b.y + b.height) - y,
+      };
+      changed = true;
+    }
+    out = next;
+  }
+  return out;
+}

@@ -1,0 +1,256 @@
+/**
+ * Burned-in text in the pixels (docs/burned-in-text.md): every frame is decoded and rendered to 8
+ * bits, candidate text lines are found cheaply (text-detect.ts), and only those crops are read by
+ * OCR (ocr.ts). A region is text when it looks like text (regular characters on a plain background,
+ * whatever OCR makes of it) or when OCR reads words in it. Regions are merged over all frames, so
+ * blanking them blanks every frame where text was seen (static overlays and per-frame text alike).
+ *
+ * Views: grey frames are scanned as displayed (header window / VOI) and over their full value range
+ * (text drawn at a value the window clips is still in the stored pixels); colour frames by luminance
+ * and by their brightest channel (yellow or blue text on black).
+ *
+ * Never passes unchecked pixels: a frame that fails to decode throws ScanError with the decoder's
+ * code; an image over the pixel or time budget throws ScanError('BURNED_IN_SCAN_TOO_LARGE').
+ */
+import type { DicomFile } from '../dicom/dataset.ts';
+import { describePixels } from '../imaging/attributes.ts';
+import { decodeFrame } from '../imaging/decode.ts';
+import { ImagingError } from '../imaging/errors.ts';
+import { renderDisplayFrame } from '../imaging/render.ts';
+import type { HeaderPhi } from './header-phi.ts';
+import type { OcrCrop, TextReader } from './ocr.ts';
+import {
+  type Box,
+  detectTextCandidates,
+  type GreyImage,
+  grow,
+  mergeBoxes,
+  type TextCandidate,
+} from './text-detect.ts';
+
+export interface ScanLimits {
+  /** Most pixels (rows x columns x frames) scanned per image. */
+  readonly maxPixels: number;
+  /** Wall-clock budget for one image's scan, OCR included. */
+  readonly timeoutMs: number;
+  /** Most crops OCR reads per image; candidates beyond it that look like text are blanked unread. */
+  readonly maxOcrCrops: number;
+}
+
+export const DEFAULT_SCAN_LIMITS: ScanLimits = { maxPixels: 64_000_000, timeoutMs: 60_000, maxOcrCrops: 80 };
+
+export type ScanErrorCode = 'BURNED_IN_SCAN_TOO_LARGE' | 'PIXEL_DECODE_FAILED' | 'OCR_FAILED' | string;
+
+export class ScanError extends Error {
+  override readonly name = 'ScanError';
+  constructor(
+    readonly code: ScanErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface TextRegion {
+  /** The region as found, in pixels of the frame. */
+  readonly box: Box;
+  /** The region grown by the blanking margin (what is blanked). */
+  readonly blank: Box;
+  /** Looked like text (regular characters on a plain background). */
+  readonly textLike: boolean;
+  /** Words OCR read with confidence (counts only are reported). */
+  readonly words: number;
+  /** Whether the words contain a value of the original header (name, ID, date, institution). */
+  readonly phi: boolean;
+}
+
+export interface ScanResult {
+  readonly frames: number;
+  readonly regions: readonly TextRegion[];
+  /** Candidates OCR read. */
+  readonly ocrCrops: number;
+  readonly ocrMs: number;
+}
+
+/** Minimum OCR confidence for a word to count, and for a candidate that does not look like text. */
+const WORD_CONFIDENCE = 60;
+
+interface Found {
+  readonly candidate: TextCandidate;
+  readonly image: GreyImage;
+}
+
+function views(
+  frame: Awaited<ReturnType<typeof renderDisplayFrame>>,
+  raw: Float64Array | undefined,
+): GreyImage[] {
+  const { rows: height, columns: width } = frame;
+  if (frame.channels === 3) {
+    const lum = new Uint8Array(width * height);
+    const max = new Uint8Array(width * height);
+    const p = frame.pixels;
+    for (let i = 0; i < lum.length; i++) {
+      const r = p[3 * i]!;
+      const g = p[3 * i + 1]!;
+      const b = p[3 * i + 2]!;
+      lum[i] = Math.round(0.299 * r + 0.587 * g + 0.114 * b);
+      max[i] = Math.max(r, g, b);
+    }
+    return [
+      { width, height, pixels: lum },
+      { width, height, pixels: max },
+    ];
+  }
+  const out: GreyImage[] = [{ width, height, pixels: frame.pixels }];
+  if (raw) out.push({ width, height, pixels: fullRange(raw, frame.photometric === 'MONOCHROME1') });
+  return out;
+}
+
+/** Grey values mapped linearly from their min..max to 0..255 (inverted for MONOCHROME1). */
+function fullRange(values: Float64Array, invert: boolean): Uint8Array {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const v of values) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  const out = new Uint8Array(values.length);
+  const span = hi - lo;
+  if (!(span > 0)) return out;
+  for (let i = 0; i < values.length; i++) {
+    const v = Math.round(((values[i]! - lo) / span) * 255);
+    out[i] = invert ? 255 - v : v;
+  }
+  return out;
+}
+
+const overlaps = (a: Box, b: Box): boolean =>
+  a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+
+/**
+ * Finds burned-in text in every frame of `file`. `phi` (the original header's values) is used to
+ * count matches; pass undefined when checking an output again.
+ */
+export async function scanForText(
+  file: DicomFile,
+  reader: TextReader,
+  phi: HeaderPhi | undefined,
+  limits: ScanLimits = DEFAULT_SCAN_LIMITS,
+): Promise<ScanResult> {
+  const started = performance.now();
+  let desc: ReturnType<typeof describePixels>;
+  try {
+    desc = describePixels(file);
+  } catch (e) {
+    throw new ScanError(
+      e instanceof ImagingError ? e.code : 'PIXEL_DECODE_FAILED',
+      'pixel data cannot be described',
+      {
+        cause: e,
+      },
+    );
+  }
+  const pixels = desc.rows * desc.columns * desc.frameCount;
+  if (pixels > limits.maxPixels) {
+    throw new ScanError('BURNED_IN_SCAN_TOO_LARGE', 'the image has more pixels than the text scan accepts');
+  }
+  const overBudget = (): boolean => performance.now() - started > limits.timeoutMs;
+
+  const found: Found[] = [];
+  for (let f = 0; f < desc.frameCount; f++) {
+    let frame: Awaited<ReturnType<typeof renderDisplayFrame>>;
+    let raw: Float64Array | undefined;
+    try {
+      frame = await renderDisplayFrame(file, { frame: f });
+      if (frame.channels === 1) {
+        const decoded = await decodeFrame(file, f);
+        raw = Float64Array.from(decoded.pixels as ArrayLike<number>);
+      }
+    } catch (e) {
+      throw new ScanError(
+        e instanceof ImagingError ? e.code : 'PIXEL_DECODE_FAILED',
+        'a frame cannot be decoded',
+        {
+          cause: e,
+        },
+      );
+    }
+    for (const image of views(frame, raw)) {
+      for (const candidate of detectTextCandidates(image)) found.push({ candidate, image });
+    }
+    if (overBudget())
+      throw new ScanError('BURNED_IN_SCAN_TOO_LARGE', 'the text scan ran over its time budget');
+  }
+
+  // Candidates overlapping each other (across views and frames) form one region.
+  const groups: Found[][] = [];
+  for (const item of found) {
+    const box = grow(item.candidate.box, 2, desc.columns, desc.rows);
+    const g = groups.find((members) =>
+      members.some((m) => overlaps(grow(m.candidate.box, 2, desc.columns, desc.rows), box)),
+    );
+    if (g) g.push(item);
+    else groups.push([item]);
+  }
+
+  // OCR reads one crop per region: the member with the most characters.
+  const representatives = groups.map((g) =>
+    g.reduce((best, m) => (m.candidate.characters > best.candidate.characters ? m : best), g[0]!),
+  );
+  const readable = representatives
+    .map((r, i) => ({ r, i }))
+    .sort((a, b) => b.r.candidate.characters - a.r.candidate.characters)
+    .slice(0, limits.maxOcrCrops);
+  const ocrStart = performance.now();
+  const crops: OcrCrop[] = readable.map(({ r }) => ({
+    image: r.image,
+    box: r.candidate.box,
+    polarity: r.candidate.polarity,
+    charHeight: r.candidate.charHeight,
+  }));
+  let words: Awaited<ReturnType<TextReader['readCrops']>>;
+  try {
+    words = await reader.readCrops(crops);
+  } catch (e) {
+    throw new ScanError('OCR_FAILED', 'the OCR engine failed', { cause: e });
+  }
+  const ocrMs = performance.now() - ocrStart;
+  if (overBudget()) throw new ScanError('BURNED_IN_SCAN_TOO_LARGE', 'the text scan ran over its time budget');
+  const wordsOf = new Map<number, string[]>();
+  readable.forEach(({ i }, k) => {
+    wordsOf.set(
+      i,
+      (words[k] ?? [])
+        .filter((w) => w.confidence >= WORD_CONFIDENCE && /[A-Za-z0-9]{2}/.test(w.text))
+        .map((w) => w.text),
+    );
+  });
+
+  const regions: TextRegion[] = [];
+  groups.forEach((g, i) => {
+    const textLike = g.some((m) => m.candidate.textLike);
+    const read = wordsOf.get(i);
+    // Not read (over the OCR cap): blanked if it looks like text, like any unreadable text.
+    const isText = textLike || (read !== undefined && read.length > 0);
+    if (!isText) return;
+    const x0 = Math.min(...g.map((m) => m.candidate.box.x));
+    const y0 = Math.min(...g.map((m) => m.candidate.box.y));
+    const x1 = Math.max(...g.map((m) => m.candidate.box.x + m.candidate.box.width));
+    const y1 = Math.max(...g.map((m) => m.candidate.box.y + m.candidate.box.height));
+    const box = { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
+    const charHeight = Math.max(...g.map((m) => m.candidate.charHeight));
+    const margin = Math.max(3, Math.ceil(charHeight * 0.5));
+    regions.push({
+      box,
+      blank: grow(box, margin, desc.columns, desc.rows),
+      textLike,
+      words: read?.length ?? 0,
+      phi: phi !== undefined && read !== undefined && phi.matches(read),
+    });
+  });
+  return { frames: desc.frameCount, regions, ocrCrops: crops.length, ocrMs };
+}
+
+/** The blank boxes of the regions, overlapping ones merged. */
+export const blankBoxes = (regions: readonly TextRegion[]): Box[] => mergeBoxes(regions.map((r) => r.blank));
