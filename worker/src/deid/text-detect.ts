@@ -44,11 +44,15 @@ export interface TextCandidate {
 export interface DetectOptions {
   /** Grey levels above (below) the local mean for a pixel to be a stroke; 8-bit scale. */
   readonly contrast?: number;
+  /** Fewest characters in a line for it to be a candidate (2 by default). */
+  readonly minCharacters?: number;
 }
 
 const RADIUS = 12;
 const MIN_CHAR_HEIGHT = 6;
 const MAX_CHAR_HEIGHT = 120;
+const MIN_CONTRAST = 12;
+const NOISE_FACTOR = 1.6;
 
 interface Component {
   x0: number;
@@ -58,23 +62,34 @@ interface Component {
   area: number;
 }
 
-/** Integral image (width+1)x(height+1), Float64 so that large frames cannot overflow. */
-function integral(img: GreyImage): Float64Array {
+/** Integral images (width+1)x(height+1) of the values and their squares, Float64 (no overflow). */
+function integrals(img: GreyImage): { sum: Float64Array; squares: Float64Array } {
   const { width: w, height: h, pixels } = img;
-  const s = new Float64Array((w + 1) * (h + 1));
+  const sum = new Float64Array((w + 1) * (h + 1));
+  const squares = new Float64Array((w + 1) * (h + 1));
   for (let y = 0; y < h; y++) {
     let row = 0;
+    let row2 = 0;
     for (let x = 0; x < w; x++) {
-      row += pixels[y * w + x]!;
-      s[(y + 1) * (w + 1) + x + 1] = s[y * (w + 1) + x + 1]! + row;
+      const v = pixels[y * w + x]!;
+      row += v;
+      row2 += v * v;
+      const i = (y + 1) * (w + 1) + x + 1;
+      sum[i] = sum[i - (w + 1)]! + row;
+      squares[i] = squares[i - (w + 1)]! + row2;
     }
   }
-  return s;
+  return { sum, squares };
 }
 
+/**
+ * Stroke masks: a pixel is a stroke when it differs from its neighbourhood's mean by `contrast` or
+ * more, or, on a quiet background, by NOISE_FACTOR standard deviations of the neighbourhood (at
+ * least MIN_CONTRAST): faint text on a flat field is found, speckle and noise are not.
+ */
 function masks(img: GreyImage, contrast: number): { bright: Uint8Array; dark: Uint8Array } {
   const { width: w, height: h, pixels } = img;
-  const s = integral(img);
+  const { sum: s, squares: q } = integrals(img);
   const bright = new Uint8Array(w * h);
   const dark = new Uint8Array(w * h);
   const W = w + 1;
@@ -84,11 +99,15 @@ function masks(img: GreyImage, contrast: number): { bright: Uint8Array; dark: Ui
     for (let x = 0; x < w; x++) {
       const x0 = Math.max(0, x - RADIUS);
       const x1 = Math.min(w, x + RADIUS + 1);
+      const n = (y1 - y0) * (x1 - x0);
       const sum = s[y1 * W + x1]! - s[y0 * W + x1]! - s[y1 * W + x0]! + s[y0 * W + x0]!;
-      const mean = sum / ((y1 - y0) * (x1 - x0));
+      const sq = q[y1 * W + x1]! - q[y0 * W + x1]! - q[y1 * W + x0]! + q[y0 * W + x0]!;
+      const mean = sum / n;
+      const sd = Math.sqrt(Math.max(0, sq / n - mean * mean));
+      const t = Math.min(contrast, Math.max(MIN_CONTRAST, NOISE_FACTOR * sd));
       const v = pixels[y * w + x]!;
-      if (v >= mean + contrast) bright[y * w + x] = 1;
-      else if (v <= mean - contrast) dark[y * w + x] = 1;
+      if (v >= mean + t) bright[y * w + x] = 1;
+      else if (v <= mean - t) dark[y * w + x] = 1;
     }
   }
   return { bright, dark };
@@ -256,7 +275,7 @@ export function detectTextCandidates(img: GreyImage, options: DetectOptions = {}
     const comps = components(mask, w, h, MAX_CHAR_HEIGHT * MAX_CHAR_HEIGHT * 3).filter(isCharacter);
     const strokes = strokeMask(w, h, comps, mask);
     for (const line of lines(comps)) {
-      if (line.length < 2) continue;
+      if (line.length < (options.minCharacters ?? 2)) continue;
       out.push(describeLine(img, line, polarity, strokes));
     }
   }
@@ -302,4 +321,53 @@ export function mergeBoxes(boxes: readonly Box[]): Box[] {
     out = next;
   }
   return out;
+}
+
+/** The part of an image inside `box`, as its own image. */
+export function crop(img: GreyImage, box: Box): GreyImage {
+  const pixels = new Uint8Array(box.width * box.height);
+  for (let y = 0; y < box.height; y++) {
+    const row = (box.y + y) * img.width + box.x;
+    pixels.set(img.pixels.subarray(row, row + box.width), y * box.width);
+  }
+  return { width: box.width, height: box.height, pixels };
+}
+
+/**
+ * A text line's box extended along the line over characters of lower contrast (text running onto
+ * brighter or darker anatomy): characters found at a quarter of the usual contrast in a band around
+ * the line that continue it (overlapping its height, within one and a half character heights) join it.
+ */
+export function extendAlongLine(img: GreyImage, box: Box, charHeight: number): Box {
+  let b = box;
+  for (let round = 0; round < 6; round++) {
+    const band = grow(
+      { x: b.x - 6 * charHeight, y: b.y, width: b.width + 12 * charHeight, height: b.height },
+      Math.ceil(charHeight * 0.6),
+      img.width,
+      img.height,
+    );
+    if (band.width < 4 || band.height < 4) return b;
+    const found = detectTextCandidates(crop(img, band), { contrast: 16, minCharacters: 1 });
+    let next = b;
+    for (const c of found) {
+      const cb = { x: c.box.x + band.x, y: c.box.y + band.y, width: c.box.width, height: c.box.height };
+      const overlap = Math.min(cb.y + cb.height, b.y + b.height) - Math.max(cb.y, b.y);
+      if (overlap < 0.5 * Math.min(cb.height, b.height)) continue;
+      if (cb.height > 2 * Math.max(charHeight, b.height)) continue;
+      const gap = Math.max(cb.x - (b.x + b.width), b.x - (cb.x + cb.width));
+      if (gap > 1.6 * charHeight) continue;
+      const x = Math.min(next.x, cb.x);
+      const y = Math.min(next.y, cb.y);
+      next = {
+        x,
+        y,
+        width: Math.max(next.x + next.width, cb.x + cb.width) - x,
+        height: Math.max(next.y + next.height, cb.y + cb.height) - y,
+      };
+    }
+    if (next.x === b.x && next.width === b.width && next.y === b.y && next.height === b.height) return b;
+    b = next;
+  }
+  return b;
 }

@@ -7,7 +7,7 @@
  *
  * Views: grey frames are scanned as displayed (header window / VOI) and over their full value range
  * (text drawn at a value the window clips is still in the stored pixels); colour frames by luminance
- * and by their brightest channel (yellow or blue text on black).
+ * and by their brightest and darkest channels (yellow or blue text on black, yellow text on white).
  *
  * Never passes unchecked pixels: a frame that fails to decode throws ScanError with the decoder's
  * code; an image over the pixel or time budget throws ScanError('BURNED_IN_SCAN_TOO_LARGE').
@@ -22,6 +22,7 @@ import type { OcrCrop, TextReader } from './ocr.ts';
 import {
   type Box,
   detectTextCandidates,
+  extendAlongLine,
   type GreyImage,
   grow,
   mergeBoxes,
@@ -89,6 +90,7 @@ function views(
   if (frame.channels === 3) {
     const lum = new Uint8Array(width * height);
     const max = new Uint8Array(width * height);
+    const min = new Uint8Array(width * height);
     const p = frame.pixels;
     for (let i = 0; i < lum.length; i++) {
       const r = p[3 * i]!;
@@ -96,10 +98,12 @@ function views(
       const b = p[3 * i + 2]!;
       lum[i] = Math.round(0.299 * r + 0.587 * g + 0.114 * b);
       max[i] = Math.max(r, g, b);
+      min[i] = Math.min(r, g, b);
     }
     return [
       { width, height, pixels: lum },
       { width, height, pixels: max },
+      { width, height, pixels: min },
     ];
   }
   const out: GreyImage[] = [{ width, height, pixels: frame.pixels }];
@@ -218,13 +222,19 @@ export async function scanForText(
   const ocrMs = performance.now() - ocrStart;
   if (overBudget()) throw new ScanError('BURNED_IN_SCAN_TOO_LARGE', 'the text scan ran over its time budget');
   const wordsOf = new Map<number, string[]>();
+  const confirmed = new Set<number>();
   readable.forEach(({ i }, k) => {
+    const read = (words[k] ?? []).filter(
+      (w) => w.confidence >= WORD_CONFIDENCE && /[\p{L}\p{N}]{2}/u.test(w.text),
+    );
     wordsOf.set(
       i,
-      (words[k] ?? [])
-        .filter((w) => w.confidence >= WORD_CONFIDENCE && /[A-Za-z0-9]{2}/.test(w.text))
-        .map((w) => w.text),
+      read.map((w) => w.text),
     );
+    // A region that does not look like text is text when OCR reads it: one word of three letters or
+    // digits read with confidence, or two words.
+    if (read.length >= 2 || read.some((w) => w.confidence >= 70 && /[\p{L}\p{N}]{3}/u.test(w.text)))
+      confirmed.add(i);
   });
 
   const regions: TextRegion[] = [];
@@ -232,14 +242,16 @@ export async function scanForText(
     const textLike = g.some((m) => m.candidate.textLike);
     const read = wordsOf.get(i);
     // Not read (over the OCR cap): blanked if it looks like text, like any unreadable text.
-    const isText = textLike || (read !== undefined && read.length > 0);
+    const isText = textLike || confirmed.has(i);
     if (!isText) return;
     const x0 = Math.min(...g.map((m) => m.candidate.box.x));
     const y0 = Math.min(...g.map((m) => m.candidate.box.y));
     const x1 = Math.max(...g.map((m) => m.candidate.box.x + m.candidate.box.width));
     const y1 = Math.max(...g.map((m) => m.candidate.box.y + m.candidate.box.height));
-    const box = { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
     const charHeight = Math.max(...g.map((m) => m.candidate.charHeight));
+    // Along the line, over characters of lower contrast, in each view where it was seen.
+    let box: Box = { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
+    for (const image of new Set(g.map((m) => m.image))) box = extendAlongLine(image, box, charHeight);
     const margin = Math.max(3, Math.ceil(charHeight * 0.5));
     regions.push({
       box,
