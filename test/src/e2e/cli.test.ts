@@ -18,6 +18,7 @@ interface ReportEntry {
   input: string;
   status: 'processed' | 'quarantined' | 'failed';
   reason: string | null;
+  textCheck?: { checked: boolean; textBoxes: number; phiMatches: number; action: string };
   outputs: { dicom?: string; preview?: string; thumbnail?: string; modelInput?: string };
 }
 
@@ -69,10 +70,13 @@ describe('medimg process', () => {
       reason: 'DICOM_TRUNCATED',
     });
     expect(byName.get('not-dicom.txt')).toMatchObject({ status: 'quarantined', reason: 'NOT_DICOM' });
+    // Default policy quarantine: the pixels were scanned and text was found in them.
     expect(byName.get('us-burned-in-annotation.dcm')).toMatchObject({
       status: 'quarantined',
-      reason: 'BURNED_IN_ANNOTATION',
+      reason: 'BURNED_IN_TEXT',
+      textCheck: { checked: true, action: 'quarantined' },
     });
+    expect(byName.get('us-burned-in-annotation.dcm')?.textCheck?.textBoxes).toBeGreaterThan(0);
   });
 
   it('writes the de-identified DICOM, the preview and the model input it names', async () => {

@@ -139,8 +139,10 @@ export class HeaderPhi {
     if (word.length < 2) return false;
     if (this.tokens.has(word)) return true;
     if (word.length < 6) return false;
-    for (const t of this.tokens)
-      if (Math.abs(t.length - word.length) <= 1 && oneEditApart(t, word)) return true;
+    // One misread character, for tokens with a letter: a number one digit off is another number.
+    for (const t of this.tokens) {
+      if (/[A-Z]/.test(t) && Math.abs(t.length - word.length) <= 1 && oneEditApart(t, word)) return true;
+    }
     return false;
   }
 }

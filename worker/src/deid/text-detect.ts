@@ -44,6 +44,8 @@ export interface TextCandidate {
 export interface DetectOptions {
   /** Grey levels above (below) the local mean for a pixel to be a stroke; 8-bit scale. */
   readonly contrast?: number;
+  /** Floor of the noise-adaptive threshold (MIN_CONTRAST by default). */
+  readonly minContrast?: number;
   /** Fewest characters in a line for it to be a candidate (2 by default). */
   readonly minCharacters?: number;
 }
@@ -87,7 +89,7 @@ function integrals(img: GreyImage): { sum: Float64Array; squares: Float64Array }
  * more, or, on a quiet background, by NOISE_FACTOR standard deviations of the neighbourhood (at
  * least MIN_CONTRAST): faint text on a flat field is found, speckle and noise are not.
  */
-function masks(img: GreyImage, contrast: number): { bright: Uint8Array; dark: Uint8Array } {
+function masks(img: GreyImage, contrast: number, floor: number): { bright: Uint8Array; dark: Uint8Array } {
   const { width: w, height: h, pixels } = img;
   const { sum: s, squares: q } = integrals(img);
   const bright = new Uint8Array(w * h);
@@ -104,7 +106,7 @@ function masks(img: GreyImage, contrast: number): { bright: Uint8Array; dark: Ui
       const sq = q[y1 * W + x1]! - q[y0 * W + x1]! - q[y1 * W + x0]! + q[y0 * W + x0]!;
       const mean = sum / n;
       const sd = Math.sqrt(Math.max(0, sq / n - mean * mean));
-      const t = Math.min(contrast, Math.max(MIN_CONTRAST, NOISE_FACTOR * sd));
+      const t = Math.min(contrast, Math.max(floor, NOISE_FACTOR * sd));
       const v = pixels[y * w + x]!;
       if (v >= mean + t) bright[y * w + x] = 1;
       else if (v <= mean - t) dark[y * w + x] = 1;
@@ -266,7 +268,7 @@ function strokeMask(w: number, h: number, comps: readonly Component[], source: U
 export function detectTextCandidates(img: GreyImage, options: DetectOptions = {}): TextCandidate[] {
   const contrast = options.contrast ?? 48;
   const { width: w, height: h } = img;
-  const { bright, dark } = masks(img, contrast);
+  const { bright, dark } = masks(img, contrast, options.minContrast ?? MIN_CONTRAST);
   const out: TextCandidate[] = [];
   for (const [polarity, mask] of [
     ['bright', bright],
@@ -348,7 +350,7 @@ export function extendAlongLine(img: GreyImage, box: Box, charHeight: number): B
       img.height,
     );
     if (band.width < 4 || band.height < 4) return b;
-    const found = detectTextCandidates(crop(img, band), { contrast: 16, minCharacters: 1 });
+    const found = detectTextCandidates(crop(img, band), { contrast: 16, minContrast: 6, minCharacters: 1 });
     let next = b;
     for (const c of found) {
       const cb = { x: c.box.x + band.x, y: c.box.y + band.y, width: c.box.width, height: c.box.height };
