@@ -3,9 +3,10 @@
  * Uploads sample-dicom/ through presigned URLs and follows it through the trigger, the worker,
  * the model and the notifications; leaves everything under .demo-data/ to look at.
  */
-import { readdir, rm } from 'node:fs/promises';
+import { readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { processedKeys } from '@medimg/common';
 import { startLocalPipeline } from '../local/pipeline.ts';
 import { REPO_ROOT } from '../local/task-runner.ts';
 
@@ -17,8 +18,14 @@ const { values } = parseArgs({
     data: { type: 'string', default: path.join(REPO_ROOT, '.demo-data') },
     samples: { type: 'string', default: path.join(REPO_ROOT, 'sample-dicom') },
     keep: { type: 'boolean', default: false },
+    'burned-in': { type: 'string', default: 'redact' },
   },
 });
+const burnedIn = values['burned-in'];
+if (!['quarantine', 'redact', 'blank'].includes(burnedIn)) {
+  process.stderr.write('demo: --burned-in must be quarantine, redact or blank\n');
+  process.exit(64);
+}
 const dataDir = path.resolve(values.data);
 const samples = path.resolve(values.samples);
 const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1).padStart(5)}s`;
@@ -39,6 +46,7 @@ const pipeline = await startLocalPipeline({
   dataDir,
   // docker compose runs the model in its own container (models/Dockerfile).
   modelUrl: process.env.MODEL_URL,
+  workerEnvironment: { BURNED_IN_POLICY: burnedIn },
   onTriggerBatch: (records, failed) => {
     triggerBatches += 1;
     triggerEvents += records;
@@ -100,6 +108,8 @@ try {
   let quarantined = 0;
   let failed = 0;
   let critical = 0;
+  const text = { checked: 0, withText: 0, regions: 0, phi: 0 };
+  const redacted: string[] = [];
   for (const s of statuses) {
     processed += s.counts.processed;
     quarantined += s.counts.quarantined;
@@ -109,6 +119,18 @@ try {
       if (f.study) studies.add(f.study);
       if (f.study && f.series) series.add(`${f.study}/${f.series}`);
       if (f.status === 'quarantined' && f.reason) reasons.set(f.reason, (reasons.get(f.reason) ?? 0) + 1);
+      const check = f.textCheck;
+      if (!check) continue;
+      text.checked += 1;
+      if (check.textBoxes > 0) text.withText += 1;
+      text.regions += check.textBoxes;
+      text.phi += check.phiMatches;
+      if (check.action === 'redacted' && f.study && f.series && f.sop) {
+        const preview = path.join(pipeline.dirs.s3, bucket, processedKeys.preview(f.study, f.series, f.sop));
+        redacted.push(
+          `                     redacted ${check.textBoxes} region(s), ${check.phiMatches} matching the header, ${check.frames} frame(s): ${path.relative(process.cwd(), preview)}`,
+        );
+      }
     }
   }
   const clinicalMail = pipeline.mail.filter((m) => m.topicArn === pipeline.servers.findingsTopicArn);
@@ -121,6 +143,8 @@ try {
     `  studies / series:  ${studies.size} / ${series.size}`,
     `  files:             ${processed} processed, ${quarantined} quarantined, ${failed} failed`,
     ...[...reasons.entries()].map(([reason, n]) => `                     quarantined ${n} x ${reason}`),
+    `  burned-in text:    policy ${burnedIn}; ${text.checked} image(s) scanned with OCR, text in ${text.withText} (${text.regions} region(s), ${text.phi} matching the header)`,
+    ...redacted,
     `  inference:         ${statuses.map((s) => `${s.inference.state}${s.inference.model ? ` (${s.inference.model.name} ${s.inference.model.version})` : ''}`).join(', ')}`,
     `  critical findings: ${critical}`,
     `  notifications:     ${clinicalMail.length} to clinicians, ${opsMail.length} to operations`,
@@ -136,6 +160,7 @@ try {
     `Demo finished in ${((performance.now() - started) / 1000).toFixed(1)} s.`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+  await writeFile(path.join(dataDir, 'summary.txt'), `${lines.join('\n')}\n`);
   if (failed > 0 || statuses.some((s) => s.state === 'failed')) exitCode = 1;
 } catch (error) {
   process.stderr.write(`demo failed: ${error instanceof Error ? error.message : String(error)}\n`);

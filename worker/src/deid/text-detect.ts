@@ -204,11 +204,12 @@ function lines(chars: Component[]): Component[][] {
 
 /**
  * Share of the line box's background pixels (more than one pixel away from any stroke, so that
- * anti-aliased edges do not count) within 24 grey levels of the background's median.
+ * anti-aliased edges do not count) within 24 grey levels of their slice's median. The box is cut
+ * into slices about two characters wide, so a line running from a black band onto a grey one is
+ * still on a plain background; speckle and anatomy are not.
  */
-function plainBackground(img: GreyImage, box: Box, strokes: Uint8Array): number {
+function plainBackground(img: GreyImage, box: Box, strokes: Uint8Array, charHeight: number): number {
   const w = img.width;
-  const values: number[] = [];
   const nearStroke = (x: number, y: number): boolean => {
     for (let dy = -1; dy <= 1; dy++) {
       const yy = y + dy;
@@ -220,14 +221,23 @@ function plainBackground(img: GreyImage, box: Box, strokes: Uint8Array): number 
     }
     return false;
   };
-  for (let y = box.y; y < box.y + box.height; y++) {
-    for (let x = box.x; x < box.x + box.width; x++) {
-      if (!nearStroke(x, y)) values.push(img.pixels[y * w + x]!);
+  const sliceWidth = Math.max(8, 2 * charHeight);
+  let near = 0;
+  let total = 0;
+  for (let sx = box.x; sx < box.x + box.width; sx += sliceWidth) {
+    const values: number[] = [];
+    for (let y = box.y; y < box.y + box.height; y++) {
+      for (let x = sx; x < Math.min(box.x + box.width, sx + sliceWidth); x++) {
+        if (!nearStroke(x, y)) values.push(img.pixels[y * w + x]!);
+      }
     }
+    if (values.length === 0) continue;
+    const bg = median(values);
+    near += values.filter((v) => Math.abs(v - bg) <= 24).length;
+    total += values.length;
   }
-  if (values.length < 8) return 1; // strokes fill the box: nothing behind them to judge
-  const bg = median(values);
-  return values.filter((v) => Math.abs(v - bg) <= 24).length / values.length;
+  if (total < 8) return 1; // strokes fill the box: nothing behind them to judge
+  return near / total;
 }
 
 function describeLine(
@@ -249,7 +259,10 @@ function describeLine(
   const aligned = bottoms.filter((b) => Math.abs(b - baseline) <= Math.max(2, 0.2 * charHeight)).length;
   const n = line.length;
   const textLike =
-    n >= 3 && regular >= 0.7 * n && aligned >= 0.6 * n && plainBackground(img, box, strokes) >= 0.85;
+    n >= 3 &&
+    regular >= 0.7 * n &&
+    aligned >= 0.6 * n &&
+    plainBackground(img, box, strokes, charHeight) >= 0.85;
   return { box, polarity, characters: n, charHeight, textLike };
 }
 
@@ -336,7 +349,7 @@ export function crop(img: GreyImage, box: Box): GreyImage {
 }
 
 /**
- * A text line's box extended along the line over characters of lower contrast (text running onto
+ * A text line's box extended along the line (never in height) over characters of lower contrast (text running onto
  * brighter or darker anatomy): characters found at a quarter of the usual contrast in a band around
  * the line that continue it (overlapping its height, within one and a half character heights) join it.
  */
@@ -359,14 +372,9 @@ export function extendAlongLine(img: GreyImage, box: Box, charHeight: number): B
       if (cb.height > 2 * Math.max(charHeight, b.height)) continue;
       const gap = Math.max(cb.x - (b.x + b.width), b.x - (cb.x + cb.width));
       if (gap > 1.6 * charHeight) continue;
+      // Only along the line: the height stays the line's (the blanking margin covers ascenders).
       const x = Math.min(next.x, cb.x);
-      const y = Math.min(next.y, cb.y);
-      next = {
-        x,
-        y,
-        width: Math.max(next.x + next.width, cb.x + cb.width) - x,
-        height: Math.max(next.y + next.height, cb.y + cb.height) - y,
-      };
+      next = { x, y: b.y, width: Math.max(next.x + next.width, cb.x + cb.width) - x, height: b.height };
     }
     if (next.x === b.x && next.width === b.width && next.y === b.y && next.height === b.height) return b;
     b = next;

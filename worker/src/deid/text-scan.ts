@@ -76,6 +76,8 @@ export interface ScanResult {
 
 /** Minimum OCR confidence for a word to count, and for a candidate that does not look like text. */
 const WORD_CONFIDENCE = 60;
+/** When checking a redacted output: a word read at this confidence means text remains. */
+const VERIFY_CONFIDENCE = 40;
 
 interface Found {
   readonly candidate: TextCandidate;
@@ -129,6 +131,17 @@ function fullRange(values: Float64Array, invert: boolean): Uint8Array {
   return out;
 }
 
+const union = (a: Box, b: Box): Box => {
+  const x = Math.min(a.x, b.x);
+  const y = Math.min(a.y, b.y);
+  return {
+    x,
+    y,
+    width: Math.max(a.x + a.width, b.x + b.width) - x,
+    height: Math.max(a.y + a.height, b.y + b.height) - y,
+  };
+};
+
 const overlaps = (a: Box, b: Box): boolean =>
   a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
 
@@ -141,6 +154,7 @@ export async function scanForText(
   reader: TextReader,
   phi: HeaderPhi | undefined,
   limits: ScanLimits = DEFAULT_SCAN_LIMITS,
+  mode: 'find' | 'verify' = 'find',
 ): Promise<ScanResult> {
   const started = performance.now();
   let desc: ReturnType<typeof describePixels>;
@@ -225,25 +239,57 @@ export async function scanForText(
   const confirmed = new Set<number>();
   readable.forEach(({ i }, k) => {
     const read = (words[k] ?? []).filter(
-      (w) => w.confidence >= WORD_CONFIDENCE && /[\p{L}\p{N}]{2}/u.test(w.text),
+      (w) =>
+        w.confidence >= (mode === 'verify' ? VERIFY_CONFIDENCE : WORD_CONFIDENCE) &&
+        /[\p{L}\p{N}]{2}/u.test(w.text),
     );
     wordsOf.set(
       i,
       read.map((w) => w.text),
     );
     // A region that does not look like text is text when OCR reads it: one word of three letters or
-    // digits read with confidence, or two words.
+    // digits read with confidence, two words, or a value of the header. When verifying a redacted
+    // output, any word read counts: what remains must be nothing at all.
     if (read.length >= 2 || read.some((w) => w.confidence >= 70 && /[\p{L}\p{N}]{3}/u.test(w.text)))
       confirmed.add(i);
   });
+
+  // Text: looks like text (read or not, e.g. over the OCR cap), or confirmed by OCR, or a line of the
+  // same block as text (left-aligned or overlapping it, within 1.6 line heights, similar size).
+  const text = new Set<number>(
+    groups.flatMap((g, i) => (g.some((m) => m.candidate.textLike) || confirmed.has(i) ? [i] : [])),
+  );
+  const boxOf = (g: Found[]): Box =>
+    g.reduce((b, m) => (m.candidate.characters > 2 ? union(b, m.candidate.box) : b), g[0]!.candidate.box);
+  const heightOf = (g: Found[]): number => Math.max(...g.map((m) => m.candidate.charHeight));
+  for (let grew = true; grew; ) {
+    grew = false;
+    groups.forEach((g, i) => {
+      if (text.has(i) || !g.some((m) => m.candidate.characters >= 3)) return;
+      const b = boxOf(g);
+      const h = heightOf(g);
+      for (const j of text) {
+        const t = groups[j]!;
+        const tb = boxOf(t);
+        const th = heightOf(t);
+        if (Math.max(h, th) > 1.5 * Math.min(h, th)) continue;
+        const gap = Math.max(b.y - (tb.y + tb.height), tb.y - (b.y + b.height));
+        if (gap > 1.6 * Math.max(h, th)) continue;
+        const aligned = Math.abs(b.x - tb.x) <= Math.max(h, th);
+        const overlapX = Math.min(b.x + b.width, tb.x + tb.width) - Math.max(b.x, tb.x);
+        if (!aligned && overlapX < 0.5 * Math.min(b.width, tb.width)) continue;
+        text.add(i);
+        grew = true;
+        break;
+      }
+    });
+  }
 
   const regions: TextRegion[] = [];
   groups.forEach((g, i) => {
     const textLike = g.some((m) => m.candidate.textLike);
     const read = wordsOf.get(i);
-    // Not read (over the OCR cap): blanked if it looks like text, like any unreadable text.
-    const isText = textLike || confirmed.has(i);
-    if (!isText) return;
+    if (!text.has(i)) return;
     const x0 = Math.min(...g.map((m) => m.candidate.box.x));
     const y0 = Math.min(...g.map((m) => m.candidate.box.y));
     const x1 = Math.max(...g.map((m) => m.candidate.box.x + m.candidate.box.width));
