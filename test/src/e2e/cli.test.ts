@@ -92,3 +92,76 @@ describe('medimg process', () => {
     expect([input.width, input.height, input.channels]).toEqual([128, 128, 1]);
   });
 });
+
+describe('medimg process --burned-in redact', () => {
+  let out: string;
+  let run: ReturnType<typeof spawnSync>;
+  let entries: ReportEntry[];
+
+  beforeAll(async () => {
+    out = await mkdtemp(path.join(os.tmpdir(), 'medimg-cli-redact-'));
+    const keyFile = path.join(out, 'key.hex');
+    await writeFile(keyFile, 'b2'.repeat(32));
+    run = spawnSync(
+      process.execPath,
+      [
+        path.join(REPO_ROOT, 'worker/bin/medimg.js'),
+        'process',
+        path.join(REPO_ROOT, 'sample-dicom/burned-in'),
+        '--out',
+        path.join(out, 'result'),
+        '--key-file',
+        keyFile,
+        '--burned-in',
+        'redact',
+      ],
+      { encoding: 'utf8', env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } },
+    );
+    entries = (
+      JSON.parse(await readFile(path.join(out, 'result', 'report.json'), 'utf8')) as {
+        entries: ReportEntry[];
+      }
+    ).entries;
+  }, 120_000);
+
+  afterAll(async () => {
+    await rm(out, { recursive: true, force: true });
+  });
+
+  it('processes both unflagged sample images with text, redacted, and says so per file on stderr', () => {
+    expect(run.status, String(run.stderr)).toBe(0);
+    expect(entries.map((e) => [path.basename(e.input), e.status, e.textCheck?.action])).toEqual([
+      ['dx-chest-text.dcm', 'processed', 'redacted'],
+      ['us-liver-text.dcm', 'processed', 'redacted'],
+    ]);
+    for (const e of entries) expect(e.textCheck!.phiMatches).toBeGreaterThanOrEqual(3);
+    expect(String(run.stderr)).toMatch(
+      /processed\s+us-liver-text\.dcm, text: \d+ region\(s\), \d+ matching the header, redacted/,
+    );
+  });
+
+  it('stores previews in which the text rows are blank and the anatomy is not', async () => {
+    const us = entries.find((e) => e.input.endsWith('us-liver-text.dcm'))!;
+    const { data, info } = await sharp(us.outputs.preview!).raw().toBuffer({ resolveWithObject: true });
+    expect([info.width, info.height, info.channels]).toEqual([640, 480, 1]);
+    // The name and ID were drawn in the top 40 rows, the probe settings at the bottom right.
+    let top = 0;
+    for (let i = 0; i < 40 * info.width; i++) top = Math.max(top, data[i]!);
+    expect(top).toBe(0);
+    let bottomRight = 0;
+    for (let y = 455; y < 472; y++)
+      for (let x = 420; x < 560; x++) bottomRight = Math.max(bottomRight, data[y * info.width + x]!);
+    expect(bottomRight).toBe(0);
+    // The sector is still there.
+    let middle = 0;
+    for (let x = 300; x < 340; x++) middle += data[200 * info.width + x]!;
+    expect(middle / 40).toBeGreaterThan(40);
+  });
+
+  it('leaves no header value in the report', async () => {
+    const report = await readFile(path.join(out, 'result', 'report.json'), 'utf8');
+    for (const value of ['MOREAU', 'Moreau', 'FAKE-US-771204', 'OKAFOR', 'Okafor', 'FAKE-DX-550318']) {
+      expect(report).not.toContain(value);
+    }
+  });
+});

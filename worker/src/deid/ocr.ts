@@ -51,6 +51,8 @@ const LANGUAGE_PACKAGES: Readonly<Record<string, string>> = {
 export class TesseractReader implements TextReader {
   private worker: Promise<TesseractWorker> | undefined;
   private dataDir: string | undefined;
+  /** One recognition at a time: files processed concurrently share the engine. */
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly languages: readonly string[] = ['eng', 'fra']) {
     for (const l of languages) {
@@ -102,7 +104,11 @@ export class TesseractReader implements TextReader {
         height += prepared[end]!.height + GAP;
         end++;
       }
-      await this.readStack(prepared.slice(start, end), out, start);
+      const parts = prepared.slice(start, end);
+      const offset = start;
+      const turn = this.queue.then(() => this.readStack(parts, out, offset));
+      this.queue = turn.catch(() => undefined);
+      await turn;
       start = end;
     }
     return out;

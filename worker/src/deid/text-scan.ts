@@ -60,6 +60,8 @@ export interface TextRegion {
   readonly blank: Box;
   /** Looked like text (regular characters on a plain background). */
   readonly textLike: boolean;
+  /** Character height in pixels. */
+  readonly charHeight: number;
   /** Words OCR read with confidence (counts only are reported). */
   readonly words: number;
   /** Whether the words contain a value of the original header (name, ID, date, institution). */
@@ -298,11 +300,15 @@ export async function scanForText(
     // Along the line, over characters of lower contrast, in each view where it was seen.
     let box: Box = { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
     for (const image of new Set(g.map((m) => m.image))) box = extendAlongLine(image, box, charHeight);
+    // Half a line above and below; a character's width more at each end, for a first or last
+    // character that runs onto anatomy at a contrast too low to be found.
     const margin = Math.max(3, Math.ceil(charHeight * 0.5));
+    const widened = { x: box.x - margin, y: box.y, width: box.width + 2 * margin, height: box.height };
     regions.push({
       box,
-      blank: grow(box, margin, desc.columns, desc.rows),
+      blank: grow(widened, margin, desc.columns, desc.rows),
       textLike,
+      charHeight,
       words: read?.length ?? 0,
       phi: phi !== undefined && read !== undefined && phi.matches(read),
     });
@@ -310,5 +316,21 @@ export async function scanForText(
   return { frames: desc.frameCount, regions, ocrCrops: crops.length, ocrMs };
 }
 
-/** The blank boxes of the regions, overlapping ones merged. */
-export const blankBoxes = (regions: readonly TextRegion[]): Box[] => mergeBoxes(regions.map((r) => r.blank));
+/**
+ * The blank boxes of the regions, overlapping ones merged; two regions of one line (overlapping
+ * vertically, at most three character heights apart) are blanked with the gap between them, which
+ * holds what the detector does not count as characters (commas, dots, hyphens).
+ */
+export function blankBoxes(regions: readonly TextRegion[]): Box[] {
+  const boxes = regions.map((r) => r.blank);
+  for (const [i, a] of regions.entries()) {
+    for (const b of regions.slice(i + 1)) {
+      const overlap = Math.min(a.box.y + a.box.height, b.box.y + b.box.height) - Math.max(a.box.y, b.box.y);
+      if (overlap < 0.5 * Math.min(a.box.height, b.box.height)) continue;
+      const gap = Math.max(b.box.x - (a.box.x + a.box.width), a.box.x - (b.box.x + b.box.width));
+      if (gap > 3 * Math.max(a.charHeight, b.charHeight)) continue;
+      boxes.push(union(a.blank, b.blank));
+    }
+  }
+  return mergeBoxes(boxes);
+}
