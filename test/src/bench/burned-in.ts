@@ -15,7 +15,8 @@ export async function benchBurnedIn(out: (line: string) => void): Promise<void> 
   const textPerKind = 10;
   const cleanPerKind = 5;
   const t0 = performance.now();
-  const cases = await textImageSet({ textPerKind, cleanPerKind, seed: 2026 });
+  const seed = Number(process.env.BENCH_TEXT_SEED ?? 4242);
+  const cases = await textImageSet({ textPerKind, cleanPerKind, seed });
   out(
     `\nburned-in text: ${cases.length} generated images (${ALL_KINDS.join(', ')}; ${textPerKind} with text and ${cleanPerKind} clean of each), made in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
   );

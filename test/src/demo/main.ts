@@ -156,6 +156,7 @@ try {
     `  linkage store:     ${rel(path.join(pipeline.dirs.s3, pipeline.servers.names.linkageBucket))} (restricted)`,
     `  emails:            ${rel(pipeline.dirs.mail)}`,
     `  logs:              ${rel(pipeline.dirs.logs)}`,
+    `  this summary:      ${rel(path.join(dataDir, 'summary.txt'))}`,
     '',
     `Demo finished in ${((performance.now() - started) / 1000).toFixed(1)} s.`,
   ];
