@@ -18,7 +18,7 @@ export async function benchBurnedIn(out: (line: string) => void): Promise<void> 
   const seed = Number(process.env.BENCH_TEXT_SEED ?? 4242);
   const cases = await textImageSet({ textPerKind, cleanPerKind, seed });
   out(
-    `\nburned-in text: ${cases.length} generated images (${ALL_KINDS.join(', ')}; ${textPerKind} with text and ${cleanPerKind} clean of each), made in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    `\nburned-in text: ${cases.length} generated images (${ALL_KINDS.join(', ')}; ${textPerKind} with text and ${cleanPerKind} clean of each; seed ${seed}), made in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
   );
 
   const reader = new TesseractReader(['eng', 'fra']);

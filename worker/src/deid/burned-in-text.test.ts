@@ -107,7 +107,7 @@ describe('policies', () => {
     expect(result.methodCodes).not.toContain('113101');
   });
 
-  it('does not scan CT, MR, PT or NM unless flagged YES, and scans a flagged CT', () => {
+  it('does not scan CT, MR, PT or NM unless flagged YES or Secondary Capture', () => {
     const options = parseDeidOptions({ burnedInPolicy: 'redact' });
     const ct = withElement(byName('dx-text-0').file, stringElement(MODALITY, 'CS', 'CT'));
 
@@ -116,6 +116,8 @@ describe('policies', () => {
       true,
     );
     expect(needsTextScan(ct, parseDeidOptions({ burnedInPolicy: 'blank' }))).toBe(false);
+    const screenshot = withElement(ct, stringElement(0x00080016, 'UI', '1.2.840.10008.5.1.4.1.1.7'));
+    expect(needsTextScan(screenshot, options)).toBe(true);
   });
 
   it('quarantines an image flagged YES in which no text is found (BURNED_IN_ANNOTATION)', async () => {

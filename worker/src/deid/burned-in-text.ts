@@ -8,8 +8,8 @@
  *               scanned again, and any text still found -> BURNED_IN_TEXT_REMAINS. Never passed.
  *   blank       configured regions by modality, as before (no scan).
  *
- * Images to check: Burned In Annotation YES whatever the modality, and every image whose modality
- * is not in `textScanSkipModalities` (CT, MR, PT, NM by default). An image flagged YES in which no
+ * Images to check: Burned In Annotation YES or a Secondary Capture SOP class whatever the modality,
+ * and every image whose modality is not in `textScanSkipModalities` (CT, MR, PT, NM by default). An image flagged YES in which no
  * text is found is quarantined (BURNED_IN_ANNOTATION): the device says there is text the scan did
  * not see (handwriting, low contrast, text over anatomy), and a person looks at it.
  */
@@ -17,6 +17,7 @@ import type { DicomFile } from '../dicom/dataset.ts';
 import { T } from '../dicom/tags.ts';
 import { getString } from '../dicom/values.ts';
 import { blankEncapsulated } from './blank-encapsulated.ts';
+import { isSecondaryCapture } from './burned-in.ts';
 import { DeidError, type DeidResult, deidentify } from './deidentify.ts';
 import { HeaderPhi } from './header-phi.ts';
 import type { TextReader } from './ocr.ts';
@@ -65,6 +66,8 @@ export function needsTextScan(file: DicomFile, options: DeidOptions): boolean {
   if (options.burnedInPolicy === 'blank') return false;
   if (!file.dataset.has(T.PixelData)) return false;
   if (flaggedYes(file)) return true;
+  // Secondary Capture (screenshots, scanned documents) whatever its modality.
+  if (isSecondaryCapture(file.dataset)) return true;
   const modality = (getString(file.dataset, T.Modality) ?? '').toUpperCase();
   return !options.textScanSkipModalities.some((m) => m.toUpperCase() === modality);
 }

@@ -26,7 +26,7 @@ export interface TextImageCase {
   readonly file: DicomFile;
   /** Text lines drawn (0 for a clean image). */
   readonly lines: number;
-  /** Per frame, the pixel indexes where text was drawn with at least half coverage. */
+  /** Per frame, the pixel indexes where text was drawn with at least half coverage, visibly. */
   readonly textPixels: readonly Int32Array[];
 }
 
@@ -474,7 +474,15 @@ async function makeCase(
             : [pick(r, [max, Math.round(max * 0.85), Math.round(max * 0.7)])];
     const pixels: number[] = [];
     if (alpha) {
-      for (let k = 0; k < alpha.length; k++) if (alpha[k]! >= 0.5) pixels.push(k);
+      // The truth: pixels drawn at half coverage or more that differ visibly (3 % of the range) from
+      // what was under them; white text on a white-saturated field carries nothing to remove.
+      for (let k = 0; k < alpha.length; k++) {
+        if (alpha[k]! < 0.5) continue;
+        let visible = false;
+        for (let c = 0; c < channels; c++)
+          if (Math.abs(colour[c]! - bg[k * channels + c]!) >= 0.03 * max) visible = true;
+        if (visible) pixels.push(k);
+      }
       for (let k = 0; k < alpha.length; k++) {
         const a = alpha[k]!;
         if (a === 0) continue;
