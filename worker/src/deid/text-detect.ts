@@ -351,7 +351,7 @@ export function crop(img: GreyImage, box: Box): GreyImage {
 /**
  * A text line's box extended along the line (never in height) over characters of lower contrast (text running onto
  * brighter or darker anatomy): characters found at a quarter of the usual contrast in a band around
- * the line that continue it (overlapping its height, within one and a half character heights) join it.
+ * the line that continue it (overlapping its height, within about two character heights) join it.
  */
 export function extendAlongLine(img: GreyImage, box: Box, charHeight: number): Box {
   let b = box;
@@ -371,7 +371,7 @@ export function extendAlongLine(img: GreyImage, box: Box, charHeight: number): B
       if (overlap < 0.5 * Math.min(cb.height, b.height)) continue;
       if (cb.height > 2 * Math.max(charHeight, b.height)) continue;
       const gap = Math.max(cb.x - (b.x + b.width), b.x - (cb.x + cb.width));
-      if (gap > 1.6 * charHeight) continue;
+      if (gap > 2.2 * charHeight) continue; // a word space and a character lost at an edge
       // Only along the line: the height stays the line's (the blanking margin covers ascenders).
       const x = Math.min(next.x, cb.x);
       next = { x, y: b.y, width: Math.max(next.x + next.width, cb.x + cb.width) - x, height: b.height };
