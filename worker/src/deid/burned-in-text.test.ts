@@ -171,6 +171,19 @@ describe('bad input', () => {
     expect(error).toMatchObject({ code: 'BURNED_IN_SCAN_TOO_LARGE' });
   });
 
+  it('quarantines, rather than waits for ever, when the OCR engine does not answer within the budget', async () => {
+    const stuck: TextReader = { readCrops: () => new Promise(() => {}), close: async () => {} };
+    const options = parseDeidOptions({ burnedInPolicy: 'redact', textScanTimeoutMs: 1000 });
+
+    const error = await deidentifyCheckingText(byName('us-text-0').file, {
+      key: KEY,
+      options,
+      reader: stuck,
+    }).catch((e: unknown) => e);
+
+    expect(error).toMatchObject({ code: 'BURNED_IN_SCAN_TOO_LARGE' });
+  });
+
   it('refuses a frame that cannot be decoded with the decoder code, never passing it unchecked', async () => {
     const c = byName('us-rle-clean-1');
     const pixel = c.file.dataset.get(0x7fe00010)!;

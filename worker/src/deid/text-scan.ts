@@ -230,10 +230,22 @@ export async function scanForText(
     charHeight: r.candidate.charHeight,
   }));
   let words: Awaited<ReturnType<TextReader['readCrops']>>;
+  // The engine gets what is left of the budget: a stuck engine quarantines the file, never hangs it.
+  const left = Math.max(1000, limits.timeoutMs - (performance.now() - started));
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new ScanError('BURNED_IN_SCAN_TOO_LARGE', 'OCR ran over the time budget')),
+      left,
+    );
+  });
   try {
-    words = await reader.readCrops(crops);
+    words = await Promise.race([reader.readCrops(crops), timeout]);
   } catch (e) {
+    if (e instanceof ScanError) throw e;
     throw new ScanError('OCR_FAILED', 'the OCR engine failed', { cause: e });
+  } finally {
+    clearTimeout(timer);
   }
   const ocrMs = performance.now() - ocrStart;
   if (overBudget()) throw new ScanError('BURNED_IN_SCAN_TOO_LARGE', 'the text scan ran over its time budget');
