@@ -167,7 +167,11 @@ export function readPipelineConfig(node: ContextSource | Node): PipelineConfig {
         'arm64',
       ] as const),
       criticalThresholds: r.thresholds('criticalThresholds', d.worker.criticalThresholds),
-      burnedInPolicy: r.oneOf('burnedInPolicy', d.worker.burnedInPolicy, ['quarantine', 'redact', 'blank'] as const),
+      burnedInPolicy: r.oneOf('burnedInPolicy', d.worker.burnedInPolicy, [
+        'quarantine',
+        'redact',
+        'blank',
+      ] as const),
       logLevel: r.oneOf('logLevel', d.worker.logLevel, ['debug', 'info', 'warn', 'error'] as const),
     },
     trigger: {
