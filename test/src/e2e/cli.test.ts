@@ -142,7 +142,10 @@ describe('medimg process --burned-in redact', () => {
 
   it('stores previews in which the text rows are blank and the anatomy is not', async () => {
     const us = entries.find((e) => e.input.endsWith('us-liver-text.dcm'))!;
-    const { data, info } = await sharp(us.outputs.preview!).raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp(us.outputs.preview!)
+      .toColourspace('b-w')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     expect([info.width, info.height, info.channels]).toEqual([640, 480, 1]);
     // The name and ID were drawn in the top 40 rows, the probe settings at the bottom right.
     let top = 0;
