@@ -1,7 +1,10 @@
 /**
  * The inference contract between the worker and the model endpoint (DESIGN D5).
- * See models/README.md for the prose version; this file is the single source of truth for both sides.
+ * See models/README.md for the prose version; this file is the single source of truth for both sides:
+ * the model server validates requests with `InferenceRequestSchema`, the worker's SageMaker adapter
+ * validates answers with `InferenceResponseSchema`.
  */
+import { z } from 'zod';
 
 /** Model input: 8-bit greyscale PNG, MODEL_INPUT_SIZE x MODEL_INPUT_SIZE, windowed image resized with
  * its aspect ratio kept (`fit: contain`) on a black background. The model scales pixels to [0, 1]. */
@@ -61,3 +64,36 @@ export interface InferenceResponse {
 export interface InferenceErrorBody {
   readonly error: { readonly code: string; readonly message: string };
 }
+
+/** Longest instance id the server accepts. */
+export const INSTANCE_ID_MAX = 256;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+export const InferenceInstanceSchema: z.ZodType<InferenceInstance> = z.object({
+  id: z.string().min(1).max(INSTANCE_ID_MAX),
+  data: z.string().regex(BASE64),
+});
+
+export const InferenceRequestSchema: z.ZodType<InferenceRequest> = z.object({
+  instances: z.array(InferenceInstanceSchema).min(1),
+});
+
+const unit = () => z.number().min(0).max(1);
+
+export const InferenceResponseSchema: z.ZodType<InferenceResponse> = z.object({
+  model: z.object({ name: z.string().min(1), version: z.string().min(1) }),
+  predictions: z.array(
+    z.object({
+      id: z.string(),
+      scores: z.record(z.string(), unit()),
+      findings: z.array(
+        z.object({
+          label: z.string().min(1),
+          score: unit(),
+          box: z.object({ x: unit(), y: unit(), width: unit(), height: unit() }).optional(),
+        }),
+      ),
+    }),
+  ),
+  timing: z.object({ inferenceMs: z.number().min(0) }),
+});

@@ -35,6 +35,8 @@ export interface WorkerSettings {
   /** JSON object `{"label": minScore}`: which model findings are critical (DESIGN D5). */
   readonly criticalThresholds: Readonly<Record<string, number>>;
   readonly burnedInPolicy: BurnedInPolicy;
+  /** De-identification profile (docs/deidentification.md): research (default) or safe-harbor. */
+  readonly deidProfile: 'research' | 'safe-harbor';
   readonly logLevel: LogLevel;
 }
 
@@ -94,6 +96,7 @@ export const DEFAULT_CONFIG: PipelineConfig = {
     cpuArchitecture: 'x86_64',
     criticalThresholds: { suspicious_lesion: 0.9 },
     burnedInPolicy: 'quarantine',
+    deidProfile: 'research',
     logLevel: 'info',
   },
   trigger: { reservedConcurrency: 5, batchSize: 1000, maxBatchingWindowSeconds: 20 },
@@ -172,6 +175,7 @@ export function readPipelineConfig(node: ContextSource | Node): PipelineConfig {
         'redact',
         'blank',
       ] as const),
+      deidProfile: r.oneOf('deidProfile', d.worker.deidProfile, ['research', 'safe-harbor'] as const),
       logLevel: r.oneOf('logLevel', d.worker.logLevel, ['debug', 'info', 'warn', 'error'] as const),
     },
     trigger: {

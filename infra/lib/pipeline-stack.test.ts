@@ -474,6 +474,8 @@ describe('processing', () => {
         DEID_KEY_SECRET_ARN: ref(stack.deidKey.secret),
         CRITICAL_THRESHOLDS: '{"suspicious_lesion":0.9}',
         BURNED_IN_POLICY: 'quarantine',
+        DEID_PROFILE: 'research',
+        MAX_DECODED_BYTES: String(256 * 1024 * 1024),
         LOG_LEVEL: 'info',
         SAGEMAKER_SERVERLESS: 'true',
       }),

@@ -1,7 +1,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
+  INSTANCE_ID_MAX,
   type InferenceErrorBody,
+  InferenceRequestSchema,
   type InferenceResponse,
   type InstancePrediction,
   MODEL_INPUT_SIZE,
@@ -39,8 +41,6 @@ export interface ModelServer {
 }
 
 const ENDPOINT_PATH = /^\/endpoints\/([A-Za-z0-9](?:-*[A-Za-z0-9])*)\/invocations$/;
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-const ID_MAX = 256;
 
 const defaultLog = (event: Readonly<Record<string, unknown>>): void => {
   process.stdout.write(
@@ -220,26 +220,22 @@ function parseInstances(body: Buffer): { id: string; png: Buffer }[] {
   } catch (err) {
     throw new ModelServerError('BAD_JSON', 'the body is not valid JSON', { cause: err });
   }
-  const instances = (parsed as { instances?: unknown } | null)?.instances;
-  if (!Array.isArray(instances) || instances.length === 0) {
+  const request = InferenceRequestSchema.safeParse(parsed);
+  if (request.success) {
+    return request.data.instances.map(({ id, data }) => ({ id, png: Buffer.from(data, 'base64') }));
+  }
+  // The first problem, named by its place in the request (never by a value).
+  const [, index, field] = request.error.issues[0]?.path ?? [];
+  if (typeof index === 'number' && field === 'data') {
+    throw new ModelServerError('BAD_REQUEST', `instances[${index}].data must be base64`);
+  }
+  if (typeof index === 'number') {
     throw new ModelServerError(
       'BAD_REQUEST',
-      'expected {"instances":[{"id":string,"data":base64 PNG}, ...]}',
+      `instances[${index}].id must be a string of 1 to ${INSTANCE_ID_MAX} characters`,
     );
   }
-  return instances.map((item: unknown, index) => {
-    const { id, data } = (item ?? {}) as { id?: unknown; data?: unknown };
-    if (typeof id !== 'string' || id.length === 0 || id.length > ID_MAX) {
-      throw new ModelServerError(
-        'BAD_REQUEST',
-        `instances[${index}].id must be a string of 1 to ${ID_MAX} characters`,
-      );
-    }
-    if (typeof data !== 'string' || !BASE64.test(data)) {
-      throw new ModelServerError('BAD_REQUEST', `instances[${index}].data must be base64`);
-    }
-    return { id, png: Buffer.from(data, 'base64') };
-  });
+  throw new ModelServerError('BAD_REQUEST', 'expected {"instances":[{"id":string,"data":base64 PNG}, ...]}');
 }
 
 async function predict(

@@ -13,9 +13,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MODEL_INPUT_SIZE } from '@medimg/common';
+import { parseDicom } from '@medimg/dicom';
 import { ARTIFACTS_DIR, decodeModelInput, type LoadedModel, loadModel } from '@medimg/models';
 import { DEFAULT_CRITICAL_THRESHOLDS } from '@medimg/worker/config.ts';
-import { parseDicom } from '@medimg/worker/dicom/parse.ts';
 import { renderImage } from '@medimg/worker/imaging/render.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 

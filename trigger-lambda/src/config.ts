@@ -1,4 +1,4 @@
-import { MANAGED_BATCH_ID_PATTERN } from '@medimg/common';
+import { type LogLevel, MANAGED_BATCH_ID_PATTERN, type TriggerEnvName } from '@medimg/common';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
 
@@ -36,6 +36,7 @@ export interface EcsTaskConfig {
 export interface LambdaConfig {
   readonly trigger: TriggerConfig;
   readonly ecs: EcsTaskConfig;
+  readonly logLevel: LogLevel;
 }
 
 /** Builds a TriggerConfig with defaults for everything but the bucket. */
@@ -77,7 +78,8 @@ const csv = (what: string, item: RegExp) =>
 
 const nonEmpty = (expected: string) => z.string({ error: expected }).trim().min(1, { error: expected });
 
-const EnvSchema = z.object({
+/** Every variable the Lambda reads (docs/decisions/010-contracts-and-config.md). */
+const envShape = {
   RAW_BUCKET: z
     .string({ error: 'expected an S3 bucket name' })
     .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'expected an S3 bucket name' }),
@@ -105,7 +107,11 @@ const EnvSchema = z.object({
         return z.NEVER;
       }
     }),
-});
+  LOG_LEVEL: z
+    .enum(['debug', 'info', 'warn', 'error'], { error: 'expected debug, info, warn or error' })
+    .default('info'),
+} satisfies Record<TriggerEnvName, z.ZodType>;
+const EnvSchema = z.object(envShape);
 
 /**
  * Reads the Lambda's configuration from the environment once, failing fast with a ConfigError that
@@ -133,5 +139,6 @@ export function loadConfigFromEnv(env: NodeJS.ProcessEnv = process.env): LambdaC
       securityGroupIds: e.SECURITY_GROUP_IDS,
       assignPublicIp: e.ASSIGN_PUBLIC_IP,
     },
+    logLevel: e.LOG_LEVEL,
   };
 }

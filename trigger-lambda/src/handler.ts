@@ -4,11 +4,11 @@
  */
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { S3ObjectStore } from '@medimg/aws';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { EcsTaskRunner } from './adapters/ecs-task-runner.ts';
-import { S3RawStore } from './adapters/s3-raw-store.ts';
 import { loadConfigFromEnv } from './config.ts';
-import { createLogger, parseLogLevel } from './logger.ts';
+import { createLogger } from './logger.ts';
 import { createHandler, type SqsBatchHandler } from './trigger.ts';
 
 export { createHandler, type HandlerDeps, type SqsBatchHandler } from './trigger.ts';
@@ -19,9 +19,9 @@ export function createHandlerFromEnv(
   clients: { readonly s3?: S3Client; readonly ecs?: ECSClient } = {},
 ): SqsBatchHandler {
   const config = loadConfigFromEnv(env);
-  const logger = createLogger({ level: parseLogLevel(env.LOG_LEVEL) });
+  const logger = createLogger({ level: config.logLevel });
   return createHandler({
-    store: new S3RawStore(clients.s3 ? { client: clients.s3 } : {}),
+    store: new S3ObjectStore(clients.s3 ? { client: clients.s3 } : {}),
     runner: new EcsTaskRunner(config.ecs, { logger, ...(clients.ecs ? { client: clients.ecs } : {}) }),
     config: config.trigger,
     logger,

@@ -5,19 +5,17 @@
  */
 
 import { S3Client } from '@aws-sdk/client-s3';
+import { S3_CLIENT_DEFAULTS, S3ObjectStore } from '@medimg/aws';
 import { JobSpecSchema } from '@medimg/common';
-import { S3_CLIENT_DEFAULTS, S3ObjectStore } from './adapters/s3-object-store.ts';
 import { SageMakerInferenceClient } from './adapters/sagemaker-inference.ts';
 import { secretsManagerFetcher } from './adapters/secrets-manager.ts';
 import { SnsNotifier } from './adapters/sns-notifier.ts';
 import { parseS3Uri, readWorkerConfig } from './config.ts';
 import { loadDeidKey } from './deid/key.ts';
 import { closeSharedTextReader } from './deid/ocr.ts';
-import { parseDeidOptions } from './deid/options.ts';
 import { createLogger, errorFields } from './logger.ts';
 import { PIPELINE_COVERAGE } from './pipeline/coverage.ts';
 import { runJob } from './pipeline/job.ts';
-import type { StepName } from './pipeline/status.ts';
 import { systemClock } from './ports/clock.port.ts';
 
 async function main(): Promise<number> {
@@ -35,30 +33,27 @@ async function main(): Promise<number> {
   const store = new S3ObjectStore({
     client: new S3Client({
       ...S3_CLIENT_DEFAULTS,
-      forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true',
+      forcePathStyle: config.S3_FORCE_PATH_STYLE === 'true',
     }),
   });
   const notifier = new SnsNotifier();
   const { bucket, key } = parseS3Uri(config.JOB_SPEC_URI);
   let jobId = 'unknown';
   try {
-    const deidKey = await loadDeidKey(process.env, {
-      production: process.env.MEDIMG_MODE !== 'local',
+    const deidKey = await loadDeidKey(config, {
+      production: config.MEDIMG_MODE !== 'local',
       secretsFetcher: secretsManagerFetcher(),
     });
     const spec = JobSpecSchema.parse(JSON.parse(Buffer.from(await store.get(bucket, key)).toString('utf8')));
     jobId = spec.jobId;
-    const crashAfter = process.env.MEDIMG_FAULT_EXIT_AFTER_STEP as StepName | undefined;
+    const crashAfter = config.MEDIMG_FAULT_EXIT_AFTER_STEP;
     const outcome = await runJob(spec, {
       store,
       processedBucket: config.PROCESSED_BUCKET,
       linkageBucket: config.LINKAGE_BUCKET,
       deid: {
         key: deidKey,
-        options: parseDeidOptions({
-          ...(config.DEID_OPTIONS ? (JSON.parse(config.DEID_OPTIONS) as object) : {}),
-          burnedInPolicy: config.BURNED_IN_POLICY,
-        }),
+        options: config.deidOptions,
       },
       inference: new SageMakerInferenceClient({
         endpointName: config.SAGEMAKER_ENDPOINT_NAME,
@@ -71,7 +66,11 @@ async function main(): Promise<number> {
       thresholds: config.thresholds,
       logger: log,
       clock: systemClock,
-      limits: { maxBytesInFlight: config.MAX_BYTES_IN_FLIGHT, maxConcurrent: config.MAX_CONCURRENT_FILES },
+      limits: {
+        maxBytesInFlight: config.MAX_BYTES_IN_FLIGHT,
+        maxConcurrent: config.MAX_CONCURRENT_FILES,
+        maxDecodedBytes: config.MAX_DECODED_BYTES,
+      },
       previewLinkTtlSeconds: config.PREVIEW_LINK_TTL_SECONDS,
       coverage: PIPELINE_COVERAGE,
       // Fault injection for the crash-and-rerun test only: exits as a killed task would.

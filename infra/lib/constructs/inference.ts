@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { WORKER_ENV } from '@medimg/common';
 import { AssetHashType, BundlingOutput, DockerImage, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { DockerImageAsset, Platform } from 'aws-cdk-lib/aws-ecr-assets';
@@ -208,7 +209,7 @@ export class Inference extends Construct {
 
   /** sagemaker:InvokeEndpoint on this endpoint only. Sets SAGEMAKER_ENDPOINT_NAME. */
   bindWorker(container: ecs.ContainerDefinition): void {
-    container.addEnvironment('SAGEMAKER_ENDPOINT_NAME', this.endpoint.attrEndpointName);
+    container.addEnvironment(WORKER_ENV.SAGEMAKER_ENDPOINT_NAME, this.endpoint.attrEndpointName);
     container.taskDefinition.taskRole.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['sagemaker:InvokeEndpoint'], resources: [this.endpointArn] }),
     );

@@ -1,3 +1,4 @@
+import { WORKER_ENV } from '@medimg/common';
 import { RemovalPolicy } from 'aws-cdk-lib';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -61,8 +62,8 @@ export class Notifications extends Construct {
   /** The worker publishes to both topics. Sets FINDINGS_TOPIC_ARN and OPS_TOPIC_ARN. */
   bindWorker(container: ecs.ContainerDefinition): void {
     const role = container.taskDefinition.taskRole;
-    container.addEnvironment('FINDINGS_TOPIC_ARN', this.findingsTopic.topicArn);
-    container.addEnvironment('OPS_TOPIC_ARN', this.opsTopic.topicArn);
+    container.addEnvironment(WORKER_ENV.FINDINGS_TOPIC_ARN, this.findingsTopic.topicArn);
+    container.addEnvironment(WORKER_ENV.OPS_TOPIC_ARN, this.opsTopic.topicArn);
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['sns:Publish'],

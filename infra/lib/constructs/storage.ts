@@ -1,3 +1,4 @@
+import { TRIGGER_ENV, WORKER_ENV } from '@medimg/common';
 import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -144,7 +145,7 @@ export class Storage extends Construct {
    * writes job specs under `jobs/`. Sets RAW_BUCKET.
    */
   bindTrigger(fn: lambda.Function): void {
-    fn.addEnvironment('RAW_BUCKET', this.rawBucket.bucketName);
+    fn.addEnvironment(TRIGGER_ENV.RAW_BUCKET, this.rawBucket.bucketName);
     grantList(fn, this.rawBucket, [RAW_PREFIX.incoming, RAW_PREFIX.jobs]);
     grantObjects(fn, this.rawBucket, ['s3:GetObject'], [RAW_PREFIX.incoming, RAW_PREFIX.jobs]);
     grantObjects(fn, this.rawBucket, ['s3:PutObject'], [RAW_PREFIX.jobs]);
@@ -158,8 +159,8 @@ export class Storage extends Construct {
    */
   bindWorker(container: ecs.ContainerDefinition): void {
     const role = container.taskDefinition.taskRole;
-    container.addEnvironment('PROCESSED_BUCKET', this.processedBucket.bucketName);
-    container.addEnvironment('LINKAGE_BUCKET', this.linkageBucket.bucketName);
+    container.addEnvironment(WORKER_ENV.PROCESSED_BUCKET, this.processedBucket.bucketName);
+    container.addEnvironment(WORKER_ENV.LINKAGE_BUCKET, this.linkageBucket.bucketName);
 
     grantObjects(role, this.rawBucket, ['s3:GetObject'], [RAW_PREFIX.incoming, RAW_PREFIX.jobs]);
     grantObjects(role, this.rawBucket, ['s3:PutObject'], [RAW_PREFIX.quarantine]);

@@ -4,14 +4,15 @@
  * runner that starts the real worker, and a mailbox for the notifications. Used by `npm run demo`
  * and the end-to-end tests.
  */
+
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { processedKeys } from '@medimg/common';
-import { S3RawStore } from '@medimg/trigger-lambda/adapters/s3-raw-store.ts';
+import { S3ObjectStore } from '@medimg/aws';
+import { processedKeys, WORKER_ENV } from '@medimg/common';
 import { triggerConfig } from '@medimg/trigger-lambda/config.ts';
 import { createLogger as createTriggerLogger } from '@medimg/trigger-lambda/logger.ts';
 import { createHandler } from '@medimg/trigger-lambda/trigger.ts';
@@ -99,17 +100,17 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     AWS_ENDPOINT_URL_S3: servers.s3Url,
     AWS_ENDPOINT_URL_SNS: servers.awsUrl,
     AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: servers.modelUrl,
-    S3_FORCE_PATH_STYLE: 'true',
-    MEDIMG_MODE: 'local',
+    [WORKER_ENV.S3_FORCE_PATH_STYLE]: 'true',
+    [WORKER_ENV.MEDIMG_MODE]: 'local',
     // Node 20 is documented as past end of life (README); deployments run Node 22+.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    PROCESSED_BUCKET: names.processedBucket,
-    LINKAGE_BUCKET: names.linkageBucket,
-    SAGEMAKER_ENDPOINT_NAME: names.endpointName,
-    FINDINGS_TOPIC_ARN: servers.findingsTopicArn,
-    OPS_TOPIC_ARN: servers.opsTopicArn,
-    DEID_KEY_FILE: keyFile,
-    BURNED_IN_POLICY: 'quarantine',
+    [WORKER_ENV.PROCESSED_BUCKET]: names.processedBucket,
+    [WORKER_ENV.LINKAGE_BUCKET]: names.linkageBucket,
+    [WORKER_ENV.SAGEMAKER_ENDPOINT_NAME]: names.endpointName,
+    [WORKER_ENV.FINDINGS_TOPIC_ARN]: servers.findingsTopicArn,
+    [WORKER_ENV.OPS_TOPIC_ARN]: servers.opsTopicArn,
+    [WORKER_ENV.DEID_KEY_FILE]: keyFile,
+    [WORKER_ENV.BURNED_IN_POLICY]: 'quarantine',
     ...options.workerEnvironment,
   };
   const runner = new LocalTaskRunner({
@@ -131,7 +132,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   const triggerLogFile = path.join(dirs.logs, 'trigger-lambda.log');
   const triggerLines: string[] = [];
   const handler = createHandler({
-    store: new S3RawStore({ client: servers.s3 }),
+    store: new S3ObjectStore({ client: servers.s3 }),
     runner,
     // The bridge URL-encodes keys as AWS does, so the production decoding stays on.
     config: triggerConfig({ rawBucket: names.rawBucket, keysUrlEncoded: true }),

@@ -3,11 +3,13 @@
  * the environment a Fargate task gets from its task definition, plus the job spec location that
  * RunTask passes as a container override, plus endpoint overrides for the local servers.
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { WORKER_ENV } from '@medimg/common';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const WORKER_MAIN = path.join(REPO_ROOT, 'worker/src/main.ts');
@@ -54,7 +56,7 @@ export class LocalTaskRunner {
         HOME: process.env.HOME ?? '',
         ...this.options.environment,
         ...this.extraEnvironment,
-        JOB_SPEC_URI: input.jobSpecUri,
+        [WORKER_ENV.JOB_SPEC_URI]: input.jobSpecUri,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,4 +1,5 @@
 import { ECSClient, type ECSClientConfig, type Failure, RunTaskCommand } from '@aws-sdk/client-ecs';
+import { classifyAwsError } from '@medimg/aws';
 import { JOB_SPEC_ENV } from '@medimg/common';
 import type { EcsTaskConfig } from '../config.ts';
 import { TaskLaunchError, type TaskLaunchErrorCode } from '../errors.ts';
@@ -20,29 +21,6 @@ export interface EcsTaskRunnerOptions {
   readonly random?: () => number;
   readonly logger?: Logger;
 }
-
-/** Error names worth another call: throttling and server-side trouble. */
-const THROTTLING = new Set([
-  'ThrottlingException',
-  'Throttling',
-  'TooManyRequestsException',
-  'RequestLimitExceeded',
-  'LimitExceededException',
-]);
-const SERVER = new Set([
-  'ServerException',
-  'ServiceUnavailableException',
-  'InternalFailure',
-  'InternalError',
-]);
-const NETWORK = new Set([
-  'TimeoutError',
-  'RequestTimeout',
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'EPIPE',
-  'ETIMEDOUT',
-]);
 
 /** RunTask `failures[].reason` values that mean "not now" rather than "never". */
 const RETRYABLE_REASON = /^RESOURCE:|capacity is unavailable|insufficient capacity|timeout|internal error/i;
@@ -162,29 +140,18 @@ export class EcsTaskRunner implements TaskRunner {
         reasons: failureReasons,
       };
     } catch (err) {
-      const name = err instanceof Error ? err.name : '';
-      const errCode = (err as { code?: unknown } | undefined)?.code;
-      const status = (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata
-        ?.httpStatusCode;
-      const throttled =
-        THROTTLING.has(name) ||
-        status === 429 ||
-        (err as { $retryable?: { throttling?: boolean } })?.$retryable?.throttling === true;
-      if (throttled)
+      // The SDK's own classification (throttling, timeouts and dropped connections, 5xx).
+      const { kind, retryable, name } = classifyAwsError(err);
+      if (kind === 'throttling')
         return { ok: false, retryable: true, code: 'TASK_LAUNCH_THROTTLED', reasons: [name], cause: err };
-      if (
-        SERVER.has(name) ||
-        (status !== undefined && status >= 500) ||
-        NETWORK.has(name) ||
-        (typeof errCode === 'string' && NETWORK.has(errCode))
-      ) {
+      if (retryable) {
         return { ok: false, retryable: true, code: 'TASK_LAUNCH_SERVICE_ERROR', reasons: [name], cause: err };
       }
       return {
         ok: false,
         retryable: false,
         code: 'TASK_LAUNCH_REJECTED',
-        reasons: [name || 'unknown'],
+        reasons: [name],
         cause: err,
       };
     }

@@ -1,13 +1,14 @@
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { classifyAwsError } from '@medimg/aws';
 import {
   INFERENCE_CONTENT_TYPE,
   type InferenceInstance,
   type InferenceRequest,
   type InferenceResponse,
+  InferenceResponseSchema,
   PAYLOAD_LIMIT_REALTIME,
   PAYLOAD_LIMIT_SERVERLESS,
 } from '@medimg/common';
-import { z } from 'zod';
 import { type InferenceClient, InferenceError } from '../ports/inference.port.ts';
 
 export interface SageMakerInferenceOptions {
@@ -26,31 +27,6 @@ export interface SageMakerInferenceOptions {
   readonly baseDelayMs?: number;
   readonly maxDelayMs?: number;
 }
-
-const responseSchema = z.object({
-  model: z.object({ name: z.string().min(1), version: z.string().min(1) }),
-  predictions: z.array(
-    z.object({
-      id: z.string(),
-      scores: z.record(z.string(), z.number().min(0).max(1)),
-      findings: z.array(
-        z.object({
-          label: z.string().min(1),
-          score: z.number().min(0).max(1),
-          box: z
-            .object({
-              x: z.number().min(0).max(1),
-              y: z.number().min(0).max(1),
-              width: z.number().min(0).max(1),
-              height: z.number().min(0).max(1),
-            })
-            .optional(),
-        }),
-      ),
-    }),
-  ),
-  timing: z.object({ inferenceMs: z.number().min(0) }),
-});
 
 const ENVELOPE_BYTES = Buffer.byteLength('{"instances":[]}');
 
@@ -184,7 +160,7 @@ export class SageMakerInferenceClient implements InferenceClient {
         cause: err,
       });
     }
-    const parsed = responseSchema.safeParse(json);
+    const parsed = InferenceResponseSchema.safeParse(json);
     if (!parsed.success) {
       throw new InferenceError('BAD_RESPONSE', 'the endpoint answer does not follow the inference contract', {
         cause: parsed.error,
@@ -215,24 +191,6 @@ interface Failure {
   readonly retryable: boolean;
   readonly message: string;
 }
-
-const RETRYABLE_NAMES = new Set([
-  'ServiceUnavailable',
-  'InternalFailure',
-  'InternalDependencyException',
-  'ModelNotReadyException',
-  'ThrottlingException',
-  'TooManyRequestsException',
-]);
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ETIMEDOUT',
-]);
 
 /** Map whatever the SDK threw to a code, and whether another attempt may help. Messages name no values. */
 function classify(err: unknown): Failure {
@@ -272,7 +230,9 @@ function classify(err: unknown): Failure {
   }
   if (status === 413)
     return { code: 'PAYLOAD_TOO_LARGE', retryable: false, message: 'the endpoint refused the payload size' };
-  if (RETRYABLE_NAMES.has(name) || status === 429 || (status !== undefined && status >= 500)) {
+  // The SDK's own classification: throttling (429, ModelNotReadyException), 5xx, timeouts, dropped connections.
+  const aws = classifyAwsError(err);
+  if (aws.retryable && status !== undefined) {
     return {
       code: 'ENDPOINT_UNAVAILABLE',
       retryable: true,
@@ -280,7 +240,7 @@ function classify(err: unknown): Failure {
     };
   }
   const networkCode = e.code ?? (e as { cause?: { code?: string } }).cause?.code;
-  if ((networkCode && NETWORK_CODES.has(networkCode)) || name === 'TimeoutError') {
+  if (aws.kind === 'transient') {
     return {
       code:
         networkCode === 'ETIMEDOUT' || name === 'TimeoutError' ? 'ENDPOINT_TIMEOUT' : 'ENDPOINT_UNAVAILABLE',

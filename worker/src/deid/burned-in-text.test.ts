@@ -3,9 +3,9 @@
  * generated image set: text found and blanked, the truth (where text was drawn) checked in the
  * output pixels, clean images left alone, and the bad-input paths. One engine for the whole file.
  */
+
+import { type DicomFile, getString, stringElement } from '@medimg/dicom';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DicomFile } from '../dicom/dataset.ts';
-import { getString, stringElement } from '../dicom/values.ts';
 import { decodeFrame } from '../imaging/decode.ts';
 import { deidentifyCheckingText, needsTextScan, TextCheckError } from './burned-in-text.ts';
 import { TesseractReader, type TextReader } from './ocr.ts';

@@ -13,9 +13,7 @@
  * text is found is quarantined (BURNED_IN_ANNOTATION): the device says there is text the scan did
  * not see (handwriting, low contrast, text over anatomy), and a person looks at it.
  */
-import type { DicomFile } from '../dicom/dataset.ts';
-import { T } from '../dicom/tags.ts';
-import { getString } from '../dicom/values.ts';
+import { type DicomFile, getString, T } from '@medimg/dicom';
 import { blankEncapsulated } from './blank-encapsulated.ts';
 import { isSecondaryCapture } from './burned-in.ts';
 import { DeidError, type DeidResult, deidentify } from './deidentify.ts';

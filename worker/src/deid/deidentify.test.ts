@@ -1,17 +1,20 @@
-import { describe, expect, it } from 'vitest';
-import type { DataElement, DataSet, DicomFile, Tag } from '../dicom/dataset.ts';
-import { tag } from '../dicom/dataset.ts';
-import { parseDicom } from '../dicom/parse.ts';
-import { T } from '../dicom/tags.ts';
 import {
+  type DataElement,
+  type DataSet,
+  type DicomFile,
   encodeText,
   getString,
   getStrings,
   numberElement,
+  parseDicom,
   sequenceElement,
   stringElement,
-} from '../dicom/values.ts';
-import { writePart10 } from '../dicom/writer.ts';
+  T,
+  type Tag,
+  tag,
+  writePart10,
+} from '@medimg/dicom';
+import { describe, expect, it } from 'vitest';
 import { DeidError, type DeidResult, deidentify } from './deidentify.ts';
 import {
   BASIC_PROFILE_OPTIONS,
@@ -103,8 +106,13 @@ describe('basic profile actions', () => {
     expect(r.file.dataset.get(tag(0x0008, 0x1010))?.value).toEqual(input.get(tag(0x0008, 0x1010))?.value);
   });
 
-  it('C cleans a descriptor: known imaging words stay, a name is dropped', () => {
+  it('C removes a descriptor whole when one of its words is not on the vocabulary (a name)', () => {
     const r = run(ctDataSet());
+    expect(str(r, tag(0x0008, 0x103e))).toBe('');
+  });
+
+  it('C keeps a descriptor whole when every word is on the vocabulary', () => {
+    const r = run(ctDataSet({ extra: [s(tag(0x0008, 0x103e), 'LO', 'CHEST AXIAL 5mm')] }));
     expect(str(r, tag(0x0008, 0x103e))).toBe('CHEST AXIAL 5mm');
   });
 

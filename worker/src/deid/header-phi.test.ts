@@ -1,5 +1,5 @@
+import { stringElement } from '@medimg/dicom';
 import { describe, expect, it } from 'vitest';
-import { stringElement } from '../dicom/values.ts';
 import { dateForms, HeaderPhi } from './header-phi.ts';
 
 const header = new Map(

@@ -3,10 +3,7 @@
  * against: names and their parts, patient IDs, accession number, institution and station words,
  * and dates in common written forms. Only counts ever leave this module, never a value.
  */
-import type { DataSet, Tag } from '../dicom/dataset.ts';
-import { tag } from '../dicom/dataset.ts';
-import { T } from '../dicom/tags.ts';
-import { getStrings } from '../dicom/values.ts';
+import { type DataSet, getStrings, T, type Tag, tag } from '@medimg/dicom';
 
 const NAME_TAGS: readonly Tag[] = [
   T.PatientName,

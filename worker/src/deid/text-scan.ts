@@ -12,7 +12,7 @@
  * Never passes unchecked pixels: a frame that fails to decode throws ScanError with the decoder's
  * code; an image over the pixel or time budget throws ScanError('BURNED_IN_SCAN_TOO_LARGE').
  */
-import type { DicomFile } from '../dicom/dataset.ts';
+import type { DicomFile } from '@medimg/dicom';
 import { describePixels } from '../imaging/attributes.ts';
 import { decodeFrame } from '../imaging/decode.ts';
 import { ImagingError } from '../imaging/errors.ts';

@@ -12,7 +12,7 @@ import { processedKeys } from '@medimg/common';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FsObjectStore } from '../adapters/fs-object-store.ts';
 import { DEFAULT_DEID_OPTIONS } from '../deid/options.ts';
-import { silentLogger } from '../logger.ts';
+import { createLogger, silentLogger } from '../logger.ts';
 import { type InferenceClient, InferenceError } from '../ports/inference.port.ts';
 import type { Notifier, PublishInput } from '../ports/notifier.port.ts';
 import { type JobDeps, runJob } from './job.ts';
@@ -150,5 +150,19 @@ describe('runJob', () => {
     const { status } = await runJob({ ...spec, objects }, deps({ store: counting }));
     expect(status.counts.processed).toBe(3);
     expect(linkagePuts).toHaveLength(1);
+  });
+
+  it('logs the end of every job-level step, record included, and records its duration', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ write: (line) => void lines.push(line) });
+
+    const { status } = await runJob(spec, deps({ logger }));
+
+    const finished = lines.map((l) => JSON.parse(l)).filter((l) => l.message === 'step finished');
+    expect(finished.map((l) => l.step)).toEqual(
+      expect.arrayContaining(['infer', 'assess', 'notify', 'record']),
+    );
+    expect(status.steps.record).toMatchObject({ state: 'succeeded', ok: 1, failed: 0 });
+    expect(status.steps.notify.state).toBe('succeeded');
   });
 });

@@ -1,3 +1,4 @@
+import type { ObjectStore } from '@medimg/common';
 import {
   type InferenceResponse,
   type InstancePrediction,
@@ -5,12 +6,12 @@ import {
   type ModelIdentity,
   processedKeys,
 } from '@medimg/common';
+import { keyedBatchRef } from '../deid/pseudonyms.ts';
 import { errorFields, type Logger } from '../logger.ts';
 import type { Clock } from '../ports/clock.port.ts';
 import type { InferenceClient } from '../ports/inference.port.ts';
 import type { LinkSigner } from '../ports/link-signer.port.ts';
 import type { Notifier } from '../ports/notifier.port.ts';
-import type { ObjectStore } from '../ports/object-store.port.ts';
 import {
   assessSeries,
   type CriticalFinding,
@@ -22,6 +23,7 @@ import {
 import { ByteBudget } from './byte-budget.ts';
 import { composeCriticalNotification } from './notification.ts';
 import {
+  DEFAULT_MAX_DECODED_BYTES,
   type FileContext,
   type FileResult,
   inputIdOf,
@@ -48,6 +50,8 @@ export interface JobDeps {
     readonly maxBytesInFlight?: number;
     readonly maxConcurrent?: number;
     readonly maxObjectBytes?: number;
+    /** Memory budget per input in decoded bytes (process-file.ts maxDecodedBytes). */
+    readonly maxDecodedBytes?: number;
   };
   readonly previewLinkTtlSeconds?: number;
   /** What each step covers today; written into the job record. */
@@ -72,6 +76,7 @@ const DEFAULT_LIMITS = {
   maxBytesInFlight: 512 * 1024 * 1024,
   maxConcurrent: 4,
   maxObjectBytes: 2 * 1024 ** 3,
+  maxDecodedBytes: DEFAULT_MAX_DECODED_BYTES,
 };
 
 const PER_FILE_STEPS = ['fetch', 'parse', 'deidentify', 'normalize', 'store'] as const;
@@ -104,6 +109,7 @@ interface AssessOutcome {
 class JobRun {
   readonly log: Logger;
   readonly status: JobStatus;
+  readonly batchRef: string | undefined;
   private readonly limits: typeof DEFAULT_LIMITS;
 
   constructor(
@@ -112,11 +118,14 @@ class JobRun {
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...deps.limits };
     this.log = deps.logger.child({ jobId: spec.jobId });
-    this.status = newJobStatus(spec.jobId, spec.batchId, spec.objects.length, deps.clock.now());
+    // Outputs name the batch by its keyed reference only: a folder name chosen by the uploader
+    // may carry a patient's name (the linkage record maps the reference back).
+    this.batchRef = spec.batchId !== undefined ? keyedBatchRef(deps.deid.key, spec.batchId) : undefined;
+    this.status = newJobStatus(spec.jobId, this.batchRef, spec.objects.length, deps.clock.now());
     this.status.coverage = { ...deps.coverage };
     this.status.files = spec.objects.map((o, index) => ({
       index,
-      inputId: inputIdOf(o.key),
+      inputId: inputIdOf(deps.deid.key, o.key),
       status: 'pending',
     }));
   }
@@ -152,6 +161,23 @@ class JobRun {
     await this.deps.afterStep?.(name);
   }
 
+  /**
+   * A job-level step: marks it running (or skipped), runs it with its record, then times, logs and
+   * records its end (finishStep). The per-file steps are timed file by file instead (processFiles).
+   */
+  private async runStep<T>(
+    name: StepName,
+    work: (step: StepRecord) => Promise<T> | T,
+    options: { readonly skip?: boolean } = {},
+  ): Promise<T> {
+    const step = this.step(name);
+    step.state = options.skip ? 'skipped' : 'running';
+    const startedAt = performance.now();
+    const out = await work(step);
+    await this.finishStep(name, startedAt);
+    return out;
+  }
+
   /** fetch, parse, de-identify, normalize, store - per file, bounded by bytes in flight. */
   async processFiles(): Promise<FileResult[]> {
     for (const name of PER_FILE_STEPS) this.step(name).state = 'running';
@@ -180,6 +206,7 @@ class JobRun {
               rawStore: this.deps.rawStore,
               deid: this.deps.deid,
               maxObjectBytes: this.limits.maxObjectBytes,
+              maxDecodedBytes: this.limits.maxDecodedBytes,
               linkageWrites,
               onStep,
             },
@@ -224,10 +251,11 @@ class JobRun {
   }
 
   /** infer: one request stream per series (the adapter splits it under the payload limit). */
-  async infer(groups: readonly SeriesGroup[]): Promise<InferenceOutcome> {
-    const step = this.step('infer');
-    step.state = 'running';
-    const startedAt = performance.now();
+  infer(groups: readonly SeriesGroup[]): Promise<InferenceOutcome> {
+    return this.runStep('infer', (step) => this.inferSeries(groups, step));
+  }
+
+  private async inferSeries(groups: readonly SeriesGroup[], step: StepRecord): Promise<InferenceOutcome> {
     const predictions = new Map<string, InstancePrediction>();
     let model: ModelIdentity | undefined;
     for (const group of groups) {
@@ -255,98 +283,139 @@ class JobRun {
     if (model) inference.model = model;
     if (step.errorCode) inference.errorCode = step.errorCode;
     if (!groups.length) step.state = 'skipped';
-    await this.finishStep('infer', startedAt);
     return { predictions, ...(model ? { model } : {}) };
   }
 
   /** assess: per-label thresholds, series maximum, study-level critical findings. */
-  async assess(
-    groups: readonly SeriesGroup[],
-    { predictions, model }: InferenceOutcome,
-  ): Promise<AssessOutcome> {
-    const step = this.step('assess');
-    step.state = 'running';
-    const startedAt = performance.now();
-    const assessments = new Map<string, SeriesAssessment[]>();
-    for (const group of groups) {
-      const scored: ScoredInstance[] = group.instances.flatMap((i) => {
-        const prediction = predictions.get(i.sop);
-        return prediction ? [{ sop: i.sop, instanceNumber: i.instanceNumber, prediction }] : [];
-      });
-      if (!scored.length) continue;
-      const list = assessments.get(group.study) ?? [];
-      list.push(assessSeries(group.series, scored, this.deps.thresholds));
-      assessments.set(group.study, list);
-      step.ok += 1;
-    }
-    const critical = model
-      ? [...assessments.entries()].flatMap(([study, list]) => criticalFindingsOfStudy(study, list, model))
-      : [];
-    this.status.findings.critical = critical.length;
-    if (!model) step.state = 'skipped';
-    await this.finishStep('assess', startedAt);
-    return { assessments, critical };
+  assess(groups: readonly SeriesGroup[], { predictions, model }: InferenceOutcome): Promise<AssessOutcome> {
+    return this.runStep('assess', (step) => {
+      const assessments = new Map<string, SeriesAssessment[]>();
+      for (const group of groups) {
+        const scored: ScoredInstance[] = group.instances.flatMap((i) => {
+          const prediction = predictions.get(i.sop);
+          return prediction ? [{ sop: i.sop, instanceNumber: i.instanceNumber, prediction }] : [];
+        });
+        if (!scored.length) continue;
+        const list = assessments.get(group.study) ?? [];
+        list.push(assessSeries(group.series, scored, this.deps.thresholds));
+        assessments.set(group.study, list);
+        step.ok += 1;
+      }
+      const critical = model
+        ? [...assessments.entries()].flatMap(([study, list]) => criticalFindingsOfStudy(study, list, model))
+        : [];
+      this.status.findings.critical = critical.length;
+      if (!model) step.state = 'skipped';
+      return { assessments, critical };
+    });
   }
 
   /** notify: one message per critical finding per study, deduplicated across jobs and re-runs. */
-  async notify(groups: readonly SeriesGroup[], critical: readonly CriticalFinding[]): Promise<void> {
-    const step = this.step('notify');
-    step.state = critical.length ? 'running' : 'skipped';
-    const startedAt = performance.now();
-    for (const finding of critical) {
-      const group = groups.find((g) => g.study === finding.study && g.series === finding.series)!;
-      try {
-        if (await notifyOnce(finding, group, this.spec, this.deps, this.status)) step.ok += 1;
-      } catch (error) {
-        step.failed += 1;
-        this.status.notifications.failed += 1;
-        step.errorCode = errorFields(error).errorCode;
-        this.log.error('notification failed', { step: 'notify', ...errorFields(error) });
-      }
-    }
-    await this.finishStep('notify', startedAt);
+  notify(groups: readonly SeriesGroup[], critical: readonly CriticalFinding[]): Promise<void> {
+    return this.runStep(
+      'notify',
+      async (step) => {
+        for (const finding of critical) {
+          const group = groups.find((g) => g.study === finding.study && g.series === finding.series)!;
+          try {
+            if (await this.notifyOnce(finding, group)) step.ok += 1;
+          } catch (error) {
+            step.failed += 1;
+            this.status.notifications.failed += 1;
+            step.errorCode = errorFields(error).errorCode;
+            this.log.error('notification failed', { step: 'notify', ...errorFields(error) });
+          }
+        }
+      },
+      { skip: critical.length === 0 },
+    );
   }
 
   /** record: results per study, deterministic (no wall-clock time), so a re-run writes the same. */
-  async recordResults(
+  recordResults(
     groups: readonly SeriesGroup[],
     model: ModelIdentity | undefined,
     { assessments, critical }: AssessOutcome,
   ): Promise<void> {
-    const step = this.step('record');
-    step.state = 'running';
-    const startedAt = performance.now();
-    for (const study of new Set(groups.map((g) => g.study))) {
-      const results = {
-        version: 1,
-        study,
-        jobId: this.spec.jobId,
-        model: model ?? null,
-        inference: this.status.inference.state,
-        thresholds: this.deps.thresholds,
-        series: groups
-          .filter((g) => g.study === study)
-          .map((g) => ({
-            series: g.series,
-            modality: g.instances[0]?.modality ?? null,
-            bodyPart: g.instances[0]?.bodyPart ?? null,
-            instances: g.instances.length,
-            findings: assessments.get(study)?.find((a) => a.series === g.series)?.findings ?? [],
-          })),
-        critical: critical.filter((c) => c.study === study).map(({ model: _m, ...c }) => c),
-      };
-      await this.deps.store.put(
-        this.deps.processedBucket,
-        processedKeys.results(study),
-        JSON.stringify(results, null, 2),
-        {
-          contentType: 'application/json',
-        },
-      );
-      step.ok += 1;
+    return this.runStep('record', async (step) => {
+      for (const study of new Set(groups.map((g) => g.study))) {
+        const results = {
+          version: 1,
+          study,
+          jobId: this.spec.jobId,
+          model: model ?? null,
+          inference: this.status.inference.state,
+          thresholds: this.deps.thresholds,
+          series: groups
+            .filter((g) => g.study === study)
+            .map((g) => ({
+              series: g.series,
+              modality: g.instances[0]?.modality ?? null,
+              bodyPart: g.instances[0]?.bodyPart ?? null,
+              instances: g.instances.length,
+              findings: assessments.get(study)?.find((a) => a.series === g.series)?.findings ?? [],
+            })),
+          critical: critical.filter((c) => c.study === study).map(({ model: _m, ...c }) => c),
+        };
+        await this.deps.store.put(
+          this.deps.processedBucket,
+          processedKeys.results(study),
+          JSON.stringify(results, null, 2),
+          {
+            contentType: 'application/json',
+          },
+        );
+        step.ok += 1;
+      }
+    });
+  }
+
+  /**
+   * At most one notification per study and label. The dedup record is written (put-if-absent) before
+   * the publish and marked sent after it. A record left in 'publishing' means a crash between the two:
+   * the publish is repeated (at least once beats never for a critical finding), carrying the same
+   * dedup key so that a reader can fold the two.
+   */
+  private async notifyOnce(finding: CriticalFinding, group: SeriesGroup): Promise<boolean> {
+    const { spec, deps, status } = this;
+    const key = processedKeys.notification(finding.study, finding.label);
+    const pending: DedupRecord = { state: 'publishing', jobId: spec.jobId, score: finding.score };
+    const created = await deps.store.put(deps.processedBucket, key, JSON.stringify(pending), {
+      contentType: 'application/json',
+      ifNoneMatch: true,
+    });
+    if (!created) {
+      const existing = await deps.store.getIfExists(deps.processedBucket, key);
+      const parsed = existing
+        ? (JSON.parse(Buffer.from(existing).toString('utf8')) as DedupRecord)
+        : undefined;
+      if (parsed?.state === 'sent') {
+        status.notifications.duplicatesSkipped += 1;
+        return false;
+      }
     }
-    step.durationMs = performance.now() - startedAt;
-    step.state = 'succeeded';
+    const instance = group.instances.find((i) => i.sop === finding.sop);
+    const ttl = deps.previewLinkTtlSeconds ?? 3600;
+    const previewUrl =
+      instance?.keys.preview && deps.linkSigner
+        ? await deps.linkSigner.signGet(deps.processedBucket, instance.keys.preview, ttl)
+        : undefined;
+    const message = composeCriticalNotification(finding, {
+      modality: instance?.modality,
+      bodyPart: instance?.bodyPart,
+      batchRef: this.batchRef,
+      jobId: spec.jobId,
+      detectedAt: deps.clock.now(),
+      previewUrl,
+      previewTtlMinutes: Math.round(ttl / 60),
+    });
+    const messageId = await deps.notifier.publish({ topicArn: deps.findingsTopicArn, ...message });
+    const sent: DedupRecord = { state: 'sent', jobId: spec.jobId, score: finding.score, messageId };
+    await deps.store.put(deps.processedBucket, key, JSON.stringify(sent), {
+      contentType: 'application/json',
+    });
+    status.notifications.published += 1;
+    return true;
   }
 
   /** The final state and the record; the exit code is non-zero unless every input and step ended well. */
@@ -396,53 +465,4 @@ interface DedupRecord {
   readonly jobId: string;
   readonly score: number;
   readonly messageId?: string;
-}
-
-/**
- * At most one notification per study and label. The dedup record is written (put-if-absent) before
- * the publish and marked sent after it. A record left in 'publishing' means a crash between the two:
- * the publish is repeated (at least once beats never for a critical finding), carrying the same
- * dedup key so that a reader can fold the two.
- */
-async function notifyOnce(
-  finding: CriticalFinding,
-  group: SeriesGroup,
-  spec: JobSpec,
-  deps: JobDeps,
-  status: JobStatus,
-): Promise<boolean> {
-  const key = processedKeys.notification(finding.study, finding.label);
-  const pending: DedupRecord = { state: 'publishing', jobId: spec.jobId, score: finding.score };
-  const created = await deps.store.put(deps.processedBucket, key, JSON.stringify(pending), {
-    contentType: 'application/json',
-    ifNoneMatch: true,
-  });
-  if (!created) {
-    const existing = await deps.store.getIfExists(deps.processedBucket, key);
-    const parsed = existing ? (JSON.parse(Buffer.from(existing).toString('utf8')) as DedupRecord) : undefined;
-    if (parsed?.state === 'sent') {
-      status.notifications.duplicatesSkipped += 1;
-      return false;
-    }
-  }
-  const instance = group.instances.find((i) => i.sop === finding.sop);
-  const ttl = deps.previewLinkTtlSeconds ?? 3600;
-  const previewUrl =
-    instance?.keys.preview && deps.linkSigner
-      ? await deps.linkSigner.signGet(deps.processedBucket, instance.keys.preview, ttl)
-      : undefined;
-  const message = composeCriticalNotification(finding, {
-    modality: instance?.modality,
-    bodyPart: instance?.bodyPart,
-    batchId: spec.batchId,
-    jobId: spec.jobId,
-    detectedAt: deps.clock.now(),
-    previewUrl,
-    previewTtlMinutes: Math.round(ttl / 60),
-  });
-  const messageId = await deps.notifier.publish({ topicArn: deps.findingsTopicArn, ...message });
-  const sent: DedupRecord = { state: 'sent', jobId: spec.jobId, score: finding.score, messageId };
-  await deps.store.put(deps.processedBucket, key, JSON.stringify(sent), { contentType: 'application/json' });
-  status.notifications.published += 1;
-  return true;
 }

@@ -1,3 +1,4 @@
+import { bodyPartTerm, modalityTerm } from '../deid/vocabularies.ts';
 import type { CriticalFinding } from './assess.ts';
 
 /**
@@ -8,8 +9,8 @@ import type { CriticalFinding } from './assess.ts';
 export interface NotificationContext {
   readonly modality?: string;
   readonly bodyPart?: string;
-  /** Upload batch id (issued by the upload API, carries no PHI); absent for loose uploads. */
-  readonly batchId?: string;
+  /** Keyed reference of the upload batch (never the uploader's batch id); absent for loose uploads. */
+  readonly batchRef?: string;
   readonly jobId: string;
   readonly detectedAt: Date;
   /** Short-lived link to the de-identified preview of the image that carries the finding. */
@@ -23,16 +24,19 @@ export interface NotificationMessage {
   readonly attributes: Readonly<Record<string, string>>;
 }
 
-/** Keeps only characters that are safe in a one-line header: DICOM code strings are already this. */
-const codeString = (value: string | undefined, fallback: string) =>
-  value && /^[A-Z0-9 _]{1,16}$/.test(value) ? value.trim() : fallback;
+/** Only defined terms of the standard are shown; anything else is the fallback. */
+const term = (
+  value: string | undefined,
+  vocabulary: (v: string | undefined) => string | undefined,
+  fallback: string,
+) => vocabulary(value) ?? fallback;
 
 export function composeCriticalNotification(
   finding: CriticalFinding,
   ctx: NotificationContext,
 ): NotificationMessage {
-  const modality = codeString(ctx.modality, 'unknown modality');
-  const bodyPart = codeString(ctx.bodyPart, 'unspecified');
+  const modality = term(ctx.modality, modalityTerm, 'unspecified modality');
+  const bodyPart = term(ctx.bodyPart, bodyPartTerm, 'unspecified');
   const label = finding.label.replace(/_/g, ' ');
   const subject = `[medimg] Critical finding: ${label} (${modality}) score ${finding.score.toFixed(2)}`.slice(
     0,
@@ -55,14 +59,14 @@ export function composeCriticalNotification(
     `Model:          ${finding.model.name} ${finding.model.version}`,
     `Detected at:    ${ctx.detectedAt.toISOString()}`,
     `Pipeline job:   ${ctx.jobId}`,
-    ...(ctx.batchId ? [`Upload batch:   ${ctx.batchId}`] : []),
+    ...(ctx.batchRef && /^b-[0-9a-f]{20}$/.test(ctx.batchRef) ? [`Upload batch:   ${ctx.batchRef}`] : []),
     '',
     ctx.previewUrl
       ? `De-identified preview (link valid ${ctx.previewTtlMinutes ?? 60} minutes):\n${ctx.previewUrl}`
       : 'De-identified preview: in the processed bucket under the study above.',
     '',
     'To identify the patient, an authorized clinician resolves the pseudonymous study through the',
-    'restricted linkage store (by upload batch or study). This message carries no patient identifiers.',
+    'restricted linkage store (by upload batch reference or study). This message carries no patient identifiers.',
     'Decision support from a reference model: not a diagnosis and not a medical device.',
   ];
   return {

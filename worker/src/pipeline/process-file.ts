@@ -1,18 +1,32 @@
-import { createHash } from 'node:crypto';
-import { linkageKeys, processedKeys, REASON_CODES, type ReasonCode, rawKeys } from '@medimg/common';
+import {
+  linkageKeys,
+  type ObjectStore,
+  processedKeys,
+  REASON_CODES,
+  type ReasonCode,
+  rawKeys,
+  codeOf as stableCodeOf,
+} from '@medimg/common';
+import {
+  type DicomFile,
+  DicomParseError,
+  getNumber,
+  getString,
+  parseDicom,
+  T,
+  writePart10,
+} from '@medimg/dicom';
 import { deidentifyCheckingText, type TextCheck, TextCheckError } from '../deid/burned-in-text.ts';
 import { DeidError } from '../deid/deidentify.ts';
 import { sharedTextReader, type TextReader } from '../deid/ocr.ts';
 import type { DeidOptions } from '../deid/options.ts';
-import type { DicomFile } from '../dicom/dataset.ts';
-import { DicomParseError, parseDicom } from '../dicom/parse.ts';
-import { T } from '../dicom/tags.ts';
-import { getString } from '../dicom/values.ts';
-import { writePart10 } from '../dicom/writer.ts';
+import { keyedInputId } from '../deid/pseudonyms.ts';
 import { ImagingError } from '../imaging/errors.ts';
 import { type RenderedImage, renderImage } from '../imaging/render.ts';
-import type { ObjectStore } from '../ports/object-store.port.ts';
 import type { StepName } from './status.ts';
+
+/** The stable code of an error for the job record, never its message. */
+const codeOf = (error: unknown): string => stableCodeOf(error, 'INTERNAL_ERROR');
 
 /** Where each input ends (DESIGN D2): processed, quarantined with a reason, or failed with an error code. */
 export type FileResult =
@@ -62,6 +76,12 @@ export interface FileContext {
   };
   readonly maxObjectBytes: number;
   /**
+   * Memory budget in DECODED bytes for one input: an inflated data set, or one decoded image frame.
+   * An input whose expansion would pass it is quarantined (DECODED_SIZE_LIMIT) before it is
+   * decoded whole. Default 256 MiB.
+   */
+  readonly maxDecodedBytes?: number;
+  /**
    * Linkage writes of this job by key: the record is the same for every instance of a study, so
    * it is written once per job (and every file of the study waits for that one write).
    */
@@ -76,8 +96,8 @@ export interface FileInput {
   readonly size: number;
 }
 
-export const inputIdOf = (rawKey: string): string =>
-  `in-${createHash('sha256').update(rawKey).digest('hex').slice(0, 20)}`;
+/** The id of an input in every output: keyed (HMAC under the de-identification key), never the key. */
+export const inputIdOf = (key: Uint8Array, rawKey: string): string => keyedInputId(key, rawKey);
 
 class Quarantine {
   constructor(
@@ -113,7 +133,7 @@ const toBytes = (b: Buffer | Uint8Array): Uint8Array => new Uint8Array(b.buffer,
  * hold PHI); the processed bucket gets the reason only, keyed by job and input id.
  */
 export async function processFile(input: FileInput, ctx: FileContext): Promise<FileResult> {
-  const inputId = inputIdOf(input.key);
+  const inputId = inputIdOf(ctx.deid.key, input.key);
   let bytes: Uint8Array | undefined;
   try {
     bytes = await timed(ctx, 'fetch', async () => {
@@ -123,7 +143,10 @@ export async function processFile(input: FileInput, ctx: FileContext): Promise<F
     const source = bytes;
     const parsed = await timed(ctx, 'parse', () => {
       try {
-        const file = parseDicom(source, { maxBytes: ctx.maxObjectBytes });
+        const file = parseDicom(source, {
+          maxBytes: ctx.maxObjectBytes,
+          maxInflatedBytes: ctx.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES,
+        });
         requireIdentifiers(file);
         return file;
       } catch (error) {
@@ -134,6 +157,10 @@ export async function processFile(input: FileInput, ctx: FileContext): Promise<F
       }
     });
     const { result: deid, check: textCheck } = await timed(ctx, 'deidentify', async () => {
+      // The burned-in text scan decodes every frame: the decoded-size budget holds before it.
+      if (decodedFrameBytes(parsed) > (ctx.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES)) {
+        throw new Quarantine('DECODED_SIZE_LIMIT', 'deidentify');
+      }
       try {
         // Burned-in text policy: scan, redact and re-check, or blank configured regions (or refuse).
         return await deidentifyCheckingText(parsed, {
@@ -152,6 +179,9 @@ export async function processFile(input: FileInput, ctx: FileContext): Promise<F
       }
     });
     const rendered = await timed(ctx, 'normalize', async (): Promise<RenderedImage | undefined> => {
+      if (decodedFrameBytes(deid.file) > (ctx.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES)) {
+        throw new Quarantine('DECODED_SIZE_LIMIT', 'normalize');
+      }
       try {
         return await renderImage(deid.file);
       } catch (error) {
@@ -226,6 +256,19 @@ export async function processFile(input: FileInput, ctx: FileContext): Promise<F
   }
 }
 
+export const DEFAULT_MAX_DECODED_BYTES = 256 * 1024 ** 2;
+
+/** Bytes of one decoded frame as the header announces it (0 without an image). */
+function decodedFrameBytes(file: DicomFile): number {
+  const ds = file.dataset;
+  const order = file.transferSyntax.byteOrder;
+  const rows = getNumber(ds, T.Rows, order) ?? 0;
+  const columns = getNumber(ds, T.Columns, order) ?? 0;
+  const samples = getNumber(ds, T.SamplesPerPixel, order) ?? 1;
+  const bits = getNumber(ds, T.BitsAllocated, order) ?? 8;
+  return rows * columns * samples * Math.max(1, Math.ceil(bits / 8));
+}
+
 function writeLinkage(ctx: FileContext, key: string, record: unknown): Promise<boolean> {
   const pending = ctx.linkageWrites?.get(key);
   if (pending) return pending;
@@ -234,11 +277,6 @@ function writeLinkage(ctx: FileContext, key: string, record: unknown): Promise<b
   });
   ctx.linkageWrites?.set(key, write);
   return write;
-}
-
-function codeOf(error: unknown): string {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' ? code : 'INTERNAL_ERROR';
 }
 
 function requireIdentifiers(file: DicomFile): void {

@@ -10,9 +10,9 @@
  * Each case knows where its text was drawn (a per-pixel mask per frame), so that "the text is gone"
  * is judged against the truth, not against the detector under test.
  */
+
+import { type DataElement, type DicomFile, stringElement } from '@medimg/dicom';
 import sharp from 'sharp';
-import type { DataElement, DicomFile } from '../../dicom/dataset.ts';
-import { stringElement } from '../../dicom/values.ts';
 import { imageFile, pack } from '../../imaging/testing.ts';
 
 export type ImageKind = 'us' | 'us-rle' | 'xa-cine' | 'dx' | 'cr-mono1' | 'vl-colour';
