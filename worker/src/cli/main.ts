@@ -25,6 +25,7 @@ import { closeSharedTextReader } from '../deid/ocr.ts';
 import { DEID_PROFILES, isDeidProfile, profileOptions } from '../deid/options.ts';
 import { PIPELINE_COVERAGE } from '../pipeline/coverage.ts';
 import { type FileContext, inputIdOf, processFile } from '../pipeline/process-file.ts';
+import { REIDENTIFY_USAGE, runReidentify } from './reidentify.ts';
 
 const USAGE = `Usage: medimg process <file-or-folder>... --out <dir> [--restricted <dir>] [--profile research|safe-harbor] [--key-file <file>] [--burned-in quarantine|redact|blank]
 
@@ -110,8 +111,14 @@ async function keyFromUserConfig(): Promise<string> {
 
 export async function runCli(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === 'reidentify') {
+    return runReidentify(rest, {
+      stdout: (text) => void process.stdout.write(text),
+      stderr: (text) => void process.stderr.write(text),
+    });
+  }
   if (command !== 'process') {
-    process.stderr.write(`${USAGE}\n`);
+    process.stderr.write(`${USAGE}\n\n${REIDENTIFY_USAGE}\n`);
     return command === '--help' || command === '-h' ? 0 : 64;
   }
   const { values, positionals } = parseArgs({
