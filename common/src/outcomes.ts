@@ -15,7 +15,11 @@ export const REASON_CODES = {
   PIXEL_DECODE_FAILED: 'The codec failed to decode the pixel data.',
   PROCESSING_TIMEOUT:
     'Decoding and rendering the image passed the per-file time bound (FILE_TIMEOUT_MS); the stuck decoder was stopped.',
-  BURNED_IN_ANNOTATION: 'The image may carry burned-in text and the policy quarantines it.',
+  BURNED_IN_ANNOTATION:
+    'The image may carry burned-in text (by its modality or flag, or flagged YES with no text found) and the policy quarantines it.',
+  BURNED_IN_TEXT: 'Text was found in the pixels and the burned-in policy is quarantine.',
+  BURNED_IN_TEXT_REMAINS: 'Text was still found in the pixels after redaction.',
+  BURNED_IN_SCAN_TOO_LARGE: 'The image is too large to scan for burned-in text within the per-file budget.',
   DEID_FAILED: 'De-identification could not be completed.',
   FETCH_FAILED: 'The object could not be read from the raw bucket.',
   INTERNAL_ERROR: 'Unexpected error; see the job record for the error code.',

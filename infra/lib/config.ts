@@ -7,7 +7,7 @@ import type { Node } from 'constructs';
 
 export type InferenceMode = 'serverless' | 'instance';
 export type CpuArchitectureName = 'x86_64' | 'arm64';
-export type BurnedInPolicy = 'quarantine' | 'blank';
+export type BurnedInPolicy = 'quarantine' | 'redact' | 'blank';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export interface StorageSettings {
@@ -223,7 +223,11 @@ export function readPipelineConfig(node: ContextSource | Node): PipelineConfig {
         'arm64',
       ] as const),
       criticalThresholds: r.thresholds('criticalThresholds', d.worker.criticalThresholds),
-      burnedInPolicy: r.oneOf('burnedInPolicy', d.worker.burnedInPolicy, ['quarantine', 'blank'] as const),
+      burnedInPolicy: r.oneOf('burnedInPolicy', d.worker.burnedInPolicy, [
+        'quarantine',
+        'redact',
+        'blank',
+      ] as const),
       deidProfile: r.oneOf('deidProfile', d.worker.deidProfile, ['research', 'safe-harbor'] as const),
       logLevel: r.oneOf('logLevel', d.worker.logLevel, ['debug', 'info', 'warn', 'error'] as const),
     },

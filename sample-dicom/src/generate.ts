@@ -20,6 +20,7 @@ import {
   type Tag,
   writePart10,
 } from '@medimg/dicom';
+import { drawText } from './font.ts';
 import { ctChestSlice, dxChest, mrHeadSlice, type SphereLesion, usSector } from './phantoms.ts';
 import { type Rng, rng, seedOf, uidOf } from './random.ts';
 
@@ -596,6 +597,117 @@ function usBurnedIn(): SampleFile {
   return { path: 'bad/us-burned-in-annotation.dcm', bytes: part10(b, US_IMAGE_STORAGE, sopUid) };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Burned-in patient text with NO flag (Burned In Annotation NO, modality not on any list): what
+// only a scan of the pixels finds (docs/burned-in-text.md). The demo redacts them.
+
+const US_TEXT_STUDY: StudyInfo = {
+  key: 'us-liver',
+  patient: { name: 'Moreau^Claire', id: 'FAKE-US-771204', birthDate: '19870914', sex: 'F', age: '036Y' },
+  site: { ...DX_STUDY_INFO.site, station: 'USROOM1', model: 'Phantom US 500', serial: 'SN-US-1122' },
+  accession: 'ACC20240318011',
+  studyId: 'US0011',
+  date: '20240318',
+  time: '101500',
+  description: 'US LIVER',
+  referring: 'Smith^Alice^^Dr.',
+  performing: 'Nguyen^Peter^^Dr.',
+  operator: 'Brown^Kim',
+  procedure: ['ZZ-US-LIVER', '99FAKE', 'US liver'],
+};
+
+/** An ultrasound-like image, 8-bit, with the patient's name, ID, birth date and the site at the top. */
+function usWithText(): SampleFile {
+  const s = US_TEXT_STUDY;
+  const rows = 480;
+  const columns = 640;
+  const r = rng(seedOf(SEED, s.key, 1));
+  const image = usSector({ rows, columns, pixelSpacingMm: [0.3, 0.3], rng: r });
+  const pixels = Uint8Array.from(image, (v) => Math.max(0, Math.min(255, Math.round(v))));
+  // Black bands for the overlay, as scanners draw them, then the text.
+  for (let i = 0; i < 40 * columns; i++) pixels[i] = 0;
+  drawText(pixels, columns, 8, 2, 'MOREAU^CLAIRE  ID FAKE-US-771204', 255);
+  drawText(pixels, columns, 8, 21, 'DOB 14/09/1987  2024-03-18 10:16', 230);
+  drawText(pixels, columns, 420, 455, '5.0MHZ GAIN 45', 200);
+  const seriesUid = uidOf(SEED, s.key, 'series', 1);
+  const sopUid = uidOf(SEED, s.key, 'sop', 1);
+  const b = new Builder(undefined);
+  commonHeader(
+    b,
+    s,
+    { uid: seriesUid, number: 1, description: 'LIVER', modality: 'US', bodyPart: 'ABDOMEN', time: '101600' },
+    { classUid: US_IMAGE_STORAGE, instanceUid: sopUid, number: 1, contentTime: '101612' },
+  );
+  b.str(T.ImageType, 'CS', ['ORIGINAL', 'PRIMARY', 'ABDOMINAL'])
+    .str(T.PatientOrientation, 'CS', '')
+    .us(T.SamplesPerPixel, 1)
+    .str(T.PhotometricInterpretation, 'CS', 'MONOCHROME2')
+    .us(T.Rows, rows)
+    .us(T.Columns, columns)
+    .us(T.BitsAllocated, 8)
+    .us(T.BitsStored, 8)
+    .us(T.HighBit, 7)
+    .us(T.PixelRepresentation, 0)
+    .str(T.LossyImageCompression, 'CS', '00')
+    .put({ tag: T.PixelData, vr: 'OB', value: pixels });
+  return { path: 'burned-in/us-liver-text.dcm', bytes: part10(b, US_IMAGE_STORAGE, sopUid) };
+}
+
+const DX_TEXT_STUDY: StudyInfo = {
+  ...DX_STUDY_INFO,
+  key: 'dx-text',
+  patient: { name: 'Okafor^Daniel', id: 'FAKE-DX-550318', birthDate: '19720503', sex: 'M', age: '051Y' },
+  accession: 'ACC20240318027',
+  studyId: 'DX0027',
+  date: '20240318',
+  time: '113000',
+};
+
+/** A radiograph, 12-bit, with the patient's name, ID and dates burned in at the top left. */
+function dxWithText(): SampleFile {
+  const s = DX_TEXT_STUDY;
+  const rows = 640;
+  const columns = 512;
+  const spacing = 0.7;
+  const image = dxChest({
+    rows,
+    columns,
+    pixelSpacingMm: [spacing, spacing],
+    rng: rng(seedOf(SEED, s.key, 1)),
+  });
+  drawText(image, columns, 10, 10, 'OKAFOR, DANIEL', 4095);
+  drawText(image, columns, 10, 30, 'FAKE-DX-550318', 4095);
+  drawText(image, columns, 10, 50, '03.05.1972', 4095);
+  drawText(image, columns, 330, 610, 'EXAMPLE COUNTY', 4095);
+  const seriesUid = uidOf(SEED, s.key, 'series', 1);
+  const sopUid = uidOf(SEED, s.key, 'sop', 1);
+  const b = new Builder(undefined);
+  commonHeader(
+    b,
+    s,
+    { uid: seriesUid, number: 1, description: 'CHEST PA', modality: 'DX', bodyPart: 'CHEST', time: '113210' },
+    { classUid: DX_FOR_PRESENTATION, instanceUid: sopUid, number: 1, contentTime: '113210' },
+  );
+  b.str(T.ImageType, 'CS', ['ORIGINAL', 'PRIMARY'])
+    .str(tag18(0x0008, 0x0068), 'CS', 'FOR PRESENTATION')
+    .ds_(T.ImagerPixelSpacing, [spacing, spacing])
+    .ds_(T.PixelSpacing, [spacing, spacing])
+    .str(T.ViewPosition, 'CS', 'PA')
+    .str(T.PatientOrientation, 'CS', ['L', 'F']);
+  imagePixel(b, { rows, columns, bitsStored: 12, signed: false, photometric: 'MONOCHROME2' });
+  b.str(T.PixelIntensityRelationship, 'CS', 'LOG')
+    .us(T.PixelIntensityRelationshipSign, 1)
+    .ds_(T.WindowCenter, [1800])
+    .ds_(T.WindowWidth, [3200])
+    .ds_(T.RescaleIntercept, [0])
+    .ds_(T.RescaleSlope, [1])
+    .str(T.RescaleType, 'LO', 'US')
+    .str(T.LossyImageCompression, 'CS', '00')
+    .str(T.PresentationLUTShape, 'CS', 'IDENTITY')
+    .put(pixels16(image, false));
+  return { path: 'burned-in/dx-chest-text.dcm', bytes: part10(b, DX_FOR_PRESENTATION, sopUid) };
+}
+
 const NOT_DICOM_TEXT = `This is a plain text file, not a DICOM file.
 It is part of the medimg-pipeline sample data (sample-dicom/bad/) so that the demo can show how
 an upload that is not DICOM ends up in quarantine with the reason code NOT_DICOM.
@@ -611,14 +723,15 @@ export function generateSamples(): SampleFile[] {
     { path: 'bad/not-dicom.txt', bytes: new TextEncoder().encode(NOT_DICOM_TEXT) },
     usBurnedIn(),
   ];
-  return [...ct, ...mrStudy(), ...dxStudy(), ...bad];
+  return [...ct, ...mrStudy(), ...dxStudy(), ...bad, usWithText(), dxWithText()];
 }
 
-/** Writes the samples under `root` (sample-dicom/ by default), replacing studies/ and bad/. */
+/** Writes the samples under `root` (sample-dicom/ by default), replacing studies/, bad/ and burned-in/. */
 export function writeSamples(root: string): SampleFile[] {
   const files = generateSamples();
   rmSync(join(root, 'studies'), { recursive: true, force: true });
   rmSync(join(root, 'bad'), { recursive: true, force: true });
+  rmSync(join(root, 'burned-in'), { recursive: true, force: true });
   for (const f of files) {
     mkdirSync(dirname(join(root, f.path)), { recursive: true });
     writeFileSync(join(root, f.path), f.bytes);

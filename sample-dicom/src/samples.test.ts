@@ -17,6 +17,7 @@ function filesUnder(root: string): string[] {
   };
   walk(join(root, 'studies'));
   walk(join(root, 'bad'));
+  walk(join(root, 'burned-in'));
   return out.sort();
 }
 const committedFiles = (): string[] => filesUnder(SAMPLE_ROOT);
@@ -41,7 +42,12 @@ describe('sample DICOM files', () => {
 
   it('parse with parseDicom and pass dcmdump without errors or warnings', () => {
     const problems: string[] = [];
-    for (const rel of [...studyFiles, 'bad/us-burned-in-annotation.dcm']) {
+    for (const rel of [
+      ...studyFiles,
+      'bad/us-burned-in-annotation.dcm',
+      'burned-in/us-liver-text.dcm',
+      'burned-in/dx-chest-text.dcm',
+    ]) {
       const path = join(SAMPLE_ROOT, rel);
       const file = parseDicom(readFileSync(path));
       if (!getString(file.dataset, T.SOPInstanceUID)?.startsWith('2.25.'))

@@ -50,7 +50,23 @@ describe('readWorkerConfig', () => {
     expect(config.MEDIMG_FAULT_EXIT_AFTER_STEP).toBe('store');
   });
 
+  it('takes BURNED_IN_POLICY=redact with the text-scan limits of DEID_OPTIONS', () => {
+    const config = readWorkerConfig({
+      ...env,
+      BURNED_IN_POLICY: 'redact',
+      DEID_OPTIONS: JSON.stringify({ textScanMaxPixels: 1_000_000, textScanSkipModalities: ['CT'] }),
+    });
+
+    expect(config.deidOptions).toMatchObject({
+      burnedInPolicy: 'redact',
+      textScanMaxPixels: 1_000_000,
+      textScanSkipModalities: ['CT'],
+    });
+  });
+
   it.each([
+    ['BURNED_IN_POLICY', 'ocr'],
+    ['DEID_OPTIONS', '{"textScanTimeoutMs":10}'],
     ['LOG_LEVEL', 'verbose'],
     ['S3_FORCE_PATH_STYLE', 'yes'],
     ['MEDIMG_MODE', 'dev'],

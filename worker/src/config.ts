@@ -34,7 +34,7 @@ const workerEnvShape = {
   FINDINGS_TOPIC_ARN: z.string().startsWith('arn:'),
   OPS_TOPIC_ARN: z.string().startsWith('arn:').optional(),
   CRITICAL_THRESHOLDS: jsonRecord('CRITICAL_THRESHOLDS').optional(),
-  BURNED_IN_POLICY: z.enum(['quarantine', 'blank']).default('quarantine'),
+  BURNED_IN_POLICY: z.enum(['quarantine', 'blank', 'redact']).default('quarantine'),
   /** De-identification profile (docs/deidentification.md): research (default) or safe-harbor. */
   DEID_PROFILE: z.enum(DEID_PROFILES).default('research'),
   DEID_OPTIONS: z.preprocess(

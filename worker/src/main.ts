@@ -12,6 +12,7 @@ import { secretsManagerFetcher } from './adapters/secrets-manager.ts';
 import { SnsNotifier } from './adapters/sns-notifier.ts';
 import { parseS3Uri, readWorkerConfig } from './config.ts';
 import { loadDeidKey } from './deid/key.ts';
+import { closeSharedTextReader } from './deid/ocr.ts';
 import { createLogger, errorFields } from './logger.ts';
 import { PIPELINE_COVERAGE } from './pipeline/coverage.ts';
 import { runJob } from './pipeline/job.ts';
@@ -137,7 +138,12 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  () => process.exit(1),
-);
+main()
+  .then(
+    async (code) => {
+      await closeSharedTextReader().catch(() => undefined);
+      return code;
+    },
+    () => 1,
+  )
+  .then((code) => process.exit(code));

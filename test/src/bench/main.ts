@@ -2,7 +2,8 @@
  * `npm run bench`: throughput and peak memory of the worker's steps on the sample studies (and,
  * where present, the public corpus), against reference tools run on the same files: dcmdump
  * (parse), dcmconv (read + write), gdcmanon (de-identify), dcm2pnm (render). Prints a table;
- * nothing is asserted. The reference tools run once per file, as the worker's steps do.
+ * nothing is asserted. The reference tools run once per file, as the worker's steps do. Then the
+ * burned-in text figures (burned-in.ts); `npm run bench -- --burned-in-only` runs those alone.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -17,6 +18,7 @@ import { renderImage } from '@medimg/worker/imaging/render.ts';
 import { processFile } from '@medimg/worker/pipeline/process-file.ts';
 import { REPO_ROOT } from '../local/task-runner.ts';
 import { listFiles } from '../local/uploader.ts';
+import { benchBurnedIn } from './burned-in.ts';
 
 interface Row {
   step: string;
@@ -83,6 +85,11 @@ function timeTool(
     mb: totalMb,
     peakRssMb: peak,
   });
+}
+
+if (process.argv.includes('--burned-in-only')) {
+  await benchBurnedIn((line) => process.stdout.write(`${line}\n`));
+  process.exit(0);
 }
 
 const sampleFiles = await listFiles(path.join(REPO_ROOT, 'sample-dicom/studies'));
@@ -154,3 +161,4 @@ for (const r of rows) {
 process.stdout.write(
   '\nmedimg rows run in this process (peak RSS is the process high-water mark so far); reference tools run once per file (largest max RSS of a run).\n',
 );
+await benchBurnedIn((line) => process.stdout.write(`${line}\n`));

@@ -74,6 +74,13 @@ const demo = defineCommand({
         'the DICOM files to upload, only its studies/ and bad/ when it has them (default: sample-dicom)',
     },
     keep: { type: 'boolean', description: "keep the previous run's data (the same scans then notify once)" },
+    'burned-in': {
+      type: 'string',
+      value: '<policy>',
+      choices: ['quarantine', 'redact', 'blank'],
+      default: 'redact',
+      description: 'burned-in text policy of the worker (redact: found with OCR, blanked, checked again)',
+    },
   },
   details: `The demo removes only what it creates in its data folder (${MARKER} marks a demo folder); it
 refuses a non-empty folder it did not create. Exit codes: 0 ran, 1 a job failed, 64 usage error,
@@ -99,7 +106,8 @@ if (parsed === 'help') {
   process.stdout.write(commandHelp('npm run', demo).replace('Usage: npm run demo', 'Usage: npm run demo --'));
   process.exit(EXIT.ok);
 }
-const values = parsed.options as { data?: string; samples?: string; keep?: boolean };
+const values = parsed.options as { data?: string; samples?: string; keep?: boolean; 'burned-in'?: string };
+const burnedIn = values['burned-in'] ?? 'redact';
 // npm runs scripts from the repository root; a path given on the command line is the caller's.
 const callerDir = process.env.INIT_CWD ?? process.cwd();
 const dataDir = values.data ? path.resolve(callerDir, values.data) : path.join(REPO_ROOT, '.demo-data');
@@ -161,6 +169,7 @@ const pipeline = await startLocalPipeline({
         },
       }
     : {}),
+  workerEnvironment: { BURNED_IN_POLICY: burnedIn },
   onTriggerBatch: (records, failed) => {
     triggerBatches += 1;
     triggerEvents += records;
@@ -206,7 +215,9 @@ try {
     AWS_REGION: LOCAL_REGION,
     XDG_STATE_HOME: path.join(dataDir, 'upload-state'),
   };
-  const inputs = ['studies', 'bad'].map((d) => path.join(samples, d)).filter((d) => existsSync(d));
+  const inputs = ['studies', 'bad', 'burned-in']
+    .map((d) => path.join(samples, d))
+    .filter((d) => existsSync(d));
   say(
     `medimg upload ${(inputs.length ? inputs : [samples]).map((p) => path.relative(process.cwd(), p)).join(' ')}`,
   );
@@ -230,6 +241,8 @@ try {
   let quarantined = 0;
   let failed = 0;
   let critical = 0;
+  const text = { checked: 0, withText: 0, regions: 0, phi: 0 };
+  const redacted: string[] = [];
   for (const s of statuses) {
     processed += s.counts.processed;
     quarantined += s.counts.quarantined;
@@ -239,6 +252,19 @@ try {
       if (f.study) studies.add(f.study);
       if (f.study && f.series) series.add(`${f.study}/${f.series}`);
       if (f.status === 'quarantined' && f.reason) reasons.set(f.reason, (reasons.get(f.reason) ?? 0) + 1);
+      const check = f.textCheck;
+      if (!check) continue;
+      text.checked += 1;
+      if (check.textBoxes > 0) text.withText += 1;
+      text.regions += check.textBoxes;
+      text.phi += check.phiMatches;
+      if (check.action === 'redacted' && f.study && f.series && f.sop) {
+        // s3rver keeps each object as <key>._S3rver_object (README): the file a person opens.
+        const preview = `${path.join(pipeline.dirs.s3, bucket, processedKeys.preview(f.study, f.series, f.sop))}._S3rver_object`;
+        redacted.push(
+          `                     redacted ${check.textBoxes} region(s), ${check.phiMatches} matching the header, ${check.frames} frame(s): ${path.relative(process.cwd(), preview)}`,
+        );
+      }
     }
   }
   const clinicalMail = pipeline.mail.filter((m) => m.topicArn === pipeline.servers.findingsTopicArn);
@@ -281,6 +307,8 @@ try {
     `  studies / series:  ${studies.size} / ${series.size}`,
     `  files:             ${processed} processed, ${quarantined} quarantined, ${failed} failed`,
     ...[...reasons.entries()].map(([reason, n]) => `                     quarantined ${n} x ${reason}`),
+    `  burned-in text:    policy ${burnedIn}; ${text.checked} image(s) scanned with OCR, text in ${text.withText} (${text.regions} region(s), ${text.phi} matching the header)`,
+    ...redacted,
     `  inference:         ${statuses.map((s) => `${s.inference.state}${s.inference.model ? ` (${s.inference.model.name} ${s.inference.model.version})` : ''}`).join(', ')}`,
     `  critical findings: ${critical}`,
     `  notifications:     ${clinicalMail.length} to clinicians, ${opsMail.length} to operations`,
@@ -294,10 +322,12 @@ try {
     `  linkage store:     ${rel(path.join(pipeline.dirs.s3, pipeline.servers.names.linkageBucket))} (restricted)`,
     `  emails:            ${rel(pipeline.dirs.mail)}`,
     `  logs:              ${rel(pipeline.dirs.logs)}`,
+    `  this summary:      ${rel(path.join(dataDir, 'summary.txt'))}`,
     '',
     `Demo finished in ${((performance.now() - started) / 1000).toFixed(1)} s.`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+  await writeFile(path.join(dataDir, 'summary.txt'), `${lines.join('\n')}\n`);
   if (failed > 0 || statuses.some((s) => s.state === 'failed')) exitCode = 1;
 } catch (error) {
   process.stderr.write(`demo failed: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -21,6 +21,7 @@ interface ReportEntry {
   status: 'processed' | 'quarantined' | 'failed';
   reason: string | null;
   study?: string;
+  textCheck?: { checked: boolean; textBoxes: number; phiMatches: number; action: string };
   outputs: { dicom?: string; preview?: string; thumbnail?: string; modelInput?: string };
 }
 
@@ -143,10 +144,13 @@ describe('medimg process', () => {
       reason: 'DICOM_TRUNCATED',
     });
     expect(byName.get('not-dicom.txt')).toMatchObject({ status: 'quarantined', reason: 'NOT_DICOM' });
+    // Default policy quarantine: the pixels were scanned and text was found in them.
     expect(byName.get('us-burned-in-annotation.dcm')).toMatchObject({
       status: 'quarantined',
-      reason: 'BURNED_IN_ANNOTATION',
+      reason: 'BURNED_IN_TEXT',
+      textCheck: { checked: true, action: 'quarantined' },
     });
+    expect(byName.get('us-burned-in-annotation.dcm')?.textCheck?.textBoxes).toBeGreaterThan(0);
   });
 
   it('writes the de-identified DICOM, the preview and the model input it names', async () => {
@@ -361,5 +365,87 @@ describe('medimg process --infer --endpoint (the model server)', () => {
     ]);
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('inference failed (ENDPOINT_UNAVAILABLE)');
+  });
+});
+
+describe('medimg process --burned-in redact', () => {
+  let out: string;
+  let run: ReturnType<typeof spawnSync>;
+  let entries: ReportEntry[];
+  const names = new Map<number, string>();
+  const nameOf = (e: ReportEntry): string => names.get(e.index) ?? '';
+
+  beforeAll(async () => {
+    out = await mkdtemp(path.join(os.tmpdir(), 'medimg-cli-redact-'));
+    const keyFile = path.join(out, 'key.hex');
+    await writeFile(keyFile, 'b2'.repeat(32));
+    run = spawnSync(
+      process.execPath,
+      [
+        path.join(REPO_ROOT, 'worker/bin/medimg.js'),
+        'process',
+        path.join(REPO_ROOT, 'sample-dicom/burned-in'),
+        '--out',
+        path.join(out, 'result'),
+        '--key-file',
+        keyFile,
+        '--burned-in',
+        'redact',
+      ],
+      { encoding: 'utf8', env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } },
+    );
+    entries = (
+      JSON.parse(await readFile(path.join(out, 'result', 'report.json'), 'utf8')) as {
+        entries: ReportEntry[];
+      }
+    ).entries;
+    const restricted = JSON.parse(
+      await readFile(path.join(out, 'result-RESTRICTED-PHI', 'inputs.json'), 'utf8'),
+    ) as { inputs: { index: number; input: string }[] };
+    for (const i of restricted.inputs) names.set(i.index, path.basename(i.input));
+  }, 120_000);
+
+  afterAll(async () => {
+    await rm(out, { recursive: true, force: true });
+  });
+
+  it('processes both unflagged sample images with text, redacted, and says so per file on stderr', () => {
+    expect(run.status, String(run.stderr)).toBe(0);
+    expect(entries.map((e) => [nameOf(e), e.status, e.textCheck?.action])).toEqual([
+      ['dx-chest-text.dcm', 'processed', 'redacted'],
+      ['us-liver-text.dcm', 'processed', 'redacted'],
+    ]);
+    for (const e of entries) expect(e.textCheck!.phiMatches).toBeGreaterThanOrEqual(3);
+    expect(String(run.stderr)).toMatch(
+      /processed\s+#1 in-[0-9a-f]{20}, text: \d+ region\(s\), \d+ matching the header, redacted/,
+    );
+  });
+
+  it('stores previews in which the text rows are blank and the anatomy is not', async () => {
+    const us = entries.find((e) => nameOf(e) === 'us-liver-text.dcm')!;
+    const { data, info } = await sharp(path.join(out, 'result', us.outputs.preview!))
+      .toColourspace('b-w')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    expect([info.width, info.height, info.channels]).toEqual([640, 480, 1]);
+    // The name and ID were drawn in the top 40 rows, the probe settings at the bottom right.
+    let top = 0;
+    for (let i = 0; i < 40 * info.width; i++) top = Math.max(top, data[i]!);
+    expect(top).toBe(0);
+    let bottomRight = 0;
+    for (let y = 455; y < 472; y++)
+      for (let x = 420; x < 560; x++) bottomRight = Math.max(bottomRight, data[y * info.width + x]!);
+    expect(bottomRight).toBe(0);
+    // The sector is still there.
+    let middle = 0;
+    for (let x = 300; x < 340; x++) middle += data[200 * info.width + x]!;
+    expect(middle / 40).toBeGreaterThan(40);
+  });
+
+  it('leaves no header value in the report', async () => {
+    const report = await readFile(path.join(out, 'result', 'report.json'), 'utf8');
+    for (const value of ['MOREAU', 'Moreau', 'FAKE-US-771204', 'OKAFOR', 'Okafor', 'FAKE-DX-550318']) {
+      expect(report).not.toContain(value);
+    }
   });
 });

@@ -88,6 +88,21 @@ describe('the pipeline end to end on local servers', () => {
     expect(firstStatus.counts.quarantined).toBeGreaterThanOrEqual(3); // sample-dicom/bad/
   });
 
+  it('records the burned-in text check per image: text found and quarantined, counts only', () => {
+    // Policy quarantine (the local pipeline's default): the three images with text in their pixels.
+    const withText = firstStatus.files.filter((f) => f.reason === 'BURNED_IN_TEXT');
+    expect(withText).toHaveLength(3);
+    for (const f of withText) {
+      expect(f.textCheck).toMatchObject({ checked: true, action: 'quarantined' });
+      expect(f.textCheck!.textBoxes).toBeGreaterThan(0);
+    }
+    // CT and MR are not scanned; the DX sample without text is, and passes.
+    const checkedClean = firstStatus.files.filter((f) => f.status === 'processed' && f.textCheck);
+    expect(checkedClean.map((f) => f.textCheck)).toEqual([
+      expect.objectContaining({ checked: true, textBoxes: 0, action: 'none' }),
+    ]);
+  });
+
   it('runs every step of the pipeline', () => {
     for (const step of STEP_NAMES) {
       expect(firstStatus.steps[step].state, step).not.toBe('pending');

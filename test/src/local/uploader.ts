@@ -23,11 +23,13 @@ export async function listFiles(root: string): Promise<string[]> {
 }
 
 /**
- * The scans to upload from a folder: its `studies/` and `bad/` subfolders when it has them (the
+ * The scans to upload from a folder: its `studies/`, `bad/` and `burned-in/` subfolders when it has them (the
  * layout of sample-dicom/, whose other files are code), otherwise every file in it.
  */
 export async function sampleFiles(sampleRoot: string): Promise<string[]> {
-  const parts = ['studies', 'bad'].map((d) => path.join(sampleRoot, d)).filter((d) => existsSync(d));
+  const parts = ['studies', 'bad', 'burned-in']
+    .map((d) => path.join(sampleRoot, d))
+    .filter((d) => existsSync(d));
   if (parts.length === 0) return listFiles(sampleRoot);
   const files: string[] = [];
   for (const dir of parts) files.push(...(await listFiles(dir)));

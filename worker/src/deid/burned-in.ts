@@ -17,6 +17,10 @@ const SECONDARY_CAPTURE_CLASSES = new Set([
   '1.2.840.10008.5.1.4.1.1.7.4',
 ]);
 
+/** Whether the SOP class is a Secondary Capture (screenshots, scanned documents). */
+export const isSecondaryCapture = (ds: DataSet): boolean =>
+  SECONDARY_CAPTURE_CLASSES.has(getString(ds, T.SOPClassUID) ?? '');
+
 export type BurnedInReason = 'BURNED_IN_ANNOTATION_YES' | 'MODALITY' | 'SECONDARY_CAPTURE';
 
 /** Why the image may carry burned-in text, or undefined when nothing says so. */

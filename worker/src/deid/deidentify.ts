@@ -102,6 +102,11 @@ export interface DeidContext {
   readonly options: DeidOptions;
   /** Upload batch, recorded in the linkage record only. */
   readonly batchId?: string;
+  /**
+   * Set when the caller scanned the pixels for burned-in text (text-scan.ts): the regions to blank
+   * (empty: none found, or the image needs no scan). The modality/flag rules are then not applied.
+   */
+  readonly textRegions?: readonly BlankRegion[];
 }
 
 /** Pseudonym -> original identifiers. Restricted linkage store only, never the processed bucket. */
@@ -663,7 +668,7 @@ function deidentifyUnchecked(file: DicomFile, ctx: DeidContext): DeidResult {
     throw new DeidError('DEID_FAILED', 'de-identification key shorter than 32 bytes', { reason: 'KEY' });
 
   // Burned-in text first: refuse before doing any work.
-  const blanked = burnedInCheck(ds, o, byteOrder);
+  const blanked = burnedInCheck(ds, o, byteOrder, ctx.textRegions);
 
   const id = identityOf(file, ctx);
   const { originalSopUid, originalStudyUid, originalSeriesUid, sopClassUid } = id;
@@ -738,27 +743,35 @@ function burnedInCheck(
   ds: DataSet,
   o: DeidOptions,
   byteOrder: ByteOrder,
+  textRegions?: readonly BlankRegion[],
 ): { regions: BlankRegion[]; value?: Uint8Array } | undefined {
-  const burnedIn = burnedInReason(ds, o);
-  if (!burnedIn) return undefined;
-  if (o.burnedInPolicy === 'quarantine') {
-    throw new DeidError(
-      'BURNED_IN_ANNOTATION',
-      `image may carry burned-in text (${burnedIn}); policy is quarantine`,
-      {
-        reason: burnedIn,
-      },
-    );
-  }
-  const regions = blankRegionsFor(ds, o.blankRegions, byteOrder);
-  if (!regions) {
-    throw new DeidError(
-      'BURNED_IN_ANNOTATION',
-      `image may carry burned-in text (${burnedIn}); no blank regions configured for its modality and size`,
-      {
-        reason: 'NO_BLANK_RULE',
-      },
-    );
+  let regions: BlankRegion[] | undefined;
+  if (textRegions) {
+    // The caller scanned the pixels (text-scan.ts): blank what it found, nothing when it found none.
+    if (textRegions.length === 0) return undefined;
+    regions = textRegions.map((r) => ({ ...r }));
+  } else {
+    const burnedIn = burnedInReason(ds, o);
+    if (!burnedIn) return undefined;
+    if (o.burnedInPolicy !== 'blank') {
+      throw new DeidError(
+        'BURNED_IN_ANNOTATION',
+        `image may carry burned-in text (${burnedIn}); policy is ${o.burnedInPolicy} and the pixels were not scanned`,
+        {
+          reason: burnedIn,
+        },
+      );
+    }
+    regions = blankRegionsFor(ds, o.blankRegions, byteOrder);
+    if (!regions) {
+      throw new DeidError(
+        'BURNED_IN_ANNOTATION',
+        `image may carry burned-in text (${burnedIn}); no blank regions configured for its modality and size`,
+        {
+          reason: 'NO_BLANK_RULE',
+        },
+      );
+    }
   }
   const r = blankNativePixelData(ds, regions, byteOrder);
   if ('failure' in r && r.failure !== 'ENCAPSULATED') {

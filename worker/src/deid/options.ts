@@ -87,9 +87,24 @@ export const deidOptionsSchema = z.object({
   cleanStructuredContent: z.boolean().default(false),
   /** Clean Graphics Option (113103). */
   cleanGraphics: z.boolean().default(false),
-  /** What to do with images that may carry burned-in text. */
-  burnedInPolicy: z.enum(['quarantine', 'blank']).default('quarantine'),
-  /** Modalities treated as carrying burned-in text even when BurnedInAnnotation is not YES. */
+  /**
+   * What to do with burned-in text (docs/burned-in-text.md). 'quarantine': images in which text is
+   * found in the pixels are quarantined; 'blank': the configured regions are blanked in images of the
+   * listed modalities; 'redact': every text region found is blanked, the result is checked again, and
+   * quarantined if text remains. Callers that do not scan the pixels (deidentify() alone) fall back
+   * to the modality/flag rules for 'quarantine' and 'redact'.
+   */
+  burnedInPolicy: z.enum(['quarantine', 'blank', 'redact']).default('quarantine'),
+  /**
+   * Modalities whose images are NOT scanned for text under 'quarantine' and 'redact' (unless flagged
+   * Burned In Annotation YES): reconstructed cross-sections carry no burned-in annotation.
+   */
+  textScanSkipModalities: z.array(z.string().min(1).max(16)).default(['CT', 'MR', 'PT', 'NM']),
+  /** Most pixels (rows x columns x frames) scanned per image; larger images are quarantined. */
+  textScanMaxPixels: z.number().int().positive().default(64_000_000),
+  /** Time budget of one image's scan, OCR included; over it the image is quarantined. */
+  textScanTimeoutMs: z.number().int().min(1000).max(600_000).default(60_000),
+  /** Policy 'blank' (and deidentify() without a scan): modalities treated as carrying burned-in text. */
   burnedInModalities: z.array(z.string().min(1).max(16)).default([...DEFAULT_BURNED_IN_MODALITIES]),
   /** Regions blanked under burnedInPolicy 'blank'. */
   blankRegions: z.array(blankRuleSchema).default([]),

@@ -30,6 +30,7 @@ import { ByteBudget } from './byte-budget.ts';
 import { composeCriticalNotification } from './notification.ts';
 import {
   DEFAULT_MAX_DECODED_BYTES,
+  type FileContext,
   type FileResult,
   inputIdOf,
   type ProcessedInstance,
@@ -43,7 +44,7 @@ export interface JobDeps {
   readonly rawStore?: ObjectStore;
   readonly processedBucket: string;
   readonly linkageBucket: string;
-  readonly deid: { readonly key: Uint8Array; readonly options: DeidOptions };
+  readonly deid: FileContext['deid'];
   /** The model endpoint; without one (`medimg process` without --infer) infer and assess are skipped. */
   readonly inference?: InferenceClient;
   readonly notifier: Notifier;
@@ -331,7 +332,7 @@ class JobRun {
     const file = this.status.files[index]!;
     file.status = result.status;
     if (result.status === 'processed') {
-      const { study, series, sop, modality, bodyPart, instanceNumber } = result.instance;
+      const { study, series, sop, modality, bodyPart, instanceNumber, textCheck } = result.instance;
       Object.assign(file, {
         study,
         series,
@@ -340,10 +341,15 @@ class JobRun {
         ...(bodyPart ? { bodyPart } : {}),
         ...(instanceNumber !== undefined ? { instanceNumber } : {}),
         modelInput: result.instance.keys.modelInput !== undefined,
+        ...(textCheck ? { textCheck } : {}),
       });
       this.status.counts.processed += 1;
     } else if (result.status === 'quarantined') {
-      Object.assign(file, { reason: result.reason, step: result.step });
+      Object.assign(file, {
+        reason: result.reason,
+        step: result.step,
+        ...(result.textCheck ? { textCheck: result.textCheck } : {}),
+      });
       this.status.counts.quarantined += 1;
       this.log.warn('file quarantined', { inputId: file.inputId, step: result.step, reason: result.reason });
     } else {

@@ -18,8 +18,9 @@ import {
   T,
   writePart10,
 } from '@medimg/dicom';
-import { blankEncapsulated } from '../deid/blank-encapsulated.ts';
-import { DeidError, deidentify } from '../deid/deidentify.ts';
+import { deidentifyCheckingText, type TextCheck, TextCheckError } from '../deid/burned-in-text.ts';
+import { DeidError } from '../deid/deidentify.ts';
+import { sharedTextReader, type TextReader } from '../deid/ocr.ts';
 import type { DeidOptions } from '../deid/options.ts';
 import { keyedInputId } from '../deid/pseudonyms.ts';
 import { ImagingError } from '../imaging/errors.ts';
@@ -32,7 +33,13 @@ const codeOf = (error: unknown): string => stableCodeOf(error, 'INTERNAL_ERROR')
 /** Where each input ends (DESIGN D2): processed, quarantined with a reason, or failed with an error code. */
 export type FileResult =
   | { readonly status: 'processed'; readonly instance: ProcessedInstance }
-  | { readonly status: 'quarantined'; readonly reason: ReasonCode; readonly step: StepName }
+  | {
+      readonly status: 'quarantined';
+      readonly reason: ReasonCode;
+      readonly step: StepName;
+      /** Set when the pixels were scanned for burned-in text before the file was quarantined. */
+      readonly textCheck?: TextCheck;
+    }
   | { readonly status: 'failed'; readonly errorCode: string; readonly step: StepName };
 
 export interface ProcessedInstance {
@@ -42,6 +49,8 @@ export interface ProcessedInstance {
   readonly modality?: string;
   readonly bodyPart?: string;
   readonly instanceNumber?: number;
+  /** Burned-in text check (counts and action only), when the policy scanned the pixels. */
+  readonly textCheck?: TextCheck;
   /** The model input PNG, kept for the infer step; absent for objects without an image. */
   readonly modelInput?: Uint8Array;
   readonly keys: {
@@ -61,7 +70,12 @@ export interface FileContext {
   readonly store: ObjectStore;
   /** Where inputs are read and quarantined originals go; the store above when not set. */
   readonly rawStore?: ObjectStore;
-  readonly deid: { readonly key: Uint8Array; readonly options: DeidOptions };
+  readonly deid: {
+    readonly key: Uint8Array;
+    readonly options: DeidOptions;
+    /** OCR for the burned-in text scan; the process's shared engine when not set. */
+    readonly reader?: TextReader;
+  };
   readonly maxObjectBytes: number;
   /**
    * Memory budget in DECODED bytes for one input: an inflated data set, or one decoded image frame.
@@ -96,6 +110,7 @@ class Quarantine {
   constructor(
     readonly reason: ReasonCode,
     readonly step: StepName,
+    readonly textCheck?: TextCheck,
   ) {}
 }
 
@@ -149,15 +164,26 @@ export async function processFile(input: FileInput, ctx: FileContext): Promise<F
         throw new Quarantine('DICOM_MALFORMED', 'parse');
       }
     });
-    const deid = await timed(ctx, 'deidentify', async () => {
+    const { result: deid, check: textCheck } = await timed(ctx, 'deidentify', async () => {
+      // The burned-in text scan decodes every frame: the decoded-size budget holds before it.
+      if (decodedFrameBytes(parsed) > (ctx.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES)) {
+        throw new Quarantine('DECODED_SIZE_LIMIT', 'deidentify');
+      }
       try {
-        const r = deidentify(parsed, { key: ctx.deid.key, options: ctx.deid.options, batchId: ctx.batchId });
-        // Compressed pixel data with burned-in text: decoded, blanked, re-encoded natively (or refused).
-        if (!r.blankingPending) return r;
-        return { ...r, file: await blankEncapsulated(r.file, r.needsBlanking ?? []), blankingPending: false };
+        // Burned-in text policy: scan, redact and re-check, or blank configured regions (or refuse).
+        return await deidentifyCheckingText(parsed, {
+          key: ctx.deid.key,
+          options: ctx.deid.options,
+          reader: ctx.deid.reader ?? sharedTextReader(),
+          ...(ctx.batchId !== undefined ? { batchId: ctx.batchId } : {}),
+        });
       } catch (error) {
+        if (error instanceof TextCheckError) {
+          throw new Quarantine(reasonOf(error, 'BURNED_IN_TEXT'), 'deidentify', error.check);
+        }
         if (error instanceof DeidError) throw new Quarantine(reasonOf(error, 'DEID_FAILED'), 'deidentify');
-        throw new Quarantine('DEID_FAILED', 'deidentify');
+        // ScanError: a frame that cannot be decoded (the decoder's code), too large, OCR failed.
+        throw new Quarantine(reasonOf(error, 'DEID_FAILED'), 'deidentify');
       }
     });
     const rendered = await timed(ctx, 'normalize', async (): Promise<RenderedImage | undefined> => {
@@ -213,6 +239,7 @@ export async function processFile(input: FileInput, ctx: FileContext): Promise<F
         modality: deid.modality,
         bodyPart: deid.bodyPart,
         ...(Number.isFinite(instanceNumber) ? { instanceNumber } : {}),
+        ...(textCheck ? { textCheck } : {}),
         ...(rendered ? { modelInput: toBytes(rendered.modelInput) } : {}),
         keys,
       };
@@ -222,7 +249,12 @@ export async function processFile(input: FileInput, ctx: FileContext): Promise<F
     if (error instanceof Quarantine) {
       try {
         await quarantine(input, inputId, error, bytes, ctx);
-        return { status: 'quarantined', reason: error.reason, step: error.step };
+        return {
+          status: 'quarantined',
+          reason: error.reason,
+          step: error.step,
+          ...(error.textCheck ? { textCheck: error.textCheck } : {}),
+        };
       } catch (storeError) {
         return { status: 'failed', errorCode: codeOf(storeError), step: error.step };
       }

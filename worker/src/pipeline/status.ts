@@ -1,4 +1,5 @@
 import type { ReasonCode } from '@medimg/common';
+import type { TextCheck } from '../deid/burned-in-text.ts';
 
 /** The job record `jobs/<jobId>/status.json` (DESIGN D2): each step's state, counts, timings, errors. */
 export const STEP_NAMES = [
@@ -43,6 +44,8 @@ export interface FileRecord {
   instanceNumber?: number;
   /** A model input PNG was stored for this instance (processedKeys.modelInput). */
   modelInput?: boolean;
+  /** Burned-in text check of the pixels: counts and action, never any text. */
+  textCheck?: TextCheck;
 }
 
 export type JobState = 'running' | 'succeeded' | 'completed_with_quarantine' | 'failed';

@@ -23,8 +23,10 @@ import { FolderStore } from '../../adapters/folder-store.ts';
 import { FsObjectStore } from '../../adapters/fs-object-store.ts';
 import { LocalInputStore } from '../../adapters/local-input-store.ts';
 import { DEFAULT_CRITICAL_THRESHOLDS } from '../../config.ts';
+import type { TextCheck } from '../../deid/burned-in-text.ts';
 import { loadDeidKey } from '../../deid/key.ts';
-import { DEID_PROFILES, type DeidProfile, profileOptions } from '../../deid/options.ts';
+import { closeSharedTextReader } from '../../deid/ocr.ts';
+import { DEID_PROFILES, type DeidOptions, type DeidProfile, profileOptions } from '../../deid/options.ts';
 import { createLogger } from '../../logger.ts';
 import type { CriticalThresholds } from '../../pipeline/assess.ts';
 import { PIPELINE_COVERAGE } from '../../pipeline/coverage.ts';
@@ -71,9 +73,10 @@ export const processCommand = defineCommand({
     'burned-in': {
       type: 'string',
       value: '<policy>',
-      choices: ['quarantine', 'blank'],
+      choices: ['quarantine', 'redact', 'blank'],
       default: 'quarantine',
-      description: 'images that may carry burned-in text',
+      description:
+        'text drawn into the pixels (images other than CT, MR, PT, NM, and any flagged YES, are scanned with OCR): quarantine images with text, redact it (blanked, scanned again, quarantined if text remains), or blank configured regions only',
     },
     infer: {
       type: 'boolean',
@@ -136,6 +139,7 @@ reused, so pseudonyms stay stable. Exit codes: 0 it ran (inputs may be quarantin
       });
     } finally {
       await inference?.close?.();
+      await closeSharedTextReader().catch(() => undefined);
     }
   },
 });
@@ -254,6 +258,8 @@ interface ReportEntry {
   readonly step?: string;
   readonly study?: string;
   readonly series?: string;
+  /** Burned-in text check: counts and action only, never the text. */
+  readonly textCheck?: TextCheck;
   readonly outputs: Readonly<Record<string, string | undefined>>;
 }
 
@@ -297,7 +303,9 @@ async function processFiles(args: {
     linkageBucket: BUCKETS.linkage,
     deid: {
       key: args.key,
-      options: profileOptions(args.profile, { burnedInPolicy: args.burnedIn as 'quarantine' | 'blank' }),
+      options: profileOptions(args.profile, {
+        burnedInPolicy: args.burnedIn as DeidOptions['burnedInPolicy'],
+      }),
     },
     inference: args.inference,
     notifier,
@@ -318,6 +326,7 @@ async function processFiles(args: {
               reason: null,
               study: result.instance.study,
               series: result.instance.series,
+              ...(result.instance.textCheck ? { textCheck: result.instance.textCheck } : {}),
               // Keys under --out: the report names no absolute path (the folder may be shared).
               outputs: {
                 dicom: result.instance.keys.instance,
@@ -332,10 +341,14 @@ async function processFiles(args: {
               status: result.status,
               reason: result.status === 'quarantined' ? result.reason : result.errorCode,
               step: result.step,
+              ...(result.status === 'quarantined' && result.textCheck ? { textCheck: result.textCheck } : {}),
               outputs: {},
             };
       const e = entries[index]!;
-      io.stderr(`  ${e.status.padEnd(11)} #${index} ${inputId}${e.reason ? ` (${e.reason})` : ''}\n`);
+      const text = e.textCheck
+        ? `, text: ${e.textCheck.textBoxes} region(s), ${e.textCheck.phiMatches} matching the header, ${e.textCheck.action}`
+        : '';
+      io.stderr(`  ${e.status.padEnd(11)} #${index} ${inputId}${e.reason ? ` (${e.reason})` : ''}${text}\n`);
     },
   });
   const { status } = outcome;

@@ -1,0 +1,206 @@
+/**
+ * The burned-in text policy with the real OCR engine (tesseract.js, offline traineddata) on the
+ * generated image set: text found and blanked, the truth (where text was drawn) checked in the
+ * output pixels, clean images left alone, and the bad-input paths. One engine for the whole file.
+ */
+
+import { type DicomFile, getString, stringElement } from '@medimg/dicom';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeFrame } from '../imaging/decode.ts';
+import { deidentifyCheckingText, needsTextScan, TextCheckError } from './burned-in-text.ts';
+import { TesseractReader, type TextReader } from './ocr.ts';
+import { parseDeidOptions } from './options.ts';
+import { type CaseOutcome, runCase, score } from './testing/evaluate.ts';
+import { ALL_KINDS, type TextImageCase, textImageSet } from './testing/text-images.ts';
+import { ScanError } from './text-scan.ts';
+
+const KEY = new Uint8Array(32).fill(3);
+const reader = new TesseractReader(['eng', 'fra']);
+afterAll(() => reader.close());
+
+const withElement = (file: DicomFile, el: ReturnType<typeof stringElement>): DicomFile => ({
+  ...file,
+  dataset: new Map(file.dataset).set(el.tag, el),
+});
+const MODALITY = 0x00080060;
+const BURNED_IN_ANNOTATION = 0x00280301;
+
+let cases: TextImageCase[];
+beforeAll(async () => {
+  cases = await textImageSet({ textPerKind: 1, cleanPerKind: 1, seed: 34 });
+}, 60_000);
+const byName = (name: string): TextImageCase => cases.find((c) => c.name === name)!;
+
+describe('redact on the generated set (one text and one clean image of each kind)', () => {
+  const outcomes: CaseOutcome[] = [];
+  beforeAll(async () => {
+    for (const c of cases) outcomes.push(await runCase(c, reader));
+  }, 180_000);
+
+  it('lets no text image leave with a drawn text pixel unblanked', () => {
+    const text = outcomes.filter((o) => o.text);
+    expect(text).toHaveLength(ALL_KINDS.length);
+    const leaks = text.filter((o) => o.status === 'processed' && o.blankedShare !== 1);
+    expect(leaks).toEqual([]);
+  });
+
+  it('processes at least five in six text images with their text redacted, and counts header matches', () => {
+    const s = score(outcomes);
+    expect(s.redacted).toBeGreaterThanOrEqual(5);
+    const redacted = outcomes.filter((o) => o.text && o.status === 'processed');
+    for (const o of redacted) {
+      expect(o.check).toMatchObject({ checked: true, action: 'redacted' });
+      expect(o.check!.textBoxes).toBeGreaterThan(0);
+    }
+    // Names, IDs and dates of the header are what was drawn: most regions match.
+    const boxes = redacted.reduce((n, o) => n + o.check!.textBoxes, 0);
+    const matches = redacted.reduce((n, o) => n + o.check!.phiMatches, 0);
+    expect(matches).toBeGreaterThanOrEqual(boxes / 2);
+  });
+
+  it('leaves every clean image unaltered and processed, its record saying it was checked', () => {
+    const clean = outcomes.filter((o) => !o.text);
+    expect(clean).toHaveLength(ALL_KINDS.length);
+    for (const o of clean) {
+      expect(o, o.name).toMatchObject({ status: 'processed', altered: false });
+      expect(o.check).toMatchObject({ checked: true, textBoxes: 0, action: 'none' });
+    }
+  });
+
+  it('keeps text out of the record: counts and a closed vocabulary only', () => {
+    for (const o of outcomes) {
+      if (!o.check) continue;
+      expect(Object.keys(o.check).sort()).toEqual([
+        'action',
+        'checked',
+        'frames',
+        'ocrMs',
+        'phiMatches',
+        'textBoxes',
+      ]);
+    }
+  });
+});
+
+describe('policies', () => {
+  it('quarantine: an image with text is refused with BURNED_IN_TEXT and its counts', async () => {
+    const c = byName('us-text-0');
+    const options = parseDeidOptions({ burnedInPolicy: 'quarantine' });
+
+    const error = await deidentifyCheckingText(c.file, { key: KEY, options, reader }).catch(
+      (e: unknown) => e,
+    );
+
+    expect(error).toBeInstanceOf(TextCheckError);
+    expect(error).toMatchObject({ code: 'BURNED_IN_TEXT', check: { action: 'quarantined' } });
+    expect((error as TextCheckError).check!.textBoxes).toBeGreaterThan(0);
+  });
+
+  it('quarantine: an ultrasound with no text is processed (the modality alone no longer refuses it)', async () => {
+    const c = byName('us-clean-1');
+    expect(getString(c.file.dataset, MODALITY)).toBe('US');
+    const options = parseDeidOptions({ burnedInPolicy: 'quarantine' });
+
+    const { result, check } = await deidentifyCheckingText(c.file, { key: KEY, options, reader });
+
+    expect(check).toMatchObject({ checked: true, textBoxes: 0, action: 'none' });
+    expect(result.methodCodes).not.toContain('113101');
+  });
+
+  it('does not scan CT, MR, PT or NM unless flagged YES or Secondary Capture', () => {
+    const options = parseDeidOptions({ burnedInPolicy: 'redact' });
+    const ct = withElement(byName('dx-text-0').file, stringElement(MODALITY, 'CS', 'CT'));
+
+    expect(needsTextScan(ct, options)).toBe(false);
+    expect(needsTextScan(withElement(ct, stringElement(BURNED_IN_ANNOTATION, 'CS', 'YES')), options)).toBe(
+      true,
+    );
+    expect(needsTextScan(ct, parseDeidOptions({ burnedInPolicy: 'blank' }))).toBe(false);
+    const screenshot = withElement(ct, stringElement(0x00080016, 'UI', '1.2.840.10008.5.1.4.1.1.7'));
+    expect(needsTextScan(screenshot, options)).toBe(true);
+  });
+
+  it('quarantines an image flagged YES in which no text is found (BURNED_IN_ANNOTATION)', async () => {
+    const flagged = withElement(byName('us-clean-1').file, stringElement(BURNED_IN_ANNOTATION, 'CS', 'YES'));
+    const options = parseDeidOptions({ burnedInPolicy: 'redact' });
+
+    const error = await deidentifyCheckingText(flagged, { key: KEY, options, reader }).catch(
+      (e: unknown) => e,
+    );
+
+    expect(error).toMatchObject({ code: 'BURNED_IN_ANNOTATION', check: { textBoxes: 0 } });
+  });
+
+  it('redact: blanks text that looks like text even when OCR reads nothing in it', async () => {
+    const c = byName('us-text-0');
+    const blind: TextReader = { readCrops: async (crops) => crops.map(() => []), close: async () => {} };
+    const options = parseDeidOptions({ burnedInPolicy: 'redact' });
+
+    const { result, check } = await deidentifyCheckingText(c.file, { key: KEY, options, reader: blind });
+
+    expect(check).toMatchObject({ action: 'redacted', phiMatches: 0 });
+    const out = await decodeFrame(result.file, 0);
+    const left = [...c.textPixels[0]!].filter((k) => out.pixels[k] !== 0);
+    expect(left).toEqual([]);
+    expect(result.methodCodes).toContain('113101');
+  });
+
+  it('redact: compressed (RLE) input is stored blanked as native Explicit VR Little Endian', async () => {
+    const c = byName('us-rle-text-0');
+    expect(c.file.transferSyntax.uid).toBe('1.2.840.10008.1.2.5');
+    const options = parseDeidOptions({ burnedInPolicy: 'redact' });
+
+    const { result, check } = await deidentifyCheckingText(c.file, { key: KEY, options, reader });
+
+    expect(check?.action).toBe('redacted');
+    expect(result.file.transferSyntax.uid).toBe('1.2.840.10008.1.2.1');
+  });
+});
+
+describe('bad input', () => {
+  it('quarantines an image larger than the scan budget with BURNED_IN_SCAN_TOO_LARGE', async () => {
+    const options = parseDeidOptions({ burnedInPolicy: 'redact', textScanMaxPixels: 100_000 });
+
+    const error = await deidentifyCheckingText(byName('dx-clean-1').file, {
+      key: KEY,
+      options,
+      reader,
+    }).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(ScanError);
+    expect(error).toMatchObject({ code: 'BURNED_IN_SCAN_TOO_LARGE' });
+  });
+
+  it('quarantines, rather than waits for ever, when the OCR engine does not answer within the budget', async () => {
+    const stuck: TextReader = { readCrops: () => new Promise(() => {}), close: async () => {} };
+    const options = parseDeidOptions({ burnedInPolicy: 'redact', textScanTimeoutMs: 1000 });
+
+    const error = await deidentifyCheckingText(byName('us-text-0').file, {
+      key: KEY,
+      options,
+      reader: stuck,
+    }).catch((e: unknown) => e);
+
+    expect(error).toMatchObject({ code: 'BURNED_IN_SCAN_TOO_LARGE' });
+  });
+
+  it('refuses a frame that cannot be decoded with the decoder code, never passing it unchecked', async () => {
+    const c = byName('us-rle-clean-1');
+    const pixel = c.file.dataset.get(0x7fe00010)!;
+    const corrupt: DicomFile = {
+      ...c.file,
+      dataset: new Map(c.file.dataset).set(0x7fe00010, {
+        ...pixel,
+        encapsulated: { basicOffsetTable: new Uint8Array(0), fragments: [new Uint8Array(64).fill(0xff)] },
+      }),
+    };
+    const options = parseDeidOptions({ burnedInPolicy: 'redact' });
+
+    const error = await deidentifyCheckingText(corrupt, { key: KEY, options, reader }).catch(
+      (e: unknown) => e,
+    );
+
+    expect(error).toBeInstanceOf(ScanError);
+    expect((error as ScanError).code).toMatch(/PIXEL_|RLE|DECODE/);
+  });
+});

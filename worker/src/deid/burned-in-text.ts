@@ -1,0 +1,153 @@
+/**
+ * The burned-in text policy around deidentify() (docs/burned-in-text.md, decision 012):
+ *
+ *   quarantine  the pixels of every image to check are scanned; text found -> BURNED_IN_TEXT;
+ *               none found -> processed, and the record says it was checked.
+ *   redact      every text region found is blanked (with a margin) in the stored pixel data (native,
+ *               or compressed data decoded, blanked and re-encoded losslessly); the OUTPUT is then
+ *               scanned again, and any text still found -> BURNED_IN_TEXT_REMAINS. Never passed.
+ *   blank       configured regions by modality, as before (no scan).
+ *
+ * Images to check: Burned In Annotation YES or a Secondary Capture SOP class whatever the modality,
+ * and every image whose modality is not in `textScanSkipModalities` (CT, MR, PT, NM by default). An image flagged YES in which no
+ * text is found is quarantined (BURNED_IN_ANNOTATION): the device says there is text the scan did
+ * not see (handwriting, low contrast, text over anatomy), and a person looks at it.
+ */
+import { type DicomFile, getString, T } from '@medimg/dicom';
+import { blankEncapsulated } from './blank-encapsulated.ts';
+import { isSecondaryCapture } from './burned-in.ts';
+import { DeidError, type DeidResult, deidentify } from './deidentify.ts';
+import { HeaderPhi } from './header-phi.ts';
+import type { TextReader } from './ocr.ts';
+import type { DeidOptions } from './options.ts';
+import { blankBoxes, ScanError, type ScanLimits, scanForText } from './text-scan.ts';
+
+/** What the text check did to one image: counts and a closed vocabulary, never any text. */
+export interface TextCheck {
+  readonly checked: true;
+  readonly frames: number;
+  /** Text regions found in the original pixels. */
+  readonly textBoxes: number;
+  /** Of those, regions whose words matched a value of the original header. */
+  readonly phiMatches: number;
+  /** 'none': no text found; 'redacted': regions blanked and the output checked clean; 'quarantined'. */
+  readonly action: 'none' | 'redacted' | 'quarantined';
+  /** Milliseconds spent in OCR (both scans). */
+  readonly ocrMs: number;
+}
+
+/** Thrown for a quarantined image; `check` is set when the pixels were scanned. */
+export class TextCheckError extends Error {
+  override readonly name = 'TextCheckError';
+  constructor(
+    readonly code: 'BURNED_IN_TEXT' | 'BURNED_IN_TEXT_REMAINS' | 'BURNED_IN_ANNOTATION' | string,
+    message: string,
+    readonly check?: TextCheck,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface TextCheckContext {
+  readonly key: Uint8Array;
+  readonly options: DeidOptions;
+  readonly batchId?: string;
+  readonly reader: TextReader;
+}
+
+const flaggedYes = (file: DicomFile): boolean =>
+  (getString(file.dataset, T.BurnedInAnnotation) ?? '').toUpperCase() === 'YES';
+
+/** Whether the policy scans this image's pixels. */
+export function needsTextScan(file: DicomFile, options: DeidOptions): boolean {
+  if (options.burnedInPolicy === 'blank') return false;
+  if (!file.dataset.has(T.PixelData)) return false;
+  if (flaggedYes(file)) return true;
+  // Secondary Capture (screenshots, scanned documents) whatever its modality.
+  if (isSecondaryCapture(file.dataset)) return true;
+  const modality = (getString(file.dataset, T.Modality) ?? '').toUpperCase();
+  return !options.textScanSkipModalities.some((m) => m.toUpperCase() === modality);
+}
+
+const limitsOf = (o: DeidOptions): ScanLimits => ({
+  maxPixels: o.textScanMaxPixels,
+  timeoutMs: o.textScanTimeoutMs,
+  maxOcrCrops: 80,
+});
+
+/**
+ * De-identifies one object under the burned-in text policy. Throws DeidError (from deidentify or
+ * blankEncapsulated), ScanError (a frame cannot be decoded, too large, OCR failed) or TextCheckError.
+ */
+export async function deidentifyCheckingText(
+  file: DicomFile,
+  ctx: TextCheckContext,
+): Promise<{ result: DeidResult; check?: TextCheck }> {
+  const o = ctx.options;
+  const deidCtx = {
+    key: ctx.key,
+    options: o,
+    ...(ctx.batchId !== undefined ? { batchId: ctx.batchId } : {}),
+  };
+  if (o.burnedInPolicy === 'blank') return { result: await finish(deidentify(file, deidCtx)) };
+  if (!needsTextScan(file, o)) return { result: deidentify(file, { ...deidCtx, textRegions: [] }) };
+
+  const limits = limitsOf(o);
+  const scan = await scanForText(file, ctx.reader, new HeaderPhi(file.dataset), limits);
+  const found = scan.regions;
+  const base = {
+    checked: true as const,
+    frames: scan.frames,
+    textBoxes: found.length,
+    phiMatches: found.filter((r) => r.phi).length,
+  };
+  if (found.length === 0) {
+    if (flaggedYes(file)) {
+      throw new TextCheckError(
+        'BURNED_IN_ANNOTATION',
+        'the image is flagged Burned In Annotation YES and the scan found no text: a person checks it',
+        { ...base, action: 'quarantined', ocrMs: scan.ocrMs },
+      );
+    }
+    return {
+      result: deidentify(file, { ...deidCtx, textRegions: [] }),
+      check: { ...base, action: 'none', ocrMs: scan.ocrMs },
+    };
+  }
+  if (o.burnedInPolicy === 'quarantine') {
+    throw new TextCheckError('BURNED_IN_TEXT', 'text was found in the pixels; policy is quarantine', {
+      ...base,
+      action: 'quarantined',
+      ocrMs: scan.ocrMs,
+    });
+  }
+
+  const result = await finish(deidentify(file, { ...deidCtx, textRegions: blankBoxes(found) }));
+  let again: Awaited<ReturnType<typeof scanForText>>;
+  try {
+    again = await scanForText(result.file, ctx.reader, undefined, limits, 'verify');
+  } catch (e) {
+    if (e instanceof ScanError) {
+      throw new TextCheckError(e.code, 'the redacted image cannot be checked again', undefined, { cause: e });
+    }
+    throw e;
+  }
+  const ocrMs = scan.ocrMs + again.ocrMs;
+  if (again.regions.length > 0) {
+    throw new TextCheckError('BURNED_IN_TEXT_REMAINS', 'text is still found after redaction', {
+      ...base,
+      action: 'quarantined',
+      ocrMs,
+    });
+  }
+  return { result, check: { ...base, action: 'redacted', ocrMs } };
+}
+
+/** Compressed pixel data with regions to blank: decoded, blanked, re-encoded natively (or refused). */
+async function finish(r: DeidResult): Promise<DeidResult> {
+  if (!r.blankingPending) return r;
+  return { ...r, file: await blankEncapsulated(r.file, r.needsBlanking ?? []), blankingPending: false };
+}
+
+export { DeidError, ScanError };

@@ -1,0 +1,89 @@
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { rng } from './testing/text-images.ts';
+import { detectTextCandidates, extendAlongLine, type GreyImage, mergeBoxes } from './text-detect.ts';
+
+async function drawn(svgBody: string, width = 400, height = 120, background = 0): Promise<GreyImage> {
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="rgb(${background},${background},${background})"/>${svgBody}</svg>`;
+  const pixels = await sharp(Buffer.from(svg)).toColourspace('b-w').raw().toBuffer();
+  return { width, height, pixels: new Uint8Array(pixels) };
+}
+
+describe('text candidates', () => {
+  it('finds a line of white text on black as text-like, with its box around the words', async () => {
+    const img = await drawn(
+      '<text x="20" y="60" font-family="DejaVu Sans" font-size="18" fill="#fff">DUPONT MARIE 1961-04-12</text>',
+    );
+
+    const found = detectTextCandidates(img);
+
+    expect(found).toHaveLength(1);
+    const [line] = found;
+    expect(line).toMatchObject({ polarity: 'bright', textLike: true });
+    expect(line!.characters).toBeGreaterThan(15);
+    expect(line!.box.x).toBeGreaterThanOrEqual(18);
+    expect(line!.box.x).toBeLessThan(25);
+    expect(line!.box.y + line!.box.height).toBeGreaterThanOrEqual(58);
+    expect(line!.box.width).toBeGreaterThan(200);
+  });
+
+  it('finds dark text on a bright field with the dark polarity', async () => {
+    const img = await drawn(
+      '<text x="10" y="50" font-family="DejaVu Serif" font-size="16" fill="#202020">St Mary Hospital</text>',
+      300,
+      80,
+      230,
+    );
+
+    const found = detectTextCandidates(img);
+
+    expect(found.map((c) => [c.polarity, c.textLike])).toEqual([['dark', true]]);
+  });
+
+  it('finds nothing in ultrasound-like speckle, nor in a smooth gradient', () => {
+    const r = rng(5);
+    const width = 320;
+    const height = 240;
+    const speckle = new Uint8Array(width * height);
+    for (let i = 0; i < speckle.length; i++)
+      speckle[i] = Math.min(255, Math.round(-Math.log(r() + 1e-9) * 60));
+    const gradient = Uint8Array.from({ length: width * height }, (_, i) =>
+      Math.round(((i % width) / width) * 255),
+    );
+
+    const textLike = [speckle, gradient].flatMap((pixels) =>
+      detectTextCandidates({ width, height, pixels }).filter((c) => c.textLike),
+    );
+
+    expect(textLike).toEqual([]);
+  });
+
+  it('extends a line over its characters that run onto a brighter background at lower contrast', async () => {
+    // Left half black, right half mid grey: the text's right part stands out far less.
+    const img = await drawn(
+      '<rect x="200" y="0" width="200" height="120" fill="rgb(200,200,200)"/><text x="20" y="60" font-family="DejaVu Sans Mono" font-size="18" fill="rgb(209,209,209)">PATIENT 12345678 NAME</text>',
+    );
+    const strong = detectTextCandidates(img).filter((c) => c.textLike);
+    expect(strong).toHaveLength(1);
+    const left = strong[0]!;
+    expect(left.box.x + left.box.width).toBeLessThan(205);
+
+    const extended = extendAlongLine(img, left.box, left.charHeight);
+
+    // 21 characters of 10.8 px from x = 20: the line ends near x = 247.
+    expect(extended.x + extended.width).toBeGreaterThan(240);
+  });
+
+  it('merges overlapping boxes into their union and leaves separate ones alone', () => {
+    const merged = mergeBoxes([
+      { x: 0, y: 0, width: 10, height: 10 },
+      { x: 5, y: 5, width: 10, height: 10 },
+      { x: 50, y: 50, width: 5, height: 5 },
+    ]);
+
+    expect(merged).toEqual([
+      { x: 0, y: 0, width: 15, height: 15 },
+      { x: 50, y: 50, width: 5, height: 5 },
+    ]);
+  });
+});

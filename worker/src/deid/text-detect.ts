@@ -1,0 +1,383 @@
+/**
+ * Cheap text-region detection on an 8-bit rendering of a frame (docs/burned-in-text.md): the OCR
+ * engine is slow (0.5-1.5 s for a whole 640x480 frame), so it only reads the small regions found here.
+ *
+ *   1. Two masks, one per polarity: pixels brighter (or darker) than the mean of their 25x25
+ *      neighbourhood by `contrast` or more (an integral image makes the mean O(1) per pixel).
+ *   2. 8-connected components of each mask; the ones shaped like a character are kept (height
+ *      6-120 px, not much wider than high, neither a solid block nor a sparse speck).
+ *   3. Characters are chained into lines: similar heights, overlapping vertically, gaps under about
+ *      one and a half character heights.
+ *   4. Each line of two characters or more is a candidate. A candidate is "text-like" when it has
+ *      three characters or more of regular height, aligned on a baseline, on a plain background
+ *      (burned-in annotation is drawn on flat bands or the black border). Text-like candidates are
+ *      treated as text whatever the OCR makes of them; the others are text only if OCR reads words
+ *      in them.
+ */
+
+export interface Box {
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+export interface GreyImage {
+  readonly width: number;
+  readonly height: number;
+  /** One byte per pixel, row-major. */
+  readonly pixels: Uint8Array;
+}
+
+export interface TextCandidate {
+  readonly box: Box;
+  /** 'bright': lighter than its background; 'dark': darker. */
+  readonly polarity: 'bright' | 'dark';
+  /** Characters (components) in the line. */
+  readonly characters: number;
+  /** Median character height in pixels. */
+  readonly charHeight: number;
+  /** Regular, aligned characters on a plain background: text even when OCR cannot read it. */
+  readonly textLike: boolean;
+}
+
+export interface DetectOptions {
+  /** Grey levels above (below) the local mean for a pixel to be a stroke; 8-bit scale. */
+  readonly contrast?: number;
+  /** Floor of the noise-adaptive threshold (MIN_CONTRAST by default). */
+  readonly minContrast?: number;
+  /** Fewest characters in a line for it to be a candidate (2 by default). */
+  readonly minCharacters?: number;
+}
+
+const RADIUS = 12;
+const MIN_CHAR_HEIGHT = 6;
+const MAX_CHAR_HEIGHT = 120;
+const MIN_CONTRAST = 12;
+const NOISE_FACTOR = 1.6;
+
+interface Component {
+  x0: number;
+  y0: number;
+  x1: number; // exclusive
+  y1: number; // exclusive
+  area: number;
+}
+
+/** Integral images (width+1)x(height+1) of the values and their squares, Float64 (no overflow). */
+function integrals(img: GreyImage): { sum: Float64Array; squares: Float64Array } {
+  const { width: w, height: h, pixels } = img;
+  const sum = new Float64Array((w + 1) * (h + 1));
+  const squares = new Float64Array((w + 1) * (h + 1));
+  for (let y = 0; y < h; y++) {
+    let row = 0;
+    let row2 = 0;
+    for (let x = 0; x < w; x++) {
+      const v = pixels[y * w + x]!;
+      row += v;
+      row2 += v * v;
+      const i = (y + 1) * (w + 1) + x + 1;
+      sum[i] = sum[i - (w + 1)]! + row;
+      squares[i] = squares[i - (w + 1)]! + row2;
+    }
+  }
+  return { sum, squares };
+}
+
+/**
+ * Stroke masks: a pixel is a stroke when it differs from its neighbourhood's mean by `contrast` or
+ * more, or, on a quiet background, by NOISE_FACTOR standard deviations of the neighbourhood (at
+ * least MIN_CONTRAST): faint text on a flat field is found, speckle and noise are not.
+ */
+function masks(img: GreyImage, contrast: number, floor: number): { bright: Uint8Array; dark: Uint8Array } {
+  const { width: w, height: h, pixels } = img;
+  const { sum: s, squares: q } = integrals(img);
+  const bright = new Uint8Array(w * h);
+  const dark = new Uint8Array(w * h);
+  const W = w + 1;
+  for (let y = 0; y < h; y++) {
+    const y0 = Math.max(0, y - RADIUS);
+    const y1 = Math.min(h, y + RADIUS + 1);
+    for (let x = 0; x < w; x++) {
+      const x0 = Math.max(0, x - RADIUS);
+      const x1 = Math.min(w, x + RADIUS + 1);
+      const n = (y1 - y0) * (x1 - x0);
+      const sum = s[y1 * W + x1]! - s[y0 * W + x1]! - s[y1 * W + x0]! + s[y0 * W + x0]!;
+      const sq = q[y1 * W + x1]! - q[y0 * W + x1]! - q[y1 * W + x0]! + q[y0 * W + x0]!;
+      const mean = sum / n;
+      const sd = Math.sqrt(Math.max(0, sq / n - mean * mean));
+      const t = Math.min(contrast, Math.max(floor, NOISE_FACTOR * sd));
+      const v = pixels[y * w + x]!;
+      if (v >= mean + t) bright[y * w + x] = 1;
+      else if (v <= mean - t) dark[y * w + x] = 1;
+    }
+  }
+  return { bright, dark };
+}
+
+/** 8-connected components of a mask (iterative flood fill; the mask is cleared as it goes). */
+function components(mask: Uint8Array, w: number, h: number, maxArea: number): Component[] {
+  const out: Component[] = [];
+  const stack = new Int32Array(w * h);
+  for (let start = 0; start < mask.length; start++) {
+    if (mask[start] !== 1) continue;
+    let top = 0;
+    stack[top++] = start;
+    mask[start] = 2;
+    const c: Component = { x0: w, y0: h, x1: 0, y1: 0, area: 0 };
+    while (top > 0) {
+      const p = stack[--top]!;
+      const px = p % w;
+      const py = (p - px) / w;
+      c.area++;
+      if (px < c.x0) c.x0 = px;
+      if (px >= c.x1) c.x1 = px + 1;
+      if (py < c.y0) c.y0 = py;
+      if (py >= c.y1) c.y1 = py + 1;
+      for (let dy = -1; dy <= 1; dy++) {
+        const ny = py + dy;
+        if (ny < 0 || ny >= h) continue;
+        for (let dx = -1; dx <= 1; dx++) {
+          const nx = px + dx;
+          if (nx < 0 || nx >= w) continue;
+          const q = ny * w + nx;
+          if (mask[q] === 1) {
+            mask[q] = 2;
+            stack[top++] = q;
+          }
+        }
+      }
+    }
+    if (c.area <= maxArea) out.push(c);
+  }
+  return out;
+}
+
+function isCharacter(c: Component): boolean {
+  const h = c.y1 - c.y0;
+  const w = c.x1 - c.x0;
+  if (h < MIN_CHAR_HEIGHT || h > MAX_CHAR_HEIGHT) return false;
+  if (w > h * 2.2 + 2 || w * 5 < h) return false; // joined runs of letters up to about two wide
+  const fill = c.area / (w * h);
+  return fill >= 0.12 && fill <= 0.9;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? 0;
+};
+
+/** Chains characters into lines (union-find over neighbouring pairs). */
+function lines(chars: Component[]): Component[][] {
+  const sorted = [...chars].sort((a, b) => a.x0 - b.x0);
+  const parent = sorted.map((_, i) => i);
+  const find = (i: number): number => {
+    while (parent[i] !== i) {
+      parent[i] = parent[parent[i]!]!;
+      i = parent[i]!;
+    }
+    return i;
+  };
+  for (let i = 0; i < sorted.length; i++) {
+    const a = sorted[i]!;
+    const ha = a.y1 - a.y0;
+    for (let j = i + 1; j < sorted.length; j++) {
+      const b = sorted[j]!;
+      const hb = b.y1 - b.y0;
+      const hMax = Math.max(ha, hb);
+      if (b.x0 - a.x1 > 1.6 * hMax) break; // sorted by x0: later ones are farther still
+      if (Math.max(ha, hb) > 1.8 * Math.min(ha, hb)) continue;
+      const overlap = Math.min(a.y1, b.y1) - Math.max(a.y0, b.y0);
+      if (overlap < 0.6 * Math.min(ha, hb)) continue;
+      parent[find(j)] = find(i);
+    }
+  }
+  const groups = new Map<number, Component[]>();
+  sorted.forEach((c, i) => {
+    const r = find(i);
+    const g = groups.get(r);
+    if (g) g.push(c);
+    else groups.set(r, [c]);
+  });
+  return [...groups.values()];
+}
+
+/**
+ * Share of the line box's background pixels (more than one pixel away from any stroke, so that
+ * anti-aliased edges do not count) within 24 grey levels of their slice's median. The box is cut
+ * into slices about two characters wide, so a line running from a black band onto a grey one is
+ * still on a plain background; speckle and anatomy are not.
+ */
+function plainBackground(img: GreyImage, box: Box, strokes: Uint8Array, charHeight: number): number {
+  const w = img.width;
+  const nearStroke = (x: number, y: number): boolean => {
+    for (let dy = -1; dy <= 1; dy++) {
+      const yy = y + dy;
+      if (yy < 0 || yy >= img.height) continue;
+      for (let dx = -1; dx <= 1; dx++) {
+        const xx = x + dx;
+        if (xx >= 0 && xx < w && strokes[yy * w + xx] === 1) return true;
+      }
+    }
+    return false;
+  };
+  const sliceWidth = Math.max(8, 2 * charHeight);
+  let near = 0;
+  let total = 0;
+  for (let sx = box.x; sx < box.x + box.width; sx += sliceWidth) {
+    const values: number[] = [];
+    for (let y = box.y; y < box.y + box.height; y++) {
+      for (let x = sx; x < Math.min(box.x + box.width, sx + sliceWidth); x++) {
+        if (!nearStroke(x, y)) values.push(img.pixels[y * w + x]!);
+      }
+    }
+    if (values.length === 0) continue;
+    const bg = median(values);
+    near += values.filter((v) => Math.abs(v - bg) <= 24).length;
+    total += values.length;
+  }
+  if (total < 8) return 1; // strokes fill the box: nothing behind them to judge
+  return near / total;
+}
+
+function describeLine(
+  img: GreyImage,
+  line: Component[],
+  polarity: 'bright' | 'dark',
+  strokes: Uint8Array,
+): TextCandidate {
+  const x0 = Math.min(...line.map((c) => c.x0));
+  const y0 = Math.min(...line.map((c) => c.y0));
+  const x1 = Math.max(...line.map((c) => c.x1));
+  const y1 = Math.max(...line.map((c) => c.y1));
+  const box: Box = { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
+  const heights = line.map((c) => c.y1 - c.y0);
+  const charHeight = median(heights);
+  const regular = heights.filter((h) => Math.abs(h - charHeight) <= Math.max(2, 0.25 * charHeight)).length;
+  const bottoms = line.map((c) => c.y1);
+  const baseline = median(bottoms);
+  const aligned = bottoms.filter((b) => Math.abs(b - baseline) <= Math.max(2, 0.2 * charHeight)).length;
+  const n = line.length;
+  const textLike =
+    n >= 3 &&
+    regular >= 0.7 * n &&
+    aligned >= 0.6 * n &&
+    plainBackground(img, box, strokes, charHeight) >= 0.85;
+  return { box, polarity, characters: n, charHeight, textLike };
+}
+
+/** The stroke mask of one polarity with every pixel of kept components set to 1. */
+function strokeMask(w: number, h: number, comps: readonly Component[], source: Uint8Array): Uint8Array {
+  const m = new Uint8Array(w * h);
+  for (const c of comps) {
+    for (let y = c.y0; y < c.y1; y++) {
+      for (let x = c.x0; x < c.x1; x++) if (source[y * w + x] === 2) m[y * w + x] = 1;
+    }
+  }
+  return m;
+}
+
+/** Candidate text lines of one frame, both polarities. */
+export function detectTextCandidates(img: GreyImage, options: DetectOptions = {}): TextCandidate[] {
+  const contrast = options.contrast ?? 48;
+  const { width: w, height: h } = img;
+  const { bright, dark } = masks(img, contrast, options.minContrast ?? MIN_CONTRAST);
+  const out: TextCandidate[] = [];
+  for (const [polarity, mask] of [
+    ['bright', bright],
+    ['dark', dark],
+  ] as const) {
+    const comps = components(mask, w, h, MAX_CHAR_HEIGHT * MAX_CHAR_HEIGHT * 3).filter(isCharacter);
+    const strokes = strokeMask(w, h, comps, mask);
+    for (const line of lines(comps)) {
+      if (line.length < (options.minCharacters ?? 2)) continue;
+      out.push(describeLine(img, line, polarity, strokes));
+    }
+  }
+  return out;
+}
+
+/** The box grown by `margin` pixels on every side, clipped to width x height. */
+export function grow(box: Box, margin: number, width: number, height: number): Box {
+  const x = Math.max(0, box.x - margin);
+  const y = Math.max(0, box.y - margin);
+  const x1 = Math.min(width, box.x + box.width + margin);
+  const y1 = Math.min(height, box.y + box.height + margin);
+  return { x, y, width: Math.max(0, x1 - x), height: Math.max(0, y1 - y) };
+}
+
+const intersects = (a: Box, b: Box): boolean =>
+  a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+
+/** Overlapping boxes merged until none overlap (the union of regions, as rectangles). */
+export function mergeBoxes(boxes: readonly Box[]): Box[] {
+  let out = [...boxes];
+  let changed = true;
+  while (changed) {
+    changed = false;
+    const next: Box[] = [];
+    for (const b of out) {
+      const i = next.findIndex((n) => intersects(n, b));
+      if (i < 0) {
+        next.push(b);
+        continue;
+      }
+      const n = next[i]!;
+      const x = Math.min(n.x, b.x);
+      const y = Math.min(n.y, b.y);
+      next[i] = {
+        x,
+        y,
+        width: Math.max(n.x + n.width, b.x + b.width) - x,
+        height: Math.max(n.y + n.height, b.y + b.height) - y,
+      };
+      changed = true;
+    }
+    out = next;
+  }
+  return out;
+}
+
+/** The part of an image inside `box`, as its own image. */
+export function crop(img: GreyImage, box: Box): GreyImage {
+  const pixels = new Uint8Array(box.width * box.height);
+  for (let y = 0; y < box.height; y++) {
+    const row = (box.y + y) * img.width + box.x;
+    pixels.set(img.pixels.subarray(row, row + box.width), y * box.width);
+  }
+  return { width: box.width, height: box.height, pixels };
+}
+
+/**
+ * A text line's box extended along the line (never in height) over characters of lower contrast (text running onto
+ * brighter or darker anatomy): characters found at a quarter of the usual contrast in a band around
+ * the line that continue it (overlapping its height, within about two character heights) join it.
+ */
+export function extendAlongLine(img: GreyImage, box: Box, charHeight: number): Box {
+  let b = box;
+  for (let round = 0; round < 6; round++) {
+    const band = grow(
+      { x: b.x - 6 * charHeight, y: b.y, width: b.width + 12 * charHeight, height: b.height },
+      Math.ceil(charHeight * 0.6),
+      img.width,
+      img.height,
+    );
+    if (band.width < 4 || band.height < 4) return b;
+    const found = detectTextCandidates(crop(img, band), { contrast: 16, minContrast: 6, minCharacters: 1 });
+    let next = b;
+    for (const c of found) {
+      const cb = { x: c.box.x + band.x, y: c.box.y + band.y, width: c.box.width, height: c.box.height };
+      const overlap = Math.min(cb.y + cb.height, b.y + b.height) - Math.max(cb.y, b.y);
+      if (overlap < 0.5 * Math.min(cb.height, b.height)) continue;
+      if (cb.height > 2 * Math.max(charHeight, b.height)) continue;
+      const gap = Math.max(cb.x - (b.x + b.width), b.x - (cb.x + cb.width));
+      if (gap > 2.2 * charHeight) continue; // a word space and a character lost at an edge
+      // Only along the line: the height stays the line's (the blanking margin covers ascenders).
+      const x = Math.min(next.x, cb.x);
+      next = { x, y: b.y, width: Math.max(next.x + next.width, cb.x + cb.width) - x, height: b.height };
+    }
+    if (next.x === b.x && next.width === b.width && next.y === b.y && next.height === b.height) return b;
+    b = next;
+  }
+  return b;
+}
