@@ -7,7 +7,6 @@ import {
   processedKeys,
 } from '@medimg/common';
 import type { DicomFile } from '@medimg/dicom';
-import type { DeidOptions } from '../deid/options.ts';
 import { keyedBatchRef } from '../deid/pseudonyms.ts';
 import { sharedRenderPool } from '../imaging/render-pool.ts';
 import { errorFields, type Logger } from '../logger.ts';
