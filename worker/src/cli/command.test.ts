@@ -73,7 +73,7 @@ describe('medimg usage errors', () => {
     [['process', SAMPLE, '--out', 'x', '--infer=yes'], "option '--infer' takes no value"],
     [
       ['process', SAMPLE, '--out', 'x', '--burned-in', 'hide'],
-      '--burned-in must be one of quarantine, blank',
+      '--burned-in must be one of quarantine, redact, blank',
     ],
     [['process', SAMPLE, '--out', 'x', '--endpoint', 'model:8080'], '--endpoint must be an http(s) URL'],
     [['process', SAMPLE, '--out', 'x', '--threshold', 'lesion=2'], '--threshold must be <label>=<score'],
