@@ -53,6 +53,9 @@ export const processedKeys = {
   modelInput: (study: string, series: string, sop: string) =>
     `studies/${safe('study uid', study)}/series/${safe('series uid', series)}/model-input/${safe('sop uid', sop)}.png`,
   results: (study: string) => `studies/${safe('study uid', study)}/results.json`,
+  /** The de-identified preview of the image carrying a critical finding, with the model's box drawn on it. */
+  findingImage: (study: string, label: string) =>
+    `studies/${safe('study uid', study)}/findings/${safe('label', label)}.png`,
   jobStatus: (jobId: string) => `jobs/${safe('job id', jobId)}/status.json`,
   /** Reason only: the original bytes stay in the raw bucket. */
   quarantine: (jobId: string, inputId: string) =>

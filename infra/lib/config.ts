@@ -32,8 +32,9 @@ export interface WorkerSettings {
   readonly cpu: number;
   readonly memoryMiB: number;
   readonly cpuArchitecture: CpuArchitectureName;
-  /** JSON object `{"label": minScore}`: which model findings are critical (DESIGN D5). */
-  readonly criticalThresholds: Readonly<Record<string, number>>;
+  /** JSON object `{"label": minScore}`: which model findings are critical (DESIGN D5). Unset: the
+   * thresholds the model was calibrated for (its metadata, models/MODEL_CARD.md). */
+  readonly criticalThresholds?: Readonly<Record<string, number>>;
   readonly burnedInPolicy: BurnedInPolicy;
   readonly logLevel: LogLevel;
 }
@@ -92,7 +93,6 @@ export const DEFAULT_CONFIG: PipelineConfig = {
     cpu: 2048,
     memoryMiB: 8192,
     cpuArchitecture: 'x86_64',
-    criticalThresholds: { suspicious_lesion: 0.9 },
     burnedInPolicy: 'quarantine',
     logLevel: 'info',
   },
@@ -166,7 +166,9 @@ export function readPipelineConfig(node: ContextSource | Node): PipelineConfig {
         'x86_64',
         'arm64',
       ] as const),
-      criticalThresholds: r.thresholds('criticalThresholds', d.worker.criticalThresholds),
+      ...(r.has('criticalThresholds')
+        ? { criticalThresholds: r.thresholds('criticalThresholds', {}) }
+        : {}),
       burnedInPolicy: r.oneOf('burnedInPolicy', d.worker.burnedInPolicy, ['quarantine', 'blank'] as const),
       logLevel: r.oneOf('logLevel', d.worker.logLevel, ['debug', 'info', 'warn', 'error'] as const),
     },
@@ -218,6 +220,10 @@ const EMAIL = /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/;
 /** Context values come as JSON from cdk.json and as strings from `-c key=value`: accept both. */
 class ContextReader {
   constructor(private readonly source: ContextSource) {}
+
+  has(key: string): boolean {
+    return this.raw(key) !== undefined;
+  }
 
   private raw(key: string): unknown {
     return this.source.tryGetContext(key);

@@ -472,7 +472,6 @@ describe('processing', () => {
         FINDINGS_TOPIC_ARN: ref(n.findingsTopic),
         OPS_TOPIC_ARN: ref(n.opsTopic),
         DEID_KEY_SECRET_ARN: ref(stack.deidKey.secret),
-        CRITICAL_THRESHOLDS: '{"suspicious_lesion":0.9}',
         BURNED_IN_POLICY: 'quarantine',
         LOG_LEVEL: 'info',
         SAGEMAKER_SERVERLESS: 'true',

@@ -1,11 +1,15 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
+  checkScope,
   type InferenceErrorBody,
   type InferenceResponse,
+  type InstanceAttributes,
   type InstancePrediction,
   MODEL_INPUT_SIZE,
+  type MetadataResponse,
   PAYLOAD_LIMIT_REALTIME,
+  SCOPE_REASONS,
 } from '@medimg/common/inference.ts';
 import { decodeModelInput } from './decode.ts';
 import { ModelServerError } from './errors.ts';
@@ -111,7 +115,7 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
     req: IncomingMessage,
     path: string,
     sdkPath: boolean,
-  ): Promise<InferenceResponse | { status: 'ok' }> {
+  ): Promise<InferenceResponse | MetadataResponse | { status: 'ok' }> {
     if (path === '/ping') {
       req.resume();
       if (req.method !== 'GET' && req.method !== 'HEAD')
@@ -131,8 +135,16 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
       throw new ModelServerError('UNSUPPORTED_CONTENT_TYPE', 'send application/json or image/png');
     }
     const body = await readBody(req, maxPayloadBytes);
-    const items = contentType === 'image/png' ? [{ id: '0', png: body }] : parseInstances(body);
-    return predict(model, items, options.reportingFloor ?? model.manifest.reportingFloor);
+    if (contentType === 'image/png') {
+      throw new ModelServerError(
+        'OUT_OF_SCOPE',
+        'an image/png body declares no scope attributes; send application/json instances with attributes',
+      );
+    }
+    const request = parseRequest(body);
+    if ('metadata' in request) return { metadata: model.metadata };
+    refuseOutOfScope(model, request.items);
+    return predict(model, request.items, options.reportingFloor ?? model.manifest.reportingFloor);
   }
 
   server.requestTimeout = requestTimeoutMs;
@@ -213,13 +225,67 @@ function tooLarge(limit: number): ModelServerError {
   );
 }
 
-function parseInstances(body: Buffer): { id: string; png: Buffer }[] {
+interface RequestItem {
+  readonly id: string;
+  readonly png: Buffer;
+  readonly attributes?: InstanceAttributes;
+}
+
+/** `{"metadata":true}` asks for the model's metadata; anything else must be `{"instances":[...]}`. */
+function parseRequest(body: Buffer): { metadata: true } | { items: RequestItem[] } {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));
   } catch (err) {
     throw new ModelServerError('BAD_JSON', 'the body is not valid JSON', { cause: err });
   }
+  if ((parsed as { metadata?: unknown } | null)?.metadata === true) return { metadata: true };
+  return { items: parseInstances(parsed) };
+}
+
+/** The declared scope, enforced: every instance must carry attributes inside one of the model's rules. */
+function refuseOutOfScope(model: LoadedModel, items: readonly RequestItem[]): void {
+  items.forEach((item, index) => {
+    if (!item.attributes) {
+      throw new ModelServerError(
+        'OUT_OF_SCOPE',
+        `instances[${index}] has no attributes: the model assesses only images that declare their scope`,
+      );
+    }
+    const verdict = checkScope(model.manifest.scope, item.attributes);
+    if (!verdict.inScope) {
+      throw new ModelServerError(
+        'OUT_OF_SCOPE',
+        `instances[${index}] is outside the model's declared scope: ${verdict.reasons
+          .map((r) => `${r} (${SCOPE_REASONS[r]})`)
+          .join(', ')}`,
+      );
+    }
+  });
+}
+
+function parseAttributes(value: unknown, index: number): InstanceAttributes | undefined {
+  if (value === undefined) return undefined;
+  const bad = () =>
+    new ModelServerError('BAD_REQUEST', `instances[${index}].attributes do not follow the contract`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad();
+  const a = value as Record<string, unknown>;
+  for (const k of ['modality', 'bodyPart', 'sopClass', 'photometric']) {
+    if (a[k] !== undefined && (typeof a[k] !== 'string' || (a[k] as string).length > 64)) throw bad();
+  }
+  for (const k of ['rows', 'columns']) {
+    if (a[k] !== undefined && (typeof a[k] !== 'number' || !Number.isFinite(a[k]))) throw bad();
+  }
+  const spacing = a.pixelSpacingMm;
+  if (
+    spacing !== undefined &&
+    (!Array.isArray(spacing) || spacing.length !== 2 || spacing.some((v) => typeof v !== 'number'))
+  )
+    throw bad();
+  return a as InstanceAttributes;
+}
+
+function parseInstances(parsed: unknown): RequestItem[] {
   const instances = (parsed as { instances?: unknown } | null)?.instances;
   if (!Array.isArray(instances) || instances.length === 0) {
     throw new ModelServerError(
@@ -228,7 +294,7 @@ function parseInstances(body: Buffer): { id: string; png: Buffer }[] {
     );
   }
   return instances.map((item: unknown, index) => {
-    const { id, data } = (item ?? {}) as { id?: unknown; data?: unknown };
+    const { id, data, attributes } = (item ?? {}) as { id?: unknown; data?: unknown; attributes?: unknown };
     if (typeof id !== 'string' || id.length === 0 || id.length > ID_MAX) {
       throw new ModelServerError(
         'BAD_REQUEST',
@@ -238,13 +304,14 @@ function parseInstances(body: Buffer): { id: string; png: Buffer }[] {
     if (typeof data !== 'string' || !BASE64.test(data)) {
       throw new ModelServerError('BAD_REQUEST', `instances[${index}].data must be base64`);
     }
-    return { id, png: Buffer.from(data, 'base64') };
+    const parsedAttributes = parseAttributes(attributes, index);
+    return { id, png: Buffer.from(data, 'base64'), ...(parsedAttributes ? { attributes: parsedAttributes } : {}) };
   });
 }
 
 async function predict(
   model: LoadedModel,
-  items: readonly { id: string; png: Buffer }[],
+  items: readonly RequestItem[],
   floor: number,
 ): Promise<InferenceResponse> {
   const pixelsPerImage = MODEL_INPUT_SIZE * MODEL_INPUT_SIZE;
@@ -256,9 +323,16 @@ async function predict(
   const out = await model.run(pixels, items.length);
   const inferenceMs = Math.round((performance.now() - started) * 100) / 100;
   const cells = model.grid * model.grid;
+  const limit = model.manifest.ood?.limit;
   const predictions: InstancePrediction[] = items.map((item, i) => {
     const score = round(out.scores[i]!);
+    const distance = out.oodDistances[i]!;
+    const ood = limit !== undefined && Number.isFinite(distance) ? { distance: round(distance), limit } : undefined;
+    if (ood && ood.distance > limit!) {
+      return { id: item.id, scores: {}, findings: [], notAssessed: 'OUT_OF_DISTRIBUTION', ood };
+    }
     return {
+      ...(ood ? { ood } : {}),
       id: item.id,
       scores: { [model.label]: score },
       findings:

@@ -1,12 +1,6 @@
 import { z } from 'zod';
 import type { CriticalThresholds } from './pipeline/assess.ts';
 
-/**
- * A critical finding pages the clinical team, so its threshold sits well above the reference model's
- * screening operating point (0.16 for 0.95 sensitivity, models/MODEL_CARD.md): only high-confidence
- * findings notify. Deployments set their own per label (CRITICAL_THRESHOLDS).
- */
-export const DEFAULT_CRITICAL_THRESHOLDS: CriticalThresholds = { suspicious_lesion: 0.9 };
 
 const jsonRecord = (name: string) =>
   z
@@ -48,7 +42,10 @@ const WorkerEnvSchema = z.object({
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
 
-export type WorkerConfig = z.infer<typeof WorkerEnvSchema> & { readonly thresholds: CriticalThresholds };
+export type WorkerConfig = z.infer<typeof WorkerEnvSchema> & {
+  /** CRITICAL_THRESHOLDS when set; otherwise undefined and the model's calibrated thresholds apply. */
+  readonly thresholds?: CriticalThresholds;
+};
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -62,7 +59,8 @@ export function readWorkerConfig(env: NodeJS.ProcessEnv): WorkerConfig {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new ConfigError(`invalid worker configuration: ${problems}`);
   }
-  return { ...parsed.data, thresholds: parsed.data.CRITICAL_THRESHOLDS ?? DEFAULT_CRITICAL_THRESHOLDS };
+  const thresholds = parsed.data.CRITICAL_THRESHOLDS;
+  return { ...parsed.data, ...(thresholds ? { thresholds } : {}) };
 }
 
 export function parseS3Uri(uri: string): { bucket: string; key: string } {

@@ -67,7 +67,7 @@ async function main(): Promise<number> {
       notifier,
       findingsTopicArn: config.FINDINGS_TOPIC_ARN,
       linkSigner: store,
-      thresholds: config.thresholds,
+      ...(config.thresholds ? { thresholds: config.thresholds } : {}),
       logger: log,
       clock: systemClock,
       limits: { maxBytesInFlight: config.MAX_BYTES_IN_FLIGHT, maxConcurrent: config.MAX_CONCURRENT_FILES },

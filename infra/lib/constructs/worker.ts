@@ -95,7 +95,8 @@ export class Worker extends Construct {
       readonlyRootFilesystem: true,
       logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'worker' }),
       environment: {
-        CRITICAL_THRESHOLDS: JSON.stringify(s.criticalThresholds),
+        // Unset: the worker uses the thresholds the model was calibrated for (its metadata).
+        ...(s.criticalThresholds ? { CRITICAL_THRESHOLDS: JSON.stringify(s.criticalThresholds) } : {}),
         BURNED_IN_POLICY: s.burnedInPolicy,
         LOG_LEVEL: s.logLevel,
         SAGEMAKER_SERVERLESS: String(props.serverlessInference),

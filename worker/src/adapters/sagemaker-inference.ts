@@ -4,6 +4,7 @@ import {
   type InferenceInstance,
   type InferenceRequest,
   type InferenceResponse,
+  type ModelMetadata,
   PAYLOAD_LIMIT_REALTIME,
   PAYLOAD_LIMIT_SERVERLESS,
 } from '@medimg/common';
@@ -27,11 +28,53 @@ export interface SageMakerInferenceOptions {
   readonly maxDelayMs?: number;
 }
 
+const range = z.object({ min: z.number(), max: z.number() });
+const codeList = z.array(z.string().min(1).max(64));
+
+/** Model metadata as the container serves it (`{"metadata":true}`): scope rules, intended use, performance. */
+export const metadataSchema = z.object({
+  name: z.string().min(1),
+  version: z.string().min(1),
+  labels: z.array(z.string().min(1)).min(1),
+  intendedUse: z.string().min(1).max(400),
+  scope: z.object({
+    rules: z
+      .array(
+        z.object({
+          name: z.string().regex(/^[a-z0-9_]{1,32}$/),
+          description: z.string().min(1).max(80),
+          modalities: codeList,
+          sopClasses: z.array(z.string().regex(/^[0-9.]{1,64}$/)),
+          bodyParts: codeList,
+          bodyPartRequired: z.boolean(),
+          photometric: codeList,
+          sizePx: range,
+          pixelSpacingMm: range,
+          fieldOfViewMm: range,
+        }),
+      )
+      .min(1),
+  }),
+  criticalThresholds: z.record(z.string(), z.number().min(0).max(1)),
+  performance: z.object({
+    falseAlarmsPer100Studies: z.object({
+      value: z.number().min(0).max(100),
+      ci95: z.tuple([z.number().min(0).max(100), z.number().min(0).max(100)]),
+      studies: z.number().int().min(0),
+      target: z.number().min(0).max(100),
+    }),
+    syntheticSensitivity: z.number().min(0).max(1),
+  }),
+  kind: z.enum(['reference', 'site']),
+});
+
 const responseSchema = z.object({
   model: z.object({ name: z.string().min(1), version: z.string().min(1) }),
   predictions: z.array(
     z.object({
       id: z.string(),
+      notAssessed: z.literal('OUT_OF_DISTRIBUTION').optional(),
+      ood: z.object({ distance: z.number().min(0), limit: z.number().min(0) }).optional(),
       scores: z.record(z.string(), z.number().min(0).max(1)),
       findings: z.array(
         z.object({
@@ -66,7 +109,7 @@ export function chunkInstances(
   let current: InferenceInstance[] = [];
   let size = ENVELOPE_BYTES;
   instances.forEach((instance, index) => {
-    const bytes = Buffer.byteLength(JSON.stringify({ id: instance.id, data: instance.data }));
+    const bytes = Buffer.byteLength(JSON.stringify(instance));
     if (ENVELOPE_BYTES + bytes > limitBytes) {
       throw new InferenceError(
         'PAYLOAD_TOO_LARGE',
@@ -82,7 +125,7 @@ export function chunkInstances(
     } else {
       size += extra;
     }
-    current.push({ id: instance.id, data: instance.data });
+    current.push(instance);
   });
   if (current.length > 0) chunks.push(current);
   return chunks;
@@ -109,6 +152,45 @@ export class SageMakerInferenceClient implements InferenceClient {
       options.payloadLimitBytes ?? (options.serverless ? PAYLOAD_LIMIT_SERVERLESS : PAYLOAD_LIMIT_REALTIME);
     this.baseDelayMs = options.baseDelayMs ?? 200;
     this.maxDelayMs = options.maxDelayMs ?? 5_000;
+  }
+
+  /** The model's metadata (scope, intended use, thresholds, performance), asked with `{"metadata":true}`. */
+  async describe(options: { signal?: AbortSignal } = {}): Promise<ModelMetadata> {
+    const body = Buffer.from(JSON.stringify({ metadata: true }));
+    for (let attempt = 1; ; attempt++) {
+      options.signal?.throwIfAborted();
+      try {
+        return this.parseMetadata(await this.send(body, options.signal));
+      } catch (err) {
+        if (options.signal?.aborted) throw options.signal.reason;
+        const failure = classify(err);
+        if (!failure.retryable || attempt >= this.maxAttempts) {
+          throw new InferenceError(failure.code, `${failure.message} (after ${attempt} attempt(s))`, {
+            cause: err,
+            attempts: attempt,
+          });
+        }
+        await sleep(this.backoff(attempt), options.signal);
+      }
+    }
+  }
+
+  private parseMetadata(bytes: Uint8Array): ModelMetadata {
+    let json: unknown;
+    try {
+      json = JSON.parse(Buffer.from(bytes).toString('utf8'));
+    } catch (err) {
+      throw new InferenceError('BAD_RESPONSE', 'the endpoint answered with a body that is not JSON', {
+        cause: err,
+      });
+    }
+    const parsed = z.object({ metadata: metadataSchema }).safeParse(json);
+    if (!parsed.success) {
+      throw new InferenceError('BAD_RESPONSE', 'the endpoint metadata does not follow the inference contract', {
+        cause: parsed.error,
+      });
+    }
+    return parsed.data.metadata;
   }
 
   async invoke(

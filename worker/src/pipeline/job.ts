@@ -3,7 +3,11 @@ import {
   type InstancePrediction,
   type JobSpec,
   type ModelIdentity,
+  type ModelMetadata,
+  NOT_ASSESSED,
+  type NotAssessedReason,
   processedKeys,
+  type ScopeReason,
 } from '@medimg/common';
 import type { DeidOptions } from '../deid/options.ts';
 import { errorFields, type Logger } from '../logger.ts';
@@ -21,8 +25,10 @@ import {
   type SeriesAssessment,
 } from './assess.ts';
 import { ByteBudget } from './byte-budget.ts';
+import { drawFindingBox } from './finding-image.ts';
 import { composeCriticalNotification } from './notification.ts';
 import { type FileResult, inputIdOf, type ProcessedInstance, processFile } from './process-file.ts';
+import { selectSeries } from './scope.ts';
 import { type JobStatus, newJobStatus, type StepName, type StepRecord } from './status.ts';
 
 export interface JobDeps {
@@ -36,7 +42,8 @@ export interface JobDeps {
   readonly notifier: Notifier;
   readonly findingsTopicArn: string;
   readonly linkSigner?: LinkSigner;
-  readonly thresholds: CriticalThresholds;
+  /** Per-label critical thresholds; when not set, the model's calibrated ones (its metadata). */
+  readonly thresholds?: CriticalThresholds;
   readonly logger: Logger;
   readonly clock: Clock;
   readonly limits?: {
@@ -81,13 +88,33 @@ export async function runJob(spec: JobSpec, deps: JobDeps): Promise<JobOutcome> 
   const inference = await run.infer(groups);
   const assessed = await run.assess(groups, inference);
   await run.notify(groups, assessed.critical);
-  await run.recordResults(groups, inference.model, assessed);
+  await run.recordResults(groups, inference, assessed);
   return run.finish();
+}
+
+/** Why a series was not assessed, as recorded in results.json (closed vocabularies only). */
+export interface SeriesNotAssessed {
+  readonly reason: NotAssessedReason;
+  readonly text: string;
+  /** For OUT_OF_SCOPE: the scope conditions its images fail. */
+  readonly scopeReasons?: readonly ScopeReason[];
+}
+
+interface SeriesInference {
+  /** Images sent to the model (in scope), out of scope, and declined by the model as out of distribution. */
+  readonly inScope: number;
+  readonly outOfScope: number;
+  readonly outOfDistribution: number;
+  readonly rule?: string;
+  readonly notAssessed?: SeriesNotAssessed;
 }
 
 interface InferenceOutcome {
   readonly predictions: ReadonlyMap<string, InstancePrediction>;
   readonly model?: ModelIdentity;
+  readonly metadata?: ModelMetadata;
+  /** Per series (`study/series`): what the selection and the model made of it. */
+  readonly series: ReadonlyMap<string, SeriesInference>;
 }
 
 interface AssessOutcome {
@@ -214,26 +241,76 @@ class JobRun {
     }
   }
 
-  /** infer: one request stream per series (the adapter splits it under the payload limit). */
+  /**
+   * infer: the model's metadata first (its declared scope), then series selection, then one request
+   * stream per series with its in-scope images (the adapter splits it under the payload limit). A series
+   * outside the scope is never sent; images the model declines as out of distribution are not scored.
+   */
   async infer(groups: readonly SeriesGroup[]): Promise<InferenceOutcome> {
     const step = this.step('infer');
     step.state = 'running';
     const startedAt = performance.now();
     const predictions = new Map<string, InstancePrediction>();
+    const series = new Map<string, SeriesInference>();
     let model: ModelIdentity | undefined;
-    for (const group of groups) {
-      const instances = group.instances.filter((i) => i.modelInput);
-      if (instances.length === 0) continue;
+    let metadata: ModelMetadata | undefined;
+    const withInput = groups.filter((g) => g.instances.some((i) => i.modelInput));
+    if (withInput.length) {
+      try {
+        metadata = await this.deps.inference.describe();
+        model = { name: metadata.name, version: metadata.version };
+      } catch (error) {
+        step.failed += withInput.reduce((n, g) => n + g.instances.filter((i) => i.modelInput).length, 0);
+        step.errorCode = errorFields(error).errorCode;
+        this.log.error('model metadata failed', { step: 'infer', ...errorFields(error) });
+      }
+    }
+    for (const group of metadata ? withInput : []) {
+      const candidates = group.instances.filter((i) => i.modelInput);
+      const selection = selectSeries(
+        metadata!.scope,
+        candidates.map((i) => i.attributes),
+      );
+      const instances = selection.inScope.map((index) => candidates[index]!);
+      const id = `${group.study}/${group.series}`;
+      const outOfScope = candidates.length - instances.length;
+      if (instances.length === 0) {
+        series.set(id, {
+          inScope: 0,
+          outOfScope,
+          outOfDistribution: 0,
+          notAssessed: {
+            reason: 'OUT_OF_SCOPE',
+            text: NOT_ASSESSED.OUT_OF_SCOPE,
+            scopeReasons: selection.reasons,
+          },
+        });
+        continue;
+      }
       try {
         const response: InferenceResponse = await this.deps.inference.invoke({
           instances: instances.map((i) => ({
             id: i.sop,
             data: Buffer.from(i.modelInput!).toString('base64'),
+            ...(i.attributes ? { attributes: i.attributes } : {}),
           })),
         });
         this.status.inference.requests += 1;
         model = response.model;
-        for (const p of response.predictions) predictions.set(p.id, p);
+        let declined = 0;
+        for (const p of response.predictions) {
+          if (p.notAssessed) declined += 1;
+          else predictions.set(p.id, p);
+        }
+        series.set(id, {
+          inScope: instances.length,
+          outOfScope,
+          outOfDistribution: declined,
+          ...(selection.rule ? { rule: selection.rule } : {}),
+          ...(declined === instances.length
+            ? { notAssessed: { reason: 'OUT_OF_DISTRIBUTION', text: NOT_ASSESSED.OUT_OF_DISTRIBUTION } }
+            : {}),
+        });
         step.ok += instances.length;
       } catch (error) {
         step.failed += instances.length;
@@ -241,20 +318,31 @@ class JobRun {
         this.log.error('inference failed', { step: 'infer', series: group.series, ...errorFields(error) });
       }
     }
+    const notAssessed = [...series.values()].filter((s) => s.notAssessed);
+    this.status.findings.notAssessed = {
+      outOfScope: notAssessed.filter((s) => s.notAssessed!.reason === 'OUT_OF_SCOPE').length,
+      outOfDistribution: notAssessed.filter((s) => s.notAssessed!.reason === 'OUT_OF_DISTRIBUTION').length,
+    };
     const inference = this.status.inference;
     inference.state = step.failed > 0 ? 'failed' : groups.length ? 'succeeded' : 'skipped';
     if (model) inference.model = model;
     if (step.errorCode) inference.errorCode = step.errorCode;
     if (!groups.length) step.state = 'skipped';
     await this.finishStep('infer', startedAt);
-    return { predictions, ...(model ? { model } : {}) };
+    return { predictions, series, ...(model ? { model } : {}), ...(metadata ? { metadata } : {}) };
+  }
+
+  /** The thresholds in force: configuration when set, else the model's calibrated ones. */
+  thresholdsFor(metadata: ModelMetadata | undefined): CriticalThresholds {
+    return this.deps.thresholds ?? metadata?.criticalThresholds ?? {};
   }
 
   /** assess: per-label thresholds, series maximum, study-level critical findings. */
   async assess(
     groups: readonly SeriesGroup[],
-    { predictions, model }: InferenceOutcome,
+    { predictions, model, metadata }: InferenceOutcome,
   ): Promise<AssessOutcome> {
+    const thresholds = this.thresholdsFor(metadata);
     const step = this.step('assess');
     step.state = 'running';
     const startedAt = performance.now();
@@ -266,12 +354,14 @@ class JobRun {
       });
       if (!scored.length) continue;
       const list = assessments.get(group.study) ?? [];
-      list.push(assessSeries(group.series, scored, this.deps.thresholds));
+      list.push(assessSeries(group.series, scored, thresholds));
       assessments.set(group.study, list);
       step.ok += 1;
     }
     const critical = model
-      ? [...assessments.entries()].flatMap(([study, list]) => criticalFindingsOfStudy(study, list, model))
+      ? [...assessments.entries()].flatMap(([study, list]) =>
+          criticalFindingsOfStudy(study, list, model, metadata),
+        )
       : [];
     this.status.findings.critical = critical.length;
     if (!model) step.state = 'skipped';
@@ -301,9 +391,10 @@ class JobRun {
   /** record: results per study, deterministic (no wall-clock time), so a re-run writes the same. */
   async recordResults(
     groups: readonly SeriesGroup[],
-    model: ModelIdentity | undefined,
+    inference: InferenceOutcome,
     { assessments, critical }: AssessOutcome,
   ): Promise<void> {
+    const { model, metadata } = inference;
     const step = this.step('record');
     step.state = 'running';
     const startedAt = performance.now();
@@ -313,18 +404,36 @@ class JobRun {
         study,
         jobId: this.spec.jobId,
         model: model ?? null,
+        ...(metadata ? { decisionSupport: decisionSupportOf(metadata) } : {}),
         inference: this.status.inference.state,
-        thresholds: this.deps.thresholds,
+        thresholds: this.thresholdsFor(metadata),
         series: groups
           .filter((g) => g.study === study)
-          .map((g) => ({
-            series: g.series,
-            modality: g.instances[0]?.modality ?? null,
-            bodyPart: g.instances[0]?.bodyPart ?? null,
-            instances: g.instances.length,
-            findings: assessments.get(study)?.find((a) => a.series === g.series)?.findings ?? [],
-          })),
-        critical: critical.filter((c) => c.study === study).map(({ model: _m, ...c }) => c),
+          .map((g) => {
+            const selected = inference.series.get(`${g.study}/${g.series}`);
+            return {
+              series: g.series,
+              modality: g.instances[0]?.modality ?? null,
+              bodyPart: g.instances[0]?.bodyPart ?? null,
+              instances: g.instances.length,
+              assessment: selected ? (selected.notAssessed ? 'not_assessed' : 'assessed') : 'none',
+              ...(selected?.notAssessed ? { notAssessed: selected.notAssessed } : {}),
+              ...(selected
+                ? {
+                    images: {
+                      inScope: selected.inScope,
+                      outOfScope: selected.outOfScope,
+                      outOfDistribution: selected.outOfDistribution,
+                    },
+                  }
+                : {}),
+              ...(selected?.rule ? { scopeRule: selected.rule } : {}),
+              findings: assessments.get(study)?.find((a) => a.series === g.series)?.findings ?? [],
+            };
+          }),
+        critical: critical
+          .filter((c) => c.study === study)
+          .map(({ model: _m, decisionSupport: _d, ...c }) => c),
       };
       await this.deps.store.put(
         this.deps.processedBucket,
@@ -363,6 +472,18 @@ class JobRun {
     });
     return { status, exitCode: status.state === 'failed' ? 1 : 0 };
   }
+}
+
+/** What a person reads about the model next to its findings (model metadata, never patient data). */
+export function decisionSupportOf(m: ModelMetadata) {
+  return {
+    statement: 'Decision support from a reference model: not a diagnosis and not a medical device.',
+    kind: m.kind,
+    intendedUse: m.intendedUse,
+    scope: m.scope.rules.map((r) => r.description),
+    falseAlarmsPer100Studies: m.performance.falseAlarmsPer100Studies,
+    syntheticSensitivity: m.performance.syntheticSensitivity,
+  };
 }
 
 function groupBySeries(results: readonly FileResult[]): SeriesGroup[] {
@@ -418,9 +539,10 @@ async function notifyOnce(
   }
   const instance = group.instances.find((i) => i.sop === finding.sop);
   const ttl = deps.previewLinkTtlSeconds ?? 3600;
+  const imageKey = instance?.keys.preview ? await findingImage(finding, instance.keys.preview, deps) : undefined;
   const previewUrl =
-    instance?.keys.preview && deps.linkSigner
-      ? await deps.linkSigner.signGet(deps.processedBucket, instance.keys.preview, ttl)
+    imageKey && deps.linkSigner
+      ? await deps.linkSigner.signGet(deps.processedBucket, imageKey.key, ttl)
       : undefined;
   const message = composeCriticalNotification(finding, {
     modality: instance?.modality,
@@ -430,10 +552,34 @@ async function notifyOnce(
     detectedAt: deps.clock.now(),
     previewUrl,
     previewTtlMinutes: Math.round(ttl / 60),
+    boxDrawn: imageKey?.boxDrawn ?? false,
   });
   const messageId = await deps.notifier.publish({ topicArn: deps.findingsTopicArn, ...message });
   const sent: DedupRecord = { state: 'sent', jobId: spec.jobId, score: finding.score, messageId };
   await deps.store.put(deps.processedBucket, key, JSON.stringify(sent), { contentType: 'application/json' });
   status.notifications.published += 1;
   return true;
+}
+
+/**
+ * The image a clinician opens from the notification: the de-identified preview with the model's box drawn
+ * on it (studies/<study>/findings/<label>.png), or the plain preview when there is no box or drawing fails.
+ */
+async function findingImage(
+  finding: CriticalFinding,
+  previewKey: string,
+  deps: JobDeps,
+): Promise<{ key: string; boxDrawn: boolean }> {
+  if (!finding.box) return { key: previewKey, boxDrawn: false };
+  try {
+    const preview = await deps.store.get(deps.processedBucket, previewKey);
+    const key = processedKeys.findingImage(finding.study, finding.label);
+    await deps.store.put(deps.processedBucket, key, await drawFindingBox(preview, finding.box), {
+      contentType: 'image/png',
+    });
+    return { key, boxDrawn: true };
+  } catch (error) {
+    deps.logger.warn('finding image failed', { step: 'notify', ...errorFields(error) });
+    return { key: previewKey, boxDrawn: false };
+  }
 }

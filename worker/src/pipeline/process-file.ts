@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
-import { linkageKeys, processedKeys, REASON_CODES, type ReasonCode, rawKeys } from '@medimg/common';
+import {
+  type InstanceAttributes,
+  linkageKeys,
+  processedKeys,
+  REASON_CODES,
+  type ReasonCode,
+  rawKeys,
+} from '@medimg/common';
 import { blankEncapsulated } from '../deid/blank-encapsulated.ts';
 import { DeidError, deidentify } from '../deid/deidentify.ts';
 import type { DeidOptions } from '../deid/options.ts';
@@ -11,6 +18,7 @@ import { writePart10 } from '../dicom/writer.ts';
 import { ImagingError } from '../imaging/errors.ts';
 import { type RenderedImage, renderImage } from '../imaging/render.ts';
 import type { ObjectStore } from '../ports/object-store.port.ts';
+import { scopeAttributes } from './scope.ts';
 import type { StepName } from './status.ts';
 
 /** Where each input ends (DESIGN D2): processed, quarantined with a reason, or failed with an error code. */
@@ -26,6 +34,8 @@ export interface ProcessedInstance {
   readonly modality?: string;
   readonly bodyPart?: string;
   readonly instanceNumber?: number;
+  /** Scope attributes from the de-identified header (modality, body part, SOP class, size, spacing). */
+  readonly attributes?: InstanceAttributes;
   /** The model input PNG, kept for the infer step; absent for objects without an image. */
   readonly modelInput?: Uint8Array;
   readonly keys: {
@@ -179,6 +189,7 @@ export async function processFile(input: FileInput, ctx: FileContext): Promise<F
         modality: deid.modality,
         bodyPart: deid.bodyPart,
         ...(Number.isFinite(instanceNumber) ? { instanceNumber } : {}),
+        attributes: scopeAttributes(deid.file),
         ...(rendered ? { modelInput: toBytes(rendered.modelInput) } : {}),
         keys,
       };

@@ -58,7 +58,13 @@ export interface JobStatus {
     requests: number;
   };
   notifications: { published: number; duplicatesSkipped: number; failed: number };
-  findings: { critical: number; studies: number; series: number };
+  findings: {
+    critical: number;
+    studies: number;
+    series: number;
+    /** Series not assessed: outside the model's declared scope, or every image out of distribution. */
+    notAssessed?: { outOfScope: number; outOfDistribution: number };
+  };
   /** What each step covers today, so a reader knows exactly what was (not) done. */
   coverage: Readonly<Record<string, string>>;
   files: FileRecord[];
