@@ -305,7 +305,11 @@ function parseInstances(parsed: unknown): RequestItem[] {
       throw new ModelServerError('BAD_REQUEST', `instances[${index}].data must be base64`);
     }
     const parsedAttributes = parseAttributes(attributes, index);
-    return { id, png: Buffer.from(data, 'base64'), ...(parsedAttributes ? { attributes: parsedAttributes } : {}) };
+    return {
+      id,
+      png: Buffer.from(data, 'base64'),
+      ...(parsedAttributes ? { attributes: parsedAttributes } : {}),
+    };
   });
 }
 
@@ -327,7 +331,8 @@ async function predict(
   const predictions: InstancePrediction[] = items.map((item, i) => {
     const score = round(out.scores[i]!);
     const distance = out.oodDistances[i]!;
-    const ood = limit !== undefined && Number.isFinite(distance) ? { distance: round(distance), limit } : undefined;
+    const ood =
+      limit !== undefined && Number.isFinite(distance) ? { distance: round(distance), limit } : undefined;
     if (ood && ood.distance > limit!) {
       return { id: item.id, scores: {}, findings: [], notAssessed: 'OUT_OF_DISTRIBUTION', ood };
     }

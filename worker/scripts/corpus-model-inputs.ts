@@ -28,7 +28,11 @@ import { renderImage } from '../src/imaging/render.ts';
 import { scopeAttributes } from '../src/pipeline/scope.ts';
 
 interface SplitFile {
-  readonly groups: readonly { readonly name: string; readonly split: string; readonly files: readonly string[] }[];
+  readonly groups: readonly {
+    readonly name: string;
+    readonly split: string;
+    readonly files: readonly string[];
+  }[];
 }
 
 /** Files grouped by shared Patient ID or Study Instance UID (union-find over the corpus manifest). */
@@ -89,7 +93,8 @@ async function main(argv: readonly string[]): Promise<void> {
         if (!deid.blankingPending) {
           const rendered = await renderImage(deid.file);
           const raw = await sharp(rendered.modelInput).toColourspace('b-w').raw().toBuffer();
-          if (raw.length !== MODEL_INPUT_SIZE * MODEL_INPUT_SIZE) throw new Error('unexpected model input size');
+          if (raw.length !== MODEL_INPUT_SIZE * MODEL_INPUT_SIZE)
+            throw new Error('unexpected model input size');
           entry.image = pixels.length;
           pixels.push(raw);
         }

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import type { CriticalThresholds } from './pipeline/assess.ts';
 
-
 const jsonRecord = (name: string) =>
   z
     .string()

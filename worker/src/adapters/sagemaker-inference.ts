@@ -186,9 +186,13 @@ export class SageMakerInferenceClient implements InferenceClient {
     }
     const parsed = z.object({ metadata: metadataSchema }).safeParse(json);
     if (!parsed.success) {
-      throw new InferenceError('BAD_RESPONSE', 'the endpoint metadata does not follow the inference contract', {
-        cause: parsed.error,
-      });
+      throw new InferenceError(
+        'BAD_RESPONSE',
+        'the endpoint metadata does not follow the inference contract',
+        {
+          cause: parsed.error,
+        },
+      );
     }
     return parsed.data.metadata;
   }

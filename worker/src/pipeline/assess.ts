@@ -104,7 +104,8 @@ export function criticalFindingsOfStudy(
     for (const f of a.findings) {
       if (!f.critical) continue;
       const current = byLabel.get(f.label);
-      if (!current || f.score > current.score) byLabel.set(f.label, {
+      if (!current || f.score > current.score)
+        byLabel.set(f.label, {
           ...f,
           study,
           series: a.series,

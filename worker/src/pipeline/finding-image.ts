@@ -17,7 +17,8 @@ export function boxOnPreview(
   const offX = Math.floor((size - fitW) / 2);
   const offY = Math.floor((size - fitH) / 2);
   const toX = (u: number) => Math.min(preview.width, Math.max(0, ((u * size - offX) * preview.width) / fitW));
-  const toY = (v: number) => Math.min(preview.height, Math.max(0, ((v * size - offY) * preview.height) / fitH));
+  const toY = (v: number) =>
+    Math.min(preview.height, Math.max(0, ((v * size - offY) * preview.height) / fitH));
   const left = Math.floor(toX(box.x));
   const top = Math.floor(toY(box.y));
   const right = Math.ceil(toX(box.x + box.width));

@@ -116,7 +116,10 @@ describe('runJob', () => {
     expect(status.counts.processed).toBe(1);
     expect(scoringModel.requests).toHaveLength(0);
     expect(notifier.published).toHaveLength(0);
-    expect(status.findings).toMatchObject({ critical: 0, notAssessed: { outOfScope: 1, outOfDistribution: 0 } });
+    expect(status.findings).toMatchObject({
+      critical: 0,
+      notAssessed: { outOfScope: 1, outOfDistribution: 0 },
+    });
     const r = await results(status.files[0]!.study!);
     expect(r.series[0]).toMatchObject({
       modality: 'DX',
@@ -144,7 +147,10 @@ describe('runJob', () => {
     };
     const { status } = await runJob(spec, deps({ inference: declining }));
     expect(notifier.published).toHaveLength(0);
-    expect(status.findings).toMatchObject({ critical: 0, notAssessed: { outOfScope: 0, outOfDistribution: 1 } });
+    expect(status.findings).toMatchObject({
+      critical: 0,
+      notAssessed: { outOfScope: 0, outOfDistribution: 1 },
+    });
     const r = await results(status.files[0]!.study!);
     expect(r.series[0]).toMatchObject({
       assessment: 'not_assessed',
@@ -172,7 +178,9 @@ describe('runJob', () => {
     const signed: string[] = [];
     const { status } = await runJob(
       spec,
-      deps({ linkSigner: { signGet: async (_b, key) => (signed.push(key), `https://signed.example/${key}`) } }),
+      deps({
+        linkSigner: { signGet: async (_b, key) => (signed.push(key), `https://signed.example/${key}`) },
+      }),
     );
     const study = status.files[0]!.study!;
     expect(signed).toEqual([processedKeys.findingImage(study, 'suspicious_lesion')]);
@@ -184,7 +192,9 @@ describe('runJob', () => {
     expect(message).toContain('De-identified image with the box');
     expect(message).toContain('Region:         upper left of the image');
     expect(message).toContain(`Intended use: ${METADATA.intendedUse.slice(0, 40)}`);
-    expect(message).toContain('Measured false alarm rate: 0 per 100 in-scope real studies (95 % CI 0 to 97.5;');
+    expect(message).toContain(
+      'Measured false alarm rate: 0 per 100 in-scope real studies (95 % CI 0 to 97.5;',
+    );
     expect(message).toContain('Decision support from a reference model');
   });
 

@@ -539,7 +539,9 @@ async function notifyOnce(
   }
   const instance = group.instances.find((i) => i.sop === finding.sop);
   const ttl = deps.previewLinkTtlSeconds ?? 3600;
-  const imageKey = instance?.keys.preview ? await findingImage(finding, instance.keys.preview, deps) : undefined;
+  const imageKey = instance?.keys.preview
+    ? await findingImage(finding, instance.keys.preview, deps)
+    : undefined;
   const previewUrl =
     imageKey && deps.linkSigner
       ? await deps.linkSigner.signGet(deps.processedBucket, imageKey.key, ttl)

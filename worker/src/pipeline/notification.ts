@@ -85,7 +85,9 @@ export function composeCriticalNotification(
     finding.imagesInSeries > 1
       ? `image ${finding.position} of ${finding.imagesInSeries} in the series`
       : 'the single image of the series';
-  const box = finding.box ? `${boxRegion(finding.box)} of the image (yellow box on the linked image)` : 'none';
+  const box = finding.box
+    ? `${boxRegion(finding.box)} of the image (yellow box on the linked image)`
+    : 'none';
   const lines = [
     'The medimg pipeline flagged a critical finding that needs review by the clinical team.',
     '',

@@ -67,6 +67,8 @@ export function selectSeries(
       rule ??= verdict.rule;
     } else for (const r of verdict.reasons) counts.set(r, (counts.get(r) ?? 0) + 1);
   });
-  const reasons = [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([r]) => r);
+  const reasons = [...counts.entries()]
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([r]) => r);
   return { inScope, reasons, ...(rule ? { rule } : {}) };
 }
