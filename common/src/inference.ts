@@ -119,6 +119,7 @@ export const SCOPE_REASONS = {
   IMAGE_SIZE: 'image size outside the accepted range',
   PIXEL_SPACING: 'pixel spacing missing or outside the accepted range',
   FIELD_OF_VIEW: 'field of view outside the accepted range',
+  NO_IMAGE: 'the object holds no image to assess',
 } as const;
 export type ScopeReason = keyof typeof SCOPE_REASONS;
 

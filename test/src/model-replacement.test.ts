@@ -76,16 +76,24 @@ describe('replacing the reference model with a site model behind the same contai
       clock: { now: () => new Date('2026-01-01T00:00:00Z') },
     });
 
-    expect(status.inference).toMatchObject({ state: 'succeeded', model: { name: 'site-bright-spot', version: '0.1.0' } });
+    expect(status.inference).toMatchObject({
+      state: 'succeeded',
+      model: { name: 'site-bright-spot', version: '0.1.0' },
+    });
     expect(status.findings.notAssessed).toEqual({ outOfScope: 1, outOfDistribution: 0 });
     const studies = [...new Set(status.files.map((f) => f.study!))];
     const results = await Promise.all(
-      studies.map(async (s) => JSON.parse(Buffer.from(await store.get('processed', processedKeys.results(s))).toString('utf8'))),
+      studies.map(async (s) =>
+        JSON.parse(Buffer.from(await store.get('processed', processedKeys.results(s))).toString('utf8')),
+      ),
     );
     const ct = results.find((r) => r.series[0].modality === 'CT')!;
     const dx = results.find((r) => r.series[0].modality === 'DX')!;
     // The DX radiograph is inside the reference model's scope but not the site model's: not assessed.
-    expect(dx.series[0]).toMatchObject({ assessment: 'not_assessed', notAssessed: { reason: 'OUT_OF_SCOPE' } });
+    expect(dx.series[0]).toMatchObject({
+      assessment: 'not_assessed',
+      notAssessed: { reason: 'OUT_OF_SCOPE' },
+    });
     expect(dx.series[0].notAssessed.scopeReasons).toContain('MODALITY');
     // The CT series is scored on the site model's own label, against the site model's own threshold.
     expect(ct.thresholds).toEqual({ bright_spot: 0.8 });
@@ -93,7 +101,9 @@ describe('replacing the reference model with a site model behind the same contai
     expect(ct.series[0].findings.map((f: { label: string }) => f.label)).toEqual(['bright_spot']);
     // Soft tissue in the lung window is near white: the brightest cell scores well over the 0.8 threshold.
     expect(ct.series[0].findings[0].score).toBeGreaterThan(0.8);
-    expect(ct.critical).toEqual([expect.objectContaining({ label: 'bright_spot', critical: true, threshold: 0.8 })]);
+    expect(ct.critical).toEqual([
+      expect.objectContaining({ label: 'bright_spot', critical: true, threshold: 0.8 }),
+    ]);
     expect(published).toHaveLength(1);
     expect(published[0]!.message).toContain('Finding:        bright spot');
     expect(published[0]!.message).toContain('Decision support from a site model');

@@ -92,7 +92,11 @@ describe('SageMakerInferenceClient against the model server (AWS SDK with an end
   });
 
   it('maps the container refusing an out-of-scope image (422 behind ModelError) to MODEL_ERROR, without retrying', async () => {
-    const client = new SageMakerInferenceClient({ endpointName: 'lesion', client: sdkClient(server.url), ...fast });
+    const client = new SageMakerInferenceClient({
+      endpointName: 'lesion',
+      client: sdkClient(server.url),
+      ...fast,
+    });
     const outside = { ...instances[0]!, attributes: { ...instances[0]!.attributes, modality: 'US' } };
     const err = await rejection(client.invoke({ instances: [outside] }));
     expect(err.code).toBe('MODEL_ERROR');
@@ -162,7 +166,11 @@ describe('SageMakerInferenceClient against the model server (AWS SDK with an end
     const err = await rejection(
       client.invoke({
         instances: [
-          { id: 'a', data: Buffer.from('not a png').toString('base64'), attributes: instances[0]!.attributes },
+          {
+            id: 'a',
+            data: Buffer.from('not a png').toString('base64'),
+            attributes: instances[0]!.attributes,
+          },
         ],
       }),
     );

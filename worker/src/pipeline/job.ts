@@ -265,13 +265,17 @@ class JobRun {
         this.log.error('model metadata failed', { step: 'infer', ...errorFields(error) });
       }
     }
-    for (const group of metadata ? withInput : []) {
-      const candidates = group.instances.filter((i) => i.modelInput);
-      const selection = selectSeries(
-        metadata!.scope,
-        candidates.map((i) => i.attributes),
-      );
-      const instances = selection.inScope.map((index) => candidates[index]!);
+    for (const group of groups) {
+      const hasImages = group.instances.some((i) => i.modelInput);
+      if (hasImages && !metadata) continue; // the metadata call failed: counted above
+      const candidates = hasImages ? group.instances.filter((i) => i.modelInput) : group.instances;
+      const selection = metadata
+        ? selectSeries(
+            metadata.scope,
+            candidates.map((i) => i.attributes),
+          )
+        : { inScope: [], reasons: [] };
+      const instances = hasImages ? selection.inScope.map((index) => candidates[index]!) : [];
       const id = `${group.study}/${group.series}`;
       const outOfScope = candidates.length - instances.length;
       if (instances.length === 0) {
@@ -282,7 +286,7 @@ class JobRun {
           notAssessed: {
             reason: 'OUT_OF_SCOPE',
             text: NOT_ASSESSED.OUT_OF_SCOPE,
-            scopeReasons: selection.reasons,
+            scopeReasons: hasImages ? selection.reasons : ['NO_IMAGE', ...selection.reasons],
           },
         });
         continue;
