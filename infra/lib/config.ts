@@ -166,9 +166,7 @@ export function readPipelineConfig(node: ContextSource | Node): PipelineConfig {
         'x86_64',
         'arm64',
       ] as const),
-      ...(r.has('criticalThresholds')
-        ? { criticalThresholds: r.thresholds('criticalThresholds', {}) }
-        : {}),
+      ...(r.has('criticalThresholds') ? { criticalThresholds: r.thresholds('criticalThresholds', {}) } : {}),
       burnedInPolicy: r.oneOf('burnedInPolicy', d.worker.burnedInPolicy, ['quarantine', 'blank'] as const),
       logLevel: r.oneOf('logLevel', d.worker.logLevel, ['debug', 'info', 'warn', 'error'] as const),
     },

@@ -29,12 +29,12 @@ export interface ModelManifest {
   readonly scope: ModelScope;
   readonly criticalThresholds: Readonly<Record<string, number>>;
   readonly performance: ModelMetadata['performance'];
-  /** Out-of-distribution check: the ONNX output holding pooled features, their training mean and standard
-   * deviation, and the limit on the root mean square z-score. Optional: a model without it skips the check. */
+  /** Out-of-distribution check: the ONNX output holding pooled features, their training mean and precision
+   * (inverse covariance, k x k), and the limit on sqrt(Mahalanobis² / k). Optional: without it, no check. */
   readonly ood?: {
     readonly output: string;
     readonly mean: readonly number[];
-    readonly std: readonly number[];
+    readonly precision: readonly (readonly number[])[];
     readonly limit: number;
   };
 }
@@ -99,10 +99,12 @@ function parseManifest(text: string): ModelManifest {
     (typeof m.ood.output !== 'string' ||
       !Array.isArray(m.ood.mean) ||
       m.ood.mean.length === 0 ||
-      m.ood.std?.length !== m.ood.mean.length ||
+      !Array.isArray(m.ood.precision) ||
+      m.ood.precision.length !== m.ood.mean.length ||
+      m.ood.precision.some((row) => !Array.isArray(row) || row.length !== m.ood!.mean.length) ||
       typeof m.ood.limit !== 'number')
   ) {
-    throw new Error('model.json ood needs output, mean and std of equal length, and limit');
+    throw new Error('model.json ood needs output, mean (k), precision (k x k) and limit');
   }
   return m as ModelManifest;
 }
@@ -165,13 +167,17 @@ export async function loadModel(modelDir: string, options: { threads?: number } 
       if (!(features instanceof Float32Array) || features.length !== count * k) {
         throw new ModelServerError('MODEL_ERROR', `model output ${ood.output} lacks ${k} features per image`);
       }
+      const d = new Float64Array(k);
       for (let i = 0; i < count; i++) {
+        for (let j = 0; j < k; j++) d[j] = features[i * k + j]! - ood.mean[j]!;
         let sum = 0;
-        for (let j = 0; j < k; j++) {
-          const z = (features[i * k + j]! - ood.mean[j]!) / ood.std[j]!;
-          sum += z * z;
+        for (let a = 0; a < k; a++) {
+          const row = ood.precision[a]!;
+          let t = 0;
+          for (let b = 0; b < k; b++) t += row[b]! * d[b]!;
+          sum += d[a]! * t;
         }
-        oodDistances[i] = Math.sqrt(sum / k);
+        oodDistances[i] = Math.sqrt(Math.max(sum, 0) / k);
       }
     }
     return { scores, heatmaps, oodDistances };

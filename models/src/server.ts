@@ -6,8 +6,8 @@ import {
   type InferenceResponse,
   type InstanceAttributes,
   type InstancePrediction,
-  MODEL_INPUT_SIZE,
   type MetadataResponse,
+  MODEL_INPUT_SIZE,
   PAYLOAD_LIMIT_REALTIME,
   SCOPE_REASONS,
 } from '@medimg/common/inference.ts';

@@ -47,7 +47,7 @@ REAL_VARIANTS = 24  # augmented views per real training negative (flips, shifts,
 # The critical threshold keeps the false alarm rate on in-scope real calibration studies at or under this
 # (per 100 studies); never below the synthetic operating point (validation sensitivity >= 0.95).
 FALSE_ALARM_TARGET_PER_100 = 5.0
-OOD_QUANTILE, OOD_MARGIN = 0.999, 1.5
+OOD_QUANTILE, OOD_MARGIN, OOD_SHRINK = 0.999, 1.5, 0.1
 N_TRAIN, N_VAL, N_EVAL = int(os.environ.get("N_TRAIN", 3000)), int(os.environ.get("N_VAL", 800)), 240
 MAX_EPOCHS, PATIENCE, BATCH = int(os.environ.get("MAX_EPOCHS", 10)), 2, 64
 SENSITIVITY_TARGET = 0.95
@@ -333,11 +333,21 @@ def main():
     sv, _ = predict(net, xva)
     threshold = choose_threshold(sv, yva, SENSITIVITY_TARGET)
     val_sens, val_spec = operating_point(sv, yva, threshold)
-    # Out-of-distribution check, calibrated on the training data: per-feature z-scores of the pooled features,
-    # distance = root mean square z; the limit is a high quantile of the training distances times a margin.
+    # Out-of-distribution check, calibrated on the training data: Mahalanobis distance of the pooled features
+    # (covariance shrunk towards its mean variance, so that it inverts well), divided by the square root of
+    # the feature count; the limit is a high quantile of the training distances times a margin.
     ftr = embed(net, xtr)
-    mu, sd = ftr.mean(axis=0), ftr.std(axis=0) + 1e-3
-    dist = lambda f: np.sqrt(np.mean(((f - mu) / sd) ** 2, axis=1))  # noqa: E731
+    mu = ftr.mean(axis=0)
+    cov = np.cov(ftr, rowvar=False)
+    k = cov.shape[0]
+    cov = (1 - OOD_SHRINK) * cov + OOD_SHRINK * np.trace(cov) / k * np.eye(k)
+    precision = np.linalg.inv(cov)
+    precision = (precision + precision.T) / 2
+
+    def dist(f):
+        d = f - mu
+        return np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", d, precision, d), 0) / k)
+
     ood_limit = float(np.quantile(dist(ftr), OOD_QUANTILE) * OOD_MARGIN)
     sr, _ = predict(net, real)
     real_ok = dist(embed(net, real)) <= ood_limit
@@ -430,8 +440,11 @@ def main():
         "scope": {"rules": scope["rules"]},
         "criticalThresholds": {LABEL: critical},
         "performance": real_eval,
-        "ood": {"output": "features", "mean": [round(float(v), 6) for v in mu], "std": [round(float(v), 6) for v in sd],
-                "limit": round(ood_limit, 6), "rule": f"rms z-score of the pooled features; limit = training quantile {OOD_QUANTILE} x {OOD_MARGIN}"},
+        "ood": {"output": "features", "mean": [float(f"{v:.8g}") for v in mu],
+                "precision": [[float(f"{v:.8g}") for v in row] for row in precision],
+                "limit": round(ood_limit, 6),
+                "rule": f"sqrt(Mahalanobis^2 / {k}) of the pooled features, covariance shrunk {OOD_SHRINK} towards its "
+                        f"mean variance; limit = training quantile {OOD_QUANTILE} x {OOD_MARGIN}"},
         "corpus": corpus,
         "training": {"seeds": {"train": TRAIN_SEED, "validation": VAL_SEED, "torch": TORCH_SEED},
                      "images": {"train": n_phantom, "realTrain": len(xreal), "validation": N_VAL}, "epochs": epochs, "parameters": params,

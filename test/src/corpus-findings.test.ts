@@ -5,8 +5,9 @@
  * every in-scope file of the evaluation split yields no critical finding, and every out-of-scope file that
  * is processed is recorded as "not assessed (out of scope)" and never sent to the model. Prints a table.
  */
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+
 import { existsSync, readFileSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,7 +60,10 @@ beforeAll(async () => {
   let sent = 0;
   const counting = {
     describe: adapter.describe.bind(adapter),
-    invoke: (r: Parameters<typeof adapter.invoke>[0]) => ((sent += r.instances.length), adapter.invoke(r)),
+    invoke: (r: Parameters<typeof adapter.invoke>[0]) => {
+      sent += r.instances.length;
+      return adapter.invoke(r);
+    },
   };
   for (const [n, group] of split.groups.entries()) {
     for (const [m, file] of group.files.entries()) {
@@ -84,7 +88,12 @@ beforeAll(async () => {
           linkageBucket: 'linkage',
           deid: { key: new Uint8Array(32).fill(5), options: DEFAULT_DEID_OPTIONS },
           inference: counting,
-          notifier: { publish: async (p) => (published.push(p), 'm') },
+          notifier: {
+            publish: async (p) => {
+              published.push(p);
+              return 'm';
+            },
+          },
           findingsTopicArn: 'arn:aws:sns:us-east-1:000000000000:findings',
           logger: silentLogger,
           clock: { now: () => new Date('2026-01-01T00:00:00Z') },

@@ -56,7 +56,12 @@ describe('replacing the reference model with a site model behind the same contai
       objects,
     };
     const published: PublishInput[] = [];
-    const notifier: Notifier = { publish: async (m) => (published.push(m), `m-${published.length}`) };
+    const notifier: Notifier = {
+      publish: async (m) => {
+        published.push(m);
+        return `m-${published.length}`;
+      },
+    };
     const sdk = new SageMakerRuntimeClient({
       endpoint: server.url,
       region: 'us-east-1',

@@ -13,9 +13,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MODEL_INPUT_SIZE } from '@medimg/common';
+import { checkScope, MODEL_INPUT_SIZE } from '@medimg/common';
 import { ARTIFACTS_DIR, decodeModelInput, type LoadedModel, loadModel } from '@medimg/models';
-import { checkScope } from '@medimg/common';
 import { parseDicom } from '@medimg/worker/dicom/parse.ts';
 import { renderImage } from '@medimg/worker/imaging/render.ts';
 import { scopeAttributes } from '@medimg/worker/pipeline/scope.ts';

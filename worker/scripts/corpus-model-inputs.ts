@@ -40,7 +40,13 @@ export function corpusGroups(corpus: string): string[][] {
   const lines = readFileSync(join(corpus, 'manifest.tsv'), 'utf8').trim().split('\n').slice(1);
   const paths = lines.map((l) => l.split('\t')[0]!);
   const parent = paths.map((_, i) => i);
-  const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i]!)));
+  const find = (i: number): number => {
+    const p = parent[i]!;
+    if (p === i) return i;
+    const root = find(p);
+    parent[i] = root;
+    return root;
+  };
   const seen = new Map<string, number>();
   paths.forEach((path, i) => {
     let keys: string[] = [];

@@ -179,7 +179,12 @@ describe('runJob', () => {
     const { status } = await runJob(
       spec,
       deps({
-        linkSigner: { signGet: async (_b, key) => (signed.push(key), `https://signed.example/${key}`) },
+        linkSigner: {
+          signGet: async (_b, key) => {
+            signed.push(key);
+            return `https://signed.example/${key}`;
+          },
+        },
       }),
     );
     const study = status.files[0]!.study!;
