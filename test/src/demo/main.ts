@@ -100,7 +100,11 @@ try {
   let quarantined = 0;
   let failed = 0;
   let critical = 0;
+  let outOfScope = 0;
+  let outOfDistribution = 0;
   for (const s of statuses) {
+    outOfScope += s.findings.notAssessed?.outOfScope ?? 0;
+    outOfDistribution += s.findings.notAssessed?.outOfDistribution ?? 0;
     processed += s.counts.processed;
     quarantined += s.counts.quarantined;
     failed += s.counts.failed;
@@ -123,6 +127,7 @@ try {
     ...[...reasons.entries()].map(([reason, n]) => `                     quarantined ${n} x ${reason}`),
     `  inference:         ${statuses.map((s) => `${s.inference.state}${s.inference.model ? ` (${s.inference.model.name} ${s.inference.model.version})` : ''}`).join(', ')}`,
     `  critical findings: ${critical}`,
+    `  not assessed:      ${outOfScope} series out of scope, ${outOfDistribution} out of distribution`,
     `  notifications:     ${clinicalMail.length} to clinicians, ${opsMail.length} to operations`,
     '',
     'Where to look',
