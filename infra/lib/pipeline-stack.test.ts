@@ -478,6 +478,8 @@ describe('processing', () => {
       }),
     );
     expect(Object.keys(env)).not.toContain('DEID_KEY');
+    // No override by default: the worker uses the thresholds the model was calibrated for.
+    expect(Object.keys(env)).not.toContain('CRITICAL_THRESHOLDS');
     expect(container.Secrets).toBeUndefined();
   });
 
