@@ -4,6 +4,8 @@ export const REASON_CODES = {
   DICOM_TRUNCATED: 'The data set ends before an element it announces.',
   DICOM_MALFORMED: 'The data set cannot be parsed (bad lengths, VRs or nesting).',
   DICOM_TOO_LARGE: 'The object is larger than the worker accepts.',
+  DECODED_SIZE_LIMIT:
+    'Decoded, the object would pass the memory budget (a deflated data set or an image frame larger than MAX_DECODED_BYTES): refused before it is decoded whole.',
   MISSING_REQUIRED_ATTRIBUTE:
     'A required attribute (SOP Instance UID, Study/Series Instance UID) is missing.',
   NO_PIXEL_DATA: 'The object has no image to normalize (not an image SOP class).',

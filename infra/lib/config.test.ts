@@ -26,8 +26,10 @@ describe('readPipelineConfig', () => {
         opsEmails: '["ops@example.org"]',
         workerCpu: '4096',
         criticalThresholds: '{"suspicious_lesion":0.7,"nodule":0.9}',
+        deidProfile: 'safe-harbor',
       }),
     );
+    expect(config.worker.deidProfile).toBe('safe-harbor');
     expect(config.storage.rawUploadExpirationDays).toBe(14);
     expect(config.findingsEmails).toEqual(['a@example.org', 'b@example.org']);
     expect(config.opsEmails).toEqual(['ops@example.org']);
@@ -65,6 +67,7 @@ describe('readPipelineConfig', () => {
     ['criticalThresholds', '{not json'],
     ['inferenceServerlessMemoryMb', 1500],
     ['stackName', 'has spaces'],
+    ['deidProfile', 'hipaa'],
   ])('rejects %s = %j', (key, value) => {
     expect(configError({ [key]: value }).key).toBe(key);
   });

@@ -36,6 +36,8 @@ export interface WorkerSettings {
    * thresholds the model was calibrated for (its metadata, models/MODEL_CARD.md). */
   readonly criticalThresholds?: Readonly<Record<string, number>>;
   readonly burnedInPolicy: BurnedInPolicy;
+  /** De-identification profile (docs/deidentification.md): research (default) or safe-harbor. */
+  readonly deidProfile: 'research' | 'safe-harbor';
   readonly logLevel: LogLevel;
 }
 
@@ -94,6 +96,7 @@ export const DEFAULT_CONFIG: PipelineConfig = {
     memoryMiB: 8192,
     cpuArchitecture: 'x86_64',
     burnedInPolicy: 'quarantine',
+    deidProfile: 'research',
     logLevel: 'info',
   },
   trigger: { reservedConcurrency: 5, batchSize: 1000, maxBatchingWindowSeconds: 20 },
@@ -168,6 +171,7 @@ export function readPipelineConfig(node: ContextSource | Node): PipelineConfig {
       ] as const),
       ...(r.has('criticalThresholds') ? { criticalThresholds: r.thresholds('criticalThresholds', {}) } : {}),
       burnedInPolicy: r.oneOf('burnedInPolicy', d.worker.burnedInPolicy, ['quarantine', 'blank'] as const),
+      deidProfile: r.oneOf('deidProfile', d.worker.deidProfile, ['research', 'safe-harbor'] as const),
       logLevel: r.oneOf('logLevel', d.worker.logLevel, ['debug', 'info', 'warn', 'error'] as const),
     },
     trigger: {

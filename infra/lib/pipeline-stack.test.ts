@@ -473,6 +473,8 @@ describe('processing', () => {
         OPS_TOPIC_ARN: ref(n.opsTopic),
         DEID_KEY_SECRET_ARN: ref(stack.deidKey.secret),
         BURNED_IN_POLICY: 'quarantine',
+        DEID_PROFILE: 'research',
+        MAX_DECODED_BYTES: String(256 * 1024 * 1024),
         LOG_LEVEL: 'info',
         SAGEMAKER_SERVERLESS: 'true',
       }),

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { createJsonLogger, type Logger as JsonLogger, type LogLevel } from '@medimg/common';
 
 /**
@@ -15,7 +15,7 @@ export interface LogFields {
   readonly messageId?: string;
   /** A stable error code (TriggerError.code or an SDK error name). */
   readonly code?: string;
-  /** sha256 of a key (see hashKey), to correlate without revealing it. */
+  /** Keyed hash of a key (see hashKey), to correlate lines without revealing the key. */
   readonly keyHash?: string;
   readonly taskArn?: string;
   readonly source?: 'manifest' | 'prefix';
@@ -37,7 +37,17 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 
 export const silentLogger: Logger = createLogger({ write: () => {} });
 
-/** A short, stable hash of a key for logs (not reversible without the key list). */
+/**
+ * HMAC key of this execution environment, drawn at cold start and never stored: a plain hash of an
+ * object key could be checked against a list of guessed names (a patient's name in a folder).
+ */
+const LOG_HASH_KEY = randomBytes(32);
+
+/**
+ * A short hash of an object key for logs: stable within one execution environment (lines of one
+ * invocation, and of the warm invocations after it, correlate), unrelated across environments,
+ * and not checkable against guessed names.
+ */
 export function hashKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex').slice(0, 16);
+  return createHmac('sha256', LOG_HASH_KEY).update(key).digest('hex').slice(0, 16);
 }

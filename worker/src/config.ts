@@ -23,7 +23,19 @@ const WorkerEnvSchema = z.object({
   OPS_TOPIC_ARN: z.string().startsWith('arn:').optional(),
   CRITICAL_THRESHOLDS: jsonRecord('CRITICAL_THRESHOLDS').optional(),
   BURNED_IN_POLICY: z.enum(['quarantine', 'blank']).default('quarantine'),
+  /** De-identification profile (docs/deidentification.md): research (default) or safe-harbor. */
+  DEID_PROFILE: z.enum(['research', 'safe-harbor']).default('research'),
   DEID_OPTIONS: z.string().optional(),
+  /**
+   * Memory budget per input in decoded bytes (inflated data set, one decoded frame); inputs that
+   * would pass it are quarantined with DECODED_SIZE_LIMIT. With MAX_CONCURRENT_FILES at 4, the
+   * default bounds decoding at 1 GiB.
+   */
+  MAX_DECODED_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024 * 1024)
+    .default(256 * 1024 * 1024),
   MAX_BYTES_IN_FLIGHT: z.coerce
     .number()
     .int()

@@ -12,7 +12,7 @@ import { secretsManagerFetcher } from './adapters/secrets-manager.ts';
 import { SnsNotifier } from './adapters/sns-notifier.ts';
 import { parseS3Uri, readWorkerConfig } from './config.ts';
 import { loadDeidKey } from './deid/key.ts';
-import { parseDeidOptions } from './deid/options.ts';
+import { profileOptions } from './deid/options.ts';
 import { createLogger, errorFields } from './logger.ts';
 import { PIPELINE_COVERAGE } from './pipeline/coverage.ts';
 import { runJob } from './pipeline/job.ts';
@@ -54,7 +54,7 @@ async function main(): Promise<number> {
       linkageBucket: config.LINKAGE_BUCKET,
       deid: {
         key: deidKey,
-        options: parseDeidOptions({
+        options: profileOptions(config.DEID_PROFILE, {
           ...(config.DEID_OPTIONS ? (JSON.parse(config.DEID_OPTIONS) as object) : {}),
           burnedInPolicy: config.BURNED_IN_POLICY,
         }),
@@ -70,7 +70,11 @@ async function main(): Promise<number> {
       ...(config.thresholds ? { thresholds: config.thresholds } : {}),
       logger: log,
       clock: systemClock,
-      limits: { maxBytesInFlight: config.MAX_BYTES_IN_FLIGHT, maxConcurrent: config.MAX_CONCURRENT_FILES },
+      limits: {
+        maxBytesInFlight: config.MAX_BYTES_IN_FLIGHT,
+        maxConcurrent: config.MAX_CONCURRENT_FILES,
+        maxDecodedBytes: config.MAX_DECODED_BYTES,
+      },
       previewLinkTtlSeconds: config.PREVIEW_LINK_TTL_SECONDS,
       coverage: PIPELINE_COVERAGE,
       // Fault injection for the crash-and-rerun test only: exits as a killed task would.

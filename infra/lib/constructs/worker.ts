@@ -98,11 +98,15 @@ export class Worker extends Construct {
         // Unset: the worker uses the thresholds the model was calibrated for (its metadata).
         ...(s.criticalThresholds ? { CRITICAL_THRESHOLDS: JSON.stringify(s.criticalThresholds) } : {}),
         BURNED_IN_POLICY: s.burnedInPolicy,
+        DEID_PROFILE: s.deidProfile,
         LOG_LEVEL: s.logLevel,
         SAGEMAKER_SERVERLESS: String(props.serverlessInference),
         // Bytes of input decoded at once: a sixteenth of the task memory leaves room for the
         // decoded pixels, the resized copies and Node itself.
         MAX_BYTES_IN_FLIGHT: String(Math.floor((s.memoryMiB * 1024 * 1024) / 16)),
+        // Decoded bytes per input (inflated data set, one frame): with 4 files at once, an eighth
+        // of the task memory in all; a deflate bomb is refused at this size (DECODED_SIZE_LIMIT).
+        MAX_DECODED_BYTES: String(Math.floor((s.memoryMiB * 1024 * 1024) / 32)),
         TMPDIR: '/tmp',
       },
     });

@@ -67,6 +67,16 @@ const INPUTS: readonly CanaryInput[] = [
     burnedIn: true,
   },
 ];
+/** The upload batch id chosen by the uploader: a patient's name in a folder name (issue 11). */
+const BATCH_ID = 'b-CNRYBATCH0001Q_John_Doe';
+const BATCH_CANARY: Canary = { row: 'path', name: 'batch id', vr: 'path', text: 'CNRYBATCH0001Q' };
+/** Body Part Examined of the processed slices: a name typed into a code string (issue 11). */
+const BODY_PART_CANARY: Canary = {
+  row: 'extra',
+  name: 'Body Part Examined',
+  vr: 'CS',
+  text: 'CNRYBODYPART1Q',
+};
 const PATH_CANARIES: readonly Canary[] = [
   FOLDER_1,
   FOLDER_2,
@@ -126,13 +136,14 @@ describe('PHI canary through the whole pipeline', () => {
       const file = canaryFile(list, { base, instance: input.instance });
       if (input.burnedIn)
         file.dataset.set(T.BurnedInAnnotation, stringElement(T.BurnedInAnnotation, 'CS', 'YES'));
+      file.dataset.set(T.BodyPartExamined, stringElement(T.BodyPartExamined, 'CS', BODY_PART_CANARY.text!));
       for (const c of list) if (c.text !== undefined && !byText.has(c.text)) byText.set(c.text, c);
       const target = path.join(uploadRoot, input.relativePath);
       await mkdir(path.dirname(target), { recursive: true });
       await writeFile(target, writePart10(file));
       files.push(target);
     }
-    for (const c of PATH_CANARIES) byText.set(c.text!, c);
+    for (const c of [...PATH_CANARIES, BATCH_CANARY, BODY_PART_CANARY]) byText.set(c.text!, c);
     canaries = [...byText.values()];
     kept = canaries.filter((c) => keptByDesign(DEFAULT_DEID_OPTIONS, c)).map((c) => c.text!);
 
@@ -142,7 +153,7 @@ describe('PHI canary through the whole pipeline', () => {
       // models/artifacts scores: this test is about leaks, not about the model's accuracy.
       workerEnvironment: { CRITICAL_THRESHOLDS: JSON.stringify({ suspicious_lesion: 0 }) },
     });
-    await pipeline.upload(uploadRoot, { files });
+    await pipeline.upload(uploadRoot, { files, batchId: BATCH_ID });
     await pipeline.settle();
 
     const { processedBucket } = pipeline.servers.names;
@@ -248,6 +259,23 @@ describe('PHI canary through the whole pipeline', () => {
     expect(found(canaries, `${mail.subject}\n${mail.eml}`)).toEqual([]);
   });
 
+  it('shows no body part and no batch id it cannot vouch for: email, results and job record', async () => {
+    const clinical = pipeline.mail.filter((m) => m.topicArn === pipeline.servers.findingsTopicArn);
+    expect(clinical[0]!.eml).toContain('Body part:      unspecified');
+    expect(status.batchRef).toMatch(/^b-[0-9a-f]{20}$/);
+    expect(clinical[0]!.eml).toContain(`Upload batch:   ${status.batchRef}`);
+    const resultsKey = processedKeyList.find((k) => k.endsWith('results.json'))!;
+    const results = JSON.parse(
+      Buffer.from(await pipeline.getBytes(pipeline.servers.names.processedBucket, resultsKey)).toString(
+        'utf8',
+      ),
+    ) as { series: { bodyPart: string | null }[] };
+    expect(results.series.map((s) => s.bodyPart)).toEqual([null]);
+    const everywhere = outputs.map((o) => o.text).join('\n');
+    expect(found([BATCH_CANARY, BODY_PART_CANARY], everywhere)).toEqual([]);
+    expect(everywhere).not.toContain('John_Doe');
+  });
+
   it('keeps the original identifiers in the restricted linkage store (the scan sees what it looks for)', async () => {
     const { linkageBucket } = pipeline.servers.names;
     const keys = await pipeline.listKeys(linkageBucket);
@@ -257,6 +285,7 @@ describe('PHI canary through the whole pipeline', () => {
       keys.map(async (k) => Buffer.from(await pipeline.getBytes(linkageBucket, k)).toString('latin1')),
     );
     expect(bodies.some((b) => found([patientId], b).length === 1)).toBe(true);
+    expect(bodies.some((b) => found([BATCH_CANARY], b).length === 1)).toBe(true);
     for (const key of keys) expect(found(canaries, key), key).toEqual([]);
   });
 

@@ -1,7 +1,15 @@
 /**
- * `medimg process <file-or-folder>... --out <dir>`: the worker's per-file steps on local files, with
- * no server. Writes per input the de-identified DICOM, a preview PNG, a thumbnail and the model
- * input, plus <dir>/report.json. Exit code 0 when it ran, even if inputs were quarantined.
+ * `medimg process <file-or-folder>... --out <dir> [--restricted <dir>]`: the worker's per-file
+ * steps on local files, with no server.
+ *
+ * Two folders, so that what may be shared is never mixed with what may not:
+ *   - `--out` (shareable): only de-identified material: per input the de-identified DICOM, a
+ *     preview PNG, a thumbnail and the model input under studies/, quarantine reason codes under
+ *     quarantine/, and report.json, which names inputs by index and keyed hash, never by path;
+ *   - `--restricted` (default: beside the output, named <out>-RESTRICTED-PHI): the linkage records
+ *     (pseudonym -> original identifiers), the quarantined originals, and inputs.json (index ->
+ *     path). It holds patient data: keep it where the originals are kept.
+ * Exit code 0 when it ran, even if inputs were quarantined.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -12,15 +20,61 @@ import { parseArgs } from 'node:util';
 import { FsObjectStore } from '../adapters/fs-object-store.ts';
 import { LocalInputStore } from '../adapters/local-input-store.ts';
 import { loadDeidKey } from '../deid/key.ts';
-import { parseDeidOptions } from '../deid/options.ts';
+import { DEID_PROFILES, isDeidProfile, profileOptions } from '../deid/options.ts';
 import { PIPELINE_COVERAGE } from '../pipeline/coverage.ts';
-import { type FileContext, processFile } from '../pipeline/process-file.ts';
+import { type FileContext, inputIdOf, processFile } from '../pipeline/process-file.ts';
+import type { ObjectInfo, ObjectStore, PutOptions } from '../ports/object-store.port.ts';
 
-const USAGE = `Usage: medimg process <file-or-folder>... --out <dir> [--key-file <file>] [--burned-in quarantine|blank]
+const USAGE = `Usage: medimg process <file-or-folder>... --out <dir> [--restricted <dir>] [--profile research|safe-harbor] [--key-file <file>] [--burned-in quarantine|blank]
 
 De-identifies, normalizes and renders DICOM files on this machine, with no server.
+--out holds only de-identified material (shareable); --restricted (default <out>-RESTRICTED-PHI,
+beside it) holds the linkage records, the quarantined originals and the input file names.
+--profile research (default) keeps device identity, patient characteristics and shifted dates;
+safe-harbor also removes device identity and aggregates ages over 89 (docs/deidentification.md).
 The de-identification key comes from --key-file, DEID_KEY_FILE or DEID_KEY (hex or base64, >= 32 bytes);
 without one, a key is created once in ~/.config/medimg/deid.key and reused, so pseudonyms stay stable.`;
+
+/** Buckets of the pipeline mapped to the CLI's two folders. */
+class FolderStore implements ObjectStore {
+  constructor(private readonly folders: Readonly<Record<string, { store: FsObjectStore; bucket: string }>>) {}
+
+  private target(bucket: string) {
+    const t = this.folders[bucket];
+    if (!t) throw new Error(`no folder for bucket ${bucket}`);
+    return t;
+  }
+
+  get(bucket: string, key: string): Promise<Uint8Array> {
+    const t = this.target(bucket);
+    return t.store.get(t.bucket, key);
+  }
+
+  getIfExists(bucket: string, key: string): Promise<Uint8Array | undefined> {
+    const t = this.target(bucket);
+    return t.store.getIfExists(t.bucket, key);
+  }
+
+  put(bucket: string, key: string, body: Uint8Array | string, options?: PutOptions): Promise<boolean> {
+    const t = this.target(bucket);
+    return t.store.put(t.bucket, key, body, options);
+  }
+
+  head(bucket: string, key: string): Promise<ObjectInfo | undefined> {
+    const t = this.target(bucket);
+    return t.store.head(t.bucket, key);
+  }
+
+  list(bucket: string, prefix: string): Promise<ObjectInfo[]> {
+    const t = this.target(bucket);
+    return t.store.list(t.bucket, prefix);
+  }
+}
+
+const isInside = (child: string, parent: string): boolean => {
+  const rel = path.relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+};
 
 async function collect(inputs: readonly string[]): Promise<string[]> {
   const files: string[] = [];
@@ -58,6 +112,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     allowPositionals: true,
     options: {
       out: { type: 'string' },
+      restricted: { type: 'string' },
+      profile: { type: 'string', default: 'research' },
       'key-file': { type: 'string' },
       'burned-in': { type: 'string', default: 'quarantine' },
     },
@@ -71,56 +127,77 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     process.stderr.write('medimg: --burned-in must be quarantine or blank\n');
     return 64;
   }
+  const profile = values.profile;
+  if (!isDeidProfile(profile)) {
+    process.stderr.write(`medimg: --profile must be one of ${DEID_PROFILES.join(', ')}\n`);
+    return 64;
+  }
+  const outDir = path.resolve(values.out);
+  const restrictedDir = path.resolve(values.restricted ?? `${outDir}-RESTRICTED-PHI`);
+  if (isInside(restrictedDir, outDir) || isInside(outDir, restrictedDir)) {
+    process.stderr.write(
+      'medimg: --restricted must be a folder apart from --out, neither inside the other\n',
+    );
+    return 64;
+  }
   const env = { ...process.env };
   if (values['key-file']) env.DEID_KEY_FILE = values['key-file'];
   else if (!env.DEID_KEY && !env.DEID_KEY_FILE) env.DEID_KEY_FILE = await keyFromUserConfig();
   const key = await loadDeidKey(env, { production: false });
 
-  const outDir = path.resolve(values.out);
   const files = await collect(positionals);
-  const out = new FsObjectStore(outDir);
+  const shareable = new FsObjectStore(outDir);
+  const restricted = new FsObjectStore(restrictedDir);
+  const store = new FolderStore({
+    processed: { store: shareable, bucket: '.' },
+    linkage: { store: restricted, bucket: '.' },
+    originals: { store: restricted, bucket: 'originals' },
+  });
   const jobId = 'job-local';
   const ctx: FileContext = {
     jobId,
-    rawBucket: 'raw',
+    rawBucket: 'originals',
     processedBucket: 'processed',
     linkageBucket: 'linkage',
-    store: out,
-    rawStore: new LocalInputStore(out),
-    deid: { key, options: parseDeidOptions({ burnedInPolicy: burnedIn }) },
+    store,
+    rawStore: new LocalInputStore(store),
+    deid: { key, options: profileOptions(profile, { burnedInPolicy: burnedIn }) },
     maxObjectBytes: 2 * 1024 ** 3,
     linkageWrites: new Map(),
     onStep: () => {},
   };
   const entries = [];
+  const inputs = [];
   for (const [index, file] of files.entries()) {
     const size = (await stat(file)).size;
+    const inputId = inputIdOf(key, file);
     const result = await processFile({ index, key: file, size }, ctx);
-    const abs = (bucket: string, k?: string) => (k ? path.join(outDir, bucket, k) : undefined);
     const entry =
       result.status === 'processed'
         ? {
-            input: file,
+            index,
+            inputId,
             status: result.status,
             reason: null,
             outputs: {
-              dicom: abs('processed', result.instance.keys.instance),
-              preview: abs('processed', result.instance.keys.preview),
-              thumbnail: abs('processed', result.instance.keys.thumbnail),
-              modelInput: abs('processed', result.instance.keys.modelInput),
+              dicom: result.instance.keys.instance,
+              preview: result.instance.keys.preview,
+              thumbnail: result.instance.keys.thumbnail,
+              modelInput: result.instance.keys.modelInput,
             },
           }
         : {
-            input: file,
+            index,
+            inputId,
             status: result.status,
             reason: result.status === 'quarantined' ? result.reason : result.errorCode,
             step: result.step,
             outputs: {},
           };
     entries.push(entry);
+    inputs.push({ index, inputId, input: file, status: entry.status });
     process.stderr.write(
-      `  ${entry.status.padEnd(11)} ${path.basename(file)}${entry.reason ? ` (${entry.reason})` : ''}
-`,
+      `  ${entry.status.padEnd(11)} #${index} ${inputId}${entry.reason ? ` (${entry.reason})` : ''}\n`,
     );
   }
   const counts = {
@@ -130,12 +207,24 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     failed: entries.filter((e) => e.status === 'failed').length,
   };
   await mkdir(outDir, { recursive: true });
+  await mkdir(restrictedDir, { recursive: true, mode: 0o700 });
   await writeFile(
     path.join(outDir, 'report.json'),
-    JSON.stringify({ version: 1, coverage: PIPELINE_COVERAGE, counts, entries }, null, 2),
+    JSON.stringify({ version: 2, profile, coverage: PIPELINE_COVERAGE, counts, entries }, null, 2),
+  );
+  await writeFile(path.join(restrictedDir, 'inputs.json'), JSON.stringify({ version: 1, inputs }, null, 2), {
+    mode: 0o600,
+  });
+  await writeFile(
+    path.join(restrictedDir, 'README.txt'),
+    'RESTRICTED: this folder holds patient data (original identifiers in linkage/, quarantined\n' +
+      'originals in originals/, input file names in inputs.json). Do not share it; keep it where\n' +
+      'the original images are kept. The shareable, de-identified output is the --out folder.\n',
   );
   process.stderr.write(
-    `medimg: ${counts.processed} processed, ${counts.quarantined} quarantined, ${counts.failed} failed; report: ${path.join(outDir, 'report.json')}\n`,
+    `medimg: ${counts.processed} processed, ${counts.quarantined} quarantined, ${counts.failed} failed (profile ${profile})\n` +
+      `  shareable (de-identified only): ${outDir}\n` +
+      `  RESTRICTED (patient data, do not share): ${restrictedDir}\n`,
   );
   return 0;
 }

@@ -103,8 +103,13 @@ describe('basic profile actions', () => {
     expect(r.file.dataset.get(tag(0x0008, 0x1010))?.value).toEqual(input.get(tag(0x0008, 0x1010))?.value);
   });
 
-  it('C cleans a descriptor: known imaging words stay, a name is dropped', () => {
+  it('C removes a descriptor whole when one of its words is not on the vocabulary (a name)', () => {
     const r = run(ctDataSet());
+    expect(str(r, tag(0x0008, 0x103e))).toBe('');
+  });
+
+  it('C keeps a descriptor whole when every word is on the vocabulary', () => {
+    const r = run(ctDataSet({ extra: [s(tag(0x0008, 0x103e), 'LO', 'CHEST AXIAL 5mm')] }));
     expect(str(r, tag(0x0008, 0x103e))).toBe('CHEST AXIAL 5mm');
   });
 

@@ -10,19 +10,21 @@
  *   - Combined actions without per-IOD Type information: see rules.ts resolveBasic.
  *   - Patient Name and Patient ID get keyed pseudonyms (HMAC of the original Patient ID) instead
  *     of Z / Z-or-D, so objects of one patient stay linked across uploads.
- *   - Attributes not in the table: standard ones kept, except
- *       * PN values (names of people the table does not list yet) -> zero length;
- *       * DA/DT values -> shifted (Modified Dates), kept (Full Dates) or removed (neither);
+ *   - Attributes not in the table are removed unless the reviewed safe list keeps them
+ *     (safe-list.ts, decision 011): numbers and strict code strings, pixel and LUT data, device
+ *     identity under Retain Device Identity, closed vocabularies, whole-value-clean labels. Also:
+ *       * DA/DT values -> shifted (Modified Dates), kept (Full Dates) or removed (neither); TM kept;
  *       * UI values -> replaced like U unless Retain UIDs, or they are a well-known UID
  *         (1.2.840.10008.*) or sit in a class/transfer-syntax/coding-scheme attribute;
- *       * group lengths (gggg,0000) -> removed (they would be wrong after the rewrite);
- *       * elements of unknown tags the file stores as UN, and UN-encoded sequences -> removed
- *         (their content cannot be inspected).
+ *       * sequences -> walked, the same rules inside at any depth;
+ *       * group lengths, unknown and made-up tags, UN-encoded content -> removed.
+ *   - Codes (Code Sequence Macro) at any depth: kept only for known schemes (codes.ts).
  *   - Under Modified Dates every DA and DT in the object, at any depth, is shifted by the
  *     patient's offset; TM values are kept, so intervals survive.
  *   - Inside a sequence whose action is C, D or U (a "cleaned" sequence), free text that the
- *     table does not cover (LO SH ST LT UT UC UR AE; not code values or code meanings) is cleaned
- *     too (clean.ts), at any depth.
+ *     table does not cover is cleaned whole (clean.ts), with a dummy when it cannot be kept.
+ *   - Free text kept by Retain Patient Characteristics is cleaned whole; Patient's Age over 89 is
+ *     aggregated to 090Y when `aggregateAgesOver89` (the safe-harbor profile).
  *   - Overlay groups (60xx) are removed whole: the table removes Overlay Data (Clean Graphics
  *     would allow cleaning it, but a bitmap cannot be checked for text), and an overlay without
  *     its data would be an invalid module. Curve groups (50xx) are removed whole (table: X).
@@ -39,7 +41,7 @@
  */
 import type { ByteOrder, DataElement, DataSet, DicomFile, Tag } from '../dicom/dataset.ts';
 import { elementOf, groupOf, isPrivateTag, tag } from '../dicom/dataset.ts';
-import { lookupTag } from '../dicom/dictionary.ts';
+import { keywordToTag, lookupTag } from '../dicom/dictionary.ts';
 import { T } from '../dicom/tags.ts';
 import {
   type CharacterSet,
@@ -54,10 +56,24 @@ import {
 import { buildFileMeta } from '../dicom/writer.ts';
 import { blankNativePixelData, blankRegionsFor, burnedInReason } from './burned-in.ts';
 import { cleanText, identifyingWords } from './clean.ts';
+import {
+  CODE,
+  CODE_ELEMENT_TAGS,
+  CODE_PRESENCE_TAGS,
+  type CodeDecision,
+  decideCode,
+  decideScheme,
+} from './codes.ts';
 import { shiftDateValues } from './dates.ts';
 import type { BlankRegion, DeidOptions } from './options.ts';
 import type { OptionColumn } from './profile-table.ts';
-import { dateShiftDays, pseudonymousPatientId, pseudonymousPatientName, remapUid } from './pseudonyms.ts';
+import {
+  dateShiftDays,
+  keyedBatchRef,
+  pseudonymousPatientId,
+  pseudonymousPatientName,
+  remapUid,
+} from './pseudonyms.ts';
 import {
   type Action,
   actionFor,
@@ -66,6 +82,8 @@ import {
   isOverlayGroup,
   profileRowOf,
 } from './rules.ts';
+import { SAFE_ATTRIBUTES, SAFE_VALUE_REPRESENTATIONS, type SafeAttribute } from './safe-list.ts';
+import { bodyPartTerm, modalityTerm } from './vocabularies.ts';
 
 export type { BlankRegion } from './options.ts';
 
@@ -84,7 +102,9 @@ export interface LinkageRecord {
   readonly originalPatientId: string;
   readonly originalStudyUid: string;
   readonly accessionNumber: string;
+  /** The upload batch id as the uploader named it, and the keyed reference outputs use instead. */
   readonly batchId?: string;
+  readonly batchRef?: string;
 }
 
 export interface DeidResult {
@@ -179,19 +199,6 @@ const CLASS_UID_TAGS = new Set<Tag>([
   tag(0x0008, 0x3002), // Available Transfer Syntax UID
 ]);
 
-/** Elements of a code (Code Sequence Macro) that cleaning leaves alone. */
-const CODE_TAGS = new Set<Tag>([
-  tag(0x0008, 0x0100), // Code Value
-  tag(0x0008, 0x0102), // Coding Scheme Designator
-  tag(0x0008, 0x0103), // Coding Scheme Version
-  tag(0x0008, 0x0104), // Code Meaning
-  tag(0x0008, 0x0105), // Mapping Resource
-  tag(0x0008, 0x010f), // Context Identifier
-  tag(0x0008, 0x0119), // Long Code Value
-  tag(0x0008, 0x0120), // URN Code Value
-  tag(0x0008, 0x0005), // Specific Character Set
-]);
-
 const FREE_TEXT_VRS = new Set(['LO', 'SH', 'ST', 'LT', 'UT', 'UC', 'UR', 'AE', 'CS', 'PN']);
 const SINGLE_VALUED_TEXT_VRS = new Set(['LT', 'ST', 'UT', 'UR']);
 const BINARY_SIZES: Readonly<Record<string, number>> = {
@@ -213,6 +220,23 @@ const BINARY_SIZES: Readonly<Record<string, number>> = {
   UN: 2,
 };
 const WELL_KNOWN_UID_PREFIX = '1.2.840.10008.';
+const PATIENT_AGE = tag(0x0010, 0x1010);
+
+/** The safe list by tag (safe-list.ts names keywords; an unknown keyword is a bug, thrown here). */
+const SAFE_BY_TAG: ReadonlyMap<Tag, SafeAttribute> = new Map(
+  SAFE_ATTRIBUTES.map((a) => {
+    const t = keywordToTag(a.keyword);
+    if (t === undefined) throw new Error(`safe list: unknown keyword ${a.keyword}`);
+    return [t, a] as const;
+  }),
+);
+
+/** The form a value of a safe VR must have (string VRs only; binary numbers have a fixed form). */
+const SAFE_FORMS: Readonly<Record<string, RegExp>> = {
+  DS: /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/,
+  IS: /^[+-]?\d{1,12}$/,
+  CS: /^[A-Z0-9_ ]{0,16}$/,
+};
 
 type Mode = 'normal' | 'clean';
 
@@ -408,29 +432,89 @@ function processStandard(run: Run, el: DataElement, cs: CharacterSet, mode: Mode
   if (row) {
     const hasValue = el.value.length > 0 || (el.items?.length ?? 0) > 0 || el.encapsulated !== undefined;
     const { action, basic } = actionFor(row, run.enabled, vr, hasValue);
+    if (t === PATIENT_AGE && action === 'K' && run.options.aggregateAgesOver89) {
+      return aggregateAge(value, cs);
+    }
+    // Free text kept only by Retain Patient Characteristics (Ethnic Group ...) is cleaned whole:
+    // the option is about sex, age, size and weight, not about whatever was typed there.
+    if (action === 'K' && basic !== 'K' && row.options.rtnPatCharsOpt === 'K' && isFreeText(vr)) {
+      const cleaned = cleanElement(run, value, vr, cs, 'Z');
+      return cleaned && cleaned.value.length > 0 ? cleaned : undefined;
+    }
     const out = applyAction(run, action, basic, value, vr, cs, mode);
     // Keep a UN element's original VR when its bytes are passed through untouched.
     return out === value && value !== el ? el : out;
   }
-  // Not in Table E.1-1.
+  // Not in Table E.1-1: removed unless the safe list (safe-list.ts) keeps it.
   if (vr === 'SQ' || el.items) return sequenceElement(t, processItems(run, el, cs, mode));
   if (vr === 'DA' || vr === 'DT') {
     const out = temporal(run, value, vr, cs);
     return out === value ? el : out;
   }
-  if (vr === 'PN') return emptyElement(el, vr);
+  if (vr === 'TM') return el; // a time of day alone identifies no one
   if (vr === 'UI') {
     if (run.options.retainUids || CLASS_UID_TAGS.has(t)) return el;
     const values = textValues(value, 'UI', cs);
     if (values.every((u) => u === '' || u.startsWith(WELL_KNOWN_UID_PREFIX))) return el;
     return remapUidElement(run, value, cs);
   }
-  // In a cleaned sequence: free text is cleaned; a value that cleans to nothing gets a dummy, so a
-  // Type 1 text (e.g. an SR TEXT item's Text Value) stays valid. Code strings (CS) are codes, kept.
-  if (mode === 'clean' && FREE_TEXT_VRS.has(vr) && vr !== 'CS' && !CODE_TAGS.has(t)) {
+  const safe = SAFE_BY_TAG.get(t);
+  if (safe) return safeAttribute(run, safe, el, value, vr, cs);
+  if (Object.hasOwn(SAFE_VALUE_REPRESENTATIONS, vr)) return hasSafeForm(value, vr, cs) ? el : undefined;
+  // In a cleaned sequence, free text is cleaned whole (a Type 1 text such as an SR TEXT item's
+  // Text Value gets a dummy when it cannot be kept); anywhere else it is removed.
+  if (mode === 'clean' && FREE_TEXT_VRS.has(vr) && vr !== 'CS' && vr !== 'PN') {
     return cleanElement(run, value, vr, cs, 'D');
   }
-  return el;
+  return undefined;
+}
+
+const isFreeText = (vr: string): boolean => FREE_TEXT_VRS.has(vr) && vr !== 'CS';
+
+/**
+ * HIPAA Safe Harbor: ages over 89 are aggregated into one category, written as 090Y ("90 or
+ * older"). Ages in days, weeks or months are at most 999 units (under 84 years): kept.
+ */
+function aggregateAge(el: DataElement, cs: CharacterSet): DataElement | undefined {
+  const values = textValues(el, 'AS', cs);
+  const out = values.map((v) => {
+    const m = /^(\d{3})([DWMY])$/.exec(v);
+    if (!m) return '';
+    return m[2] === 'Y' && Number(m[1]) > 89 ? '090Y' : v;
+  });
+  return textElement(el.tag, 'AS', out, cs);
+}
+
+/** True when every value of a string VR has the form the VR defines (binary VRs: always). */
+function hasSafeForm(el: DataElement, vr: string, cs: CharacterSet): boolean {
+  const form = SAFE_FORMS[vr];
+  if (!form || !STRING_VRS.has(vr)) return true;
+  return textValues(el, vr, cs).every((v) => v === '' || form.test(v));
+}
+
+function safeAttribute(
+  run: Run,
+  safe: SafeAttribute,
+  el: DataElement,
+  value: DataElement,
+  vr: string,
+  cs: CharacterSet,
+): DataElement | undefined {
+  const otherwise = (): DataElement | undefined => {
+    if (safe.otherwise === 'empty') return emptyElement(el, vr);
+    if (safe.otherwise === 'dummy') return dummyElement(run, el, vr, cs);
+    return undefined;
+  };
+  if (safe.keep === 'always') return el;
+  if (safe.keep === 'device') return run.options.retainDeviceIdentity ? el : otherwise();
+  const values = textValues(value, vr, cs);
+  if (safe.keep === 'clean') {
+    const ok = values.length > 0 && values.every((v) => v === '' || cleanText(v, run.identifying) !== '');
+    return ok ? el : otherwise();
+  }
+  const terms = safe.keep;
+  if (values.every((v) => v === '' || terms.includes(v.trim().toUpperCase()))) return el;
+  return safe.fallback !== undefined ? textElement(el.tag, vr, safe.fallback, cs) : otherwise();
 }
 
 /** Private elements: removed, unless Retain Safe Private lists them (then with their creator). */
@@ -473,10 +557,60 @@ function processPrivate(run: Run, el: DataElement, ds: DataSet, cs: CharacterSet
 function processDataSet(run: Run, ds: DataSet, inherited: CharacterSet, mode: Mode): DataSet {
   const cs = ds.has(T.SpecificCharacterSet) ? characterSetOf(ds) : inherited;
   const out: DataSet = new Map();
+  const hasCode = [...CODE_ELEMENT_TAGS].some((t) => ds.has(t));
   for (const el of ds.values()) {
+    if (hasCode && CODE_ELEMENT_TAGS.has(el.tag)) continue; // written below, as one code
     const r = isPrivateTag(el.tag) ? processPrivate(run, el, ds, cs) : processStandard(run, el, cs, mode);
     if (r) out.set(r.tag, r);
   }
+  if (hasCode) for (const el of codeElements(run, ds, cs)) out.set(el.tag, el);
+  return out;
+}
+
+/** The elements of the item's code (codes.ts): the original code when known, else a dummy code. */
+function codeElements(run: Run, ds: DataSet, cs: CharacterSet): DataElement[] {
+  const read = (t: Tag, vr: string): string | undefined => {
+    const el = ds.get(t);
+    if (!el) return undefined;
+    const v = textValues(el, vr, cs)[0];
+    return v === undefined || v === '' ? undefined : v;
+  };
+  const decision: CodeDecision = decideCode(
+    {
+      value: read(CODE.CodeValue, 'SH'),
+      longValue: read(CODE.LongCodeValue, 'UC'),
+      urnValue: read(CODE.URNCodeValue, 'UR'),
+      designator: read(CODE.CodingSchemeDesignator, 'SH'),
+      version: read(CODE.CodingSchemeVersion, 'SH'),
+      meaning: read(CODE.CodeMeaning, 'LO'),
+    },
+    run.identifying,
+  );
+  const out: DataElement[] = [];
+  const put = (t: Tag, vr: string, v: string | undefined) => {
+    if (v !== undefined) out.push(textElement(t, vr, v, cs));
+  };
+  if (!CODE_PRESENCE_TAGS.some((t) => ds.has(t))) {
+    const scheme = decideScheme(
+      read(CODE.CodingSchemeDesignator, 'SH'),
+      read(CODE.CodingSchemeVersion, 'SH'),
+    );
+    put(CODE.CodingSchemeDesignator, 'SH', scheme.designator);
+    put(CODE.CodingSchemeVersion, 'SH', scheme.version);
+    return out;
+  }
+  if (!decision.known) {
+    put(CODE.CodeValue, 'SH', decision.value);
+    put(CODE.CodingSchemeDesignator, 'SH', decision.designator);
+    put(CODE.CodeMeaning, 'LO', decision.meaning);
+    return out;
+  }
+  put(CODE.CodeValue, 'SH', decision.value);
+  put(CODE.CodingSchemeDesignator, 'SH', decision.designator);
+  put(CODE.CodingSchemeVersion, 'SH', decision.version);
+  put(CODE.CodeMeaning, 'LO', decision.meaning);
+  put(CODE.LongCodeValue, 'UC', decision.longValue);
+  put(CODE.URNCodeValue, 'UR', decision.urnValue);
   return out;
 }
 
@@ -635,8 +769,10 @@ function deidentifyUnchecked(file: DicomFile, ctx: DeidContext): DeidResult {
     sopInstanceUid: sopUid,
     transferSyntaxUid: file.transferSyntax.uid,
   });
-  const modality = getString(ds, T.Modality);
-  const bodyPart = getString(ds, T.BodyPartExamined);
+  // Values shown to people (emails, results.json) come from the de-identified data set, and only
+  // as defined terms of the standard.
+  const modality = modalityTerm(getString(out, T.Modality));
+  const bodyPart = bodyPartTerm(getString(out, T.BodyPartExamined));
   return {
     file: { meta, dataset: out, transferSyntax: file.transferSyntax },
     ids: { patientId: pseudoId, studyUid, seriesUid, sopUid },
@@ -648,7 +784,9 @@ function deidentifyUnchecked(file: DicomFile, ctx: DeidContext): DeidResult {
       originalPatientId,
       originalStudyUid,
       accessionNumber,
-      ...(ctx.batchId !== undefined ? { batchId: ctx.batchId } : {}),
+      ...(ctx.batchId !== undefined
+        ? { batchId: ctx.batchId, batchRef: keyedBatchRef(ctx.key, ctx.batchId) }
+        : {}),
     },
     dateShiftDays: shiftDays,
     methodCodes: codes,

@@ -21,14 +21,46 @@ describe('date shifting', () => {
 });
 
 describe('clean descriptors', () => {
-  it('keeps imaging words and short technical tokens, drops names, ids and dates', () => {
+  it('keeps a value whole when every word is an imaging word or a short technical token', () => {
     expect(cleanText('CT CHEST W/O CONTRAST 5mm')).toBe('CT CHEST W/O CONTRAST 5mm');
-    expect(cleanText('T1_MPRAGE SAG Dr. Smith 12345678')).toBe('T1_MPRAGE SAG');
+    expect(cleanText('T1_MPRAGE SAG')).toBe('T1_MPRAGE SAG');
+  });
+
+  it('removes a value whole when any word is unknown: names, ids, dates', () => {
+    expect(cleanText('T1_MPRAGE SAG Dr. Smith 12345678')).toBe('');
     expect(cleanText('Müller Kopf 20240101')).toBe('');
   });
 
-  it("drops words of the patient's name even when they are imaging words", () => {
-    expect(cleanText('HEAD CT', identifyingWords(['HEAD^MARY']))).toBe('CT');
+  it('keeps French descriptors whole, negation included, so meaning cannot flip', () => {
+    expect(cleanText('CT THORAX SANS INJECTION')).toBe('CT THORAX SANS INJECTION');
+    expect(cleanText('TDM abdomino-pelvienne avec injection de produit de contraste')).toBe(
+      'TDM abdomino-pelvienne avec injection de produit de contraste',
+    );
+    expect(cleanText('TDM THORAX SANS INJECTION Dr Martin')).toBe('');
+    expect(cleanText('SCANNER ABDOMINO-PELVIEN AVEC INJECTION')).toBe(
+      'SCANNER ABDOMINO-PELVIEN AVEC INJECTION',
+    );
+  });
+
+  it('keeps German descriptors whole, umlauts and "nativ" included', () => {
+    expect(cleanText('MRT Schädel nativ')).toBe('MRT Schädel nativ');
+    expect(cleanText('CT Thorax mit KM')).toBe('CT Thorax mit KM');
+    expect(cleanText('MRT Schädel ohne KM Müller')).toBe('');
+  });
+
+  it('removes an English descriptor whole when it names a person, even with vocabulary words', () => {
+    expect(cleanText('CT CHEST WITHOUT CONTRAST for Dr Max Field')).toBe('');
+    expect(cleanText('CT CHEST WITHOUT CONTRAST')).toBe('CT CHEST WITHOUT CONTRAST');
+  });
+
+  it('refuses values with characters a descriptor has no use for', () => {
+    expect(cleanText('CHEST @ROOM')).toBe('');
+    expect(cleanText('CHEST#3')).toBe('');
+  });
+
+  it("removes a value with a word of the patient's name even when it is an imaging word", () => {
+    expect(cleanText('HEAD CT', identifyingWords(['HEAD^MARY']))).toBe('');
+    expect(cleanText('CHEST CT', identifyingWords(['HEAD^MARY']))).toBe('CHEST CT');
   });
 });
 

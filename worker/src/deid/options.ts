@@ -76,6 +76,11 @@ export const deidOptionsSchema = z.object({
   retainLongitudinal: z.enum(['off', 'full', 'modified']).default('modified'),
   /** Largest date shift in days for 'modified' (shifts are -1 .. -maxDateShiftDays). */
   maxDateShiftDays: z.number().int().min(1).max(36500).default(3650),
+  /**
+   * HIPAA Safe Harbor (45 CFR 164.514(b)(2)(i)(C)): Patient's Age over 89 is written as 090Y,
+   * one category for "90 or older". On in the safe-harbor profile.
+   */
+  aggregateAgesOver89: z.boolean().default(false),
   /** Clean Descriptors Option (113105). */
   cleanDescriptors: z.boolean().default(true),
   /** Clean Structured Content Option (113104). */
@@ -109,3 +114,26 @@ export const BASIC_PROFILE_OPTIONS: DeidOptions = Object.freeze(
     cleanDescriptors: false,
   }),
 );
+
+/**
+ * Named profiles (docs/deidentification.md says which options each uses and why):
+ *   - 'research' (default): the defaults above, for AI work on de-identified data under a data
+ *     use agreement: device identity, patient characteristics and shifted dates kept.
+ *   - 'safe-harbor': HIPAA Safe Harbor leaning: no device identity (serial numbers, station names
+ *     and the safe list's device entries are removed), ages over 89 aggregated to 90+.
+ */
+export const DEID_PROFILES = ['research', 'safe-harbor'] as const;
+export type DeidProfile = (typeof DEID_PROFILES)[number];
+
+const PROFILE_OPTIONS: Readonly<Record<DeidProfile, DeidOptionsInput>> = {
+  research: {},
+  'safe-harbor': { retainDeviceIdentity: false, aggregateAgesOver89: true },
+};
+
+export const isDeidProfile = (v: string): v is DeidProfile =>
+  (DEID_PROFILES as readonly string[]).includes(v);
+
+/** The options of a profile, with overrides (e.g. the burned-in policy) on top; validated. */
+export function profileOptions(profile: DeidProfile, overrides: DeidOptionsInput = {}): DeidOptions {
+  return parseDeidOptions({ ...PROFILE_OPTIONS[profile], ...overrides });
+}

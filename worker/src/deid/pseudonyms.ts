@@ -27,3 +27,16 @@ export function dateShiftDays(key: Uint8Array, originalPatientId: string, maxDay
   const n = hmac(key, `dateshift:${originalPatientId}`).readUInt32BE(0);
   return -(1 + (n % maxDays));
 }
+
+/**
+ * Ids of pipeline inputs that reach outputs (job records, reports, logs, emails): keyed, so that a
+ * list of guessed file or folder names cannot be checked against them, and short.
+ *   - input ids name one uploaded object: 'in-' + 20 hex digits of HMAC(key, 'input:' + raw key);
+ *   - batch references name an upload batch: 'b-' + 20 hex digits of HMAC(key, 'batch:' + id).
+ * The restricted linkage record maps a batch reference back to the batch id.
+ */
+export const keyedInputId = (key: Uint8Array, rawKey: string): string =>
+  `in-${hmac(key, `input:${rawKey}`).subarray(0, 10).toString('hex')}`;
+
+export const keyedBatchRef = (key: Uint8Array, batchId: string): string =>
+  `b-${hmac(key, `batch:${batchId}`).subarray(0, 10).toString('hex')}`;

@@ -9,7 +9,12 @@ import dicomParser from 'dicom-parser';
 import type { DataElement, DataSet, DicomFile, Tag, TransferSyntax } from './dataset.ts';
 import { resolveVr } from './dictionary.ts';
 
-export type DicomParseErrorCode = 'NOT_DICOM' | 'DICOM_TRUNCATED' | 'DICOM_MALFORMED' | 'DICOM_TOO_LARGE';
+export type DicomParseErrorCode =
+  | 'NOT_DICOM'
+  | 'DICOM_TRUNCATED'
+  | 'DICOM_MALFORMED'
+  | 'DICOM_TOO_LARGE'
+  | 'DECODED_SIZE_LIMIT';
 
 export class DicomParseError extends Error {
   readonly code: DicomParseErrorCode;
@@ -25,6 +30,12 @@ export interface ParseOptions {
   readonly maxBytes?: number;
   /** Deepest sequence nesting accepted (default 32). */
   readonly maxDepth?: number;
+  /**
+   * Memory budget for a deflated data set, in DECODED bytes (default: maxBytes). Inflation stops
+   * when the output would pass it (zlib's maxOutputLength), so a deflate bomb costs at most this
+   * much memory, and fails with DECODED_SIZE_LIMIT.
+   */
+  readonly maxInflatedBytes?: number;
 }
 
 export const IMPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2';
@@ -226,23 +237,17 @@ function classify(thrown: unknown): DicomParseError {
 
 function inflate(deflated: Uint8Array, maxBytes: number): Uint8Array {
   const opts = { maxOutputLength: Math.min(maxBytes, 0x7fffffff) };
+  const overBudget = (cause: unknown) =>
+    new DicomParseError('DECODED_SIZE_LIMIT', 'inflated data set exceeds the memory budget', { cause });
   try {
     return asBytes(inflateRawSync(deflated, opts));
   } catch (rawError) {
-    if ((rawError as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new DicomParseError('DICOM_TOO_LARGE', 'inflated data set exceeds the size limit', {
-        cause: rawError,
-      });
-    }
+    if ((rawError as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw overBudget(rawError);
     try {
       // Some writers put a zlib header on the stream; accept that too.
       return asBytes(inflateSync(deflated, opts));
     } catch (zlibError) {
-      if ((zlibError as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
-        throw new DicomParseError('DICOM_TOO_LARGE', 'inflated data set exceeds the size limit', {
-          cause: zlibError,
-        });
-      }
+      if ((zlibError as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw overBudget(zlibError);
       const code = /unexpected end/i.test(String((rawError as Error).message))
         ? 'DICOM_TRUNCATED'
         : 'DICOM_MALFORMED';
@@ -390,7 +395,7 @@ export function parseDicom(input: Uint8Array, options: ParseOptions = {}): Dicom
   }
 
   let body = bytes.subarray(dataStart);
-  if (transferSyntax.deflated) body = inflate(body, maxBytes);
+  if (transferSyntax.deflated) body = inflate(body, options.maxInflatedBytes ?? maxBytes);
   if (body.length === 0) return { meta, dataset: new Map(), transferSyntax };
 
   const little = transferSyntax.byteOrder === 'little';

@@ -4,11 +4,11 @@
  */
 export const PIPELINE_COVERAGE: Readonly<Record<string, string>> = {
   fetch:
-    'Reads each object of the job spec from the raw bucket; objects over the size limit are quarantined.',
+    'Reads each object of the job spec from the raw bucket; objects over the size limit, or whose decoded size would pass the memory budget, are quarantined.',
   parse:
     'dicom-parser: implicit/explicit VR little endian, explicit big endian, deflated; files with or without preamble or File Meta Information.',
   deidentify:
-    'DICOM PS3.15 Annex E Basic Application Level Confidentiality Profile, table-driven from Table E.1-1 with the configured options; keyed HMAC-SHA256 UIDs and pseudonyms; per-patient date shift; private tags removed; burned-in annotation policy: quarantine, or blank configured regions (compressed pixel data decoded, blanked and re-encoded losslessly as native Explicit VR Little Endian; undecodable files quarantined).',
+    'DICOM PS3.15 Annex E Basic Application Level Confidentiality Profile, table-driven from Table E.1-1 with the configured profile (research or safe-harbor); attributes outside the table removed unless on the reviewed safe list; codes kept only for known schemes; descriptors kept or removed whole; keyed HMAC-SHA256 UIDs and pseudonyms; per-patient date shift; private tags removed; burned-in annotation policy: quarantine, or blank configured regions (compressed pixel data decoded, blanked and re-encoded losslessly as native Explicit VR Little Endian; undecodable files quarantined).',
   normalize:
     'Modality LUT, VOI window, MONOCHROME1 inversion, colour conversion; preview, thumbnail and model input PNGs (sharp).',
   store:

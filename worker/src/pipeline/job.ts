@@ -10,6 +10,7 @@ import {
   type ScopeReason,
 } from '@medimg/common';
 import type { DeidOptions } from '../deid/options.ts';
+import { keyedBatchRef } from '../deid/pseudonyms.ts';
 import { errorFields, type Logger } from '../logger.ts';
 import type { Clock } from '../ports/clock.port.ts';
 import type { InferenceClient } from '../ports/inference.port.ts';
@@ -27,7 +28,13 @@ import {
 import { ByteBudget } from './byte-budget.ts';
 import { drawFindingBox } from './finding-image.ts';
 import { composeCriticalNotification } from './notification.ts';
-import { type FileResult, inputIdOf, type ProcessedInstance, processFile } from './process-file.ts';
+import {
+  DEFAULT_MAX_DECODED_BYTES,
+  type FileResult,
+  inputIdOf,
+  type ProcessedInstance,
+  processFile,
+} from './process-file.ts';
 import { selectSeries } from './scope.ts';
 import { type JobStatus, newJobStatus, type StepName, type StepRecord } from './status.ts';
 
@@ -50,6 +57,8 @@ export interface JobDeps {
     readonly maxBytesInFlight?: number;
     readonly maxConcurrent?: number;
     readonly maxObjectBytes?: number;
+    /** Memory budget per input in decoded bytes (process-file.ts maxDecodedBytes). */
+    readonly maxDecodedBytes?: number;
   };
   readonly previewLinkTtlSeconds?: number;
   /** What each step covers today; written into the job record. */
@@ -74,6 +83,7 @@ const DEFAULT_LIMITS = {
   maxBytesInFlight: 512 * 1024 * 1024,
   maxConcurrent: 4,
   maxObjectBytes: 2 * 1024 ** 3,
+  maxDecodedBytes: DEFAULT_MAX_DECODED_BYTES,
 };
 
 const PER_FILE_STEPS = ['fetch', 'parse', 'deidentify', 'normalize', 'store'] as const;
@@ -126,6 +136,7 @@ interface AssessOutcome {
 class JobRun {
   readonly log: Logger;
   readonly status: JobStatus;
+  readonly batchRef: string | undefined;
   private readonly limits: typeof DEFAULT_LIMITS;
 
   constructor(
@@ -134,11 +145,14 @@ class JobRun {
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...deps.limits };
     this.log = deps.logger.child({ jobId: spec.jobId });
-    this.status = newJobStatus(spec.jobId, spec.batchId, spec.objects.length, deps.clock.now());
+    // Outputs name the batch by its keyed reference only: a folder name chosen by the uploader
+    // may carry a patient's name (the linkage record maps the reference back).
+    this.batchRef = spec.batchId !== undefined ? keyedBatchRef(deps.deid.key, spec.batchId) : undefined;
+    this.status = newJobStatus(spec.jobId, this.batchRef, spec.objects.length, deps.clock.now());
     this.status.coverage = { ...deps.coverage };
     this.status.files = spec.objects.map((o, index) => ({
       index,
-      inputId: inputIdOf(o.key),
+      inputId: inputIdOf(deps.deid.key, o.key),
       status: 'pending',
     }));
   }
@@ -202,6 +216,7 @@ class JobRun {
               rawStore: this.deps.rawStore,
               deid: this.deps.deid,
               maxObjectBytes: this.limits.maxObjectBytes,
+              maxDecodedBytes: this.limits.maxDecodedBytes,
               linkageWrites,
               onStep,
             },
@@ -381,7 +396,7 @@ class JobRun {
     for (const finding of critical) {
       const group = groups.find((g) => g.study === finding.study && g.series === finding.series)!;
       try {
-        if (await notifyOnce(finding, group, this.spec, this.deps, this.status)) step.ok += 1;
+        if (await notifyOnce(finding, group, this.spec, this.batchRef, this.deps, this.status)) step.ok += 1;
       } catch (error) {
         step.failed += 1;
         this.status.notifications.failed += 1;
@@ -524,6 +539,7 @@ async function notifyOnce(
   finding: CriticalFinding,
   group: SeriesGroup,
   spec: JobSpec,
+  batchRef: string | undefined,
   deps: JobDeps,
   status: JobStatus,
 ): Promise<boolean> {
@@ -553,7 +569,7 @@ async function notifyOnce(
   const message = composeCriticalNotification(finding, {
     modality: instance?.modality,
     bodyPart: instance?.bodyPart,
-    batchId: spec.batchId,
+    batchRef,
     jobId: spec.jobId,
     detectedAt: deps.clock.now(),
     previewUrl,

@@ -1,3 +1,4 @@
+import { bodyPartTerm, modalityTerm } from '../deid/vocabularies.ts';
 import type { CriticalFinding } from './assess.ts';
 
 /**
@@ -8,8 +9,8 @@ import type { CriticalFinding } from './assess.ts';
 export interface NotificationContext {
   readonly modality?: string;
   readonly bodyPart?: string;
-  /** Upload batch id (issued by the upload API, carries no PHI); absent for loose uploads. */
-  readonly batchId?: string;
+  /** Keyed reference of the upload batch (never the uploader's batch id); absent for loose uploads. */
+  readonly batchRef?: string;
   readonly jobId: string;
   readonly detectedAt: Date;
   /** Short-lived link to the de-identified preview of the image that carries the finding. */
@@ -25,9 +26,12 @@ export interface NotificationMessage {
   readonly attributes: Readonly<Record<string, string>>;
 }
 
-/** Keeps only characters that are safe in a one-line header: DICOM code strings are already this. */
-const codeString = (value: string | undefined, fallback: string) =>
-  value && /^[A-Z0-9 _]{1,16}$/.test(value) ? value.trim() : fallback;
+/** Only defined terms of the standard are shown; anything else is the fallback. */
+const term = (
+  value: string | undefined,
+  vocabulary: (v: string | undefined) => string | undefined,
+  fallback: string,
+) => vocabulary(value) ?? fallback;
 
 /** Model metadata text (the model package's words, never patient data), kept to printable ASCII. */
 const plain = (value: string, max: number) =>
@@ -48,6 +52,19 @@ export function boxRegion(box: { x: number; y: number; width: number; height: nu
   return v === 'middle' && h === 'centre' ? 'centre' : `${v} ${h}`;
 }
 
+/** The scope in defined terms only (modality and body part vocabularies), e.g. "CT CHEST; CR/DX CHEST". */
+function scopeWords(
+  rules: readonly { modalities: readonly string[]; bodyParts: readonly string[] }[],
+): string {
+  return rules
+    .map((r) => {
+      const modalities = r.modalities.map((m) => modalityTerm(m)).filter(Boolean);
+      const part = r.bodyParts.map((b) => bodyPartTerm(b)).find(Boolean);
+      return [modalities.join('/') || 'unspecified modality', part ?? ''].join(' ').trim();
+    })
+    .join('; ');
+}
+
 /** The "about this alert" lines: intended use, measured false alarm rate, decision support. */
 export function explanationLines(finding: CriticalFinding): string[] {
   const ds = finding.decisionSupport;
@@ -56,7 +73,7 @@ export function explanationLines(finding: CriticalFinding): string[] {
     const far = ds.performance.falseAlarmsPer100Studies;
     lines.push(
       `- Intended use: ${plain(ds.intendedUse, 300)}`,
-      `- Assesses only: ${ds.scope.rules.map((r) => plain(r.description, 60)).join('; ')}. Other series are`,
+      `- Assesses only: ${scopeWords(ds.scope.rules)}. Other series are`,
       '  recorded as "not assessed (out of scope)" and never alert.',
       `- Measured false alarm rate: ${pct(far.value)} per 100 in-scope real studies (95 % CI ${pct(far.ci95[0])} to ${pct(far.ci95[1])};`,
       `  ${far.studies} evaluation ${far.studies === 1 ? 'study' : 'studies'}; threshold chosen for at most ${pct(far.target)} per 100).`,
@@ -74,8 +91,8 @@ export function composeCriticalNotification(
   finding: CriticalFinding,
   ctx: NotificationContext,
 ): NotificationMessage {
-  const modality = codeString(ctx.modality, 'unknown modality');
-  const bodyPart = codeString(ctx.bodyPart, 'unspecified');
+  const modality = term(ctx.modality, modalityTerm, 'unspecified modality');
+  const bodyPart = term(ctx.bodyPart, bodyPartTerm, 'unspecified');
   const label = finding.label.replace(/_/g, ' ');
   const subject = `[medimg] Critical finding: ${label} (${modality}) score ${finding.score.toFixed(2)}`.slice(
     0,
@@ -102,7 +119,7 @@ export function composeCriticalNotification(
     `Model:          ${finding.model.name} ${finding.model.version}`,
     `Detected at:    ${ctx.detectedAt.toISOString()}`,
     `Pipeline job:   ${ctx.jobId}`,
-    ...(ctx.batchId ? [`Upload batch:   ${ctx.batchId}`] : []),
+    ...(ctx.batchRef && /^b-[0-9a-f]{20}$/.test(ctx.batchRef) ? [`Upload batch:   ${ctx.batchRef}`] : []),
     '',
     ctx.previewUrl
       ? `De-identified image${ctx.boxDrawn ? ' with the box' : ''} (link valid ${ctx.previewTtlMinutes ?? 60} minutes):\n${ctx.previewUrl}`
@@ -111,7 +128,7 @@ export function composeCriticalNotification(
     ...explanationLines(finding),
     '',
     'To identify the patient, an authorized clinician resolves the pseudonymous study through the',
-    'restricted linkage store (by upload batch or study). This message carries no patient identifiers.',
+    'restricted linkage store (by upload batch reference or study). This message carries no patient identifiers.',
   ];
   return {
     subject,

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   type InstanceAttributes,
   linkageKeys,
@@ -10,10 +9,11 @@ import {
 import { blankEncapsulated } from '../deid/blank-encapsulated.ts';
 import { DeidError, deidentify } from '../deid/deidentify.ts';
 import type { DeidOptions } from '../deid/options.ts';
+import { keyedInputId } from '../deid/pseudonyms.ts';
 import type { DicomFile } from '../dicom/dataset.ts';
 import { DicomParseError, parseDicom } from '../dicom/parse.ts';
 import { T } from '../dicom/tags.ts';
-import { getString } from '../dicom/values.ts';
+import { getNumber, getString } from '../dicom/values.ts';
 import { writePart10 } from '../dicom/writer.ts';
 import { ImagingError } from '../imaging/errors.ts';
 import { type RenderedImage, renderImage } from '../imaging/render.ts';
@@ -58,6 +58,12 @@ export interface FileContext {
   readonly deid: { readonly key: Uint8Array; readonly options: DeidOptions };
   readonly maxObjectBytes: number;
   /**
+   * Memory budget in DECODED bytes for one input: an inflated data set, or one decoded image frame.
+   * An input whose expansion would pass it is quarantined (DECODED_SIZE_LIMIT) before it is
+   * decoded whole. Default 256 MiB.
+   */
+  readonly maxDecodedBytes?: number;
+  /**
    * Linkage writes of this job by key: the record is the same for every instance of a study, so
    * it is written once per job (and every file of the study waits for that one write).
    */
@@ -72,8 +78,8 @@ export interface FileInput {
   readonly size: number;
 }
 
-export const inputIdOf = (rawKey: string): string =>
-  `in-${createHash('sha256').update(rawKey).digest('hex').slice(0, 20)}`;
+/** The id of an input in every output: keyed (HMAC under the de-identification key), never the key. */
+export const inputIdOf = (key: Uint8Array, rawKey: string): string => keyedInputId(key, rawKey);
 
 class Quarantine {
   constructor(
@@ -108,7 +114,7 @@ const toBytes = (b: Buffer | Uint8Array): Uint8Array => new Uint8Array(b.buffer,
  * hold PHI); the processed bucket gets the reason only, keyed by job and input id.
  */
 export async function processFile(input: FileInput, ctx: FileContext): Promise<FileResult> {
-  const inputId = inputIdOf(input.key);
+  const inputId = inputIdOf(ctx.deid.key, input.key);
   let bytes: Uint8Array | undefined;
   try {
     bytes = await timed(ctx, 'fetch', async () => {
@@ -118,7 +124,10 @@ export async function processFile(input: FileInput, ctx: FileContext): Promise<F
     const source = bytes;
     const parsed = await timed(ctx, 'parse', () => {
       try {
-        const file = parseDicom(source, { maxBytes: ctx.maxObjectBytes });
+        const file = parseDicom(source, {
+          maxBytes: ctx.maxObjectBytes,
+          maxInflatedBytes: ctx.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES,
+        });
         requireIdentifiers(file);
         return file;
       } catch (error) {
@@ -140,6 +149,9 @@ export async function processFile(input: FileInput, ctx: FileContext): Promise<F
       }
     });
     const rendered = await timed(ctx, 'normalize', async (): Promise<RenderedImage | undefined> => {
+      if (decodedFrameBytes(deid.file) > (ctx.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES)) {
+        throw new Quarantine('DECODED_SIZE_LIMIT', 'normalize');
+      }
       try {
         return await renderImage(deid.file);
       } catch (error) {
@@ -207,6 +219,19 @@ export async function processFile(input: FileInput, ctx: FileContext): Promise<F
     const step: StepName = bytes === undefined ? 'fetch' : 'store';
     return { status: 'failed', errorCode: step === 'fetch' ? 'FETCH_FAILED' : codeOf(error), step };
   }
+}
+
+export const DEFAULT_MAX_DECODED_BYTES = 256 * 1024 ** 2;
+
+/** Bytes of one decoded frame as the header announces it (0 without an image). */
+function decodedFrameBytes(file: DicomFile): number {
+  const ds = file.dataset;
+  const order = file.transferSyntax.byteOrder;
+  const rows = getNumber(ds, T.Rows, order) ?? 0;
+  const columns = getNumber(ds, T.Columns, order) ?? 0;
+  const samples = getNumber(ds, T.SamplesPerPixel, order) ?? 1;
+  const bits = getNumber(ds, T.BitsAllocated, order) ?? 8;
+  return rows * columns * samples * Math.max(1, Math.ceil(bits / 8));
 }
 
 function writeLinkage(ctx: FileContext, key: string, record: unknown): Promise<boolean> {

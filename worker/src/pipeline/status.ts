@@ -27,7 +27,7 @@ export interface StepRecord {
 export interface FileRecord {
   /** Position in the job spec: the spec (raw bucket) maps it back to the uploaded key. */
   readonly index: number;
-  /** sha256 of the raw key, truncated: names the quarantine entry without carrying the file name. */
+  /** Keyed hash of the raw key (HMAC): names the quarantine entry without carrying the file name. */
   readonly inputId: string;
   status: 'pending' | 'processed' | 'quarantined' | 'failed';
   reason?: ReasonCode;
@@ -44,7 +44,8 @@ export type JobState = 'running' | 'succeeded' | 'completed_with_quarantine' | '
 export interface JobStatus {
   readonly version: 1;
   readonly jobId: string;
-  readonly batchId?: string;
+  /** Keyed reference of the upload batch (pseudonyms.ts keyedBatchRef), never the batch id itself. */
+  readonly batchRef?: string;
   state: JobState;
   startedAt: string;
   updatedAt: string;
@@ -72,7 +73,7 @@ export interface JobStatus {
 
 export function newJobStatus(
   jobId: string,
-  batchId: string | undefined,
+  batchRef: string | undefined,
   inputs: number,
   now: Date,
 ): JobStatus {
@@ -82,7 +83,7 @@ export function newJobStatus(
   return {
     version: 1,
     jobId,
-    ...(batchId ? { batchId } : {}),
+    ...(batchRef ? { batchRef } : {}),
     state: 'running',
     startedAt: now.toISOString(),
     updatedAt: now.toISOString(),

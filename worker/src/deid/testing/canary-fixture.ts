@@ -240,7 +240,8 @@ export function canaryFile(canaries: Canary[], options: CanaryFileOptions = {}):
 
 /**
  * Canaries an option keeps by design: a row whose enabled option column says K (dates excepted
- * under Modified Dates, which shifts them), and TM rows under Modified Dates (times are kept).
+ * under Modified Dates, which shifts them; sequences, whose items follow the rules; free text of
+ * Retain Patient Characteristics, cleaned whole), and TM rows under Modified Dates (times kept).
  * Private/curve/overlay canaries, path canaries and the input meta are never kept.
  */
 export function keptByDesign(options: DeidOptions, c: Canary): boolean {
@@ -251,8 +252,14 @@ export function keptByDesign(options: DeidOptions, c: Canary): boolean {
   const modified = options.retainLongitudinal === 'modified';
   if (c.vr === 'TM' && modified && row.options.rtnLongModifDatesOpt) return true;
   if ((c.vr === 'DA' || c.vr === 'DT') && modified && row.options.rtnLongModifDatesOpt) return false;
+  // A kept sequence keeps its structure only: its items follow the rules (the canary is free text).
+  if (c.vr === 'SQ') return false;
+  // Free text kept by Retain Patient Characteristics (Ethnic Group) is cleaned whole.
+  if (FREE_TEXT.has(c.vr) && row.options.rtnPatCharsOpt === 'K' && !row.options.rtnDevIdOpt) return false;
   return Object.entries(row.options).some(([col, a]) => a === 'K' && enabled.has(col as never));
 }
+
+const FREE_TEXT = new Set(['LO', 'SH', 'LT', 'ST', 'UT', 'UC', 'UR', 'PN', 'AE']);
 
 /** A canary for a file or folder name: `CNRYPATH0001Q`, `CNRYFILE0002Q` (safe in any file system). */
 export function pathCanary(kind: 'PATH' | 'FILE', n: number): Canary {
