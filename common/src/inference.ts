@@ -1,7 +1,10 @@
 /**
  * The inference contract between the worker and the model endpoint (DESIGN D5).
- * See models/README.md for the prose version; this file is the single source of truth for both sides.
+ * See models/README.md for the prose version; this file is the single source of truth for both sides:
+ * the model server validates requests with `InferenceRequestSchema`, the worker's SageMaker adapter
+ * validates answers with `InferenceResponseSchema`.
  */
+import { z } from 'zod';
 
 /** Model input: 8-bit greyscale PNG, MODEL_INPUT_SIZE x MODEL_INPUT_SIZE, windowed image resized with
  * its aspect ratio kept (`fit: contain`) on a black background. The model scales pixels to [0, 1]. */
@@ -203,3 +206,95 @@ export interface MetadataRequest {
 export interface MetadataResponse {
   readonly metadata: ModelMetadata;
 }
+
+/** Longest instance id the server accepts. */
+export const INSTANCE_ID_MAX = 256;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+const code = () => z.string().min(1).max(64);
+
+export const InstanceAttributesSchema: z.ZodType<InstanceAttributes> = z.object({
+  modality: code().optional(),
+  bodyPart: code().optional(),
+  sopClass: code().optional(),
+  photometric: code().optional(),
+  rows: z.number().int().min(0).optional(),
+  columns: z.number().int().min(0).optional(),
+  pixelSpacingMm: z.tuple([z.number(), z.number()]).optional(),
+});
+
+export const InferenceInstanceSchema: z.ZodType<InferenceInstance> = z.object({
+  id: z.string().min(1).max(INSTANCE_ID_MAX),
+  data: z.string().regex(BASE64),
+  attributes: InstanceAttributesSchema.optional(),
+});
+
+export const InferenceRequestSchema: z.ZodType<InferenceRequest> = z.object({
+  instances: z.array(InferenceInstanceSchema).min(1),
+});
+
+const unit = () => z.number().min(0).max(1);
+
+export const InferenceResponseSchema: z.ZodType<InferenceResponse> = z.object({
+  model: z.object({ name: z.string().min(1), version: z.string().min(1) }),
+  predictions: z.array(
+    z.object({
+      id: z.string(),
+      notAssessed: z.literal('OUT_OF_DISTRIBUTION').optional(),
+      ood: z.object({ distance: z.number().min(0), limit: z.number().min(0) }).optional(),
+      scores: z.record(z.string(), unit()),
+      findings: z.array(
+        z.object({
+          label: z.string().min(1),
+          score: unit(),
+          box: z.object({ x: unit(), y: unit(), width: unit(), height: unit() }).optional(),
+        }),
+      ),
+    }),
+  ),
+  timing: z.object({ inferenceMs: z.number().min(0) }),
+});
+
+const range = z.object({ min: z.number(), max: z.number() });
+const codeList = z.array(code());
+
+/** Model metadata as the container serves it (`{"metadata":true}`): scope rules, intended use, performance. */
+export const ModelMetadataSchema: z.ZodType<ModelMetadata> = z.object({
+  name: z.string().min(1),
+  version: z.string().min(1),
+  labels: z.array(z.string().min(1)).min(1),
+  intendedUse: z.string().min(1).max(400),
+  scope: z.object({
+    rules: z
+      .array(
+        z.object({
+          name: z.string().regex(/^[a-z0-9_]{1,32}$/),
+          description: z.string().min(1).max(80),
+          modalities: codeList,
+          sopClasses: z.array(z.string().regex(/^[0-9.]{1,64}$/)),
+          bodyParts: codeList,
+          bodyPartRequired: z.boolean(),
+          photometric: codeList,
+          sizePx: range,
+          pixelSpacingMm: range,
+          fieldOfViewMm: range,
+        }),
+      )
+      .min(1),
+  }),
+  criticalThresholds: z.record(z.string(), unit()),
+  performance: z.object({
+    falseAlarmsPer100Studies: z.object({
+      value: z.number().min(0).max(100),
+      ci95: z.tuple([z.number().min(0).max(100), z.number().min(0).max(100)]),
+      studies: z.number().int().min(0),
+      target: z.number().min(0).max(100),
+    }),
+    syntheticSensitivity: unit(),
+  }),
+  kind: z.enum(['reference', 'site']),
+});
+
+export const MetadataResponseSchema: z.ZodType<MetadataResponse> = z.object({
+  metadata: ModelMetadataSchema,
+});

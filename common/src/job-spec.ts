@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import type { WorkerEnvName } from './env.ts';
 
 /** One input object of a job, as the trigger saw it. */
 export const JobObjectSchema = z.object({
@@ -54,4 +55,6 @@ export const UploadManifestSchema = z.object({
 export type UploadManifest = z.infer<typeof UploadManifestSchema>;
 
 /** Environment variable that carries the job spec location into the task (`s3://bucket/key`). */
-export const JOB_SPEC_ENV = 'JOB_SPEC_URI';
+export const JOB_SPEC_ENV = 'JOB_SPEC_URI' satisfies WorkerEnvName;
+/** Environment variable that tells the task which attempt of its job it is (1 for the first run). */
+export const JOB_ATTEMPT_ENV = 'JOB_ATTEMPT' satisfies WorkerEnvName;

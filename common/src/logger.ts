@@ -3,6 +3,7 @@
  * trigger. Each caller fixes the type of its fields: the trigger's admit no free-form string at
  * all, so a raw key or a file name (which may carry PHI) has nowhere to go.
  */
+import { CodedError } from './errors.ts';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 const ORDER: Readonly<Record<LogLevel, number>> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -51,7 +52,10 @@ export function createJsonLogger<F extends object>(options: JsonLoggerOptions<F>
   };
 }
 
+/** LOG_LEVEL as a level: unset means info; anything else that is not a level is a configuration error. */
 export function parseLogLevel(value: string | undefined): LogLevel {
-  const v = value?.toLowerCase();
-  return v === 'debug' || v === 'info' || v === 'warn' || v === 'error' ? v : 'info';
+  if (value === undefined || value === '') return 'info';
+  const v = value.toLowerCase();
+  if (v === 'debug' || v === 'info' || v === 'warn' || v === 'error') return v;
+  throw new CodedError('CONFIG_INVALID', 'LOG_LEVEL: expected debug, info, warn or error');
 }

@@ -19,8 +19,3 @@ export const REASON_CODES = {
   INTERNAL_ERROR: 'Unexpected error; see the job record for the error code.',
 } as const;
 export type ReasonCode = keyof typeof REASON_CODES;
-
-export type FileOutcome =
-  | { readonly status: 'processed' }
-  | { readonly status: 'quarantined'; readonly reason: ReasonCode }
-  | { readonly status: 'failed'; readonly errorCode: string };

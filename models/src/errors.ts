@@ -1,3 +1,5 @@
+import { CodedError } from '@medimg/common/errors.ts';
+
 /** Errors of the model server. `code` is stable and goes into the JSON error body; `status` is the HTTP status. */
 export type ModelServerErrorCode =
   | 'BAD_JSON'
@@ -32,14 +34,12 @@ const STATUS: Record<ModelServerErrorCode, number> = {
   CONFIG_INVALID: 500,
 };
 
-export class ModelServerError extends Error {
+export class ModelServerError extends CodedError<ModelServerErrorCode> {
   override readonly name = 'ModelServerError';
-  readonly code: ModelServerErrorCode;
   readonly status: number;
 
   constructor(code: ModelServerErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
+    super(code, message, options);
     this.status = STATUS[code];
   }
 }

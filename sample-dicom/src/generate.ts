@@ -7,16 +7,19 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { DataElement, DataSet, Tag } from '@medimg/worker/dicom/dataset.ts';
-import { T } from '@medimg/worker/dicom/tags.ts';
 import {
+  buildFileMeta,
   type CharacterSet,
+  type DataElement,
+  type DataSet,
   formatDS,
   numberElement,
   sequenceElement,
   stringElement,
-} from '@medimg/worker/dicom/values.ts';
-import { buildFileMeta, writePart10 } from '@medimg/worker/dicom/writer.ts';
+  T,
+  type Tag,
+  writePart10,
+} from '@medimg/dicom';
 import { ctChestSlice, dxChest, mrHeadSlice, type SphereLesion, usSector } from './phantoms.ts';
 import { type Rng, rng, seedOf, uidOf } from './random.ts';
 

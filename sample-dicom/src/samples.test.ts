@@ -2,9 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { parseDicom } from '@medimg/worker/dicom/parse.ts';
-import { T } from '@medimg/worker/dicom/tags.ts';
-import { characterSetOf, getNumber, getString } from '@medimg/worker/dicom/values.ts';
+import { characterSetOf, getNumber, getString, parseDicom, T } from '@medimg/dicom';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CT_STUDY, ctLesionSlices, SAMPLE_ROOT, writeSamples } from './generate.ts';
 

@@ -30,10 +30,15 @@ describe('loadConfigFromEnv', () => {
     });
   });
 
+  it('reads LOG_LEVEL, info by default', () => {
+    expect(loadConfigFromEnv(env).logLevel).toBe('info');
+    expect(loadConfigFromEnv({ ...env, LOG_LEVEL: 'debug' }).logLevel).toBe('debug');
+  });
+
   it('defaults ASSIGN_PUBLIC_IP to DISABLED and reads the key-encoding switch', () => {
     const { ASSIGN_PUBLIC_IP: _omit, ...rest } = env;
     const config = loadConfigFromEnv({ ...rest, S3_EVENT_KEYS_URL_ENCODED: 'false' });
-    expect(config.ecs.assignPublicIp).toBe('DISABLED');
+    expect(config.ecs?.assignPublicIp).toBe('DISABLED');
     expect(config.trigger.keysUrlEncoded).toBe(false);
   });
 
@@ -45,6 +50,7 @@ describe('loadConfigFromEnv', () => {
     ['RAW_BUCKET', { RAW_BUCKET: 'Not_A_Bucket' }],
     ['CONTAINER_NAME', { CONTAINER_NAME: '' }],
     ['MANAGED_BATCH_ID_PATTERN', { MANAGED_BATCH_ID_PATTERN: '([' }],
+    ['LOG_LEVEL', { LOG_LEVEL: 'verbose' }],
   ])('fails fast naming %s', (variable, change) => {
     const err = (() => {
       try {

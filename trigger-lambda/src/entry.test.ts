@@ -1,9 +1,9 @@
 import { ECSClient, RunTaskCommand } from '@aws-sdk/client-ecs';
+import { startLocalS3 } from '@medimg/aws/testing';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createHandlerFromEnv, handler } from './handler.ts';
 import { s3NotificationBody, sqsEvent } from './testing/events.ts';
-import { startLocalS3 } from './testing/local-s3.ts';
 
 const env = {
   RAW_BUCKET: 'raw',

@@ -1,4 +1,5 @@
 /** The trigger's errors. Messages never carry a key, a file name or a batch folder name. */
+import { CodedError, codeOf } from '@medimg/common';
 
 export type TriggerErrorCode =
   | 'CONFIG_INVALID'
@@ -6,7 +7,6 @@ export type TriggerErrorCode =
   | 'MANIFEST_MISSING'
   | 'MANIFEST_INVALID'
   | 'BATCH_INCOMPLETE'
-  | 'STORE_FAILED'
   | TaskLaunchErrorCode;
 
 export type TaskLaunchErrorCode =
@@ -21,17 +21,11 @@ export type TaskLaunchErrorCode =
   /** ECS answered with neither a task nor a failure. */
   | 'TASK_LAUNCH_NO_TASK';
 
-export class TriggerError extends Error {
-  readonly code: TriggerErrorCode;
-
-  constructor(code: TriggerErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'TriggerError';
-    this.code = code;
-  }
+export class TriggerError<C extends TriggerErrorCode = TriggerErrorCode> extends CodedError<C> {
+  override name = 'TriggerError';
 }
 
-export class ConfigError extends TriggerError {
+export class ConfigError extends TriggerError<'CONFIG_INVALID'> {
   /** The environment variable (or config field) that is wrong. */
   readonly variable: string;
 
@@ -42,8 +36,7 @@ export class ConfigError extends TriggerError {
   }
 }
 
-export class TaskLaunchError extends TriggerError {
-  override readonly code: TaskLaunchErrorCode;
+export class TaskLaunchError extends TriggerError<TaskLaunchErrorCode> {
   readonly attempts: number;
   /** ECS failure reasons (e.g. `RESOURCE:MEMORY`) seen on the attempts; they carry no PHI. */
   readonly reasons: readonly string[];
@@ -55,14 +48,10 @@ export class TaskLaunchError extends TriggerError {
   ) {
     super(code, message, { cause: details.cause });
     this.name = 'TaskLaunchError';
-    this.code = code;
     this.attempts = details.attempts;
     this.reasons = details.reasons ?? [];
   }
 }
 
-/** The stable code of anything thrown, for logs and failure accounting. */
-export function errorCode(err: unknown): string {
-  if (err instanceof TriggerError) return err.code;
-  return 'UNEXPECTED';
-}
+/** The stable code of anything thrown (a TriggerError's, an object store's), for logs and failure accounting. */
+export const errorCode = (err: unknown): string => codeOf(err, 'UNEXPECTED');

@@ -1,4 +1,5 @@
 import { ECSClient, RunTaskCommand } from '@aws-sdk/client-ecs';
+import { type LocalS3, startLocalS3 } from '@medimg/aws/testing';
 import { type JobSpec, JobSpecSchema, rawKeys } from '@medimg/common';
 import type { SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -10,7 +11,6 @@ import { jobStartedKey } from './jobs.ts';
 import { createLogger } from './logger.ts';
 import { chunk, fixtureBody, s3NotificationBody, snsWrappedBody, sqsEvent } from './testing/events.ts';
 import { RecordingTaskRunner } from './testing/fake-runner.ts';
-import { type LocalS3, startLocalS3 } from './testing/local-s3.ts';
 import { createHandler, type SqsBatchHandler } from './trigger.ts';
 
 let s3: LocalS3;
@@ -62,11 +62,11 @@ async function writeManifest(batchId: string, files: readonly { key: string; siz
 }
 
 async function readSpecs(): Promise<JobSpec[]> {
-  const listed = await s3.store.listObjects('raw', 'jobs/');
+  const listed = await s3.list('jobs/');
   const specs = listed.filter((o) => /^jobs\/job-[0-9a-f]{24}\.json$/.test(o.key));
   return Promise.all(
     specs.map(async (o) => {
-      const bytes = await s3.store.getObject('raw', o.key);
+      const bytes = await s3.store.getIfExists('raw', o.key);
       return JobSpecSchema.parse(JSON.parse(Buffer.from(bytes!).toString('utf8')));
     }),
   );
@@ -125,7 +125,7 @@ describe('manifest batches', () => {
         jobId: spec.jobId,
         jobSpecUri: `s3://raw/jobs/${spec.jobId}.json`,
       });
-      expect(await s3.store.headObject('raw', jobStartedKey(spec.jobId))).toBeDefined();
+      expect(await s3.store.head('raw', jobStartedKey(spec.jobId))).toBeDefined();
     }
   });
 
@@ -355,7 +355,7 @@ describe('task start failures', () => {
     const first = await handle(event);
     const [spec] = await readSpecs();
     expect(first.batchItemFailures).toEqual([{ itemIdentifier: 'm-1' }]);
-    expect(await s3.store.headObject('raw', jobStartedKey(spec!.jobId))).toBeUndefined();
+    expect(await s3.store.head('raw', jobStartedKey(spec!.jobId))).toBeUndefined();
 
     const second = await handle(event);
     const third = await handle(event);
@@ -377,7 +377,7 @@ describe('with the ECS adapter', () => {
         async (input: { overrides?: { containerOverrides?: { environment?: { value?: string }[] }[] } }) => {
           // Decide by the job's own spec: the batch `b-nocap` never gets capacity.
           const uri = input.overrides?.containerOverrides?.[0]?.environment?.[0]?.value ?? '';
-          const bytes = await s3.store.getObject('raw', uri.replace('s3://raw/', ''));
+          const bytes = await s3.store.getIfExists('raw', uri.replace('s3://raw/', ''));
           const spec = JobSpecSchema.parse(JSON.parse(Buffer.from(bytes!).toString('utf8')));
           return spec.batchId === 'b-nocap'
             ? {

@@ -4,11 +4,12 @@
  */
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { S3ObjectStore } from '@medimg/aws';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { QueueDispatchRunner, SqsDispatchQueue } from './adapters/dispatch-aws.ts';
 import { EcsTaskRunner } from './adapters/ecs-task-runner.ts';
-import { S3RawStore } from './adapters/s3-raw-store.ts';
 import { loadConfigFromEnv } from './config.ts';
-import { createLogger, parseLogLevel } from './logger.ts';
+import { createLogger } from './logger.ts';
 import { createHandler, type SqsBatchHandler } from './trigger.ts';
 
 export { createHandler, type HandlerDeps, type SqsBatchHandler } from './trigger.ts';
@@ -19,13 +20,23 @@ export function createHandlerFromEnv(
   clients: { readonly s3?: S3Client; readonly ecs?: ECSClient } = {},
 ): SqsBatchHandler {
   const config = loadConfigFromEnv(env);
-  const logger = createLogger({ level: parseLogLevel(env.LOG_LEVEL) });
+  const logger = createLogger({ level: config.logLevel });
   return createHandler({
-    store: new S3RawStore(clients.s3 ? { client: clients.s3 } : {}),
-    runner: new EcsTaskRunner(config.ecs, { logger, ...(clients.ecs ? { client: clients.ecs } : {}) }),
+    store: new S3ObjectStore(clients.s3 ? { client: clients.s3 } : {}),
+    runner: config.dispatchQueueUrl
+      ? new QueueDispatchRunner(new SqsDispatchQueue(config.dispatchQueueUrl))
+      : new EcsTaskRunner(requireEcs(config.ecs), {
+          logger,
+          ...(clients.ecs ? { client: clients.ecs } : {}),
+        }),
     config: config.trigger,
     logger,
   });
+}
+
+function requireEcs<T>(ecs: T | undefined): T {
+  if (ecs === undefined) throw new Error('no ECS settings and no dispatch queue');
+  return ecs;
 }
 
 let wired: SqsBatchHandler | undefined;

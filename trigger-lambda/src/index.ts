@@ -1,5 +1,4 @@
 export { EcsTaskRunner, type EcsTaskRunnerOptions } from './adapters/ecs-task-runner.ts';
-export { S3RawStore, type S3RawStoreOptions } from './adapters/s3-raw-store.ts';
 export { classifyKey, type KeyClass } from './batching.ts';
 export {
   type EcsTaskConfig,
@@ -20,6 +19,6 @@ export { decodeEventKey, parseMessageBody, type S3ObjectEvent } from './events.t
 export { createHandlerFromEnv, handler } from './handler.ts';
 export { jobSpecUri, jobStartedKey } from './jobs.ts';
 export { createLogger, hashKey, type LogFields, type Logger, type LogLevel } from './logger.ts';
-export type { RawObjectHead, RawObjectListing, RawStore, RunTaskInput, TaskRunner } from './ports.ts';
+export type { RunTaskInput, TaskRunner } from './ports.ts';
 export { type ReceivedMessage, sqsEventFromMessages } from './sqs-event.ts';
 export { createHandler, type HandlerDeps, type SqsBatchHandler } from './trigger.ts';

@@ -3,6 +3,7 @@ import {
   type JobObject,
   type JobSpec,
   JobSpecSchema,
+  type ObjectStore,
   rawKeys,
   type UploadManifest,
   UploadManifestSchema,
@@ -11,7 +12,7 @@ import { manifestFileKey } from './batching.ts';
 import { mapLimit } from './concurrency.ts';
 import { TriggerError } from './errors.ts';
 import { hashKey, type Logger } from './logger.ts';
-import type { RawStore, TaskRunner } from './ports.ts';
+import type { TaskRunner } from './ports.ts';
 
 /** What a job is made of before it has an id. */
 export interface JobPlan {
@@ -41,7 +42,7 @@ const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
  * MANIFEST_INVALID, or BATCH_INCOMPLETE (a listed file missing or with another size).
  */
 export async function planFromManifest(
-  store: RawStore,
+  store: ObjectStore,
   bucket: string,
   batchId: string,
   options: { readonly headConcurrency: number; readonly logger: Logger },
@@ -59,7 +60,7 @@ export async function planFromManifest(
   let missing = 0;
   let wrongSize = 0;
   const objects = await mapLimit(keys, options.headConcurrency, async ({ key, size }) => {
-    const head = await store.headObject(bucket, key);
+    const head = await store.head(bucket, key);
     if (head === undefined) {
       missing++;
       options.logger.warn('manifest file missing', { code: 'BATCH_INCOMPLETE', keyHash: hashKey(key) });
@@ -78,8 +79,8 @@ export async function planFromManifest(
   return { source: 'manifest', batchId: manifest.batchId, objects };
 }
 
-async function readManifest(store: RawStore, bucket: string, batchId: string): Promise<UploadManifest> {
-  const bytes = await store.getObject(bucket, rawKeys.manifest(batchId));
+async function readManifest(store: ObjectStore, bucket: string, batchId: string): Promise<UploadManifest> {
+  const bytes = await store.getIfExists(bucket, rawKeys.manifest(batchId));
   if (bytes === undefined) throw new TriggerError('MANIFEST_MISSING', 'the batch manifest does not exist');
   let json: unknown;
   try {
@@ -120,7 +121,7 @@ export type StartOutcome =
   | 'duplicate';
 
 export interface StartDeps {
-  readonly store: RawStore;
+  readonly store: ObjectStore;
   readonly runner: TaskRunner;
   readonly rawBucket: string;
   readonly clock: () => Date;
@@ -147,25 +148,25 @@ export function buildJobSpec(plan: JobPlan, rawBucket: string, now: Date): JobSp
  */
 export async function startJob(deps: StartDeps, spec: JobSpec): Promise<StartOutcome> {
   const { jobId } = spec;
-  const created = await deps.store.putObjectIfAbsent(
+  const created = await deps.store.put(
     deps.rawBucket,
     rawKeys.jobSpec(jobId),
     utf8.encode(JSON.stringify(spec)),
-    'application/json',
+    { contentType: 'application/json', ifNoneMatch: true },
   );
   if (!created) {
-    const marker = await deps.store.headObject(deps.rawBucket, jobStartedKey(jobId));
+    const marker = await deps.store.head(deps.rawBucket, jobStartedKey(jobId));
     if (marker !== undefined) {
       deps.logger.info('job already started', { jobId, source: spec.source });
       return 'duplicate';
     }
   }
   const { taskArn } = await deps.runner.runTask({ jobId, jobSpecUri: jobSpecUri(deps.rawBucket, jobId) });
-  await deps.store.putObjectIfAbsent(
+  await deps.store.put(
     deps.rawBucket,
     jobStartedKey(jobId),
     utf8.encode(JSON.stringify({ version: 1, jobId, taskArn, startedAt: deps.clock().toISOString() })),
-    'application/json',
+    { contentType: 'application/json', ifNoneMatch: true },
   );
   deps.logger.info(created ? 'job started' : 'job resumed', {
     jobId,

@@ -18,12 +18,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkScope, MODEL_INPUT_SIZE, type ModelScope } from '@medimg/common';
+import { getString, parseDicom, T } from '@medimg/dicom';
 import sharp from 'sharp';
 import { deidentify } from '../src/deid/deidentify.ts';
 import { DEFAULT_DEID_OPTIONS } from '../src/deid/options.ts';
-import { parseDicom } from '../src/dicom/parse.ts';
-import { T } from '../src/dicom/tags.ts';
-import { getString } from '../src/dicom/values.ts';
 import { renderImage } from '../src/imaging/render.ts';
 import { scopeAttributes } from '../src/pipeline/scope.ts';
 

@@ -1,5 +1,85 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, readWorkerConfig } from './config.ts';
+
+const env = {
+  JOB_SPEC_URI: 's3://raw/jobs/job-0123456789abcdef01234567.json',
+  PROCESSED_BUCKET: 'processed',
+  LINKAGE_BUCKET: 'linkage',
+  SAGEMAKER_ENDPOINT_NAME: 'medimg-anomaly',
+  FINDINGS_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:findings',
+};
+
+const configErrorOf = (change: Record<string, string>): unknown => {
+  try {
+    readWorkerConfig({ ...env, ...change });
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+};
+
+describe('readWorkerConfig', () => {
+  it('reads every variable once, with defaults for the optional ones', () => {
+    const config = readWorkerConfig(env);
+
+    expect(config).toMatchObject({
+      S3_FORCE_PATH_STYLE: 'false',
+      MEDIMG_MODE: 'production',
+      LOG_LEVEL: 'info',
+      BURNED_IN_POLICY: 'quarantine',
+    });
+    expect(config.MEDIMG_FAULT_EXIT_AFTER_STEP).toBeUndefined();
+    expect(config.deidOptions.burnedInPolicy).toBe('quarantine');
+  });
+
+  it('merges DEID_OPTIONS with BURNED_IN_POLICY into validated de-identification options', () => {
+    const config = readWorkerConfig({
+      ...env,
+      DEID_OPTIONS: JSON.stringify({ retainDeviceIdentity: false }),
+      BURNED_IN_POLICY: 'blank',
+      S3_FORCE_PATH_STYLE: 'true',
+      MEDIMG_MODE: 'local',
+      MEDIMG_FAULT_EXIT_AFTER_STEP: 'store',
+    });
+
+    expect(config.deidOptions).toMatchObject({ retainDeviceIdentity: false, burnedInPolicy: 'blank' });
+    expect(config).toMatchObject({ S3_FORCE_PATH_STYLE: 'true', MEDIMG_MODE: 'local' });
+    expect(config.MEDIMG_FAULT_EXIT_AFTER_STEP).toBe('store');
+  });
+
+  it.each([
+    ['LOG_LEVEL', 'verbose'],
+    ['S3_FORCE_PATH_STYLE', 'yes'],
+    ['MEDIMG_MODE', 'dev'],
+    ['MEDIMG_FAULT_EXIT_AFTER_STEP', 'upload'],
+    ['DEID_OPTIONS', '{not json'],
+    ['DEID_OPTIONS', '{"retainDeviceIdentity":"maybe"}'],
+  ])('refuses %s=%s with a ConfigError naming the variable, not the value', (variable, value) => {
+    const err = configErrorOf({ [variable]: value });
+
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toContain(variable);
+    expect((err as Error).message).not.toContain(value);
+  });
+});
+
+describe('the worker entry point', () => {
+  it('exits 78 (configuration error) on an invalid LOG_LEVEL, before touching any service', () => {
+    const main = path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.ts');
+
+    const run = spawnSync(process.execPath, ['--import', 'tsx', main], {
+      env: { PATH: process.env.PATH ?? '', ...env, LOG_LEVEL: 'loud' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+
+    expect(run.status).toBe(78);
+    expect(run.stdout + run.stderr).toContain('LOG_LEVEL');
+  });
+});
 
 const BASE = {
   JOB_SPEC_URI: 's3://raw/jobs/job-1.json',
@@ -19,6 +99,7 @@ describe('worker configuration: de-identification profile and decoded-size budge
   it('accepts the safe-harbor profile and a budget in bytes', () => {
     const config = readWorkerConfig({ ...BASE, DEID_PROFILE: 'safe-harbor', MAX_DECODED_BYTES: '67108864' });
     expect(config.DEID_PROFILE).toBe('safe-harbor');
+    expect(config.deidOptions).toMatchObject({ retainDeviceIdentity: false, aggregateAgesOver89: true });
     expect(config.MAX_DECODED_BYTES).toBe(64 * 1024 * 1024);
   });
 

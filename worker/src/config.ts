@@ -1,20 +1,25 @@
+import { CodedError, WORKER_ENV, type WorkerEnvName } from '@medimg/common';
 import { z } from 'zod';
+import { DEID_PROFILES, type DeidOptions, deidOptionsSchema, PROFILE_OPTIONS } from './deid/options.ts';
 import type { CriticalThresholds } from './pipeline/assess.ts';
+import { STEP_NAMES } from './pipeline/status.ts';
 
-const jsonRecord = (name: string) =>
-  z
-    .string()
-    .transform((text, ctx) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: `${name} must be JSON` });
-        return z.NEVER;
-      }
-    })
-    .pipe(z.record(z.string(), z.number().min(0).max(1)));
+const json = (name: string) =>
+  z.string().transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `${name} must be JSON` });
+      return z.NEVER;
+    }
+  });
+const jsonRecord = (name: string) => json(name).pipe(z.record(z.string(), z.number().min(0).max(1)));
+const flag = z.enum(['true', 'false']);
+/** Read by the key loader, which takes a blank value as unset. */
+const optionalText = z.string().optional();
 
-const WorkerEnvSchema = z.object({
+/** Every variable the worker reads, and nothing else reads the environment (docs/decisions/010-contracts-and-config.md). */
+const workerEnvShape = {
   JOB_SPEC_URI: z.string().regex(/^s3:\/\/[^/]+\/.+$/, 'expected s3://bucket/key'),
   PROCESSED_BUCKET: z.string().min(3),
   LINKAGE_BUCKET: z.string().min(3),
@@ -24,8 +29,14 @@ const WorkerEnvSchema = z.object({
   CRITICAL_THRESHOLDS: jsonRecord('CRITICAL_THRESHOLDS').optional(),
   BURNED_IN_POLICY: z.enum(['quarantine', 'blank']).default('quarantine'),
   /** De-identification profile (docs/deidentification.md): research (default) or safe-harbor. */
-  DEID_PROFILE: z.enum(['research', 'safe-harbor']).default('research'),
-  DEID_OPTIONS: z.string().optional(),
+  DEID_PROFILE: z.enum(DEID_PROFILES).default('research'),
+  DEID_OPTIONS: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    json('DEID_OPTIONS').pipe(z.record(z.string(), z.unknown())).optional(),
+  ),
+  DEID_KEY_SECRET_ARN: optionalText,
+  DEID_KEY_FILE: optionalText,
+  DEID_KEY: optionalText,
   /**
    * Memory budget per input in decoded bytes (inflated data set, one decoded frame); inputs that
    * would pass it are quarantined with DECODED_SIZE_LIMIT. With MAX_CONCURRENT_FILES at 4, the
@@ -49,18 +60,33 @@ const WorkerEnvSchema = z.object({
     .max(7 * 24 * 3600)
     .default(3600),
   INFERENCE_TIMEOUT_MS: z.coerce.number().int().min(1000).max(60_000).default(30_000),
-  SAGEMAKER_SERVERLESS: z.enum(['true', 'false']).default('false'),
+  SAGEMAKER_SERVERLESS: flag.default('false'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
-});
+  S3_FORCE_PATH_STYLE: flag.default('false'),
+  MEDIMG_MODE: z.enum(['production', 'local']).default('production'),
+  MEDIMG_FAULT_EXIT_AFTER_STEP: z.enum(STEP_NAMES).optional(),
+  /** Which attempt of its job this task is (the dispatcher's container override). */
+  JOB_ATTEMPT: z.coerce.number().int().min(1).max(100).default(1),
+  /** `none` when the stack was deployed with allowNoRecipients and no findings emails. */
+  FINDINGS_SUBSCRIBERS: z.enum(['email', 'none']).default('email'),
+  /** Fault injection for the retry test only: the first N attempts fail, or find the endpoint down. */
+  MEDIMG_FAULT_FAIL_ATTEMPTS: z.coerce.number().int().min(0).default(0),
+  MEDIMG_FAULT_INFERENCE_DOWN_ATTEMPTS: z.coerce.number().int().min(0).default(0),
+} satisfies Record<WorkerEnvName, z.ZodType>;
+const WorkerEnvSchema = z.object(workerEnvShape);
 
 export type WorkerConfig = z.infer<typeof WorkerEnvSchema> & {
   /** CRITICAL_THRESHOLDS when set; otherwise undefined and the model's calibrated thresholds apply. */
   readonly thresholds?: CriticalThresholds;
+  /** The DEID_PROFILE's options with DEID_OPTIONS and BURNED_IN_POLICY over them, validated. */
+  readonly deidOptions: DeidOptions;
 };
 
-export class ConfigError extends Error {
+export class ConfigError extends CodedError<'CONFIG_INVALID'> {
   override readonly name = 'ConfigError';
-  readonly code = 'CONFIG_INVALID';
+  constructor(message: string) {
+    super('CONFIG_INVALID', message);
+  }
 }
 
 /** Reads and validates the environment once; the message names each bad variable and its expected form. */
@@ -70,8 +96,20 @@ export function readWorkerConfig(env: NodeJS.ProcessEnv): WorkerConfig {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new ConfigError(`invalid worker configuration: ${problems}`);
   }
-  const thresholds = parsed.data.CRITICAL_THRESHOLDS;
-  return { ...parsed.data, ...(thresholds ? { thresholds } : {}) };
+  const deid = deidOptionsSchema.safeParse({
+    ...PROFILE_OPTIONS[parsed.data.DEID_PROFILE],
+    ...parsed.data.DEID_OPTIONS,
+    burnedInPolicy: parsed.data.BURNED_IN_POLICY,
+  });
+  if (!deid.success) {
+    const problems = deid.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid worker configuration: ${WORKER_ENV.DEID_OPTIONS}: ${problems}`);
+  }
+  return {
+    ...parsed.data,
+    ...(parsed.data.CRITICAL_THRESHOLDS ? { thresholds: parsed.data.CRITICAL_THRESHOLDS } : {}),
+    deidOptions: deid.data,
+  };
 }
 
 export function parseS3Uri(uri: string): { bucket: string; key: string } {

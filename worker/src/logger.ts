@@ -3,7 +3,7 @@
  * Callers pass codes, counts and pseudonymous ids only: never a raw key, a DICOM value or an error
  * message that may embed one (libraries put values into their messages).
  */
-import { createJsonLogger, type Logger as JsonLogger, type LogLevel } from '@medimg/common';
+import { codeOf, createJsonLogger, type Logger as JsonLogger, type LogLevel } from '@medimg/common';
 
 export type { LogLevel };
 export type LogFields = Readonly<
@@ -25,9 +25,6 @@ export const silentLogger: Logger = createLogger({ write: () => {} });
 
 /** The safe part of an error for a log line: its stable code and class, never its message. */
 export function errorFields(error: unknown): { errorCode: string; errorType: string } {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return { errorCode: typeof code === 'string' ? code : 'INTERNAL_ERROR', errorType: error.name };
-  }
+  if (error instanceof Error) return { errorCode: codeOf(error, 'INTERNAL_ERROR'), errorType: error.name };
   return { errorCode: 'INTERNAL_ERROR', errorType: typeof error };
 }

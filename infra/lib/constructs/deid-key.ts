@@ -1,3 +1,4 @@
+import { WORKER_ENV } from '@medimg/common';
 import { RemovalPolicy } from 'aws-cdk-lib';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -49,7 +50,7 @@ export class DeidKey extends Construct {
   /** Read access for the worker's task role, and DEID_KEY_SECRET_ARN (the ARN only). */
   bindWorker(container: ecs.ContainerDefinition): void {
     const role = container.taskDefinition.taskRole;
-    container.addEnvironment('DEID_KEY_SECRET_ARN', this.secret.secretArn);
+    container.addEnvironment(WORKER_ENV.DEID_KEY_SECRET_ARN, this.secret.secretArn);
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['secretsmanager:GetSecretValue'],

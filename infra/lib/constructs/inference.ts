@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { WORKER_ENV } from '@medimg/common';
 import { AssetHashType, BundlingOutput, DockerImage, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { DockerImageAsset, Platform } from 'aws-cdk-lib/aws-ecr-assets';
@@ -52,6 +53,8 @@ export class Inference extends Construct {
   readonly role: iam.Role;
   readonly volumeKey?: kms.Key;
   readonly securityGroup?: ec2.SecurityGroup;
+  /** The model data object(s), which instance endpoints in the VPC download through the S3 endpoint. */
+  readonly modelDataObjectArns: string[] = [];
 
   constructor(scope: Construct, id: string, props: InferenceProps) {
     super(scope, id);
@@ -113,6 +116,7 @@ export class Inference extends Construct {
         }),
       );
       modelDataUrl = artifact.s3ObjectUrl;
+      this.modelDataObjectArns.push(artifact.bucket.arnForObjects(artifact.s3ObjectKey));
     }
 
     let vpcConfig: sagemaker.CfnModel.VpcConfigProperty | undefined;
@@ -208,7 +212,7 @@ export class Inference extends Construct {
 
   /** sagemaker:InvokeEndpoint on this endpoint only. Sets SAGEMAKER_ENDPOINT_NAME. */
   bindWorker(container: ecs.ContainerDefinition): void {
-    container.addEnvironment('SAGEMAKER_ENDPOINT_NAME', this.endpoint.attrEndpointName);
+    container.addEnvironment(WORKER_ENV.SAGEMAKER_ENDPOINT_NAME, this.endpoint.attrEndpointName);
     container.taskDefinition.taskRole.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['sagemaker:InvokeEndpoint'], resources: [this.endpointArn] }),
     );

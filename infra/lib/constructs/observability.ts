@@ -1,4 +1,4 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -8,7 +8,8 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { AlarmSettings } from '../config.ts';
-import { VARIANT_NAME } from './inference.ts';
+import { createDashboard } from './dashboard.ts';
+import { pipelineMetrics } from './metrics.ts';
 import type { Worker } from './worker.ts';
 
 export interface ObservabilityProps {
@@ -23,8 +24,8 @@ export interface ObservabilityProps {
 }
 
 /**
- * Alarms to the operations topic and one dashboard. Failed worker tasks are caught by an
- * EventBridge rule on ECS task state changes (STOPPED with a non-zero exit code, or never
+ * Alarms to the operations topic, and the dashboard (dashboard.ts) over the same metrics
+ * (metrics.ts). Failed worker tasks are caught by an EventBridge rule on ECS task state changes (STOPPED with a non-zero exit code, or never
  * started), which sends each one to the operations topic; the alarm on that rule's match count
  * tells when failures keep coming.
  */
@@ -35,7 +36,6 @@ export class Observability extends Construct {
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
-    const fiveMinutes = Duration.minutes(5);
 
     this.failedTaskRule = new events.Rule(this, 'FailedTaskRule', {
       description: 'medimg worker task stopped with a non-zero exit code, or failed to start',
@@ -63,46 +63,16 @@ export class Observability extends Construct {
       }),
     );
 
-    const failedTasks = new cloudwatch.Metric({
-      namespace: 'AWS/Events',
-      metricName: 'TriggeredRules',
-      dimensionsMap: { RuleName: this.failedTaskRule.ruleName },
-      statistic: cloudwatch.Stats.SUM,
-      period: fiveMinutes,
-      label: 'Failed worker tasks',
-    });
-    const endpointMetric = (metricName: string, statistic: string, label: string) =>
-      new cloudwatch.Metric({
-        namespace: 'AWS/SageMaker',
-        metricName,
-        dimensionsMap: { EndpointName: props.endpointName, VariantName: VARIANT_NAME },
-        statistic,
-        period: fiveMinutes,
-        label,
-      });
-    const endpointErrors = endpointMetric('Invocation5XXErrors', cloudwatch.Stats.SUM, 'Endpoint 5XX errors');
-    const endpointModelErrors = endpointMetric('InvocationModelErrors', cloudwatch.Stats.SUM, 'Model errors');
-    // ModelLatency is in microseconds.
-    const endpointLatency = endpointMetric('ModelLatency', cloudwatch.Stats.p(90), 'Model latency p90 (us)');
-    const endpointInvocations = endpointMetric('Invocations', cloudwatch.Stats.SUM, 'Invocations');
-    const dlqDepth = props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-      period: fiveMinutes,
-      statistic: cloudwatch.Stats.MAXIMUM,
-      label: 'Dead-letter queue depth',
-    });
-    const oldestMessage = props.queue.metricApproximateAgeOfOldestMessage({
-      period: fiveMinutes,
-      statistic: cloudwatch.Stats.MAXIMUM,
-      label: 'Oldest intake message (s)',
-    });
-    const triggerErrors = props.trigger.metricErrors({
-      period: fiveMinutes,
-      statistic: cloudwatch.Stats.SUM,
-    });
-    const triggerThrottles = props.trigger.metricThrottles({
-      period: fiveMinutes,
-      statistic: cloudwatch.Stats.SUM,
-    });
+    const metrics = pipelineMetrics({ ...props, failedTaskRule: this.failedTaskRule });
+    const {
+      failedTasks,
+      endpointErrors,
+      endpointModelErrors,
+      endpointLatency,
+      dlqDepth,
+      triggerErrors,
+      triggerThrottles,
+    } = metrics;
 
     const alarm = (id: string, description: string, metric: cloudwatch.IMetric, threshold: number) => {
       const a = new cloudwatch.Alarm(this, id, {
@@ -141,73 +111,7 @@ export class Observability extends Construct {
     );
     alarm('TriggerThrottlesAlarm', 'The trigger Lambda is throttled', triggerThrottles, 1);
 
-    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
-      dashboardName: props.dashboardName,
-      defaultInterval: Duration.hours(24),
-    });
-    this.dashboard.addWidgets(
-      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24, height: 4 }),
-    );
-    this.dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: 'Intake',
-        left: [
-          props.queue.metricNumberOfMessagesReceived({
-            period: fiveMinutes,
-            label: 'Upload events received',
-          }),
-          dlqDepth,
-        ],
-        right: [oldestMessage],
-        width: 12,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Trigger Lambda',
-        left: [props.trigger.metricInvocations({ period: fiveMinutes }), triggerErrors, triggerThrottles],
-        right: [props.trigger.metricDuration({ period: fiveMinutes, statistic: cloudwatch.Stats.p(90) })],
-        width: 12,
-      }),
-    );
-    const clusterName = props.worker.cluster.clusterName;
-    const insights = (metricName: string, statistic: string, label: string) =>
-      new cloudwatch.Metric({
-        namespace: 'ECS/ContainerInsights',
-        metricName,
-        dimensionsMap: { ClusterName: clusterName },
-        statistic,
-        period: fiveMinutes,
-        label,
-      });
-    this.dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: 'Worker tasks',
-        left: [insights('TaskCount', cloudwatch.Stats.MAXIMUM, 'Running tasks'), failedTasks],
-        right: [
-          insights('CpuUtilized', cloudwatch.Stats.AVERAGE, 'CPU units used'),
-          insights('MemoryUtilized', cloudwatch.Stats.AVERAGE, 'Memory used (MiB)'),
-        ],
-        width: 12,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Anomaly endpoint',
-        left: [endpointInvocations, endpointErrors, endpointModelErrors],
-        right: [endpointLatency],
-        width: 12,
-      }),
-    );
-    this.dashboard.addWidgets(
-      new cloudwatch.LogQueryWidget({
-        title: 'Worker errors (codes only)',
-        logGroupNames: [props.worker.logGroup.logGroupName],
-        queryLines: [
-          'fields @timestamp, jobId, step, code, message',
-          'filter level = "error"',
-          'sort @timestamp desc',
-          'limit 50',
-        ],
-        width: 24,
-      }),
-    );
+    this.dashboard = createDashboard(this, { ...props, alarms: this.alarms, metrics });
   }
 
   get dashboardUrl(): string {

@@ -1,3 +1,4 @@
+import { TRIGGER_ENV, WORKER_ENV } from '@medimg/common';
 import { Aws, RemovalPolicy } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
@@ -96,17 +97,19 @@ export class Worker extends Construct {
       logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'worker' }),
       environment: {
         // Unset: the worker uses the thresholds the model was calibrated for (its metadata).
-        ...(s.criticalThresholds ? { CRITICAL_THRESHOLDS: JSON.stringify(s.criticalThresholds) } : {}),
-        BURNED_IN_POLICY: s.burnedInPolicy,
-        DEID_PROFILE: s.deidProfile,
-        LOG_LEVEL: s.logLevel,
-        SAGEMAKER_SERVERLESS: String(props.serverlessInference),
+        ...(s.criticalThresholds
+          ? { [WORKER_ENV.CRITICAL_THRESHOLDS]: JSON.stringify(s.criticalThresholds) }
+          : {}),
+        [WORKER_ENV.BURNED_IN_POLICY]: s.burnedInPolicy,
+        [WORKER_ENV.DEID_PROFILE]: s.deidProfile,
+        [WORKER_ENV.LOG_LEVEL]: s.logLevel,
+        [WORKER_ENV.SAGEMAKER_SERVERLESS]: String(props.serverlessInference),
         // Bytes of input decoded at once: a sixteenth of the task memory leaves room for the
         // decoded pixels, the resized copies and Node itself.
-        MAX_BYTES_IN_FLIGHT: String(Math.floor((s.memoryMiB * 1024 * 1024) / 16)),
+        [WORKER_ENV.MAX_BYTES_IN_FLIGHT]: String(Math.floor((s.memoryMiB * 1024 * 1024) / 16)),
         // Decoded bytes per input (inflated data set, one frame): with 4 files at once, an eighth
         // of the task memory in all; a deflate bomb is refused at this size (DECODED_SIZE_LIMIT).
-        MAX_DECODED_BYTES: String(Math.floor((s.memoryMiB * 1024 * 1024) / 32)),
+        [WORKER_ENV.MAX_DECODED_BYTES]: String(Math.floor((s.memoryMiB * 1024 * 1024) / 32)),
         TMPDIR: '/tmp',
       },
     });
@@ -129,17 +132,18 @@ export class Worker extends Construct {
   }
 
   /**
-   * The trigger starts worker tasks: ecs:RunTask on this task definition in this cluster only, and
-   * iam:PassRole on the two task roles only, to ECS only. Sets the environment the trigger needs to
-   * build its RunTask call.
+   * The function that starts worker tasks (the dispatcher, job-control.ts): ecs:RunTask on this
+   * task definition in this cluster only, and
+   * iam:PassRole on the two task roles only, to ECS only. Sets the environment it needs to build
+   * its RunTask call.
    */
   bindTrigger(fn: lambda.Function): void {
-    fn.addEnvironment('CLUSTER_ARN', this.cluster.clusterArn);
-    fn.addEnvironment('TASK_DEFINITION_ARN', this.taskDefinition.taskDefinitionArn);
-    fn.addEnvironment('CONTAINER_NAME', this.container.containerName);
-    fn.addEnvironment('SUBNET_IDS', this.network.workloadSubnets.subnetIds.join(','));
-    fn.addEnvironment('SECURITY_GROUP_IDS', this.securityGroup.securityGroupId);
-    fn.addEnvironment('ASSIGN_PUBLIC_IP', 'DISABLED');
+    fn.addEnvironment(TRIGGER_ENV.CLUSTER_ARN, this.cluster.clusterArn);
+    fn.addEnvironment(TRIGGER_ENV.TASK_DEFINITION_ARN, this.taskDefinition.taskDefinitionArn);
+    fn.addEnvironment(TRIGGER_ENV.CONTAINER_NAME, this.container.containerName);
+    fn.addEnvironment(TRIGGER_ENV.SUBNET_IDS, this.network.workloadSubnets.subnetIds.join(','));
+    fn.addEnvironment(TRIGGER_ENV.SECURITY_GROUP_IDS, this.securityGroup.securityGroupId);
+    fn.addEnvironment(TRIGGER_ENV.ASSIGN_PUBLIC_IP, 'DISABLED');
 
     fn.addToRolePolicy(
       new iam.PolicyStatement({

@@ -22,8 +22,7 @@ import {
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseDicom } from '@medimg/worker/dicom/parse.ts';
-import { T } from '@medimg/worker/dicom/tags.ts';
+import { parseDicom, T } from '@medimg/dicom';
 import { jpegFrameHeader } from '@medimg/worker/imaging/codecs.ts';
 import { ImagingError } from '@medimg/worker/imaging/errors.ts';
 import { type DisplayFrame, renderDisplayFrame } from '@medimg/worker/imaging/render.ts';

@@ -2,9 +2,11 @@
  * A task killed between the store and notify steps, then the same job run again: every output is
  * there exactly once and the clinicians get exactly one notification (issue: job lifecycle).
  */
+
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { WORKER_ENV } from '@medimg/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalPipeline, startLocalPipeline } from '../local/pipeline.ts';
 import { REPO_ROOT } from '../local/task-runner.ts';
@@ -22,7 +24,7 @@ describe('a worker killed between store and notify, then run again', () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'medimg-crash-'));
     pipeline = await startLocalPipeline({ dataDir });
     files = await listFiles(CT_STUDY);
-    pipeline.runner.extraEnvironment = { MEDIMG_FAULT_EXIT_AFTER_STEP: 'store' };
+    pipeline.runner.extraEnvironment = { [WORKER_ENV.MEDIMG_FAULT_EXIT_AFTER_STEP]: 'store' };
     await pipeline.upload(CT_STUDY, { files });
     await pipeline.settle();
   }, 300_000);

@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { writePart10 } from '@medimg/dicom';
 import { profileRowOf } from '@medimg/worker/deid/rules.ts';
 import {
   freeTextAttributes,
@@ -21,7 +22,6 @@ import {
   type Marker,
   markerFile,
 } from '@medimg/worker/deid/testing/marker-fixture.ts';
-import { writePart10 } from '@medimg/worker/dicom/writer.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../local/task-runner.ts';
 

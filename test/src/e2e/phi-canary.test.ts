@@ -28,6 +28,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import os from 'node:os';
 import path from 'node:path';
 import { processedKeys } from '@medimg/common';
+import { type DicomFile, parseDicom, stringElement, T, writePart10 } from '@medimg/dicom';
 import { DEFAULT_DEID_OPTIONS } from '@medimg/worker/deid/options.ts';
 import {
   type Canary,
@@ -35,11 +36,6 @@ import {
   keptByDesign,
   pathCanary,
 } from '@medimg/worker/deid/testing/canary-fixture.ts';
-import type { DicomFile } from '@medimg/worker/dicom/dataset.ts';
-import { parseDicom } from '@medimg/worker/dicom/parse.ts';
-import { T } from '@medimg/worker/dicom/tags.ts';
-import { stringElement } from '@medimg/worker/dicom/values.ts';
-import { writePart10 } from '@medimg/worker/dicom/writer.ts';
 import type { JobStatus } from '@medimg/worker/pipeline/status.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalPipeline, startLocalPipeline } from '../local/pipeline.ts';

@@ -6,9 +6,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseDicom } from '@medimg/worker/dicom/parse.ts';
-import { T } from '@medimg/worker/dicom/tags.ts';
-import { getString } from '@medimg/worker/dicom/values.ts';
+import { getString, parseDicom, T } from '@medimg/dicom';
 import { type JobStatus, STEP_NAMES } from '@medimg/worker/pipeline/status.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalPipeline, startLocalPipeline } from '../local/pipeline.ts';

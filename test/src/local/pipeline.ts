@@ -4,18 +4,22 @@
  * runner that starts the real worker, and a mailbox for the notifications. Used by `npm run demo`
  * and the end-to-end tests.
  */
+
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { processedKeys } from '@medimg/common';
-import { S3RawStore } from '@medimg/trigger-lambda/adapters/s3-raw-store.ts';
+import { S3ObjectStore } from '@medimg/aws';
+import { processedKeys, WORKER_ENV } from '@medimg/common';
+import { QueueDispatchRunner } from '@medimg/trigger-lambda/adapters/dispatch-aws.ts';
 import { triggerConfig } from '@medimg/trigger-lambda/config.ts';
+import type { DispatcherConfig } from '@medimg/trigger-lambda/dispatch/core.ts';
 import { createLogger as createTriggerLogger } from '@medimg/trigger-lambda/logger.ts';
 import { createHandler } from '@medimg/trigger-lambda/trigger.ts';
 import type { JobStatus } from '@medimg/worker/pipeline/status.ts';
+import { type LocalDispatch, startLocalDispatch } from './dispatch.ts';
 import { type LambdaPoller, pollQueueIntoHandler } from './lambda-poller.ts';
 import { type ReceivedMail, subscribeMailbox } from './mail-subscriber.ts';
 import { bridgeS3EventsToSqs } from './s3-event-bridge.ts';
@@ -40,6 +44,11 @@ export interface LocalPipelineOptions {
   readonly batchingWindowMs?: number;
   /** Where the trigger Lambda's JSON logs go (default: <dataDir>/logs/trigger-lambda.log). */
   readonly triggerLog?: (line: string) => void;
+  /**
+   * Jobs go through the dispatcher (task cap, time limit, retries, dead-letter), as in AWS. Without
+   * it the trigger starts each task itself, once (the crash-and-rerun test relies on that).
+   */
+  readonly dispatch?: DispatcherConfig;
 }
 
 export interface LocalPipeline {
@@ -49,6 +58,7 @@ export interface LocalPipeline {
   readonly poller: LambdaPoller;
   readonly dirs: { readonly s3: string; readonly mail: string; readonly logs: string };
   readonly workerEnvironment: Readonly<Record<string, string>>;
+  readonly dispatch?: LocalDispatch;
   upload(
     root: string,
     options?: { files?: readonly string[]; batchId?: string; onFile?: (done: number, total: number) => void },
@@ -99,23 +109,27 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     AWS_ENDPOINT_URL_S3: servers.s3Url,
     AWS_ENDPOINT_URL_SNS: servers.awsUrl,
     AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: servers.modelUrl,
-    S3_FORCE_PATH_STYLE: 'true',
-    MEDIMG_MODE: 'local',
+    [WORKER_ENV.S3_FORCE_PATH_STYLE]: 'true',
+    [WORKER_ENV.MEDIMG_MODE]: 'local',
     // Node 20 is documented as past end of life (README); deployments run Node 22+.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    PROCESSED_BUCKET: names.processedBucket,
-    LINKAGE_BUCKET: names.linkageBucket,
-    SAGEMAKER_ENDPOINT_NAME: names.endpointName,
-    FINDINGS_TOPIC_ARN: servers.findingsTopicArn,
-    OPS_TOPIC_ARN: servers.opsTopicArn,
-    DEID_KEY_FILE: keyFile,
-    BURNED_IN_POLICY: 'quarantine',
+    [WORKER_ENV.PROCESSED_BUCKET]: names.processedBucket,
+    [WORKER_ENV.LINKAGE_BUCKET]: names.linkageBucket,
+    [WORKER_ENV.SAGEMAKER_ENDPOINT_NAME]: names.endpointName,
+    [WORKER_ENV.FINDINGS_TOPIC_ARN]: servers.findingsTopicArn,
+    [WORKER_ENV.OPS_TOPIC_ARN]: servers.opsTopicArn,
+    [WORKER_ENV.DEID_KEY_FILE]: keyFile,
+    [WORKER_ENV.BURNED_IN_POLICY]: 'quarantine',
     ...options.workerEnvironment,
   };
+  let dispatch: LocalDispatch | undefined;
   const runner = new LocalTaskRunner({
     environment: workerEnvironment,
     logDir: dirs.logs,
-    onExit: options.onTaskExit,
+    onExit: (task) => {
+      options.onTaskExit?.(task);
+      dispatch?.onTaskExit(task);
+    },
     onStart: options.onTaskStart,
     onLine: options.onWorkerLine,
   });
@@ -130,9 +144,18 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
 
   const triggerLogFile = path.join(dirs.logs, 'trigger-lambda.log');
   const triggerLines: string[] = [];
+  const dispatcherLines: string[] = [];
+  if (options.dispatch) {
+    dispatch = await startLocalDispatch({
+      servers,
+      runner,
+      config: options.dispatch,
+      log: (line) => void dispatcherLines.push(line),
+    });
+  }
   const handler = createHandler({
-    store: new S3RawStore({ client: servers.s3 }),
-    runner,
+    store: new S3ObjectStore({ client: servers.s3 }),
+    runner: dispatch ? new QueueDispatchRunner(dispatch.queue) : runner,
     // The bridge URL-encodes keys as AWS does, so the production decoding stays on.
     config: triggerConfig({ rawBucket: names.rawBucket, keysUrlEncoded: true }),
     logger: createTriggerLogger({
@@ -198,6 +221,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     poller,
     dirs,
     workerEnvironment,
+    ...(dispatch ? { dispatch } : {}),
     upload: async (root, uploadOptions = {}) =>
       uploadBatch({
         s3: servers.s3,
@@ -214,7 +238,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
         if (Date.now() > deadline) throw new Error('the local pipeline did not settle in time');
         await bridge.flush();
         await runner.idle();
-        const depth = await queueDepth();
+        await dispatch?.idle();
+        const depth = (await queueDepth()) + ((await dispatch?.depth()) ?? 0);
         quietRounds =
           depth === 0 && runner.tasks.every((t) => t.exitCode !== undefined) ? quietRounds + 1 : 0;
         await new Promise((r) => setTimeout(r, 300));
@@ -225,10 +250,12 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
         lines.length = 0;
       };
       await flushLines(triggerLogFile, triggerLines);
+      await flushLines(path.join(dirs.logs, 'dispatcher.log'), dispatcherLines);
       await flushLines(path.join(dirs.logs, 'model-server.log'), modelLog);
     },
     stop: async () => {
       runner.stop();
+      await dispatch?.stop();
       await poller.stop();
       await mailbox.stop();
       await servers.stop();

@@ -1,11 +1,6 @@
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import {
-  type ObjectInfo,
-  type ObjectStore,
-  ObjectStoreError,
-  type PutOptions,
-} from '../ports/object-store.port.ts';
+import { type ObjectInfo, type ObjectStore, ObjectStoreError, type PutOptions } from '@medimg/common';
 
 /**
  * A folder per bucket on the local disk: the store of `medimg process`, which needs no server.

@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import type { ObjectInfo, ObjectStore, PutOptions } from '../ports/object-store.port.ts';
+import type { ObjectInfo, ObjectStore, PutOptions } from '@medimg/common';
 
 /**
  * Inputs read straight from local paths (the "bucket" is ignored, the key is the path), with
@@ -25,10 +25,5 @@ export class LocalInputStore implements ObjectStore {
   async head(_bucket: string, file: string): Promise<ObjectInfo | undefined> {
     const s = await stat(file).catch(() => undefined);
     return s?.isFile() ? { key: file, size: s.size } : undefined;
-  }
-
-  /** Inputs are named one by one; there is nothing to list. */
-  async list(): Promise<ObjectInfo[]> {
-    return [];
   }
 }

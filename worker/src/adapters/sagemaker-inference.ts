@@ -1,14 +1,16 @@
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { classifyAwsError } from '@medimg/aws';
 import {
   INFERENCE_CONTENT_TYPE,
   type InferenceInstance,
   type InferenceRequest,
   type InferenceResponse,
+  InferenceResponseSchema,
+  MetadataResponseSchema,
   type ModelMetadata,
   PAYLOAD_LIMIT_REALTIME,
   PAYLOAD_LIMIT_SERVERLESS,
 } from '@medimg/common';
-import { z } from 'zod';
 import { type InferenceClient, InferenceError } from '../ports/inference.port.ts';
 
 export interface SageMakerInferenceOptions {
@@ -26,74 +28,9 @@ export interface SageMakerInferenceOptions {
   /** Backoff: full jitter over min(maxDelayMs, baseDelayMs * 2^(attempt-1)). Defaults 200 ms and 5 s. */
   readonly baseDelayMs?: number;
   readonly maxDelayMs?: number;
+  /** Called on each throttled attempt (the endpoint's capacity is below demand): a metric. */
+  readonly onThrottled?: () => void;
 }
-
-const range = z.object({ min: z.number(), max: z.number() });
-const codeList = z.array(z.string().min(1).max(64));
-
-/** Model metadata as the container serves it (`{"metadata":true}`): scope rules, intended use, performance. */
-export const metadataSchema = z.object({
-  name: z.string().min(1),
-  version: z.string().min(1),
-  labels: z.array(z.string().min(1)).min(1),
-  intendedUse: z.string().min(1).max(400),
-  scope: z.object({
-    rules: z
-      .array(
-        z.object({
-          name: z.string().regex(/^[a-z0-9_]{1,32}$/),
-          description: z.string().min(1).max(80),
-          modalities: codeList,
-          sopClasses: z.array(z.string().regex(/^[0-9.]{1,64}$/)),
-          bodyParts: codeList,
-          bodyPartRequired: z.boolean(),
-          photometric: codeList,
-          sizePx: range,
-          pixelSpacingMm: range,
-          fieldOfViewMm: range,
-        }),
-      )
-      .min(1),
-  }),
-  criticalThresholds: z.record(z.string(), z.number().min(0).max(1)),
-  performance: z.object({
-    falseAlarmsPer100Studies: z.object({
-      value: z.number().min(0).max(100),
-      ci95: z.tuple([z.number().min(0).max(100), z.number().min(0).max(100)]),
-      studies: z.number().int().min(0),
-      target: z.number().min(0).max(100),
-    }),
-    syntheticSensitivity: z.number().min(0).max(1),
-  }),
-  kind: z.enum(['reference', 'site']),
-});
-
-const responseSchema = z.object({
-  model: z.object({ name: z.string().min(1), version: z.string().min(1) }),
-  predictions: z.array(
-    z.object({
-      id: z.string(),
-      notAssessed: z.literal('OUT_OF_DISTRIBUTION').optional(),
-      ood: z.object({ distance: z.number().min(0), limit: z.number().min(0) }).optional(),
-      scores: z.record(z.string(), z.number().min(0).max(1)),
-      findings: z.array(
-        z.object({
-          label: z.string().min(1),
-          score: z.number().min(0).max(1),
-          box: z
-            .object({
-              x: z.number().min(0).max(1),
-              y: z.number().min(0).max(1),
-              width: z.number().min(0).max(1),
-              height: z.number().min(0).max(1),
-            })
-            .optional(),
-        }),
-      ),
-    }),
-  ),
-  timing: z.object({ inferenceMs: z.number().min(0) }),
-});
 
 const ENVELOPE_BYTES = Buffer.byteLength('{"instances":[]}');
 
@@ -140,6 +77,7 @@ export class SageMakerInferenceClient implements InferenceClient {
   private readonly payloadLimitBytes: number;
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
+  private readonly onThrottled: () => void;
 
   constructor(options: SageMakerInferenceOptions) {
     if (!options.endpointName) throw new TypeError('endpointName is required');
@@ -152,6 +90,7 @@ export class SageMakerInferenceClient implements InferenceClient {
       options.payloadLimitBytes ?? (options.serverless ? PAYLOAD_LIMIT_SERVERLESS : PAYLOAD_LIMIT_REALTIME);
     this.baseDelayMs = options.baseDelayMs ?? 200;
     this.maxDelayMs = options.maxDelayMs ?? 5_000;
+    this.onThrottled = options.onThrottled ?? (() => {});
   }
 
   /** The model's metadata (scope, intended use, thresholds, performance), asked with `{"metadata":true}`. */
@@ -184,7 +123,7 @@ export class SageMakerInferenceClient implements InferenceClient {
         cause: err,
       });
     }
-    const parsed = z.object({ metadata: metadataSchema }).safeParse(json);
+    const parsed = MetadataResponseSchema.safeParse(json);
     if (!parsed.success) {
       throw new InferenceError(
         'BAD_RESPONSE',
@@ -228,6 +167,7 @@ export class SageMakerInferenceClient implements InferenceClient {
         return this.parse(await this.send(body, signal), instances);
       } catch (err) {
         if (signal?.aborted) throw signal.reason;
+        if (isThrottled(err)) this.onThrottled();
         const failure = classify(err);
         if (!failure.retryable || attempt >= this.maxAttempts) {
           throw new InferenceError(failure.code, `${failure.message} (after ${attempt} attempt(s))`, {
@@ -270,7 +210,7 @@ export class SageMakerInferenceClient implements InferenceClient {
         cause: err,
       });
     }
-    const parsed = responseSchema.safeParse(json);
+    const parsed = InferenceResponseSchema.safeParse(json);
     if (!parsed.success) {
       throw new InferenceError('BAD_RESPONSE', 'the endpoint answer does not follow the inference contract', {
         cause: parsed.error,
@@ -289,6 +229,12 @@ export class SageMakerInferenceClient implements InferenceClient {
   }
 }
 
+function isThrottled(err: unknown): boolean {
+  const name = err instanceof Error ? err.name : '';
+  const status = (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+  return name === 'ThrottlingException' || name === 'TooManyRequestsException' || status === 429;
+}
+
 /** Marks a send that ran past the per-attempt timeout. */
 class TimeoutFailure extends Error {
   constructor(cause: unknown) {
@@ -301,24 +247,6 @@ interface Failure {
   readonly retryable: boolean;
   readonly message: string;
 }
-
-const RETRYABLE_NAMES = new Set([
-  'ServiceUnavailable',
-  'InternalFailure',
-  'InternalDependencyException',
-  'ModelNotReadyException',
-  'ThrottlingException',
-  'TooManyRequestsException',
-]);
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ETIMEDOUT',
-]);
 
 /** Map whatever the SDK threw to a code, and whether another attempt may help. Messages name no values. */
 function classify(err: unknown): Failure {
@@ -358,7 +286,9 @@ function classify(err: unknown): Failure {
   }
   if (status === 413)
     return { code: 'PAYLOAD_TOO_LARGE', retryable: false, message: 'the endpoint refused the payload size' };
-  if (RETRYABLE_NAMES.has(name) || status === 429 || (status !== undefined && status >= 500)) {
+  // The SDK's own classification: throttling (429, ModelNotReadyException), 5xx, timeouts, dropped connections.
+  const aws = classifyAwsError(err);
+  if (aws.retryable && status !== undefined) {
     return {
       code: 'ENDPOINT_UNAVAILABLE',
       retryable: true,
@@ -366,7 +296,7 @@ function classify(err: unknown): Failure {
     };
   }
   const networkCode = e.code ?? (e as { cause?: { code?: string } }).cause?.code;
-  if ((networkCode && NETWORK_CODES.has(networkCode)) || name === 'TimeoutError') {
+  if (aws.kind === 'transient') {
     return {
       code:
         networkCode === 'ETIMEDOUT' || name === 'TimeoutError' ? 'ENDPOINT_TIMEOUT' : 'ENDPOINT_UNAVAILABLE',

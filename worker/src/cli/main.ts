@@ -17,13 +17,14 @@ import { chmod, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import type { ObjectInfo, ObjectStore, PutOptions } from '@medimg/common';
 import { FsObjectStore } from '../adapters/fs-object-store.ts';
 import { LocalInputStore } from '../adapters/local-input-store.ts';
 import { loadDeidKey } from '../deid/key.ts';
 import { DEID_PROFILES, isDeidProfile, profileOptions } from '../deid/options.ts';
 import { PIPELINE_COVERAGE } from '../pipeline/coverage.ts';
 import { type FileContext, inputIdOf, processFile } from '../pipeline/process-file.ts';
-import type { ObjectInfo, ObjectStore, PutOptions } from '../ports/object-store.port.ts';
+import { REIDENTIFY_USAGE, runReidentify } from './reidentify.ts';
 
 const USAGE = `Usage: medimg process <file-or-folder>... --out <dir> [--restricted <dir>] [--profile research|safe-harbor] [--key-file <file>] [--burned-in quarantine|blank]
 
@@ -103,8 +104,14 @@ async function keyFromUserConfig(): Promise<string> {
 
 export async function runCli(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === 'reidentify') {
+    return runReidentify(rest, {
+      stdout: (text) => void process.stdout.write(text),
+      stderr: (text) => void process.stderr.write(text),
+    });
+  }
   if (command !== 'process') {
-    process.stderr.write(`${USAGE}\n`);
+    process.stderr.write(`${USAGE}\n\n${REIDENTIFY_USAGE}\n`);
     return command === '--help' || command === '-h' ? 0 : 64;
   }
   const { values, positionals } = parseArgs({

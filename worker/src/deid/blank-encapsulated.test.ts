@@ -11,13 +11,18 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  type DicomFile,
+  EXPLICIT_VR_LITTLE_ENDIAN,
+  getNumber,
+  getString,
+  parseDicom,
+  stringElement,
+  T,
+  writePart10,
+} from '@medimg/dicom';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FsObjectStore } from '../adapters/fs-object-store.ts';
-import type { DicomFile } from '../dicom/dataset.ts';
-import { EXPLICIT_VR_LITTLE_ENDIAN, parseDicom } from '../dicom/parse.ts';
-import { T } from '../dicom/tags.ts';
-import { getNumber, getString, stringElement } from '../dicom/values.ts';
-import { writePart10 } from '../dicom/writer.ts';
 import { decodeFrame, frameCountOf } from '../imaging/decode.ts';
 import { processFile } from '../pipeline/process-file.ts';
 import { blankEncapsulated } from './blank-encapsulated.ts';

@@ -22,12 +22,19 @@
  *   - Lossy Image Compression, its ratio and method are kept: if the source was lossy it stays
  *     '01' (the decoded pixels are the lossy ones; nothing claims they never were).
  */
-import type { DataElement, DataSet, DicomFile } from '../dicom/dataset.ts';
-import { tag } from '../dicom/dataset.ts';
-import { EXPLICIT_VR_LITTLE_ENDIAN, transferSyntaxOf } from '../dicom/parse.ts';
-import { T } from '../dicom/tags.ts';
-import { getString, numberElement, stringElement } from '../dicom/values.ts';
-import { buildFileMeta } from '../dicom/writer.ts';
+import {
+  buildFileMeta,
+  type DataElement,
+  type DataSet,
+  type DicomFile,
+  EXPLICIT_VR_LITTLE_ENDIAN,
+  getString,
+  numberElement,
+  stringElement,
+  T,
+  tag,
+  transferSyntaxOf,
+} from '@medimg/dicom';
 import { describePixels, type PixelDescription } from '../imaging/attributes.ts';
 import { type DecodedFrame, decodeFrame } from '../imaging/decode.ts';
 import { ImagingError } from '../imaging/errors.ts';

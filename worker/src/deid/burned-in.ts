@@ -3,9 +3,7 @@
  * (uncompressed) pixel data. Encapsulated pixel data is decoded, blanked and re-encoded as native
  * pixel data by blank-encapsulated.ts (async); it is never passed through unblanked.
  */
-import type { ByteOrder, DataSet } from '../dicom/dataset.ts';
-import { T } from '../dicom/tags.ts';
-import { getNumber, getString } from '../dicom/values.ts';
+import { type ByteOrder, type DataSet, getNumber, getString, T } from '@medimg/dicom';
 import type { BlankRegion, BlankRule, DeidOptions } from './options.ts';
 
 export type { BlankRegion } from './options.ts';

@@ -5,8 +5,9 @@
  * may survive except those an enabled option keeps by design (computed below and asserted to be
  * exactly the ones found, so the scan is shown to see what it looks for).
  */
+
+import { writePart10 } from '@medimg/dicom';
 import { describe, expect, it } from 'vitest';
-import { writePart10 } from '../dicom/writer.ts';
 import { deidentify } from './deidentify.ts';
 import { BASIC_PROFILE_OPTIONS, DEFAULT_DEID_OPTIONS } from './options.ts';
 import {

@@ -14,8 +14,7 @@
  * Free-text companions (Extended Code Meaning, Coding Scheme Name/URL/Registry, Mapping Resource
  * Name ...) are not on the safe list: removed by the general rule.
  */
-import type { Tag } from '../dicom/dataset.ts';
-import { tag } from '../dicom/dataset.ts';
+import { type Tag, tag } from '@medimg/dicom';
 import { cleanText } from './clean.ts';
 
 export const CODE = {

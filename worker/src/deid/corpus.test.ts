@@ -12,9 +12,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseDicom, writePart10 } from '@medimg/dicom';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseDicom } from '../dicom/parse.ts';
-import { writePart10 } from '../dicom/writer.ts';
 import { blankEncapsulated } from './blank-encapsulated.ts';
 import { DeidError, deidentify } from './deidentify.ts';
 import { DEFAULT_DEID_OPTIONS, parseDeidOptions, profileOptions } from './options.ts';

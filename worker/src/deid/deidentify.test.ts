@@ -1,17 +1,20 @@
-import { describe, expect, it } from 'vitest';
-import type { DataElement, DataSet, DicomFile, Tag } from '../dicom/dataset.ts';
-import { tag } from '../dicom/dataset.ts';
-import { parseDicom } from '../dicom/parse.ts';
-import { T } from '../dicom/tags.ts';
 import {
+  type DataElement,
+  type DataSet,
+  type DicomFile,
   encodeText,
   getString,
   getStrings,
   numberElement,
+  parseDicom,
   sequenceElement,
   stringElement,
-} from '../dicom/values.ts';
-import { writePart10 } from '../dicom/writer.ts';
+  T,
+  type Tag,
+  tag,
+  writePart10,
+} from '@medimg/dicom';
+import { describe, expect, it } from 'vitest';
 import { DeidError, type DeidResult, deidentify } from './deidentify.ts';
 import {
   BASIC_PROFILE_OPTIONS,

@@ -39,21 +39,30 @@
  *     would claim what is not known; PS3.3 defines it as whether the image carries enough burned-in
  *     annotation to identify the patient). The method codes say what was done.
  */
-import type { ByteOrder, DataElement, DataSet, DicomFile, Tag } from '../dicom/dataset.ts';
-import { elementOf, groupOf, isPrivateTag, tag } from '../dicom/dataset.ts';
-import { keywordToTag, lookupTag } from '../dicom/dictionary.ts';
-import { T } from '../dicom/tags.ts';
+import { CodedError } from '@medimg/common';
 import {
+  type ByteOrder,
+  buildFileMeta,
   type CharacterSet,
   characterSetOf,
+  type DataElement,
+  type DataSet,
+  type DicomFile,
   decodeText,
+  elementOf,
   getString,
   getStrings,
+  groupOf,
+  isPrivateTag,
+  keywordToTag,
+  lookupTag,
   STRING_VRS,
   sequenceElement,
   stringElement,
-} from '../dicom/values.ts';
-import { buildFileMeta } from '../dicom/writer.ts';
+  T,
+  type Tag,
+  tag,
+} from '@medimg/dicom';
 import { blankNativePixelData, blankRegionsFor, burnedInReason } from './burned-in.ts';
 import { cleanText, identifyingWords } from './clean.ts';
 import {
@@ -140,17 +149,13 @@ export interface DeidResult {
 export type DeidErrorCode = 'BURNED_IN_ANNOTATION' | 'DEID_FAILED';
 
 /** Messages never carry values of the object. `reason` is a stable sub-code. */
-export class DeidError extends Error {
+export class DeidError extends CodedError<DeidErrorCode> {
   override readonly name = 'DeidError';
-  constructor(
-    readonly code: DeidErrorCode,
-    message: string,
-    options?: { cause?: unknown; reason?: string },
-  ) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+  readonly reason: string | undefined;
+  constructor(code: DeidErrorCode, message: string, options?: { cause?: unknown; reason?: string }) {
+    super(code, message, options);
     this.reason = options?.reason;
   }
-  readonly reason: string | undefined;
 }
 
 /** CID 7050 De-identification Method code meanings (coding scheme DCM). */
@@ -658,60 +663,11 @@ function deidentifyUnchecked(file: DicomFile, ctx: DeidContext): DeidResult {
     throw new DeidError('DEID_FAILED', 'de-identification key shorter than 32 bytes', { reason: 'KEY' });
 
   // Burned-in text first: refuse before doing any work.
-  let blanked: { regions: BlankRegion[]; value?: Uint8Array } | undefined;
-  const burnedIn = burnedInReason(ds, o);
-  if (burnedIn) {
-    if (o.burnedInPolicy === 'quarantine') {
-      throw new DeidError(
-        'BURNED_IN_ANNOTATION',
-        `image may carry burned-in text (${burnedIn}); policy is quarantine`,
-        {
-          reason: burnedIn,
-        },
-      );
-    }
-    const regions = blankRegionsFor(ds, o.blankRegions, byteOrder);
-    if (!regions) {
-      throw new DeidError(
-        'BURNED_IN_ANNOTATION',
-        `image may carry burned-in text (${burnedIn}); no blank regions configured for its modality and size`,
-        {
-          reason: 'NO_BLANK_RULE',
-        },
-      );
-    }
-    const r = blankNativePixelData(ds, regions, byteOrder);
-    if ('failure' in r && r.failure !== 'ENCAPSULATED') {
-      throw new DeidError(
-        'BURNED_IN_ANNOTATION',
-        `image may carry burned-in text; pixel data cannot be blanked (${r.failure})`,
-        { reason: r.failure },
-      );
-    }
-    // Encapsulated: decoding is async, so blankEncapsulated does it after this (blankingPending).
-    blanked = 'failure' in r ? { regions } : { regions, value: r.value };
-  }
+  const blanked = burnedInCheck(ds, o, byteOrder);
 
-  const originalSopUid = firstString(ds, T.SOPInstanceUID);
-  const originalStudyUid = firstString(ds, T.StudyInstanceUID);
-  const originalSeriesUid = firstString(ds, T.SeriesInstanceUID);
-  const sopClassUid = firstString(ds, T.SOPClassUID) || firstString(file.meta, T.MediaStorageSOPClassUID);
-  if (!originalSopUid || !originalStudyUid || !originalSeriesUid || !sopClassUid) {
-    throw new DeidError('DEID_FAILED', 'object lacks SOP Class, SOP Instance, Study or Series Instance UID', {
-      reason: 'MISSING_UID',
-    });
-  }
-  const originalPatientId = getString(ds, T.PatientID) ?? '';
-  const accessionNumber = getString(ds, T.AccessionNumber) ?? '';
-  const patientBasis = originalPatientId !== '' ? originalPatientId : `no-patient-id:${originalStudyUid}`;
-  const pseudoId = pseudonymousPatientId(ctx.key, patientBasis);
-  const shiftDays =
-    o.retainLongitudinal === 'modified' ? dateShiftDays(ctx.key, patientBasis, o.maxDateShiftDays) : 0;
-  const names = [
-    originalPatientId,
-    accessionNumber,
-    ...getStrings(ds, TAGS.PatientName).flatMap((n) => n.split(/[\^=]/)),
-  ];
+  const id = identityOf(file, ctx);
+  const { originalSopUid, originalStudyUid, originalSeriesUid, sopClassUid } = id;
+  const { originalPatientId, accessionNumber, pseudoId, shiftDays } = id;
 
   const run: Run = {
     key: ctx.key,
@@ -720,7 +676,7 @@ function deidentifyUnchecked(file: DicomFile, ctx: DeidContext): DeidResult {
     byteOrder,
     shiftDays,
     pseudoId,
-    identifying: identifyingWords(names.filter((n) => n.length > 0)),
+    identifying: identifyingWords(id.names.filter((n) => n.length > 0)),
     uids: new Map(),
   };
 
@@ -740,29 +696,7 @@ function deidentifyUnchecked(file: DicomFile, ctx: DeidContext): DeidResult {
     out.set(T.PixelData, { tag: pixel.tag, vr: pixel.vr, value: blanked.value });
   }
 
-  const codes = methodCodes(o, blanked !== undefined);
-  out.set(TAGS.PatientIdentityRemoved, stringElement(TAGS.PatientIdentityRemoved, 'CS', 'YES'));
-  out.set(
-    TAGS.DeidentificationMethod,
-    stringElement(TAGS.DeidentificationMethod, 'LO', [
-      'DICOM PS3.15 Annex E',
-      ...codes.map((c) => CID_7050[c] ?? c),
-    ]),
-  );
-  out.set(
-    TAGS.DeidentificationMethodCodeSequence,
-    sequenceElement(TAGS.DeidentificationMethodCodeSequence, codes.map(codeItem)),
-  );
-  const ltim =
-    o.retainLongitudinal === 'modified'
-      ? 'MODIFIED'
-      : o.retainLongitudinal === 'full'
-        ? 'UNMODIFIED'
-        : 'REMOVED';
-  out.set(
-    TAGS.LongitudinalTemporalInformationModified,
-    stringElement(TAGS.LongitudinalTemporalInformationModified, 'CS', ltim),
-  );
+  const codes = stampDeidentificationMethod(out, o, blanked !== undefined);
 
   const meta = buildFileMeta({
     sopClassUid,
@@ -793,4 +727,112 @@ function deidentifyUnchecked(file: DicomFile, ctx: DeidContext): DeidResult {
     ...(blanked ? { needsBlanking: blanked.regions } : {}),
     ...(blanked && !blanked.value ? { blankingPending: true } : {}),
   };
+}
+
+/**
+ * The burned-in text policy, before any other work: quarantine throws BURNED_IN_ANNOTATION; blank
+ * answers the regions, with the blanked native pixel data (encapsulated pixel data is blanked
+ * later, asynchronously, by blankEncapsulated). Undefined when the image is not suspect.
+ */
+function burnedInCheck(
+  ds: DataSet,
+  o: DeidOptions,
+  byteOrder: ByteOrder,
+): { regions: BlankRegion[]; value?: Uint8Array } | undefined {
+  const burnedIn = burnedInReason(ds, o);
+  if (!burnedIn) return undefined;
+  if (o.burnedInPolicy === 'quarantine') {
+    throw new DeidError(
+      'BURNED_IN_ANNOTATION',
+      `image may carry burned-in text (${burnedIn}); policy is quarantine`,
+      {
+        reason: burnedIn,
+      },
+    );
+  }
+  const regions = blankRegionsFor(ds, o.blankRegions, byteOrder);
+  if (!regions) {
+    throw new DeidError(
+      'BURNED_IN_ANNOTATION',
+      `image may carry burned-in text (${burnedIn}); no blank regions configured for its modality and size`,
+      {
+        reason: 'NO_BLANK_RULE',
+      },
+    );
+  }
+  const r = blankNativePixelData(ds, regions, byteOrder);
+  if ('failure' in r && r.failure !== 'ENCAPSULATED') {
+    throw new DeidError(
+      'BURNED_IN_ANNOTATION',
+      `image may carry burned-in text; pixel data cannot be blanked (${r.failure})`,
+      { reason: r.failure },
+    );
+  }
+  // Encapsulated: decoding is async, so blankEncapsulated does it after this (blankingPending).
+  return 'failure' in r ? { regions } : { regions, value: r.value };
+}
+
+/** The UIDs and patient identity the output is derived from, and the pseudonyms derived from them. */
+function identityOf(file: DicomFile, ctx: DeidContext) {
+  const o = ctx.options;
+  const ds = file.dataset;
+  const originalSopUid = firstString(ds, T.SOPInstanceUID);
+  const originalStudyUid = firstString(ds, T.StudyInstanceUID);
+  const originalSeriesUid = firstString(ds, T.SeriesInstanceUID);
+  const sopClassUid = firstString(ds, T.SOPClassUID) || firstString(file.meta, T.MediaStorageSOPClassUID);
+  if (!originalSopUid || !originalStudyUid || !originalSeriesUid || !sopClassUid) {
+    throw new DeidError('DEID_FAILED', 'object lacks SOP Class, SOP Instance, Study or Series Instance UID', {
+      reason: 'MISSING_UID',
+    });
+  }
+  const originalPatientId = getString(ds, T.PatientID) ?? '';
+  const accessionNumber = getString(ds, T.AccessionNumber) ?? '';
+  const patientBasis = originalPatientId !== '' ? originalPatientId : `no-patient-id:${originalStudyUid}`;
+  const pseudoId = pseudonymousPatientId(ctx.key, patientBasis);
+  const shiftDays =
+    o.retainLongitudinal === 'modified' ? dateShiftDays(ctx.key, patientBasis, o.maxDateShiftDays) : 0;
+  const names = [
+    originalPatientId,
+    accessionNumber,
+    ...getStrings(ds, TAGS.PatientName).flatMap((n) => n.split(/[\^=]/)),
+  ];
+  return {
+    originalSopUid,
+    originalStudyUid,
+    originalSeriesUid,
+    sopClassUid,
+    originalPatientId,
+    accessionNumber,
+    pseudoId,
+    shiftDays,
+    names,
+  };
+}
+
+/** Patient Identity Removed, De-identification Method (text and CID 7050 codes), Longitudinal Temporal Information Modified. */
+function stampDeidentificationMethod(out: DataSet, o: DeidOptions, blanked: boolean): string[] {
+  const codes = methodCodes(o, blanked);
+  out.set(TAGS.PatientIdentityRemoved, stringElement(TAGS.PatientIdentityRemoved, 'CS', 'YES'));
+  out.set(
+    TAGS.DeidentificationMethod,
+    stringElement(TAGS.DeidentificationMethod, 'LO', [
+      'DICOM PS3.15 Annex E',
+      ...codes.map((c) => CID_7050[c] ?? c),
+    ]),
+  );
+  out.set(
+    TAGS.DeidentificationMethodCodeSequence,
+    sequenceElement(TAGS.DeidentificationMethodCodeSequence, codes.map(codeItem)),
+  );
+  const ltim =
+    o.retainLongitudinal === 'modified'
+      ? 'MODIFIED'
+      : o.retainLongitudinal === 'full'
+        ? 'UNMODIFIED'
+        : 'REMOVED';
+  out.set(
+    TAGS.LongitudinalTemporalInformationModified,
+    stringElement(TAGS.LongitudinalTemporalInformationModified, 'CS', ltim),
+  );
+  return codes;
 }

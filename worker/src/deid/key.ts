@@ -10,20 +10,14 @@
  * Error messages never contain the key or any part of it.
  */
 import { readFile } from 'node:fs/promises';
+import { CodedError } from '@medimg/common';
 
 export const MIN_KEY_BYTES = 32;
 
 export type DeidConfigErrorCode = 'DEID_KEY_MISSING' | 'DEID_KEY_INVALID' | 'DEID_KEY_UNREADABLE';
 
-export class DeidConfigError extends Error {
+export class DeidConfigError extends CodedError<DeidConfigErrorCode> {
   override readonly name = 'DeidConfigError';
-  constructor(
-    readonly code: DeidConfigErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 export interface LoadDeidKeyOptions {
@@ -59,7 +53,14 @@ function checkKey(text: string, variable: string): Uint8Array {
   return key;
 }
 
-export async function loadDeidKey(env: NodeJS.ProcessEnv, opts: LoadDeidKeyOptions): Promise<Uint8Array> {
+/** Where the key may come from: the worker's validated configuration, or the CLI's environment. */
+export interface DeidKeySources {
+  readonly DEID_KEY_SECRET_ARN?: string | undefined;
+  readonly DEID_KEY_FILE?: string | undefined;
+  readonly DEID_KEY?: string | undefined;
+}
+
+export async function loadDeidKey(env: DeidKeySources, opts: LoadDeidKeyOptions): Promise<Uint8Array> {
   const arn = env.DEID_KEY_SECRET_ARN?.trim();
   if (arn) {
     if (!opts.secretsFetcher) {

@@ -125,7 +125,7 @@ export const BASIC_PROFILE_OPTIONS: DeidOptions = Object.freeze(
 export const DEID_PROFILES = ['research', 'safe-harbor'] as const;
 export type DeidProfile = (typeof DEID_PROFILES)[number];
 
-const PROFILE_OPTIONS: Readonly<Record<DeidProfile, DeidOptionsInput>> = {
+export const PROFILE_OPTIONS: Readonly<Record<DeidProfile, DeidOptionsInput>> = {
   research: {},
   'safe-harbor': { retainDeviceIdentity: false, aggregateAgesOver89: true },
 };

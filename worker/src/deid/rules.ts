@@ -2,7 +2,7 @@
  * Which action applies to an attribute: Table E.1-1 lookup and the resolution of the table's
  * Basic Profile action against the enabled options. Pure functions of the table and the options.
  */
-import type { Tag } from '../dicom/dataset.ts';
+import type { Tag } from '@medimg/dicom';
 import type { DeidOptions } from './options.ts';
 import { type BasicAction, type OptionColumn, PROFILE_TABLE, type ProfileTableRow } from './profile-table.ts';
 

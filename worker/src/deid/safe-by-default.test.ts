@@ -3,18 +3,21 @@
  * vocabularies for values shown to people, and the Safe Harbor profile's differences from the
  * research profile. Each object is built inline; each element's comment says why it is there.
  */
-import { describe, expect, it } from 'vitest';
-import type { DataElement, DataSet, Tag } from '../dicom/dataset.ts';
-import { tag } from '../dicom/dataset.ts';
-import { T } from '../dicom/tags.ts';
+
 import {
   characterSetOf,
+  type DataElement,
+  type DataSet,
   getString,
   getStrings,
   numberElement,
   sequenceElement,
   stringElement,
-} from '../dicom/values.ts';
+  T,
+  type Tag,
+  tag,
+} from '@medimg/dicom';
+import { describe, expect, it } from 'vitest';
 import { composeCriticalNotification } from '../pipeline/notification.ts';
 import { DUMMY_CODE } from './codes.ts';
 import { type DeidResult, deidentify } from './deidentify.ts';

@@ -2,8 +2,9 @@
  * Review guards for the safe list (safe-list.ts): every entry names a dictionary attribute that
  * Table E.1-1 does not list, free text is never on it, and each reason is described.
  */
+
+import { keywordToTag, lookupTag } from '@medimg/dicom';
 import { describe, expect, it } from 'vitest';
-import { keywordToTag, lookupTag } from '../dicom/dictionary.ts';
 import { profileRowOf } from './rules.ts';
 import { SAFE_ATTRIBUTES, SAFE_REASONS, SAFE_VALUE_REPRESENTATIONS } from './safe-list.ts';
 

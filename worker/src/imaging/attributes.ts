@@ -8,11 +8,13 @@ import {
   type DataElement,
   type DataSet,
   type DicomFile,
+  getNumber,
+  getNumbers,
+  getString,
+  T,
   type Tag,
   tag,
-} from '../dicom/dataset.ts';
-import { T } from '../dicom/tags.ts';
-import { getNumber, getNumbers, getString } from '../dicom/values.ts';
+} from '@medimg/dicom';
 import type { Palette } from './colour.ts';
 import { expandSegmentedLut } from './colour.ts';
 import { ImagingError } from './errors.ts';

@@ -6,8 +6,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseDicom } from '@medimg/dicom';
 import { describe, expect, it } from 'vitest';
-import { parseDicom } from '../dicom/parse.ts';
 import { ImagingError } from './errors.ts';
 import { renderImage } from './render.ts';
 

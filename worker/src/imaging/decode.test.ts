@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
+import { T } from '@medimg/dicom';
 import { describe, expect, it } from 'vitest';
-import { T } from '../dicom/tags.ts';
 import { decodeFrame } from './decode.ts';
 import { ImagingError } from './errors.ts';
 import { imageFile, numberElement, pack } from './testing.ts';

@@ -2,7 +2,7 @@
  * Pixel data decoding: one frame of any supported transfer syntax to grey values (after masking and
  * sign extension) or to interleaved 8-bit RGB (after colour conversion).
  */
-import type { DicomFile } from '../dicom/dataset.ts';
+import type { DicomFile } from '@medimg/dicom';
 import {
   describePixels,
   extendedOffsets,

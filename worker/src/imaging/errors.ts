@@ -2,6 +2,7 @@
  * The imaging module's one error type. Messages never carry DICOM values (they may hold PHI):
  * they name what failed and the stable `code` says why.
  */
+import { CodedError } from '@medimg/common';
 
 export type ImagingErrorCode =
   | 'NO_PIXEL_DATA'
@@ -10,14 +11,8 @@ export type ImagingErrorCode =
   | 'PIXEL_DATA_TRUNCATED'
   | 'PIXEL_DECODE_FAILED';
 
-export class ImagingError extends Error {
+export class ImagingError extends CodedError<ImagingErrorCode> {
   override readonly name = 'ImagingError';
-  readonly code: ImagingErrorCode;
-
-  constructor(code: ImagingErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
 }
 
 export const isImagingError = (e: unknown): e is ImagingError => e instanceof ImagingError;

@@ -3,7 +3,7 @@
  * Offset Table, the Basic Offset Table, or, without either, one fragment per frame or a split on the
  * codec's start-of-stream markers.
  */
-import type { EncapsulatedPixelData } from '../dicom/dataset.ts';
+import type { EncapsulatedPixelData } from '@medimg/dicom';
 import { ImagingError } from './errors.ts';
 
 /** How a fragment that starts a new frame is recognised when the file has no offset table. */

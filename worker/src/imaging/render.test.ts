@@ -1,7 +1,7 @@
 import { MODEL_INPUT_SIZE } from '@medimg/common';
+import { T } from '@medimg/dicom';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { T } from '../dicom/tags.ts';
 import { ImagingError } from './errors.ts';
 import { renderDisplayFrame, renderImage, renderModelInputs, representativeFrame } from './render.ts';
 import { ds, imageFile, numberElement, pack, sequenceElement, stringElement } from './testing.ts';

@@ -3,10 +3,8 @@
  * written with sharp as a preview PNG, a thumbnail and the model input of common/src/inference.ts.
  */
 import { MODEL_INPUT_SIZE } from '@medimg/common';
+import { type DicomFile, getString, T } from '@medimg/dicom';
 import sharp, { type PngOptions, type Sharp } from 'sharp';
-import type { DicomFile } from '../dicom/dataset.ts';
-import { T } from '../dicom/tags.ts';
-import { getString } from '../dicom/values.ts';
 import { describePixels, pixelAspect, readGreyscaleParameters } from './attributes.ts';
 import { decodeFrame } from './decode.ts';
 import { ImagingError, wrapDecodeError } from './errors.ts';

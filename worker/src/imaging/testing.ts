@@ -2,10 +2,18 @@
  * Builds small DicomFile objects in memory for the imaging tests: each test states the attributes it
  * cares about and the pixel bytes, nothing else. Not used by production code.
  */
-import type { ByteOrder, DataElement, DataSet, DicomFile, EncapsulatedPixelData } from '../dicom/dataset.ts';
-import { transferSyntaxOf } from '../dicom/parse.ts';
-import { T } from '../dicom/tags.ts';
-import { numberElement, sequenceElement, stringElement } from '../dicom/values.ts';
+import {
+  type ByteOrder,
+  type DataElement,
+  type DataSet,
+  type DicomFile,
+  type EncapsulatedPixelData,
+  numberElement,
+  sequenceElement,
+  stringElement,
+  T,
+  transferSyntaxOf,
+} from '@medimg/dicom';
 
 export interface ImageSpec {
   readonly rows: number;

@@ -14,12 +14,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDeflateRaw } from 'node:zlib';
+import {
+  type DataSet,
+  DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
+  type DicomParseError,
+  parseDicom,
+  stringElement,
+  T,
+  writePart10,
+} from '@medimg/dicom';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DataSet } from '../dicom/dataset.ts';
-import { DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, type DicomParseError, parseDicom } from '../dicom/parse.ts';
-import { T } from '../dicom/tags.ts';
-import { stringElement } from '../dicom/values.ts';
-import { writePart10 } from '../dicom/writer.ts';
 import { DEFAULT_MAX_DECODED_BYTES } from './process-file.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -13,7 +13,7 @@ import { processedKeys } from '@medimg/common';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FsObjectStore } from '../adapters/fs-object-store.ts';
 import { DEFAULT_DEID_OPTIONS } from '../deid/options.ts';
-import { silentLogger } from '../logger.ts';
+import { createLogger, silentLogger } from '../logger.ts';
 import { type InferenceClient, InferenceError } from '../ports/inference.port.ts';
 import type { Notifier, PublishInput } from '../ports/notifier.port.ts';
 import { type JobDeps, runJob } from './job.ts';
@@ -278,5 +278,55 @@ describe('runJob', () => {
     const { status } = await runJob({ ...spec, objects }, deps({ store: counting }));
     expect(status.counts.processed).toBe(3);
     expect(linkagePuts).toHaveLength(1);
+  });
+
+  it('says "no subscribers" in the job record when nobody subscribes to the findings topic', async () => {
+    const { status } = await runJob(spec, deps({ findingsHaveSubscribers: false, attempt: 2 }));
+    expect(status.notifications).toEqual(
+      expect.objectContaining({ published: 1, delivery: 'no-subscribers' }),
+    );
+    expect(status.attempt).toBe(2);
+    const { status: usual } = await runJob(spec, deps());
+    expect(usual.notifications.delivery).toBe('subscribers');
+  });
+
+  it('re-runs inference alone after an attempt that stored every file but could not infer', async () => {
+    const down: InferenceClient = {
+      describe: async () => METADATA,
+      invoke: async () => {
+        throw new InferenceError('ENDPOINT_UNAVAILABLE', 'down');
+      },
+    };
+    const first = await runJob(spec, deps({ inference: down }));
+    expect(first.exitCode).toBe(1);
+    expect(first.status.inference.state).toBe('failed');
+    const reads: string[] = [];
+    const watching = new FsObjectStore(root);
+    const get = watching.get.bind(watching);
+    watching.get = async (bucket, key) => {
+      reads.push(`${bucket}/${key}`);
+      return get(bucket, key);
+    };
+    const second = await runJob(spec, deps({ store: watching, attempt: 2 }));
+    expect(second.exitCode).toBe(0);
+    expect(second.status.resumedFrom).toEqual({ attempt: 1, mode: 'inference-only' });
+    expect(second.status.findings.critical).toBe(1);
+    // The raw input was not fetched again; the stored model input was.
+    expect(reads.some((r) => r.startsWith('raw/'))).toBe(false);
+    expect(reads.some((r) => r.includes('/model-input/'))).toBe(true);
+  });
+
+  it('logs the end of every job-level step, record included, and records its duration', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ write: (line) => void lines.push(line) });
+
+    const { status } = await runJob(spec, deps({ logger }));
+
+    const finished = lines.map((l) => JSON.parse(l)).filter((l) => l.message === 'step finished');
+    expect(finished.map((l) => l.step)).toEqual(
+      expect.arrayContaining(['infer', 'assess', 'notify', 'record']),
+    );
+    expect(status.steps.record).toMatchObject({ state: 'succeeded', ok: 1, failed: 0 });
+    expect(status.steps.notify.state).toBe('succeeded');
   });
 });

@@ -1,3 +1,4 @@
+import type { ObjectStore } from '@medimg/common';
 import {
   type InferenceResponse,
   type InstancePrediction,
@@ -16,7 +17,6 @@ import type { Clock } from '../ports/clock.port.ts';
 import type { InferenceClient } from '../ports/inference.port.ts';
 import type { LinkSigner } from '../ports/link-signer.port.ts';
 import type { Notifier } from '../ports/notifier.port.ts';
-import type { ObjectStore } from '../ports/object-store.port.ts';
 import {
   assessSeries,
   type CriticalFinding,
@@ -63,6 +63,10 @@ export interface JobDeps {
   readonly previewLinkTtlSeconds?: number;
   /** What each step covers today; written into the job record. */
   readonly coverage?: Readonly<Record<string, string>>;
+  /** Which attempt of the job this run is (JOB_ATTEMPT); recorded in the job record. */
+  readonly attempt?: number;
+  /** False when nobody subscribes to the findings topic: the record says so instead of "delivered". */
+  readonly findingsHaveSubscribers?: boolean;
   /** Test seam: called when a step has finished, e.g. to stop the process between store and notify. */
   readonly afterStep?: (step: StepName) => Promise<void> | void;
 }
@@ -91,8 +95,13 @@ const PER_FILE_STEPS = ['fetch', 'parse', 'deidentify', 'normalize', 'store'] as
 /** Runs the steps of DESIGN D2 for one job and writes its record after each step. */
 export async function runJob(spec: JobSpec, deps: JobDeps): Promise<JobOutcome> {
   const run = new JobRun(spec, deps);
-  run.log.info('job started', { inputs: spec.objects.length, source: spec.source });
-  const groups = groupBySeries(await run.processFiles());
+  run.log.info('job started', {
+    inputs: spec.objects.length,
+    source: spec.source,
+    attempt: deps.attempt ?? 1,
+  });
+  const resumed = (deps.attempt ?? 1) > 1 ? await run.resumeInferenceOnly() : undefined;
+  const groups = resumed ?? groupBySeries(await run.processFiles());
   run.status.findings.series = groups.length;
   run.status.findings.studies = new Set(groups.map((g) => g.study)).size;
   const inference = await run.infer(groups);
@@ -148,7 +157,14 @@ class JobRun {
     // Outputs name the batch by its keyed reference only: a folder name chosen by the uploader
     // may carry a patient's name (the linkage record maps the reference back).
     this.batchRef = spec.batchId !== undefined ? keyedBatchRef(deps.deid.key, spec.batchId) : undefined;
-    this.status = newJobStatus(spec.jobId, this.batchRef, spec.objects.length, deps.clock.now());
+    this.status = newJobStatus(
+      spec.jobId,
+      this.batchRef,
+      spec.objects.length,
+      deps.clock.now(),
+      deps.attempt,
+    );
+    if (deps.findingsHaveSubscribers === false) this.status.notifications.delivery = 'no-subscribers';
     this.status.coverage = { ...deps.coverage };
     this.status.files = spec.objects.map((o, index) => ({
       index,
@@ -186,6 +202,23 @@ class JobRun {
     });
     await this.record();
     await this.deps.afterStep?.(name);
+  }
+
+  /**
+   * A job-level step: marks it running (or skipped), runs it with its record, then times, logs and
+   * records its end (finishStep). The per-file steps are timed file by file instead (processFiles).
+   */
+  private async runStep<T>(
+    name: StepName,
+    work: (step: StepRecord) => Promise<T> | T,
+    options: { readonly skip?: boolean } = {},
+  ): Promise<T> {
+    const step = this.step(name);
+    step.state = options.skip ? 'skipped' : 'running';
+    const startedAt = performance.now();
+    const out = await work(step);
+    await this.finishStep(name, startedAt);
+    return out;
   }
 
   /** fetch, parse, de-identify, normalize, store - per file, bounded by bytes in flight. */
@@ -234,12 +267,89 @@ class JobRun {
     return results;
   }
 
+  /**
+   * A re-run (attempt > 1) after an attempt that stored every file and failed only at inference:
+   * the per-file steps are not repeated; their results come from the earlier record and the model
+   * inputs from the processed bucket. Undefined when the earlier attempt did not get that far.
+   */
+  async resumeInferenceOnly(): Promise<SeriesGroup[] | undefined> {
+    const { store, processedBucket } = this.deps;
+    const bytes = await store.getIfExists(processedBucket, processedKeys.jobStatus(this.spec.jobId));
+    if (!bytes) return undefined;
+    let previous: JobStatus;
+    try {
+      previous = JSON.parse(Buffer.from(bytes).toString('utf8')) as JobStatus;
+    } catch {
+      return undefined;
+    }
+    const filesDone = PER_FILE_STEPS.every((s) =>
+      ['succeeded', 'partial', 'skipped'].includes(previous.steps?.[s]?.state),
+    );
+    const usable =
+      filesDone &&
+      previous.counts?.failed === 0 &&
+      previous.inference?.state === 'failed' &&
+      previous.files?.length === this.spec.objects.length &&
+      previous.files.every((f) => f.status !== 'processed' || (f.study && f.series && f.sop));
+    if (!usable) return undefined;
+    const groups = new Map<string, SeriesGroup>();
+    for (const f of previous.files) {
+      if (f.status !== 'processed' || !f.study || !f.series || !f.sop) continue;
+      const keys = {
+        instance: processedKeys.instance(f.study, f.series, f.sop),
+        ...(f.modelInput
+          ? {
+              preview: processedKeys.preview(f.study, f.series, f.sop),
+              thumbnail: processedKeys.thumbnail(f.study, f.series, f.sop),
+              modelInput: processedKeys.modelInput(f.study, f.series, f.sop),
+            }
+          : {}),
+      };
+      const modelInput = keys.modelInput ? await store.get(processedBucket, keys.modelInput) : undefined;
+      const id = `${f.study}/${f.series}`;
+      const group = groups.get(id) ?? { study: f.study, series: f.series, instances: [] };
+      groups.set(id, group);
+      group.instances.push({
+        study: f.study,
+        series: f.series,
+        sop: f.sop,
+        ...(f.modality ? { modality: f.modality } : {}),
+        ...(f.bodyPart ? { bodyPart: f.bodyPart } : {}),
+        ...(f.instanceNumber !== undefined ? { instanceNumber: f.instanceNumber } : {}),
+        ...(f.attributes ? { attributes: f.attributes } : {}),
+        ...(modelInput ? { modelInput } : {}),
+        keys,
+      });
+    }
+    this.status.files = previous.files;
+    this.status.counts = { ...previous.counts };
+    for (const name of PER_FILE_STEPS) this.status.steps[name] = { ...previous.steps[name] };
+    this.status.resumedFrom = { attempt: previous.attempt ?? 1, mode: 'inference-only' };
+    this.log.info('inference-only re-run: stored files reused', {
+      previousAttempt: previous.attempt ?? 1,
+      processed: previous.counts.processed,
+    });
+    await this.record();
+    return [...groups.values()].sort((a, b) =>
+      `${a.study}/${a.series}`.localeCompare(`${b.study}/${b.series}`),
+    );
+  }
+
   private recordFile(index: number, result: FileResult): void {
     const file = this.status.files[index]!;
     file.status = result.status;
     if (result.status === 'processed') {
-      const { study, series, sop } = result.instance;
-      Object.assign(file, { study, series, sop });
+      const { study, series, sop, modality, bodyPart, instanceNumber, attributes } = result.instance;
+      Object.assign(file, {
+        study,
+        series,
+        sop,
+        ...(modality ? { modality } : {}),
+        ...(bodyPart ? { bodyPart } : {}),
+        ...(attributes ? { attributes } : {}),
+        ...(instanceNumber !== undefined ? { instanceNumber } : {}),
+        modelInput: result.instance.keys.modelInput !== undefined,
+      });
       this.status.counts.processed += 1;
     } else if (result.status === 'quarantined') {
       Object.assign(file, { reason: result.reason, step: result.step });
@@ -256,15 +366,12 @@ class JobRun {
     }
   }
 
-  /**
-   * infer: the model's metadata first (its declared scope), then series selection, then one request
-   * stream per series with its in-scope images (the adapter splits it under the payload limit). A series
-   * outside the scope is never sent; images the model declines as out of distribution are not scored.
-   */
-  async infer(groups: readonly SeriesGroup[]): Promise<InferenceOutcome> {
-    const step = this.step('infer');
-    step.state = 'running';
-    const startedAt = performance.now();
+  /** infer: one request stream per series (the adapter splits it under the payload limit). */
+  infer(groups: readonly SeriesGroup[]): Promise<InferenceOutcome> {
+    return this.runStep('infer', (step) => this.inferSeries(groups, step));
+  }
+
+  private async inferSeries(groups: readonly SeriesGroup[], step: StepRecord): Promise<InferenceOutcome> {
     const predictions = new Map<string, InstancePrediction>();
     const series = new Map<string, SeriesInference>();
     let model: ModelIdentity | undefined;
@@ -347,7 +454,6 @@ class JobRun {
     if (model) inference.model = model;
     if (step.errorCode) inference.errorCode = step.errorCode;
     if (!groups.length) step.state = 'skipped';
-    await this.finishStep('infer', startedAt);
     return { predictions, series, ...(model ? { model } : {}), ...(metadata ? { metadata } : {}) };
   }
 
@@ -357,115 +463,164 @@ class JobRun {
   }
 
   /** assess: per-label thresholds, series maximum, study-level critical findings. */
-  async assess(
+  assess(
     groups: readonly SeriesGroup[],
     { predictions, model, metadata }: InferenceOutcome,
   ): Promise<AssessOutcome> {
     const thresholds = this.thresholdsFor(metadata);
-    const step = this.step('assess');
-    step.state = 'running';
-    const startedAt = performance.now();
-    const assessments = new Map<string, SeriesAssessment[]>();
-    for (const group of groups) {
-      const scored: ScoredInstance[] = group.instances.flatMap((i) => {
-        const prediction = predictions.get(i.sop);
-        return prediction ? [{ sop: i.sop, instanceNumber: i.instanceNumber, prediction }] : [];
-      });
-      if (!scored.length) continue;
-      const list = assessments.get(group.study) ?? [];
-      list.push(assessSeries(group.series, scored, thresholds));
-      assessments.set(group.study, list);
-      step.ok += 1;
-    }
-    const critical = model
-      ? [...assessments.entries()].flatMap(([study, list]) =>
-          criticalFindingsOfStudy(study, list, model, metadata),
-        )
-      : [];
-    this.status.findings.critical = critical.length;
-    if (!model) step.state = 'skipped';
-    await this.finishStep('assess', startedAt);
-    return { assessments, critical };
+    return this.runStep('assess', (step) => {
+      const assessments = new Map<string, SeriesAssessment[]>();
+      for (const group of groups) {
+        const scored: ScoredInstance[] = group.instances.flatMap((i) => {
+          const prediction = predictions.get(i.sop);
+          return prediction ? [{ sop: i.sop, instanceNumber: i.instanceNumber, prediction }] : [];
+        });
+        if (!scored.length) continue;
+        const list = assessments.get(group.study) ?? [];
+        list.push(assessSeries(group.series, scored, thresholds));
+        assessments.set(group.study, list);
+        step.ok += 1;
+      }
+      const critical = model
+        ? [...assessments.entries()].flatMap(([study, list]) =>
+            criticalFindingsOfStudy(study, list, model, metadata),
+          )
+        : [];
+      this.status.findings.critical = critical.length;
+      if (!model) step.state = 'skipped';
+      return { assessments, critical };
+    });
   }
 
   /** notify: one message per critical finding per study, deduplicated across jobs and re-runs. */
-  async notify(groups: readonly SeriesGroup[], critical: readonly CriticalFinding[]): Promise<void> {
-    const step = this.step('notify');
-    step.state = critical.length ? 'running' : 'skipped';
-    const startedAt = performance.now();
-    for (const finding of critical) {
-      const group = groups.find((g) => g.study === finding.study && g.series === finding.series)!;
-      try {
-        if (await notifyOnce(finding, group, this.spec, this.batchRef, this.deps, this.status)) step.ok += 1;
-      } catch (error) {
-        step.failed += 1;
-        this.status.notifications.failed += 1;
-        step.errorCode = errorFields(error).errorCode;
-        this.log.error('notification failed', { step: 'notify', ...errorFields(error) });
-      }
-    }
-    await this.finishStep('notify', startedAt);
+  notify(groups: readonly SeriesGroup[], critical: readonly CriticalFinding[]): Promise<void> {
+    return this.runStep(
+      'notify',
+      async (step) => {
+        for (const finding of critical) {
+          const group = groups.find((g) => g.study === finding.study && g.series === finding.series)!;
+          try {
+            if (await this.notifyOnce(finding, group)) step.ok += 1;
+          } catch (error) {
+            step.failed += 1;
+            this.status.notifications.failed += 1;
+            step.errorCode = errorFields(error).errorCode;
+            this.log.error('notification failed', { step: 'notify', ...errorFields(error) });
+          }
+        }
+      },
+      { skip: critical.length === 0 },
+    );
   }
 
   /** record: results per study, deterministic (no wall-clock time), so a re-run writes the same. */
-  async recordResults(
+  recordResults(
     groups: readonly SeriesGroup[],
     inference: InferenceOutcome,
     { assessments, critical }: AssessOutcome,
   ): Promise<void> {
     const { model, metadata } = inference;
-    const step = this.step('record');
-    step.state = 'running';
-    const startedAt = performance.now();
-    for (const study of new Set(groups.map((g) => g.study))) {
-      const results = {
-        version: 1,
-        study,
-        jobId: this.spec.jobId,
-        model: model ?? null,
-        ...(metadata ? { decisionSupport: decisionSupportOf(metadata) } : {}),
-        inference: this.status.inference.state,
-        thresholds: this.thresholdsFor(metadata),
-        series: groups
-          .filter((g) => g.study === study)
-          .map((g) => {
-            const selected = inference.series.get(`${g.study}/${g.series}`);
-            return {
-              series: g.series,
-              modality: g.instances[0]?.modality ?? null,
-              bodyPart: g.instances[0]?.bodyPart ?? null,
-              instances: g.instances.length,
-              assessment: selected ? (selected.notAssessed ? 'not_assessed' : 'assessed') : 'none',
-              ...(selected?.notAssessed ? { notAssessed: selected.notAssessed } : {}),
-              ...(selected
-                ? {
-                    images: {
-                      inScope: selected.inScope,
-                      outOfScope: selected.outOfScope,
-                      outOfDistribution: selected.outOfDistribution,
-                    },
-                  }
-                : {}),
-              ...(selected?.rule ? { scopeRule: selected.rule } : {}),
-              findings: assessments.get(study)?.find((a) => a.series === g.series)?.findings ?? [],
-            };
-          }),
-        critical: critical
-          .filter((c) => c.study === study)
-          .map(({ model: _m, decisionSupport: _d, ...c }) => c),
-      };
-      await this.deps.store.put(
-        this.deps.processedBucket,
-        processedKeys.results(study),
-        JSON.stringify(results, null, 2),
-        {
-          contentType: 'application/json',
-        },
-      );
-      step.ok += 1;
+    return this.runStep('record', async (step) => {
+      for (const study of new Set(groups.map((g) => g.study))) {
+        const results = {
+          version: 1,
+          study,
+          jobId: this.spec.jobId,
+          model: model ?? null,
+          ...(metadata ? { decisionSupport: decisionSupportOf(metadata) } : {}),
+          inference: this.status.inference.state,
+          thresholds: this.thresholdsFor(metadata),
+          series: groups
+            .filter((g) => g.study === study)
+            .map((g) => {
+              const selected = inference.series.get(`${g.study}/${g.series}`);
+              return {
+                series: g.series,
+                modality: g.instances[0]?.modality ?? null,
+                bodyPart: g.instances[0]?.bodyPart ?? null,
+                instances: g.instances.length,
+                assessment: selected ? (selected.notAssessed ? 'not_assessed' : 'assessed') : 'none',
+                ...(selected?.notAssessed ? { notAssessed: selected.notAssessed } : {}),
+                ...(selected
+                  ? {
+                      images: {
+                        inScope: selected.inScope,
+                        outOfScope: selected.outOfScope,
+                        outOfDistribution: selected.outOfDistribution,
+                      },
+                    }
+                  : {}),
+                ...(selected?.rule ? { scopeRule: selected.rule } : {}),
+                findings: assessments.get(study)?.find((a) => a.series === g.series)?.findings ?? [],
+              };
+            }),
+          critical: critical
+            .filter((c) => c.study === study)
+            .map(({ model: _m, decisionSupport: _d, ...c }) => c),
+        };
+        await this.deps.store.put(
+          this.deps.processedBucket,
+          processedKeys.results(study),
+          JSON.stringify(results, null, 2),
+          {
+            contentType: 'application/json',
+          },
+        );
+        step.ok += 1;
+      }
+    });
+  }
+
+  /**
+   * At most one notification per study and label. The dedup record is written (put-if-absent) before
+   * the publish and marked sent after it. A record left in 'publishing' means a crash between the two:
+   * the publish is repeated (at least once beats never for a critical finding), carrying the same
+   * dedup key so that a reader can fold the two.
+   */
+  private async notifyOnce(finding: CriticalFinding, group: SeriesGroup): Promise<boolean> {
+    const { spec, deps, status } = this;
+    const key = processedKeys.notification(finding.study, finding.label);
+    const pending: DedupRecord = { state: 'publishing', jobId: spec.jobId, score: finding.score };
+    const created = await deps.store.put(deps.processedBucket, key, JSON.stringify(pending), {
+      contentType: 'application/json',
+      ifNoneMatch: true,
+    });
+    if (!created) {
+      const existing = await deps.store.getIfExists(deps.processedBucket, key);
+      const parsed = existing
+        ? (JSON.parse(Buffer.from(existing).toString('utf8')) as DedupRecord)
+        : undefined;
+      if (parsed?.state === 'sent') {
+        status.notifications.duplicatesSkipped += 1;
+        return false;
+      }
     }
-    step.durationMs = performance.now() - startedAt;
-    step.state = 'succeeded';
+    const instance = group.instances.find((i) => i.sop === finding.sop);
+    const ttl = deps.previewLinkTtlSeconds ?? 3600;
+    const imageKey = instance?.keys.preview
+      ? await findingImage(finding, instance.keys.preview, deps)
+      : undefined;
+    const previewUrl =
+      imageKey && deps.linkSigner
+        ? await deps.linkSigner.signGet(deps.processedBucket, imageKey.key, ttl)
+        : undefined;
+    const message = composeCriticalNotification(finding, {
+      modality: instance?.modality,
+      bodyPart: instance?.bodyPart,
+      batchRef: this.batchRef,
+      jobId: spec.jobId,
+      detectedAt: deps.clock.now(),
+      previewUrl,
+      previewTtlMinutes: Math.round(ttl / 60),
+      boxDrawn: imageKey?.boxDrawn ?? false,
+    });
+    const messageId = await deps.notifier.publish({ topicArn: deps.findingsTopicArn, ...message });
+    const sent: DedupRecord = { state: 'sent', jobId: spec.jobId, score: finding.score, messageId };
+    await deps.store.put(deps.processedBucket, key, JSON.stringify(sent), {
+      contentType: 'application/json',
+    });
+    status.notifications.published += 1;
+    return true;
   }
 
   /** The final state and the record; the exit code is non-zero unless every input and step ended well. */
@@ -527,60 +682,6 @@ interface DedupRecord {
   readonly jobId: string;
   readonly score: number;
   readonly messageId?: string;
-}
-
-/**
- * At most one notification per study and label. The dedup record is written (put-if-absent) before
- * the publish and marked sent after it. A record left in 'publishing' means a crash between the two:
- * the publish is repeated (at least once beats never for a critical finding), carrying the same
- * dedup key so that a reader can fold the two.
- */
-async function notifyOnce(
-  finding: CriticalFinding,
-  group: SeriesGroup,
-  spec: JobSpec,
-  batchRef: string | undefined,
-  deps: JobDeps,
-  status: JobStatus,
-): Promise<boolean> {
-  const key = processedKeys.notification(finding.study, finding.label);
-  const pending: DedupRecord = { state: 'publishing', jobId: spec.jobId, score: finding.score };
-  const created = await deps.store.put(deps.processedBucket, key, JSON.stringify(pending), {
-    contentType: 'application/json',
-    ifNoneMatch: true,
-  });
-  if (!created) {
-    const existing = await deps.store.getIfExists(deps.processedBucket, key);
-    const parsed = existing ? (JSON.parse(Buffer.from(existing).toString('utf8')) as DedupRecord) : undefined;
-    if (parsed?.state === 'sent') {
-      status.notifications.duplicatesSkipped += 1;
-      return false;
-    }
-  }
-  const instance = group.instances.find((i) => i.sop === finding.sop);
-  const ttl = deps.previewLinkTtlSeconds ?? 3600;
-  const imageKey = instance?.keys.preview
-    ? await findingImage(finding, instance.keys.preview, deps)
-    : undefined;
-  const previewUrl =
-    imageKey && deps.linkSigner
-      ? await deps.linkSigner.signGet(deps.processedBucket, imageKey.key, ttl)
-      : undefined;
-  const message = composeCriticalNotification(finding, {
-    modality: instance?.modality,
-    bodyPart: instance?.bodyPart,
-    batchRef,
-    jobId: spec.jobId,
-    detectedAt: deps.clock.now(),
-    previewUrl,
-    previewTtlMinutes: Math.round(ttl / 60),
-    boxDrawn: imageKey?.boxDrawn ?? false,
-  });
-  const messageId = await deps.notifier.publish({ topicArn: deps.findingsTopicArn, ...message });
-  const sent: DedupRecord = { state: 'sent', jobId: spec.jobId, score: finding.score, messageId };
-  await deps.store.put(deps.processedBucket, key, JSON.stringify(sent), { contentType: 'application/json' });
-  status.notifications.published += 1;
-  return true;
 }
 
 /**

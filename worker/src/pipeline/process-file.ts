@@ -1,25 +1,33 @@
 import {
   type InstanceAttributes,
   linkageKeys,
+  type ObjectStore,
   processedKeys,
   REASON_CODES,
   type ReasonCode,
   rawKeys,
+  codeOf as stableCodeOf,
 } from '@medimg/common';
+import {
+  type DicomFile,
+  DicomParseError,
+  getNumber,
+  getString,
+  parseDicom,
+  T,
+  writePart10,
+} from '@medimg/dicom';
 import { blankEncapsulated } from '../deid/blank-encapsulated.ts';
 import { DeidError, deidentify } from '../deid/deidentify.ts';
 import type { DeidOptions } from '../deid/options.ts';
 import { keyedInputId } from '../deid/pseudonyms.ts';
-import type { DicomFile } from '../dicom/dataset.ts';
-import { DicomParseError, parseDicom } from '../dicom/parse.ts';
-import { T } from '../dicom/tags.ts';
-import { getNumber, getString } from '../dicom/values.ts';
-import { writePart10 } from '../dicom/writer.ts';
 import { ImagingError } from '../imaging/errors.ts';
 import { type RenderedImage, renderImage } from '../imaging/render.ts';
-import type { ObjectStore } from '../ports/object-store.port.ts';
 import { scopeAttributes } from './scope.ts';
 import type { StepName } from './status.ts';
+
+/** The stable code of an error for the job record, never its message. */
+const codeOf = (error: unknown): string => stableCodeOf(error, 'INTERNAL_ERROR');
 
 /** Where each input ends (DESIGN D2): processed, quarantined with a reason, or failed with an error code. */
 export type FileResult =
@@ -242,11 +250,6 @@ function writeLinkage(ctx: FileContext, key: string, record: unknown): Promise<b
   });
   ctx.linkageWrites?.set(key, write);
   return write;
-}
-
-function codeOf(error: unknown): string {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' ? code : 'INTERNAL_ERROR';
 }
 
 function requireIdentifiers(file: DicomFile): void {

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkScope, type InstanceAttributes, type ModelScope } from '@medimg/common';
+import { parseDicom } from '@medimg/dicom';
 import { describe, expect, it } from 'vitest';
-import { parseDicom } from '../dicom/parse.ts';
 import { scopeAttributes, selectSeries } from './scope.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');

@@ -5,9 +5,7 @@ import {
   type ScopeReason,
   type ScopeVerdict,
 } from '@medimg/common';
-import type { DicomFile } from '../dicom/dataset.ts';
-import { T } from '../dicom/tags.ts';
-import { getNumber, getNumbers, getString } from '../dicom/values.ts';
+import { type DicomFile, getNumber, getNumbers, getString, T } from '@medimg/dicom';
 
 /**
  * The scope attributes of a de-identified image (issue 17): modality, body part, SOP class, photometric

@@ -1,4 +1,4 @@
-import type { ReasonCode } from '@medimg/common';
+import type { InstanceAttributes, ReasonCode } from '@medimg/common';
 
 /** The job record `jobs/<jobId>/status.json` (DESIGN D2): each step's state, counts, timings, errors. */
 export const STEP_NAMES = [
@@ -37,6 +37,14 @@ export interface FileRecord {
   study?: string;
   series?: string;
   sop?: string;
+  /** De-identified code strings and the instance number, for an inference-only re-run. */
+  modality?: string;
+  bodyPart?: string;
+  /** Scope attributes from the de-identified header, so that an inference-only re-run selects the same series. */
+  attributes?: InstanceAttributes;
+  instanceNumber?: number;
+  /** A model input PNG was stored for this instance (processedKeys.modelInput). */
+  modelInput?: boolean;
 }
 
 export type JobState = 'running' | 'succeeded' | 'completed_with_quarantine' | 'failed';
@@ -47,6 +55,8 @@ export interface JobStatus {
   /** Keyed reference of the upload batch (pseudonyms.ts keyedBatchRef), never the batch id itself. */
   readonly batchRef?: string;
   state: JobState;
+  /** Which attempt of the job wrote this record (1 for the first run; the dispatcher retries). */
+  attempt: number;
   startedAt: string;
   updatedAt: string;
   finishedAt?: string;
@@ -58,7 +68,13 @@ export interface JobStatus {
     errorCode?: string;
     requests: number;
   };
-  notifications: { published: number; duplicatesSkipped: number; failed: number };
+  notifications: {
+    published: number;
+    duplicatesSkipped: number;
+    failed: number;
+    /** `no-subscribers`: published to a topic nobody subscribes to (allowNoRecipients): not delivered. */
+    delivery: 'subscribers' | 'no-subscribers';
+  };
   findings: {
     critical: number;
     studies: number;
@@ -66,6 +82,11 @@ export interface JobStatus {
     /** Series not assessed: outside the model's declared scope, or every image out of distribution. */
     notAssessed?: { outOfScope: number; outOfDistribution: number };
   };
+  /**
+   * Set when this attempt re-ran inference alone: the earlier attempt had stored every file and
+   * failed only at inference, so its per-file results were reused.
+   */
+  resumedFrom?: { readonly attempt: number; readonly mode: 'inference-only' };
   /** What each step covers today, so a reader knows exactly what was (not) done. */
   coverage: Readonly<Record<string, string>>;
   files: FileRecord[];
@@ -76,6 +97,7 @@ export function newJobStatus(
   batchRef: string | undefined,
   inputs: number,
   now: Date,
+  attempt = 1,
 ): JobStatus {
   const steps = Object.fromEntries(
     STEP_NAMES.map((s) => [s, { state: 'pending', ok: 0, failed: 0, durationMs: 0 } satisfies StepRecord]),
@@ -85,12 +107,13 @@ export function newJobStatus(
     jobId,
     ...(batchRef ? { batchRef } : {}),
     state: 'running',
+    attempt,
     startedAt: now.toISOString(),
     updatedAt: now.toISOString(),
     counts: { inputs, processed: 0, quarantined: 0, failed: 0 },
     steps,
     inference: { state: 'pending', requests: 0 },
-    notifications: { published: 0, duplicatesSkipped: 0, failed: 0 },
+    notifications: { published: 0, duplicatesSkipped: 0, failed: 0, delivery: 'subscribers' },
     findings: { critical: 0, studies: 0, series: 0 },
     coverage: {},
     files: [],

@@ -1,5 +1,10 @@
 /** How the worker asks the model endpoint for predictions (DESIGN D5). Implemented by the SageMaker adapter. */
-import type { InferenceRequest, InferenceResponse, ModelMetadata } from '@medimg/common';
+import {
+  CodedError,
+  type InferenceRequest,
+  type InferenceResponse,
+  type ModelMetadata,
+} from '@medimg/common';
 
 export type InferenceErrorCode =
   /** The endpoint stayed unreachable, throttled or failing (5xx) through every retry, or does not exist. */
@@ -13,9 +18,8 @@ export type InferenceErrorCode =
   /** The model container refused the request or failed on it (not retried). */
   | 'MODEL_ERROR';
 
-export class InferenceError extends Error {
+export class InferenceError extends CodedError<InferenceErrorCode> {
   override readonly name = 'InferenceError';
-  readonly code: InferenceErrorCode;
   /** Attempts made before giving up (1 when the error is not retried). */
   readonly attempts: number;
 
@@ -24,8 +28,7 @@ export class InferenceError extends Error {
     message: string,
     options: { cause?: unknown; attempts?: number } = {},
   ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
+    super(code, message, { cause: options.cause });
     this.attempts = options.attempts ?? 1;
   }
 }

@@ -1,3 +1,5 @@
+import { CodedError } from '@medimg/common';
+
 /** Publishes a message to a topic (SNS in AWS, the local SNS-compatible server in the demo). */
 export interface PublishInput {
   readonly topicArn: string;
@@ -12,10 +14,9 @@ export interface Notifier {
   publish(input: PublishInput): Promise<string>;
 }
 
-export class NotifyError extends Error {
+export class NotifyError extends CodedError<'NOTIFY_FAILED'> {
   override readonly name = 'NotifyError';
-  readonly code = 'NOTIFY_FAILED';
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super('NOTIFY_FAILED', message, options);
   }
 }

@@ -24,10 +24,16 @@
  * SOP Instance UID and the input Media Storage SOP Instance UID: they form one study of one
  * (canary) patient.
  */
-import type { DataElement, DataSet, DicomFile, Tag } from '../../dicom/dataset.ts';
-import { tag } from '../../dicom/dataset.ts';
-import { T } from '../../dicom/tags.ts';
-import { sequenceElement, stringElement } from '../../dicom/values.ts';
+import {
+  type DataElement,
+  type DataSet,
+  type DicomFile,
+  sequenceElement,
+  stringElement,
+  T,
+  type Tag,
+  tag,
+} from '@medimg/dicom';
 import type { DeidOptions } from '../options.ts';
 import { PROFILE_TABLE, type ProfileTableRow } from '../profile-table.ts';
 import { enabledColumns, profileRowOf } from '../rules.ts';

@@ -8,11 +8,16 @@
  * Markers are `MRK` + 5 digits + `Z` (URs: `http://mrk<5 digits>z.example/`): fixed width with a
  * terminator, so no marker is a substring of another.
  */
-import type { DataSet, DicomFile, Tag } from '../../dicom/dataset.ts';
-import { tag } from '../../dicom/dataset.ts';
-import { PACKED_DICTIONARY } from '../../dicom/dictionary-data.ts';
-import { T } from '../../dicom/tags.ts';
-import { sequenceElement, stringElement } from '../../dicom/values.ts';
+import {
+  type DataSet,
+  type DicomFile,
+  dictionaryEntries,
+  sequenceElement,
+  stringElement,
+  T,
+  type Tag,
+  tag,
+} from '@medimg/dicom';
 import { profileRowOf } from '../rules.ts';
 import { SAFE_ATTRIBUTES } from '../safe-list.ts';
 
@@ -38,12 +43,10 @@ export const MADE_UP_TAGS: readonly { tag: Tag; vr: string; keyword: string }[] 
 /** Free-text attributes of the dictionary: [tag, VR, keyword] (data set groups only). */
 export function freeTextAttributes(): { tag: Tag; vr: string; keyword: string }[] {
   const out: { tag: Tag; vr: string; keyword: string }[] = [];
-  for (const line of PACKED_DICTIONARY.split('\n')) {
-    if (line === '') continue;
-    const [key = '', vrField = '', , , keyword = ''] = line.split(' ');
-    const vr = vrField.split('|')[0] ?? '';
+  for (const entry of dictionaryEntries()) {
+    const { tag: t, keyword } = entry;
+    const vr = entry.vr;
     if (!(FREE_TEXT_VRS as readonly string[]).includes(vr)) continue;
-    const t = Number.parseInt(key.replace(/X/g, '0'), 16) >>> 0;
     const group = t >>> 16;
     // Command (0000) and File Meta (0002) groups are not data set attributes; items are not elements.
     if (group === 0x0000 || group === 0x0002 || group === 0xfffe) continue;

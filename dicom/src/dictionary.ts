@@ -1,6 +1,6 @@
 /**
  * The DICOM data dictionary: tag -> VR, VM, keyword. The entries are generated from the standard
- * (dictionary-data.ts, by worker/scripts/gen-dictionary.ts); this module parses them once, lazily.
+ * (dictionary-data.ts, by dicom/scripts/gen-dictionary.ts); this module parses them once, lazily.
  */
 import type { Tag } from './dataset.ts';
 import { PACKED_DICTIONARY as PACKED } from './dictionary-data.ts';
@@ -21,6 +21,7 @@ export interface DictEntry {
 let exact: Map<Tag, DictEntry> | undefined;
 let repeating: DictEntry[] = [];
 let byKeyword: Map<string, Tag> | undefined;
+const inOrder: DictEntry[] = [];
 
 function load(): Map<Tag, DictEntry> {
   if (exact) return exact;
@@ -37,8 +38,10 @@ function load(): Map<Tag, DictEntry> {
     }
     const vrs = vrField.split('|');
     const base = { tag: value >>> 0, vr: vrs[0] ?? 'UN', vrs, vm, keyword, retired: retired === 'R' };
-    if (mask === 0xffffffff) exact.set(base.tag, base);
-    else repeating.push({ ...base, mask: mask >>> 0 });
+    const entry: DictEntry = mask === 0xffffffff ? base : { ...base, mask: mask >>> 0 };
+    if (mask === 0xffffffff) exact.set(base.tag, entry);
+    else repeating.push(entry);
+    inOrder.push(entry);
     if (keyword !== '' && !byKeyword.has(keyword)) byKeyword.set(keyword, base.tag);
   }
   // Most specific masks first, so (0028,04X0) wins over broader patterns.
@@ -80,6 +83,12 @@ export function lookupTag(t: Tag): DictEntry | undefined {
     if ((tagNum & (e.mask ?? 0)) >>> 0 === e.tag) return e;
   }
   return undefined;
+}
+
+/** Every entry of the dictionary, in tag order; a repeating group's tag has its xx at 00. */
+export function dictionaryEntries(): readonly DictEntry[] {
+  load();
+  return inOrder;
 }
 
 /** The tag of a dictionary keyword ('PatientName' -> 0x00100010); repeating groups give the xx=00 tag. */

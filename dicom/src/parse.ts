@@ -5,6 +5,7 @@
  * DICOM value.
  */
 import { inflateRawSync, inflateSync } from 'node:zlib';
+import { CodedError } from '@medimg/common';
 import dicomParser from 'dicom-parser';
 import type { DataElement, DataSet, DicomFile, Tag, TransferSyntax } from './dataset.ts';
 import { resolveVr } from './dictionary.ts';
@@ -16,13 +17,8 @@ export type DicomParseErrorCode =
   | 'DICOM_TOO_LARGE'
   | 'DECODED_SIZE_LIMIT';
 
-export class DicomParseError extends Error {
-  readonly code: DicomParseErrorCode;
-  constructor(code: DicomParseErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'DicomParseError';
-    this.code = code;
-  }
+export class DicomParseError extends CodedError<DicomParseErrorCode> {
+  override readonly name = 'DicomParseError';
 }
 
 export interface ParseOptions {

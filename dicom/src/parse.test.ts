@@ -9,16 +9,10 @@ const ascii = (s: string): number[] => [...s].map((c) => c.charCodeAt(0));
 /** 128-byte preamble, 'DICM' and a File Meta Information with only (0002,0010) Transfer Syntax UID. */
 function part10(transferSyntaxUid: string, dataSet: number[], withPreamble = true): Uint8Array {
   const uid = transferSyntaxUid.length % 2 === 0 ? transferSyntaxUid : `${transferSyntaxUid}\0`;
+  // biome-ignore format: byte fixture, one DICOM element per line
   const meta = [
     // (0002,0010) UI, 2-byte length, the UID padded with NUL
-    0x02,
-    0x00,
-    0x10,
-    0x00,
-    ...ascii('UI'),
-    uid.length,
-    0x00,
-    ...ascii(uid),
+    0x02, 0x00, 0x10, 0x00, ...ascii('UI'), uid.length, 0x00, ...ascii(uid),
   ];
   return Uint8Array.from([
     ...(withPreamble ? new Array(128).fill(0) : []),
@@ -28,51 +22,16 @@ function part10(transferSyntaxUid: string, dataSet: number[], withPreamble = tru
   ]);
 }
 
+// biome-ignore format: byte fixture, one DICOM element per line
 const EXPLICIT_LE = [
   // (0008,0060) CS, length 2, 'CT'
-  0x08,
-  0x00,
-  0x60,
-  0x00,
-  ...ascii('CS'),
-  0x02,
-  0x00,
-  ...ascii('CT'),
+  0x08, 0x00, 0x60, 0x00, ...ascii('CS'), 0x02, 0x00, ...ascii('CT'),
   // (0010,0010) PN, length 8, 'Doe^John'
-  0x10,
-  0x00,
-  0x10,
-  0x00,
-  ...ascii('PN'),
-  0x08,
-  0x00,
-  ...ascii('Doe^John'),
+  0x10, 0x00, 0x10, 0x00, ...ascii('PN'), 0x08, 0x00, ...ascii('Doe^John'),
   // (0028,0010) US, length 2, 512
-  0x28,
-  0x00,
-  0x10,
-  0x00,
-  ...ascii('US'),
-  0x02,
-  0x00,
-  0x00,
-  0x02,
+  0x28, 0x00, 0x10, 0x00, ...ascii('US'), 0x02, 0x00, 0x00, 0x02,
   // (7FE0,0010) OW, reserved 0000, 4-byte length 4, two 16-bit pixels 1 and 2
-  0xe0,
-  0x7f,
-  0x10,
-  0x00,
-  ...ascii('OW'),
-  0x00,
-  0x00,
-  0x04,
-  0x00,
-  0x00,
-  0x00,
-  0x01,
-  0x00,
-  0x02,
-  0x00,
+  0xe0, 0x7f, 0x10, 0x00, ...ascii('OW'), 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x01, 0x00, 0x02, 0x00,
 ];
 
 describe('parseDicom', () => {
@@ -92,29 +51,13 @@ describe('parseDicom', () => {
   });
 
   it('reads implicit VR little endian, taking VRs from the dictionary', () => {
+    // biome-ignore format: byte fixture, one DICOM element per line
     const file = parseDicom(
       part10('1.2.840.10008.1.2', [
         // (0010,0010) 4-byte length 4, 'Doe^'
-        0x10,
-        0x00,
-        0x10,
-        0x00,
-        0x04,
-        0x00,
-        0x00,
-        0x00,
-        ...ascii('Doe^'),
+        0x10, 0x00, 0x10, 0x00, 0x04, 0x00, 0x00, 0x00, ...ascii('Doe^'),
         // (0028,0010) 4-byte length 2, 256
-        0x28,
-        0x00,
-        0x10,
-        0x00,
-        0x02,
-        0x00,
-        0x00,
-        0x00,
-        0x00,
-        0x01,
+        0x28, 0x00, 0x10, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x01,
       ]),
     );
     expect(file.transferSyntax.explicitVr).toBe(false);
@@ -124,18 +67,11 @@ describe('parseDicom', () => {
   });
 
   it('reads explicit VR big endian and keeps values in big endian order', () => {
+    // biome-ignore format: byte fixture, one DICOM element per line
     const file = parseDicom(
       part10('1.2.840.10008.1.2.2', [
         // (0028,0010) US, length 2, 512 big endian
-        0x00,
-        0x28,
-        0x00,
-        0x10,
-        ...ascii('US'),
-        0x00,
-        0x02,
-        0x02,
-        0x00,
+        0x00, 0x28, 0x00, 0x10, ...ascii('US'), 0x00, 0x02, 0x02, 0x00,
       ]),
     );
     expect(file.transferSyntax.byteOrder).toBe('big');
@@ -148,18 +84,11 @@ describe('parseDicom', () => {
     expect(explicit.meta.size).toBe(0);
     expect(explicit.transferSyntax.uid).toBe('1.2.840.10008.1.2.1');
     expect(getString(explicit.dataset, T.PatientName)).toBe('Doe^John');
+    // biome-ignore format: byte fixture, one DICOM element per line
     const implicit = parseDicom(
       Uint8Array.from([
         // (0008,0060) 4-byte length 2, 'MR'
-        0x08,
-        0x00,
-        0x60,
-        0x00,
-        0x02,
-        0x00,
-        0x00,
-        0x00,
-        ...ascii('MR'),
+        0x08, 0x00, 0x60, 0x00, 0x02, 0x00, 0x00, 0x00, ...ascii('MR'),
       ]),
     );
     expect(implicit.transferSyntax.uid).toBe('1.2.840.10008.1.2');
@@ -167,105 +96,29 @@ describe('parseDicom', () => {
   });
 
   it('reads nested undefined-length sequences and items', () => {
+    // biome-ignore format: byte fixture, one DICOM element per line
     const file = parseDicom(
       part10('1.2.840.10008.1.2.1', [
         // (0008,1140) SQ, reserved, undefined length
-        0x08,
-        0x00,
-        0x40,
-        0x11,
-        ...ascii('SQ'),
-        0x00,
-        0x00,
-        0xff,
-        0xff,
-        0xff,
-        0xff,
+        0x08, 0x00, 0x40, 0x11, ...ascii('SQ'), 0x00, 0x00, 0xff, 0xff, 0xff, 0xff,
         // (FFFE,E000) item, undefined length
-        0xfe,
-        0xff,
-        0x00,
-        0xe0,
-        0xff,
-        0xff,
-        0xff,
-        0xff,
+        0xfe, 0xff, 0x00, 0xe0, 0xff, 0xff, 0xff, 0xff,
         // (0008,1150) UI, length 4, '1.2\0'
-        0x08,
-        0x00,
-        0x50,
-        0x11,
-        ...ascii('UI'),
-        0x04,
-        0x00,
-        ...ascii('1.2'),
-        0x00,
+        0x08, 0x00, 0x50, 0x11, ...ascii('UI'), 0x04, 0x00, ...ascii('1.2'), 0x00,
         // (0040,A730) SQ, undefined length (nested)
-        0x40,
-        0x00,
-        0x30,
-        0xa7,
-        ...ascii('SQ'),
-        0x00,
-        0x00,
-        0xff,
-        0xff,
-        0xff,
-        0xff,
+        0x40, 0x00, 0x30, 0xa7, ...ascii('SQ'), 0x00, 0x00, 0xff, 0xff, 0xff, 0xff,
         // (FFFE,E000) item, length 10
-        0xfe,
-        0xff,
-        0x00,
-        0xe0,
-        0x0a,
-        0x00,
-        0x00,
-        0x00,
+        0xfe, 0xff, 0x00, 0xe0, 0x0a, 0x00, 0x00, 0x00,
         // (0040,A040) CS, length 2, 'ID'
-        0x40,
-        0x00,
-        0x40,
-        0xa0,
-        ...ascii('CS'),
-        0x02,
-        0x00,
-        ...ascii('ID'),
+        0x40, 0x00, 0x40, 0xa0, ...ascii('CS'), 0x02, 0x00, ...ascii('ID'),
         // (FFFE,E0DD) sequence delimiter (nested)
-        0xfe,
-        0xff,
-        0xdd,
-        0xe0,
-        0x00,
-        0x00,
-        0x00,
-        0x00,
+        0xfe, 0xff, 0xdd, 0xe0, 0x00, 0x00, 0x00, 0x00,
         // (FFFE,E00D) item delimiter
-        0xfe,
-        0xff,
-        0x0d,
-        0xe0,
-        0x00,
-        0x00,
-        0x00,
-        0x00,
+        0xfe, 0xff, 0x0d, 0xe0, 0x00, 0x00, 0x00, 0x00,
         // (FFFE,E0DD) sequence delimiter
-        0xfe,
-        0xff,
-        0xdd,
-        0xe0,
-        0x00,
-        0x00,
-        0x00,
-        0x00,
+        0xfe, 0xff, 0xdd, 0xe0, 0x00, 0x00, 0x00, 0x00,
         // (0010,0020) LO, length 2, 'P1'
-        0x10,
-        0x00,
-        0x20,
-        0x00,
-        ...ascii('LO'),
-        0x02,
-        0x00,
-        ...ascii('P1'),
+        0x10, 0x00, 0x20, 0x00, ...ascii('LO'), 0x02, 0x00, ...ascii('P1'),
       ]),
     );
     const seq = file.dataset.get(tag(0x0008, 0x1140))!;
@@ -280,55 +133,17 @@ describe('parseDicom', () => {
   });
 
   it('keeps encapsulated pixel data as offset table and fragments', () => {
+    // biome-ignore format: byte fixture, one DICOM element per line
     const file = parseDicom(
       part10('1.2.840.10008.1.2.4.50', [
         // (7FE0,0010) OB, undefined length
-        0xe0,
-        0x7f,
-        0x10,
-        0x00,
-        ...ascii('OB'),
-        0x00,
-        0x00,
-        0xff,
-        0xff,
-        0xff,
-        0xff,
+        0xe0, 0x7f, 0x10, 0x00, ...ascii('OB'), 0x00, 0x00, 0xff, 0xff, 0xff, 0xff,
         // basic offset table item, length 4, offset 0
-        0xfe,
-        0xff,
-        0x00,
-        0xe0,
-        0x04,
-        0x00,
-        0x00,
-        0x00,
-        0x00,
-        0x00,
-        0x00,
-        0x00,
+        0xfe, 0xff, 0x00, 0xe0, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
         // fragment item, length 4
-        0xfe,
-        0xff,
-        0x00,
-        0xe0,
-        0x04,
-        0x00,
-        0x00,
-        0x00,
-        0xff,
-        0xd8,
-        0xff,
-        0xd9,
+        0xfe, 0xff, 0x00, 0xe0, 0x04, 0x00, 0x00, 0x00, 0xff, 0xd8, 0xff, 0xd9,
         // sequence delimiter
-        0xfe,
-        0xff,
-        0xdd,
-        0xe0,
-        0x00,
-        0x00,
-        0x00,
-        0x00,
+        0xfe, 0xff, 0xdd, 0xe0, 0x00, 0x00, 0x00, 0x00,
       ]),
     );
     const px = file.dataset.get(T.PixelData)!;
@@ -342,17 +157,10 @@ describe('parseDicom', () => {
   });
 
   it('rejects a length larger than the file with DICOM_TRUNCATED', () => {
+    // biome-ignore format: byte fixture, one DICOM element per line
     const bytes = part10('1.2.840.10008.1.2', [
       // (0010,0010) implicit, length 0x7FFFFFF0 but only 4 bytes follow
-      0x10,
-      0x00,
-      0x10,
-      0x00,
-      0xf0,
-      0xff,
-      0xff,
-      0x7f,
-      ...ascii('Doe^'),
+      0x10, 0x00, 0x10, 0x00, 0xf0, 0xff, 0xff, 0x7f, ...ascii('Doe^'),
     ]);
     expect(() => parseDicom(bytes)).toThrow(expect.objectContaining({ code: 'DICOM_TRUNCATED' }));
   });

@@ -7,6 +7,7 @@
 
 /** VRs whose values use the Specific Character Set; all others use the default repertoire. */
 import { TextDecoder } from 'node:util';
+import { CodedError } from '@medimg/common';
 
 const EXTENDED_VRS = new Set(['SH', 'LO', 'ST', 'LT', 'PN', 'UC', 'UT']);
 /** VRs in which a backslash is a value delimiter rather than a character. */
@@ -16,11 +17,10 @@ export const usesSpecificCharacterSet = (vr: string): boolean => EXTENDED_VRS.ha
 export const isMultiValuedTextVr = (vr: string): boolean => !SINGLE_VALUED_TEXT_VRS.has(vr);
 
 /** Thrown by encodeText when a character cannot be represented in the data set's character set. */
-export class CharsetError extends Error {
-  readonly code = 'CHARSET_UNENCODABLE' as const;
+export class CharsetError extends CodedError<'CHARSET_UNENCODABLE'> {
+  override readonly name = 'CharsetError';
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'CharsetError';
+    super('CHARSET_UNENCODABLE', message, options);
   }
 }
 

@@ -5,7 +5,9 @@
  * undefined length and delimiters; encapsulated pixel data as offset-table item, fragment items
  * and sequence delimiter. Values are copied byte for byte.
  */
+
 import { deflateRawSync } from 'node:zlib';
+import { CodedError } from '@medimg/common';
 import type { ByteOrder, DataElement, DataSet, DicomFile, TransferSyntax } from './dataset.ts';
 import { isKnownVr } from './parse.ts';
 import { T } from './tags.ts';
@@ -15,11 +17,10 @@ import { stringElement } from './values.ts';
 export const IMPLEMENTATION_CLASS_UID = '2.25.111588973178601870358726404139308012315';
 export const IMPLEMENTATION_VERSION_NAME = 'MEDIMG_0_1';
 
-export class DicomWriteError extends Error {
-  readonly code = 'DICOM_WRITE_FAILED' as const;
+export class DicomWriteError extends CodedError<'DICOM_WRITE_FAILED'> {
+  override readonly name = 'DicomWriteError';
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'DicomWriteError';
+    super('DICOM_WRITE_FAILED', message, options);
   }
 }
 

@@ -1,0 +1,2 @@
+/** Test support for the AWS adapters: a local S3 server (s3rver) and a prefix listing. Never in production images. */
+export { type LocalS3, listObjects, startLocalS3 } from './local-s3.ts';
