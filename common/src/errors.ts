@@ -59,6 +59,7 @@ export const ERROR_CODES = {
   BAD_JSON: 'The request body is not JSON.',
   BAD_REQUEST: 'The request does not follow the inference contract.',
   BAD_IMAGE: 'An instance is not a model-input PNG.',
+  OUT_OF_SCOPE: "An instance lacks scope attributes or falls outside the model's declared scope.",
   UNSUPPORTED_CONTENT_TYPE: 'The request content type is not supported.',
   NOT_ACCEPTABLE: 'The requested response type is not supported.',
   METHOD_NOT_ALLOWED: 'The HTTP method is not allowed on this path.',

@@ -32,8 +32,9 @@ export interface WorkerSettings {
   readonly cpu: number;
   readonly memoryMiB: number;
   readonly cpuArchitecture: CpuArchitectureName;
-  /** JSON object `{"label": minScore}`: which model findings are critical (DESIGN D5). */
-  readonly criticalThresholds: Readonly<Record<string, number>>;
+  /** JSON object `{"label": minScore}`: which model findings are critical (DESIGN D5). Unset: the
+   * thresholds the model was calibrated for (its metadata, models/MODEL_CARD.md). */
+  readonly criticalThresholds?: Readonly<Record<string, number>>;
   readonly burnedInPolicy: BurnedInPolicy;
   /** De-identification profile (docs/deidentification.md): research (default) or safe-harbor. */
   readonly deidProfile: 'research' | 'safe-harbor';
@@ -136,7 +137,6 @@ export const DEFAULT_CONFIG: PipelineConfig = {
     cpu: 2048,
     memoryMiB: 8192,
     cpuArchitecture: 'x86_64',
-    criticalThresholds: { suspicious_lesion: 0.9 },
     burnedInPolicy: 'quarantine',
     deidProfile: 'research',
     logLevel: 'info',
@@ -222,7 +222,7 @@ export function readPipelineConfig(node: ContextSource | Node): PipelineConfig {
         'x86_64',
         'arm64',
       ] as const),
-      criticalThresholds: r.thresholds('criticalThresholds', d.worker.criticalThresholds),
+      ...(r.has('criticalThresholds') ? { criticalThresholds: r.thresholds('criticalThresholds', {}) } : {}),
       burnedInPolicy: r.oneOf('burnedInPolicy', d.worker.burnedInPolicy, [
         'quarantine',
         'redact',
@@ -311,6 +311,10 @@ const PRINCIPAL_ARN = /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]{1,51
 /** Context values come as JSON from cdk.json and as strings from `-c key=value`: accept both. */
 class ContextReader {
   constructor(private readonly source: ContextSource) {}
+
+  has(key: string): boolean {
+    return this.raw(key) !== undefined;
+  }
 
   private raw(key: string): unknown {
     return this.source.tryGetContext(key);

@@ -485,7 +485,6 @@ describe('processing', () => {
         FINDINGS_TOPIC_ARN: ref(n.findingsTopic),
         OPS_TOPIC_ARN: ref(n.opsTopic),
         DEID_KEY_SECRET_ARN: ref(stack.deidKey.secret),
-        CRITICAL_THRESHOLDS: '{"suspicious_lesion":0.9}',
         BURNED_IN_POLICY: 'quarantine',
         DEID_PROFILE: 'research',
         MAX_DECODED_BYTES: String(256 * 1024 * 1024),
@@ -494,6 +493,8 @@ describe('processing', () => {
       }),
     );
     expect(Object.keys(env)).not.toContain('DEID_KEY');
+    // No override by default: the worker uses the thresholds the model was calibrated for.
+    expect(Object.keys(env)).not.toContain('CRITICAL_THRESHOLDS');
     expect(container.Secrets).toBeUndefined();
   });
 

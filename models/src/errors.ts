@@ -5,6 +5,7 @@ export type ModelServerErrorCode =
   | 'BAD_JSON'
   | 'BAD_REQUEST'
   | 'BAD_IMAGE'
+  | 'OUT_OF_SCOPE'
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_CONTENT_TYPE'
   | 'NOT_ACCEPTABLE'
@@ -20,6 +21,7 @@ const STATUS: Record<ModelServerErrorCode, number> = {
   BAD_JSON: 400,
   BAD_REQUEST: 400,
   BAD_IMAGE: 400,
+  OUT_OF_SCOPE: 422,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_CONTENT_TYPE: 415,
   NOT_ACCEPTABLE: 406,

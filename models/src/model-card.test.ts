@@ -31,8 +31,16 @@ interface Card {
       negatives: number;
       rocAucByKind: Record<string, number>;
       localisationHitRate: number;
+      criticalThreshold: number;
+      sensitivityAtCritical: number;
     };
   };
+  criticalThresholds: Record<string, number>;
+  performance: {
+    falseAlarmsPer100Studies: { value: number; ci95: [number, number]; studies: number; target: number };
+    syntheticSensitivity: number;
+  };
+  scope: { rules: { description: string }[] };
 }
 
 let card: Card;
@@ -94,6 +102,21 @@ describe('model card figures, recomputed from the committed model', () => {
       if (cx >= box.x && cx <= box.x + box.width && cy >= box.y && cy <= box.y + box.height) hits++;
     }
     expect(hits / truePositives).toBeGreaterThanOrEqual(card.evaluation.metrics.localisationHitRate - 0.02);
+  });
+
+  it('keeps the sensitivity on synthetic lesions at the critical threshold the card reports', () => {
+    const critical = card.criticalThresholds.suspicious_lesion!;
+    expect(critical).toBe(card.evaluation.metrics.criticalThreshold);
+    const { sensitivity } = operatingPoint(scores, set.labels, critical);
+    expect(sensitivity).toBeGreaterThanOrEqual(card.performance.syntheticSensitivity - RATE_TOLERANCE);
+  });
+
+  it('states the critical threshold, the false alarm rate with its interval and the scope in MODEL_CARD.md', async () => {
+    const text = await readFile(new URL('../MODEL_CARD.md', import.meta.url), 'utf8');
+    const far = card.performance.falseAlarmsPer100Studies;
+    expect(text).toContain(`| ${card.criticalThresholds.suspicious_lesion!.toFixed(2)} |`);
+    expect(text).toContain(`| ${far.value} [${far.ci95[0]}, ${far.ci95[1]}] |`);
+    for (const rule of card.scope.rules) expect(text).toContain(rule.description);
   });
 
   it('states the same figures in MODEL_CARD.md', async () => {

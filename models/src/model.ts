@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MODEL_INPUT_SIZE, type ModelIdentity } from '@medimg/common/inference.ts';
+import {
+  MODEL_INPUT_SIZE,
+  type ModelIdentity,
+  type ModelMetadata,
+  type ModelScope,
+} from '@medimg/common/inference.ts';
 import * as ort from 'onnxruntime-node';
 import { ModelServerError } from './errors.ts';
 
@@ -18,6 +23,20 @@ export interface ModelManifest {
   readonly threshold: { readonly recommended: number };
   readonly reportingFloor: number;
   readonly outputs: { readonly heatmap: { readonly shape: readonly number[] } };
+  /** Declared scope, intended use, calibrated thresholds and measured performance (issue 17). */
+  readonly kind: ModelMetadata['kind'];
+  readonly intendedUse: string;
+  readonly scope: ModelScope;
+  readonly criticalThresholds: Readonly<Record<string, number>>;
+  readonly performance: ModelMetadata['performance'];
+  /** Out-of-distribution check: the ONNX output holding pooled features, their training mean and precision
+   * (inverse covariance, k x k), and the limit on sqrt(Mahalanobis² / k). Optional: without it, no check. */
+  readonly ood?: {
+    readonly output: string;
+    readonly mean: readonly number[];
+    readonly precision: readonly (readonly number[])[];
+    readonly limit: number;
+  };
 }
 
 export interface ModelOutput {
@@ -25,6 +44,8 @@ export interface ModelOutput {
   readonly scores: Float32Array;
   /** Heat-map logits, `grid`² per image, row-major. */
   readonly heatmaps: Float32Array;
+  /** Out-of-distribution distance per image (NaN when the model has no check). */
+  readonly oodDistances: Float32Array;
 }
 
 export interface LoadedModel {
@@ -32,6 +53,8 @@ export interface LoadedModel {
   readonly manifest: ModelManifest;
   readonly label: string;
   readonly grid: number;
+  /** What the model says about itself (served on `{"metadata":true}`). */
+  readonly metadata: ModelMetadata;
   /** Run `count` images laid out as [count, 1, S, S] float32 in [0, 1]. Splits into runs of MAX_RUN_BATCH. */
   run(pixels: Float32Array, count: number): Promise<ModelOutput>;
   close(): Promise<void>;
@@ -54,7 +77,49 @@ function parseManifest(text: string): ModelManifest {
       'model.json lacks name, version, one label, file, threshold, reportingFloor or heatmap shape',
     );
   }
+  const label = m.labels[0] as string;
+  const rules = m.scope?.rules;
+  if (
+    (m.kind !== 'reference' && m.kind !== 'site') ||
+    typeof m.intendedUse !== 'string' ||
+    m.intendedUse.length === 0 ||
+    !Array.isArray(rules) ||
+    rules.length === 0 ||
+    rules.some((r) => typeof r?.name !== 'string' || !Array.isArray(r.modalities) || !r.sizePx) ||
+    typeof m.criticalThresholds?.[label] !== 'number' ||
+    typeof m.performance?.falseAlarmsPer100Studies?.value !== 'number' ||
+    typeof m.performance?.syntheticSensitivity !== 'number'
+  ) {
+    throw new Error(
+      'model.json lacks kind, intendedUse, scope rules, a critical threshold for its label or performance',
+    );
+  }
+  if (
+    m.ood &&
+    (typeof m.ood.output !== 'string' ||
+      !Array.isArray(m.ood.mean) ||
+      m.ood.mean.length === 0 ||
+      !Array.isArray(m.ood.precision) ||
+      m.ood.precision.length !== m.ood.mean.length ||
+      m.ood.precision.some((row) => !Array.isArray(row) || row.length !== m.ood!.mean.length) ||
+      typeof m.ood.limit !== 'number')
+  ) {
+    throw new Error('model.json ood needs output, mean (k), precision (k x k) and limit');
+  }
   return m as ModelManifest;
+}
+
+export function metadataOf(m: ModelManifest): ModelMetadata {
+  return {
+    name: m.name,
+    version: m.version,
+    labels: m.labels,
+    intendedUse: m.intendedUse,
+    scope: m.scope,
+    criticalThresholds: m.criticalThresholds,
+    performance: m.performance,
+    kind: m.kind,
+  };
 }
 
 /** Load model.json and the ONNX file it names from `modelDir`, checking the file's SHA-256 when given. */
@@ -94,7 +159,28 @@ export async function loadModel(modelDir: string, options: { threads?: number } 
     if (!(scores instanceof Float32Array) || !(heatmaps instanceof Float32Array)) {
       throw new ModelServerError('MODEL_ERROR', 'model outputs lack score or heatmap');
     }
-    return { scores, heatmaps };
+    const oodDistances = new Float32Array(count).fill(Number.NaN);
+    const ood = manifest.ood;
+    if (ood) {
+      const features = out[ood.output]?.data;
+      const k = ood.mean.length;
+      if (!(features instanceof Float32Array) || features.length !== count * k) {
+        throw new ModelServerError('MODEL_ERROR', `model output ${ood.output} lacks ${k} features per image`);
+      }
+      const d = new Float64Array(k);
+      for (let i = 0; i < count; i++) {
+        for (let j = 0; j < k; j++) d[j] = features[i * k + j]! - ood.mean[j]!;
+        let sum = 0;
+        for (let a = 0; a < k; a++) {
+          const row = ood.precision[a]!;
+          let t = 0;
+          for (let b = 0; b < k; b++) t += row[b]! * d[b]!;
+          sum += d[a]! * t;
+        }
+        oodDistances[i] = Math.sqrt(Math.max(sum, 0) / k);
+      }
+    }
+    return { scores, heatmaps, oodDistances };
   }
 
   return {
@@ -102,9 +188,11 @@ export async function loadModel(modelDir: string, options: { threads?: number } 
     manifest,
     label: manifest.labels[0]!,
     grid,
+    metadata: metadataOf(manifest),
     async run(pixels, count) {
       const scores = new Float32Array(count);
       const heatmaps = new Float32Array(count * grid * grid);
+      const oodDistances = new Float32Array(count);
       for (let start = 0; start < count; start += MAX_RUN_BATCH) {
         const n = Math.min(MAX_RUN_BATCH, count - start);
         const slice = pixels.subarray(start * pixelsPerImage, (start + n) * pixelsPerImage);
@@ -120,8 +208,9 @@ export async function loadModel(modelDir: string, options: { threads?: number } 
         }
         scores.set(out.scores, start);
         heatmaps.set(out.heatmaps, start * grid * grid);
+        oodDistances.set(out.oodDistances, start);
       }
-      return { scores, heatmaps };
+      return { scores, heatmaps, oodDistances };
     },
     close: () => session.release(),
   };

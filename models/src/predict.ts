@@ -4,10 +4,14 @@
  * reporting floor, the same heat-map box. Only the transport differs.
  */
 import {
+  checkScope,
   type InferenceRequest,
   type InferenceResponse,
+  type InstanceAttributes,
   type InstancePrediction,
   MODEL_INPUT_SIZE,
+  type ModelMetadata,
+  SCOPE_REASONS,
 } from '@medimg/common/inference.ts';
 import { decodeModelInput } from './decode.ts';
 import { ModelServerError } from './errors.ts';
@@ -17,6 +21,28 @@ import { hottestBox } from './postprocess.ts';
 export interface PredictItem {
   readonly id: string;
   readonly png: Buffer;
+  readonly attributes?: InstanceAttributes;
+}
+
+/** The declared scope, enforced: every instance must carry attributes inside one of the model's rules. */
+export function refuseOutOfScope(model: LoadedModel, items: readonly PredictItem[]): void {
+  items.forEach((item, index) => {
+    if (!item.attributes) {
+      throw new ModelServerError(
+        'OUT_OF_SCOPE',
+        `instances[${index}] has no attributes: the model assesses only images that declare their scope`,
+      );
+    }
+    const verdict = checkScope(model.manifest.scope, item.attributes);
+    if (!verdict.inScope) {
+      throw new ModelServerError(
+        'OUT_OF_SCOPE',
+        `instances[${index}] is outside the model's declared scope: ${verdict.reasons
+          .map((r) => `${r} (${SCOPE_REASONS[r]})`)
+          .join(', ')}`,
+      );
+    }
+  });
 }
 
 /** Decode every model-input PNG, run the model, and shape the answer as the inference contract says. */
@@ -34,9 +60,18 @@ export async function predict(
   const out = await model.run(pixels, items.length);
   const inferenceMs = Math.round((performance.now() - started) * 100) / 100;
   const cells = model.grid * model.grid;
+  const limit = model.manifest.ood?.limit;
   const predictions: InstancePrediction[] = items.map((item, i) => {
     const score = round(out.scores[i]!);
+    const distance = out.oodDistances[i]!;
+    const ood =
+      limit !== undefined && Number.isFinite(distance) ? { distance: round(distance), limit } : undefined;
+    // An in-scope image unlike anything the model was trained on is not assessed (decision 017).
+    if (ood && ood.distance > ood.limit) {
+      return { id: item.id, scores: {}, findings: [], notAssessed: 'OUT_OF_DISTRIBUTION', ood };
+    }
     return {
+      ...(ood ? { ood } : {}),
       id: item.id,
       scores: { [model.label]: score },
       findings:
@@ -59,6 +94,8 @@ const round = (x: number): number => Math.round(x * 1e6) / 1e6;
 /** The model answering inference requests in this process, with no server in between. */
 export interface InProcessPredictor {
   readonly model: LoadedModel;
+  /** The model's metadata, as the container serves it on `{"metadata":true}`. */
+  describe(): ModelMetadata;
   /** The same request and answer as POST /invocations (base64 PNGs in, predictions out). */
   invoke(request: InferenceRequest): Promise<InferenceResponse>;
   close(): Promise<void>;
@@ -72,14 +109,17 @@ export async function loadInProcessPredictor(
   const floor = options.reportingFloor ?? model.manifest.reportingFloor;
   return {
     model,
-    invoke: (request) => {
+    describe: () => model.metadata,
+    invoke: async (request) => {
       if (request.instances.length === 0)
         throw new ModelServerError('BAD_REQUEST', 'an inference request needs at least one instance');
-      return predict(
-        model,
-        request.instances.map((i) => ({ id: i.id, png: Buffer.from(i.data, 'base64') })),
-        floor,
-      );
+      const items = request.instances.map((i) => ({
+        id: i.id,
+        png: Buffer.from(i.data, 'base64'),
+        ...(i.attributes ? { attributes: i.attributes } : {}),
+      }));
+      refuseOutOfScope(model, items);
+      return predict(model, items, floor);
     },
     close: () => model.close(),
   };

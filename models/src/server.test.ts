@@ -3,12 +3,13 @@ import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import type { InferenceErrorBody, InferenceResponse } from '@medimg/common/inference.ts';
+import type { InferenceErrorBody, InferenceResponse, MetadataResponse } from '@medimg/common/inference.ts';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EvalSet, evalImagePng, readEvalSet } from './eval-set.ts';
+import { EVAL_KINDS, type EvalSet, evalImagePng, readEvalSet } from './eval-set.ts';
 import { ARTIFACTS_DIR } from './index.ts';
 import type { ModelManifest } from './model.ts';
+import { attributesInside, ruleNamed } from './scope-example.ts';
 import { type ModelServer, startModelServer } from './server.ts';
 
 const quiet = (): void => {};
@@ -31,12 +32,22 @@ async function post(
   };
 }
 
+/** The scope rule each kind of synthetic evaluation image belongs to. */
+const RULE_OF_KIND: Record<(typeof EVAL_KINDS)[number], string> = {
+  ct_chest: 'ct_chest',
+  cr_chest: 'xr_chest',
+  mr_head: 'mr_head',
+};
+const attributesOf = (i: number) =>
+  attributesInside(ruleNamed(manifest.scope, RULE_OF_KIND[EVAL_KINDS[evalSet.kinds[i]!]!]));
+
 const instancesBody = async (indices: number[]): Promise<string> =>
   JSON.stringify({
     instances: await Promise.all(
       indices.map(async (i) => ({
         id: `img-${i}`,
         data: (await evalImagePng(evalSet, i)).toString('base64'),
+        attributes: attributesOf(i),
       })),
     ),
   });
@@ -128,11 +139,59 @@ describe('model server: POST /invocations', () => {
     }
   });
 
-  it('accepts a single image/png body and answers for id "0"', async () => {
-    const png = await evalImagePng(evalSet, positive);
-    const res = await post(`${server.url}/invocations`, png, { 'content-type': 'image/png' });
+  it('serves its metadata on {"metadata":true}: scope, intended use, calibrated threshold, performance', async () => {
+    const res = await fetch(`${server.url}/invocations`, {
+      method: 'POST',
+      body: '{"metadata":true}',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(res.status).toBe(200);
-    expect((res.json as InferenceResponse).predictions.map((p) => p.id)).toEqual(['0']);
+    const { metadata } = (await res.json()) as MetadataResponse;
+    expect(metadata).toMatchObject({
+      name: manifest.name,
+      version: manifest.version,
+      kind: 'reference',
+      intendedUse: manifest.intendedUse,
+      criticalThresholds: manifest.criticalThresholds,
+      performance: manifest.performance,
+    });
+    expect(metadata.scope.rules.map((r) => r.name)).toEqual(['ct_chest', 'xr_chest', 'mr_head']);
+  });
+
+  it('marks an in-scope image unlike its training data as not assessed (out of distribution), with no score', async () => {
+    // A checkerboard of 4-pixel squares: within the CT chest scope by its attributes, nothing like a CT.
+    const pixels = Buffer.alloc(128 * 128);
+    for (let y = 0; y < 128; y++)
+      for (let x = 0; x < 128; x++) pixels[y * 128 + x] = ((x >> 2) + (y >> 2)) % 2 ? 255 : 0;
+    const png = await sharp(pixels, { raw: { width: 128, height: 128, channels: 1 } })
+      .png()
+      .toBuffer();
+    const body = JSON.stringify({
+      instances: [
+        {
+          id: 'board',
+          data: png.toString('base64'),
+          attributes: attributesInside(ruleNamed(manifest.scope, 'ct_chest')),
+        },
+        {
+          id: 'phantom',
+          data: (await evalImagePng(evalSet, negative)).toString('base64'),
+          attributes: attributesOf(negative),
+        },
+      ],
+    });
+    const res = await post(`${server.url}/invocations`, body);
+    expect(res.status).toBe(200);
+    const [board, phantom] = res.json.predictions;
+    expect(board).toMatchObject({
+      id: 'board',
+      notAssessed: 'OUT_OF_DISTRIBUTION',
+      scores: {},
+      findings: [],
+    });
+    expect(board!.ood!.distance).toBeGreaterThan(board!.ood!.limit);
+    expect(phantom!.notAssessed).toBeUndefined();
+    expect(phantom!.ood!.distance).toBeLessThanOrEqual(phantom!.ood!.limit);
   });
 
   it('answers the SageMaker runtime path /endpoints/<name>/invocations the same way', async () => {
@@ -166,7 +225,10 @@ describe('model server: refusals', () => {
     const jpeg = await sharp({ create: { width: 128, height: 128, channels: 3, background: 'black' } })
       .jpeg()
       .toBuffer();
-    const body = JSON.stringify({ instances: [{ id: 'secret-id', data: jpeg.toString('base64') }] });
+    const attributes = attributesOf(negative);
+    const body = JSON.stringify({
+      instances: [{ id: 'secret-id', data: jpeg.toString('base64'), attributes }],
+    });
     const res = await post(`${server.url}/invocations`, body);
     expect(res.status).toBe(400);
     expect(res.json.error.code).toBe('BAD_IMAGE');
@@ -180,11 +242,46 @@ describe('model server: refusals', () => {
       .toBuffer();
     const full = await evalImagePng(evalSet, 0);
     for (const png of [small, full.subarray(0, 60)]) {
-      const body = JSON.stringify({ instances: [{ id: 'a', data: png.toString('base64') }] });
+      const body = JSON.stringify({
+        instances: [{ id: 'a', data: png.toString('base64'), attributes: attributesOf(0) }],
+      });
       const res = await post(`${server.url}/invocations`, body);
       expect(res.status).toBe(400);
       expect(res.json.error.code).toBe('BAD_IMAGE');
     }
+  });
+
+  it('answers 422 OUT_OF_SCOPE for an instance outside the declared scope, naming the reason and not the id', async () => {
+    const ct = attributesInside(ruleNamed(manifest.scope, 'ct_chest'));
+    const png = (await evalImagePng(evalSet, negative)).toString('base64');
+    for (const [attributes, reason] of [
+      [{ ...ct, modality: 'US' }, 'MODALITY'],
+      [{ ...ct, bodyPart: 'HEAD' }, 'BODY_PART'],
+      [{ ...ct, rows: 64, columns: 64 }, 'IMAGE_SIZE'],
+      [{ ...ct, pixelSpacingMm: [0.39, 0.39] }, 'PIXEL_SPACING'],
+    ] as const) {
+      const body = JSON.stringify({ instances: [{ id: 'secret-id', data: png, attributes }] });
+      const res = await post(`${server.url}/invocations`, body);
+      expect(res.status).toBe(422);
+      expect(res.json.error.code).toBe('OUT_OF_SCOPE');
+      expect(res.json.error.message).toContain(
+        `instances[0] is outside the model's declared scope: ${reason}`,
+      );
+      expect(res.json.error.message).not.toContain('secret-id');
+    }
+  });
+
+  it('answers 422 OUT_OF_SCOPE for an instance that declares no attributes, and for an image/png body', async () => {
+    const png = await evalImagePng(evalSet, negative);
+    const bare = await post(
+      `${server.url}/invocations`,
+      JSON.stringify({ instances: [{ id: 'a', data: png.toString('base64') }] }),
+    );
+    expect(bare.status).toBe(422);
+    expect(bare.json.error.message).toContain('instances[0] has no attributes');
+    const raw = await post(`${server.url}/invocations`, png, { 'content-type': 'image/png' });
+    expect(raw.status).toBe(422);
+    expect(raw.json.error.code).toBe('OUT_OF_SCOPE');
   });
 
   it('answers 415 for another content type', async () => {

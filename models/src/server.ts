@@ -1,15 +1,20 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
-  INSTANCE_ID_MAX,
+  checkScope,
   type InferenceErrorBody,
-  InferenceRequestSchema,
   type InferenceResponse,
+  type InstanceAttributes,
+  type InstancePrediction,
+  type MetadataResponse,
+  MODEL_INPUT_SIZE,
   PAYLOAD_LIMIT_REALTIME,
+  SCOPE_REASONS,
 } from '@medimg/common/inference.ts';
+import { decodeModelInput } from './decode.ts';
 import { ModelServerError } from './errors.ts';
 import { type LoadedModel, loadModel } from './model.ts';
-import { predict } from './predict.ts';
+import { predict, refuseOutOfScope } from './predict.ts';
 
 export interface ModelServerOptions {
   readonly port: number;
@@ -38,6 +43,8 @@ export interface ModelServer {
 }
 
 const ENDPOINT_PATH = /^\/endpoints\/([A-Za-z0-9](?:-*[A-Za-z0-9])*)\/invocations$/;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const ID_MAX = 256;
 
 const defaultLog = (event: Readonly<Record<string, unknown>>): void => {
   process.stdout.write(
@@ -108,7 +115,7 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
     req: IncomingMessage,
     path: string,
     sdkPath: boolean,
-  ): Promise<InferenceResponse | { status: 'ok' }> {
+  ): Promise<InferenceResponse | MetadataResponse | { status: 'ok' }> {
     if (path === '/ping') {
       req.resume();
       if (req.method !== 'GET' && req.method !== 'HEAD')
@@ -128,8 +135,16 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
       throw new ModelServerError('UNSUPPORTED_CONTENT_TYPE', 'send application/json or image/png');
     }
     const body = await readBody(req, maxPayloadBytes);
-    const items = contentType === 'image/png' ? [{ id: '0', png: body }] : parseInstances(body);
-    return predict(model, items, options.reportingFloor ?? model.manifest.reportingFloor);
+    if (contentType === 'image/png') {
+      throw new ModelServerError(
+        'OUT_OF_SCOPE',
+        'an image/png body declares no scope attributes; send application/json instances with attributes',
+      );
+    }
+    const request = parseRequest(body);
+    if ('metadata' in request) return { metadata: model.metadata };
+    refuseOutOfScope(model, request.items);
+    return predict(model, request.items, options.reportingFloor ?? model.manifest.reportingFloor);
   }
 
   server.requestTimeout = requestTimeoutMs;
@@ -210,29 +225,71 @@ function tooLarge(limit: number): ModelServerError {
   );
 }
 
-function parseInstances(body: Buffer): { id: string; png: Buffer }[] {
+interface RequestItem {
+  readonly id: string;
+  readonly png: Buffer;
+  readonly attributes?: InstanceAttributes;
+}
+
+/** `{"metadata":true}` asks for the model's metadata; anything else must be `{"instances":[...]}`. */
+function parseRequest(body: Buffer): { metadata: true } | { items: RequestItem[] } {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));
   } catch (err) {
     throw new ModelServerError('BAD_JSON', 'the body is not valid JSON', { cause: err });
   }
-  const request = InferenceRequestSchema.safeParse(parsed);
-  if (request.success) {
-    return request.data.instances.map(({ id, data }) => ({ id, png: Buffer.from(data, 'base64') }));
+  if ((parsed as { metadata?: unknown } | null)?.metadata === true) return { metadata: true };
+  return { items: parseInstances(parsed) };
+}
+
+function parseAttributes(value: unknown, index: number): InstanceAttributes | undefined {
+  if (value === undefined) return undefined;
+  const bad = () =>
+    new ModelServerError('BAD_REQUEST', `instances[${index}].attributes do not follow the contract`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad();
+  const a = value as Record<string, unknown>;
+  for (const k of ['modality', 'bodyPart', 'sopClass', 'photometric']) {
+    if (a[k] !== undefined && (typeof a[k] !== 'string' || (a[k] as string).length > 64)) throw bad();
   }
-  // The first problem, named by its place in the request (never by a value).
-  const [, index, field] = request.error.issues[0]?.path ?? [];
-  if (typeof index === 'number' && field === 'data') {
-    throw new ModelServerError('BAD_REQUEST', `instances[${index}].data must be base64`);
+  for (const k of ['rows', 'columns']) {
+    if (a[k] !== undefined && (typeof a[k] !== 'number' || !Number.isFinite(a[k]))) throw bad();
   }
-  if (typeof index === 'number') {
+  const spacing = a.pixelSpacingMm;
+  if (
+    spacing !== undefined &&
+    (!Array.isArray(spacing) || spacing.length !== 2 || spacing.some((v) => typeof v !== 'number'))
+  )
+    throw bad();
+  return a as InstanceAttributes;
+}
+
+function parseInstances(parsed: unknown): RequestItem[] {
+  const instances = (parsed as { instances?: unknown } | null)?.instances;
+  if (!Array.isArray(instances) || instances.length === 0) {
     throw new ModelServerError(
       'BAD_REQUEST',
-      `instances[${index}].id must be a string of 1 to ${INSTANCE_ID_MAX} characters`,
+      'expected {"instances":[{"id":string,"data":base64 PNG}, ...]}',
     );
   }
-  throw new ModelServerError('BAD_REQUEST', 'expected {"instances":[{"id":string,"data":base64 PNG}, ...]}');
+  return instances.map((item: unknown, index) => {
+    const { id, data, attributes } = (item ?? {}) as { id?: unknown; data?: unknown; attributes?: unknown };
+    if (typeof id !== 'string' || id.length === 0 || id.length > ID_MAX) {
+      throw new ModelServerError(
+        'BAD_REQUEST',
+        `instances[${index}].id must be a string of 1 to ${ID_MAX} characters`,
+      );
+    }
+    if (typeof data !== 'string' || !BASE64.test(data)) {
+      throw new ModelServerError('BAD_REQUEST', `instances[${index}].data must be base64`);
+    }
+    const parsedAttributes = parseAttributes(attributes, index);
+    return {
+      id,
+      png: Buffer.from(data, 'base64'),
+      ...(parsedAttributes ? { attributes: parsedAttributes } : {}),
+    };
+  });
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

@@ -4,13 +4,6 @@ import { DEID_PROFILES, type DeidOptions, deidOptionsSchema, PROFILE_OPTIONS } f
 import type { CriticalThresholds } from './pipeline/assess.ts';
 import { STEP_NAMES } from './pipeline/status.ts';
 
-/**
- * A critical finding pages the clinical team, so its threshold sits well above the reference model's
- * screening operating point (0.16 for 0.95 sensitivity, models/MODEL_CARD.md): only high-confidence
- * findings notify. Deployments set their own per label (CRITICAL_THRESHOLDS).
- */
-export const DEFAULT_CRITICAL_THRESHOLDS: CriticalThresholds = { suspicious_lesion: 0.9 };
-
 const json = (name: string) =>
   z.string().transform((text, ctx) => {
     try {
@@ -88,7 +81,8 @@ const workerEnvShape = {
 const WorkerEnvSchema = z.object(workerEnvShape);
 
 export type WorkerConfig = z.infer<typeof WorkerEnvSchema> & {
-  readonly thresholds: CriticalThresholds;
+  /** CRITICAL_THRESHOLDS when set; otherwise undefined and the model's calibrated thresholds apply. */
+  readonly thresholds?: CriticalThresholds;
   /** The DEID_PROFILE's options with DEID_OPTIONS and BURNED_IN_POLICY over them, validated. */
   readonly deidOptions: DeidOptions;
 };
@@ -118,7 +112,7 @@ export function readWorkerConfig(env: NodeJS.ProcessEnv): WorkerConfig {
   }
   return {
     ...parsed.data,
-    thresholds: parsed.data.CRITICAL_THRESHOLDS ?? DEFAULT_CRITICAL_THRESHOLDS,
+    ...(parsed.data.CRITICAL_THRESHOLDS ? { thresholds: parsed.data.CRITICAL_THRESHOLDS } : {}),
     deidOptions: deid.data,
   };
 }

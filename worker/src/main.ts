@@ -67,6 +67,12 @@ async function main(): Promise<number> {
     // Fault injection for the retry test only: the endpoint is down for the first N attempts.
     const inferenceDownAttempts = config.MEDIMG_FAULT_INFERENCE_DOWN_ATTEMPTS;
     const inference: InferenceClient = {
+      describe: async (options) => {
+        if (config.JOB_ATTEMPT <= inferenceDownAttempts) {
+          throw new InferenceError('ENDPOINT_UNAVAILABLE', 'fault injected: endpoint down');
+        }
+        return sagemaker.describe(options);
+      },
       invoke: async (request, options) => {
         if (config.JOB_ATTEMPT <= inferenceDownAttempts) {
           throw new InferenceError('ENDPOINT_UNAVAILABLE', 'fault injected: endpoint down');
@@ -91,7 +97,7 @@ async function main(): Promise<number> {
       notifier,
       findingsTopicArn: config.FINDINGS_TOPIC_ARN,
       linkSigner: store,
-      thresholds: config.thresholds,
+      ...(config.thresholds ? { thresholds: config.thresholds } : {}),
       logger: log,
       clock: systemClock,
       limits: {

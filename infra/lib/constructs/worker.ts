@@ -96,7 +96,10 @@ export class Worker extends Construct {
       readonlyRootFilesystem: true,
       logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'worker' }),
       environment: {
-        [WORKER_ENV.CRITICAL_THRESHOLDS]: JSON.stringify(s.criticalThresholds),
+        // Unset: the worker uses the thresholds the model was calibrated for (its metadata).
+        ...(s.criticalThresholds
+          ? { [WORKER_ENV.CRITICAL_THRESHOLDS]: JSON.stringify(s.criticalThresholds) }
+          : {}),
         [WORKER_ENV.BURNED_IN_POLICY]: s.burnedInPolicy,
         [WORKER_ENV.DEID_PROFILE]: s.deidProfile,
         [WORKER_ENV.LOG_LEVEL]: s.logLevel,

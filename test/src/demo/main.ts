@@ -243,7 +243,11 @@ try {
   let critical = 0;
   const text = { checked: 0, withText: 0, regions: 0, phi: 0 };
   const redacted: string[] = [];
+  let outOfScope = 0;
+  let outOfDistribution = 0;
   for (const s of statuses) {
+    outOfScope += s.findings.notAssessed?.outOfScope ?? 0;
+    outOfDistribution += s.findings.notAssessed?.outOfDistribution ?? 0;
     processed += s.counts.processed;
     quarantined += s.counts.quarantined;
     failed += s.counts.failed;
@@ -311,6 +315,7 @@ try {
     ...redacted,
     `  inference:         ${statuses.map((s) => `${s.inference.state}${s.inference.model ? ` (${s.inference.model.name} ${s.inference.model.version})` : ''}`).join(', ')}`,
     `  critical findings: ${critical}`,
+    `  not assessed:      ${outOfScope} series out of scope, ${outOfDistribution} out of distribution`,
     `  notifications:     ${clinicalMail.length} to clinicians, ${opsMail.length} to operations`,
     '',
     'Where to look (plain files; the links in the emails point at the local S3 server, which stops with the demo)',

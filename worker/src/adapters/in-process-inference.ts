@@ -1,8 +1,9 @@
-import type { InferenceRequest, InferenceResponse } from '@medimg/common';
+import type { InferenceRequest, InferenceResponse, ModelMetadata } from '@medimg/common';
 import { type InferenceClient, InferenceError } from '../ports/inference.port.ts';
 
 /** The model running in this process (@medimg/models' in-process predictor: same contract as the endpoint). */
 export interface Predictor {
+  describe(): ModelMetadata;
   invoke(request: InferenceRequest): Promise<InferenceResponse>;
   close(): Promise<void>;
 }
@@ -14,6 +15,10 @@ export interface Predictor {
  */
 export class InProcessInferenceClient implements InferenceClient {
   constructor(private readonly predictor: Predictor) {}
+
+  async describe(): Promise<ModelMetadata> {
+    return this.predictor.describe();
+  }
 
   async invoke(request: InferenceRequest): Promise<InferenceResponse> {
     try {

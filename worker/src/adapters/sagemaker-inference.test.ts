@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -10,10 +11,13 @@ import {
 import { type InferenceInstance, PAYLOAD_LIMIT_REALTIME } from '@medimg/common';
 import {
   ARTIFACTS_DIR,
+  attributesInside,
+  EVAL_KINDS,
   type EvalSet,
   evalImagePng,
   type ModelServer,
   readEvalSet,
+  ruleNamed,
   startModelServer,
 } from '@medimg/models';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -60,10 +64,13 @@ async function rejection(promise: Promise<unknown>): Promise<InferenceError> {
 
 beforeAll(async () => {
   evalSet = await readEvalSet(join(ARTIFACTS_DIR, 'eval-set.bin.gz'));
+  const manifest = JSON.parse(readFileSync(join(ARTIFACTS_DIR, 'model.json'), 'utf8'));
+  const rule = { ct_chest: 'ct_chest', cr_chest: 'xr_chest', mr_head: 'mr_head' } as const;
   instances = await Promise.all(
     Array.from({ length: 6 }, async (_, i) => ({
       id: `sop-${i}`,
       data: (await evalImagePng(evalSet, i)).toString('base64'),
+      attributes: attributesInside(ruleNamed(manifest.scope, rule[EVAL_KINDS[evalSet.kinds[i]!]!])),
     })),
   );
   server = await startModelServer({ port: 0, host: '127.0.0.1', modelDir: ARTIFACTS_DIR, log: quiet });
@@ -75,6 +82,28 @@ afterAll(async () => {
 });
 
 describe('SageMakerInferenceClient against the model server (AWS SDK with an endpoint override)', () => {
+  it("reads the model's metadata: declared scope, intended use, calibrated thresholds, measured performance", async () => {
+    const client = new SageMakerInferenceClient({ endpointName: 'lesion', client: sdkClient(server.url) });
+    const metadata = await client.describe();
+    expect(metadata.name).toBe('medimg-reference-lesion');
+    expect(metadata.scope.rules.map((r) => r.name)).toEqual(['ct_chest', 'xr_chest', 'mr_head']);
+    expect(metadata.criticalThresholds.suspicious_lesion).toBeGreaterThan(0);
+    expect(metadata.performance.falseAlarmsPer100Studies.studies).toBeGreaterThan(0);
+  });
+
+  it('maps the container refusing an out-of-scope image (422 behind ModelError) to MODEL_ERROR, without retrying', async () => {
+    const client = new SageMakerInferenceClient({
+      endpointName: 'lesion',
+      client: sdkClient(server.url),
+      ...fast,
+    });
+    const outside = { ...instances[0]!, attributes: { ...instances[0]!.attributes, modality: 'US' } };
+    const err = await rejection(client.invoke({ instances: [outside] }));
+    expect(err.code).toBe('MODEL_ERROR');
+    expect(err.message).toContain('status 422');
+    expect(err.attempts).toBe(1);
+  });
+
   it('returns predictions for every instance in order, with the model identity', async () => {
     const client = new SageMakerInferenceClient({ endpointName: 'lesion', client: sdkClient(server.url) });
     const response = await client.invoke({ instances: instances.slice(0, 3) });
@@ -135,7 +164,15 @@ describe('SageMakerInferenceClient against the model server (AWS SDK with an end
       ...fast,
     });
     const err = await rejection(
-      client.invoke({ instances: [{ id: 'a', data: Buffer.from('not a png').toString('base64') }] }),
+      client.invoke({
+        instances: [
+          {
+            id: 'a',
+            data: Buffer.from('not a png').toString('base64'),
+            attributes: instances[0]!.attributes,
+          },
+        ],
+      }),
     );
     expect(err.code).toBe('MODEL_ERROR');
     expect(err.attempts).toBe(1);

@@ -6,6 +6,8 @@ import {
   type InferenceRequest,
   type InferenceResponse,
   InferenceResponseSchema,
+  MetadataResponseSchema,
+  type ModelMetadata,
   PAYLOAD_LIMIT_REALTIME,
   PAYLOAD_LIMIT_SERVERLESS,
 } from '@medimg/common';
@@ -44,7 +46,7 @@ export function chunkInstances(
   let current: InferenceInstance[] = [];
   let size = ENVELOPE_BYTES;
   instances.forEach((instance, index) => {
-    const bytes = Buffer.byteLength(JSON.stringify({ id: instance.id, data: instance.data }));
+    const bytes = Buffer.byteLength(JSON.stringify(instance));
     if (ENVELOPE_BYTES + bytes > limitBytes) {
       throw new InferenceError(
         'PAYLOAD_TOO_LARGE',
@@ -60,7 +62,7 @@ export function chunkInstances(
     } else {
       size += extra;
     }
-    current.push({ id: instance.id, data: instance.data });
+    current.push(instance);
   });
   if (current.length > 0) chunks.push(current);
   return chunks;
@@ -89,6 +91,49 @@ export class SageMakerInferenceClient implements InferenceClient {
     this.baseDelayMs = options.baseDelayMs ?? 200;
     this.maxDelayMs = options.maxDelayMs ?? 5_000;
     this.onThrottled = options.onThrottled ?? (() => {});
+  }
+
+  /** The model's metadata (scope, intended use, thresholds, performance), asked with `{"metadata":true}`. */
+  async describe(options: { signal?: AbortSignal } = {}): Promise<ModelMetadata> {
+    const body = Buffer.from(JSON.stringify({ metadata: true }));
+    for (let attempt = 1; ; attempt++) {
+      options.signal?.throwIfAborted();
+      try {
+        return this.parseMetadata(await this.send(body, options.signal));
+      } catch (err) {
+        if (options.signal?.aborted) throw options.signal.reason;
+        const failure = classify(err);
+        if (!failure.retryable || attempt >= this.maxAttempts) {
+          throw new InferenceError(failure.code, `${failure.message} (after ${attempt} attempt(s))`, {
+            cause: err,
+            attempts: attempt,
+          });
+        }
+        await sleep(this.backoff(attempt), options.signal);
+      }
+    }
+  }
+
+  private parseMetadata(bytes: Uint8Array): ModelMetadata {
+    let json: unknown;
+    try {
+      json = JSON.parse(Buffer.from(bytes).toString('utf8'));
+    } catch (err) {
+      throw new InferenceError('BAD_RESPONSE', 'the endpoint answered with a body that is not JSON', {
+        cause: err,
+      });
+    }
+    const parsed = MetadataResponseSchema.safeParse(json);
+    if (!parsed.success) {
+      throw new InferenceError(
+        'BAD_RESPONSE',
+        'the endpoint metadata does not follow the inference contract',
+        {
+          cause: parsed.error,
+        },
+      );
+    }
+    return parsed.data.metadata;
   }
 
   async invoke(

@@ -1,4 +1,4 @@
-import type { FindingBox, InstancePrediction, ModelIdentity } from '@medimg/common';
+import type { FindingBox, InstancePrediction, ModelIdentity, ModelMetadata } from '@medimg/common';
 
 /**
  * Which findings are critical is decided here, in the worker, by per-label thresholds from
@@ -80,6 +80,8 @@ export interface CriticalFinding extends SeriesFinding {
   readonly study: string;
   readonly series: string;
   readonly model: ModelIdentity;
+  /** The model's own statement of use and measured performance, for the notification. */
+  readonly decisionSupport?: Pick<ModelMetadata, 'intendedUse' | 'performance' | 'kind' | 'scope'>;
 }
 
 /** The study's critical findings: per label, the highest-scoring critical series. */
@@ -87,13 +89,29 @@ export function criticalFindingsOfStudy(
   study: string,
   assessments: readonly SeriesAssessment[],
   model: ModelIdentity,
+  metadata?: ModelMetadata,
 ): CriticalFinding[] {
+  const decisionSupport = metadata
+    ? {
+        intendedUse: metadata.intendedUse,
+        performance: metadata.performance,
+        kind: metadata.kind,
+        scope: metadata.scope,
+      }
+    : undefined;
   const byLabel = new Map<string, CriticalFinding>();
   for (const a of assessments) {
     for (const f of a.findings) {
       if (!f.critical) continue;
       const current = byLabel.get(f.label);
-      if (!current || f.score > current.score) byLabel.set(f.label, { ...f, study, series: a.series, model });
+      if (!current || f.score > current.score)
+        byLabel.set(f.label, {
+          ...f,
+          study,
+          series: a.series,
+          model,
+          ...(decisionSupport ? { decisionSupport } : {}),
+        });
     }
   }
   return [...byLabel.values()].sort((a, b) => a.label.localeCompare(b.label));

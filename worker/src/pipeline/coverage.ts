@@ -14,10 +14,10 @@ export const PIPELINE_COVERAGE: Readonly<Record<string, string>> = {
   store:
     'De-identified DICOM and PNGs in the processed bucket under de-identified UIDs; linkage record in the linkage store only.',
   infer:
-    'One request stream per series to the SageMaker endpoint, split under the payload limit, retried with backoff.',
+    "The model's metadata first; series outside its declared scope are not assessed (out of scope) and never sent; one request stream per in-scope series to the SageMaker endpoint, split under the payload limit, retried with backoff; images the model finds out of distribution are not assessed.",
   assess:
-    'Per-label thresholds from configuration; series maximum over images; one critical finding per label per study.',
+    "Per-label thresholds from configuration, else the model's calibrated ones; series maximum over images; one critical finding per label per study.",
   notify:
-    'One SNS message per critical finding per study, deduplicated across jobs and re-runs; no PHI in the message.',
+    "One SNS message per critical finding per study, deduplicated across jobs and re-runs; links the de-identified image with the box; states the model's intended use, measured false alarm rate and that it is decision support; no PHI in the message.",
   record: 'results.json per study and this status record per job.',
 };

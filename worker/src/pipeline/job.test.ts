@@ -3,11 +3,12 @@
  * stays down, and a notification whose dedup record was left half-way by a crash. Real files, a
  * real folder-backed object store; fakes only for the inference and notifier ports.
  */
+import { readFileSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { InferenceRequest, InferenceResponse, JobSpec } from '@medimg/common';
+import type { InferenceRequest, InferenceResponse, JobSpec, ModelMetadata } from '@medimg/common';
 import { processedKeys } from '@medimg/common';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FsObjectStore } from '../adapters/fs-object-store.ts';
@@ -20,17 +21,40 @@ import { type JobDeps, runJob } from './job.ts';
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const DX = path.join(REPO, 'sample-dicom/studies/dx-chest/1-chest-pa/001.dcm');
 
-/** Scores every image 0.95: a critical finding at the 0.9 threshold. */
-const scoringModel: InferenceClient = {
-  invoke: async (request: InferenceRequest): Promise<InferenceResponse> => ({
-    model: { name: 'fake', version: '1' },
-    predictions: request.instances.map((i) => ({
-      id: i.id,
-      scores: { suspicious_lesion: 0.95 },
-      findings: [{ label: 'suspicious_lesion', score: 0.95 }],
-    })),
-    timing: { inferenceMs: 1 },
-  }),
+/** The reference model's declared scope (the data file training writes into model.json). */
+const scopeFile = JSON.parse(readFileSync(path.join(REPO, 'models/training/scope.json'), 'utf8'));
+const METADATA: ModelMetadata = {
+  name: 'fake',
+  version: '1',
+  labels: ['suspicious_lesion'],
+  intendedUse: scopeFile.intendedUse,
+  scope: { rules: scopeFile.rules },
+  criticalThresholds: { suspicious_lesion: 0.5 },
+  performance: {
+    falseAlarmsPer100Studies: { value: 0, ci95: [0, 97.5], studies: 1, target: 5 },
+    syntheticSensitivity: 0.9,
+  },
+  kind: 'reference',
+};
+
+/** Scores every image 0.95 with a box in the upper left: a critical finding at the 0.9 threshold. */
+const scoringModel: InferenceClient & { requests: InferenceRequest[] } = {
+  requests: [],
+  describe: async () => METADATA,
+  async invoke(request: InferenceRequest): Promise<InferenceResponse> {
+    this.requests.push(request);
+    return {
+      model: { name: 'fake', version: '1' },
+      predictions: request.instances.map((i) => ({
+        id: i.id,
+        scores: { suspicious_lesion: 0.95 },
+        findings: [
+          { label: 'suspicious_lesion', score: 0.95, box: { x: 0.25, y: 0.25, width: 0.125, height: 0.125 } },
+        ],
+      })),
+      timing: { inferenceMs: 1 },
+    };
+  },
 };
 
 class RecordingNotifier implements Notifier {
@@ -74,6 +98,110 @@ describe('runJob', () => {
     await copyFile(DX, path.join(root, 'raw/incoming/b-test/chest.dcm'));
     store = new FsObjectStore(root);
     notifier = new RecordingNotifier();
+    scoringModel.requests.length = 0;
+  });
+
+  const results = async (study: string) =>
+    JSON.parse(Buffer.from(await store.get('processed', processedKeys.results(study))).toString('utf8'));
+
+  it('records an out-of-scope series as not assessed, never sends it to the model and never alerts', async () => {
+    const ctOnly: ModelMetadata = {
+      ...METADATA,
+      scope: { rules: METADATA.scope.rules.filter((r) => r.name === 'ct_chest') },
+    };
+    const { status } = await runJob(
+      spec,
+      deps({ inference: { describe: async () => ctOnly, invoke: scoringModel.invoke.bind(scoringModel) } }),
+    );
+    expect(status.counts.processed).toBe(1);
+    expect(scoringModel.requests).toHaveLength(0);
+    expect(notifier.published).toHaveLength(0);
+    expect(status.findings).toMatchObject({
+      critical: 0,
+      notAssessed: { outOfScope: 1, outOfDistribution: 0 },
+    });
+    const r = await results(status.files[0]!.study!);
+    expect(r.series[0]).toMatchObject({
+      modality: 'DX',
+      assessment: 'not_assessed',
+      notAssessed: { reason: 'OUT_OF_SCOPE', text: 'not assessed (out of scope)' },
+      findings: [],
+    });
+    expect(r.series[0].notAssessed.scopeReasons).toContain('MODALITY');
+  });
+
+  it('records a series the model declines as out of distribution as not assessed, without alerting', async () => {
+    const declining: InferenceClient = {
+      describe: async () => METADATA,
+      invoke: async (request) => ({
+        model: { name: 'fake', version: '1' },
+        predictions: request.instances.map((i) => ({
+          id: i.id,
+          scores: {},
+          findings: [],
+          notAssessed: 'OUT_OF_DISTRIBUTION' as const,
+          ood: { distance: 9, limit: 3 },
+        })),
+        timing: { inferenceMs: 1 },
+      }),
+    };
+    const { status } = await runJob(spec, deps({ inference: declining }));
+    expect(notifier.published).toHaveLength(0);
+    expect(status.findings).toMatchObject({
+      critical: 0,
+      notAssessed: { outOfScope: 0, outOfDistribution: 1 },
+    });
+    const r = await results(status.files[0]!.study!);
+    expect(r.series[0]).toMatchObject({
+      assessment: 'not_assessed',
+      notAssessed: { reason: 'OUT_OF_DISTRIBUTION', text: 'not assessed (out of distribution)' },
+      images: { inScope: 1, outOfScope: 0, outOfDistribution: 1 },
+    });
+  });
+
+  it("sends in-scope images with their attributes and uses the model's calibrated threshold when none is configured", async () => {
+    const { status } = await runJob(spec, deps({ thresholds: undefined }));
+    expect(scoringModel.requests[0]?.instances[0]?.attributes).toMatchObject({
+      modality: 'DX',
+      bodyPart: 'CHEST',
+      rows: 640,
+      columns: 512,
+    });
+    const r = await results(status.files[0]!.study!);
+    expect(r.thresholds).toEqual({ suspicious_lesion: 0.5 });
+    expect(r.series[0]).toMatchObject({ assessment: 'assessed', scopeRule: 'xr_chest' });
+    expect(r.decisionSupport).toMatchObject({ kind: 'reference', intendedUse: METADATA.intendedUse });
+    expect(status.findings.critical).toBe(1);
+  });
+
+  it('explains the alert: the image with the box, intended use, measured false alarm rate, decision support', async () => {
+    const signed: string[] = [];
+    const { status } = await runJob(
+      spec,
+      deps({
+        linkSigner: {
+          signGet: async (_b, key) => {
+            signed.push(key);
+            return `https://signed.example/${key}`;
+          },
+        },
+      }),
+    );
+    const file = status.files[0]!;
+    const boxed = processedKeys.findingPreview(file.study!, file.series!, file.sop!, 'suspicious_lesion');
+    expect(signed[0]).toBe(boxed);
+    const image = await store.get('processed', boxed);
+    const { default: sharp } = await import('sharp');
+    const meta = await sharp(image).metadata();
+    expect(meta.channels).toBeGreaterThanOrEqual(3);
+    const message = notifier.published[0]!.message;
+    expect(message).toContain('De-identified image with the box');
+    expect(message).toContain('Region:         upper left of the image');
+    expect(message).toContain(`Intended use: ${METADATA.intendedUse.slice(0, 40)}`);
+    expect(message).toContain(
+      'Measured false alarm rate: 0 per 100 in-scope real studies (95 % CI 0 to 97.5;',
+    );
+    expect(message).toContain('Decision support from a reference model');
   });
 
   afterEach(async () => {
@@ -82,6 +210,7 @@ describe('runJob', () => {
 
   it('keeps the files processed and ends failed with ENDPOINT_UNAVAILABLE when the endpoint stays down', async () => {
     const down: InferenceClient = {
+      describe: async () => METADATA,
       invoke: async () => Promise.reject(new InferenceError('ENDPOINT_UNAVAILABLE', 'endpoint unavailable')),
     };
     const { status, exitCode } = await runJob(spec, deps({ inference: down }));
@@ -164,6 +293,7 @@ describe('runJob', () => {
 
   it('re-runs inference alone after an attempt that stored every file but could not infer', async () => {
     const down: InferenceClient = {
+      describe: async () => METADATA,
       invoke: async () => {
         throw new InferenceError('ENDPOINT_UNAVAILABLE', 'down');
       },

@@ -4,7 +4,11 @@ import {
   type InstancePrediction,
   type JobSpec,
   type ModelIdentity,
+  type ModelMetadata,
+  NOT_ASSESSED,
+  type NotAssessedReason,
   processedKeys,
+  type ScopeReason,
 } from '@medimg/common';
 import type { DicomFile } from '@medimg/dicom';
 import { keyedBatchRef } from '../deid/pseudonyms.ts';
@@ -35,6 +39,7 @@ import {
   type ProcessedInstance,
   processFile,
 } from './process-file.ts';
+import { selectSeries } from './scope.ts';
 import { type JobStatus, newJobStatus, type StepName, type StepRecord } from './status.ts';
 
 export interface JobDeps {
@@ -49,7 +54,8 @@ export interface JobDeps {
   readonly notifier: Notifier;
   readonly findingsTopicArn: string;
   readonly linkSigner?: LinkSigner;
-  readonly thresholds: CriticalThresholds;
+  /** Per-label critical thresholds; when not set, the model's calibrated ones (its metadata). */
+  readonly thresholds?: CriticalThresholds;
   readonly logger: Logger;
   readonly clock: Clock;
   readonly limits?: {
@@ -114,13 +120,33 @@ export async function runJob(spec: JobSpec, deps: JobDeps): Promise<JobOutcome> 
   const inference = await run.infer(groups);
   const assessed = await run.assess(groups, inference);
   await run.notify(groups, assessed.critical);
-  await run.recordResults(groups, inference.model, assessed);
+  await run.recordResults(groups, inference, assessed);
   return run.finish();
+}
+
+/** Why a series was not assessed, as recorded in results.json (closed vocabularies only). */
+export interface SeriesNotAssessed {
+  readonly reason: NotAssessedReason;
+  readonly text: string;
+  /** For OUT_OF_SCOPE: the scope conditions its images fail. */
+  readonly scopeReasons?: readonly ScopeReason[];
+}
+
+interface SeriesInference {
+  /** Images sent to the model (in scope), out of scope, and declined by the model as out of distribution. */
+  readonly inScope: number;
+  readonly outOfScope: number;
+  readonly outOfDistribution: number;
+  readonly rule?: string;
+  readonly notAssessed?: SeriesNotAssessed;
 }
 
 interface InferenceOutcome {
   readonly predictions: ReadonlyMap<string, InstancePrediction>;
   readonly model?: ModelIdentity;
+  readonly metadata?: ModelMetadata;
+  /** Per series (`study/series`): what the selection and the model made of it. */
+  readonly series: ReadonlyMap<string, SeriesInference>;
 }
 
 interface AssessOutcome {
@@ -309,6 +335,7 @@ class JobRun {
         ...(f.modality ? { modality: f.modality } : {}),
         ...(f.bodyPart ? { bodyPart: f.bodyPart } : {}),
         ...(f.instanceNumber !== undefined ? { instanceNumber: f.instanceNumber } : {}),
+        ...(f.attributes ? { attributes: f.attributes } : {}),
         ...(modelInput ? { modelInput } : {}),
         keys,
       });
@@ -331,13 +358,15 @@ class JobRun {
     const file = this.status.files[index]!;
     file.status = result.status;
     if (result.status === 'processed') {
-      const { study, series, sop, modality, bodyPart, instanceNumber, textCheck } = result.instance;
+      const { study, series, sop, modality, bodyPart, instanceNumber, textCheck, attributes } =
+        result.instance;
       Object.assign(file, {
         study,
         series,
         sop,
         ...(modality ? { modality } : {}),
         ...(bodyPart ? { bodyPart } : {}),
+        ...(attributes ? { attributes } : {}),
         ...(instanceNumber !== undefined ? { instanceNumber } : {}),
         modelInput: result.instance.keys.modelInput !== undefined,
         ...(textCheck ? { textCheck } : {}),
@@ -367,7 +396,7 @@ class JobRun {
     const client = this.deps.inference;
     if (!client) {
       this.status.inference.state = 'skipped';
-      return this.runStep('infer', () => ({ predictions: new Map() }), { skip: true });
+      return this.runStep('infer', () => ({ predictions: new Map(), series: new Map() }), { skip: true });
     }
     return this.runStep('infer', (step) => this.inferSeries(groups, step, client));
   }
@@ -378,20 +407,70 @@ class JobRun {
     client: InferenceClient,
   ): Promise<InferenceOutcome> {
     const predictions = new Map<string, InstancePrediction>();
+    const series = new Map<string, SeriesInference>();
     let model: ModelIdentity | undefined;
+    let metadata: ModelMetadata | undefined;
+    const withInput = groups.filter((g) => g.instances.some((i) => i.modelInput));
+    if (withInput.length) {
+      try {
+        metadata = await client.describe();
+        model = { name: metadata.name, version: metadata.version };
+      } catch (error) {
+        step.failed += withInput.reduce((n, g) => n + g.instances.filter((i) => i.modelInput).length, 0);
+        step.errorCode = errorFields(error).errorCode;
+        this.log.error('model metadata failed', { step: 'infer', ...errorFields(error) });
+      }
+    }
     for (const group of groups) {
-      const instances = group.instances.filter((i) => i.modelInput);
-      if (instances.length === 0) continue;
+      const hasImages = group.instances.some((i) => i.modelInput);
+      if (hasImages && !metadata) continue; // the metadata call failed: counted above
+      const candidates = hasImages ? group.instances.filter((i) => i.modelInput) : group.instances;
+      const selection = metadata
+        ? selectSeries(
+            metadata.scope,
+            candidates.map((i) => i.attributes),
+          )
+        : { inScope: [], reasons: [] };
+      const instances = hasImages ? selection.inScope.map((index) => candidates[index]!) : [];
+      const id = `${group.study}/${group.series}`;
+      const outOfScope = candidates.length - instances.length;
+      if (instances.length === 0) {
+        series.set(id, {
+          inScope: 0,
+          outOfScope,
+          outOfDistribution: 0,
+          notAssessed: {
+            reason: 'OUT_OF_SCOPE',
+            text: NOT_ASSESSED.OUT_OF_SCOPE,
+            scopeReasons: hasImages ? selection.reasons : ['NO_IMAGE', ...selection.reasons],
+          },
+        });
+        continue;
+      }
       try {
         const response: InferenceResponse = await client.invoke({
           instances: instances.map((i) => ({
             id: i.sop,
             data: Buffer.from(i.modelInput!).toString('base64'),
+            ...(i.attributes ? { attributes: i.attributes } : {}),
           })),
         });
         this.status.inference.requests += 1;
         model = response.model;
-        for (const p of response.predictions) predictions.set(p.id, p);
+        let declined = 0;
+        for (const p of response.predictions) {
+          if (p.notAssessed) declined += 1;
+          else predictions.set(p.id, p);
+        }
+        series.set(id, {
+          inScope: instances.length,
+          outOfScope,
+          outOfDistribution: declined,
+          ...(selection.rule ? { rule: selection.rule } : {}),
+          ...(declined === instances.length
+            ? { notAssessed: { reason: 'OUT_OF_DISTRIBUTION', text: NOT_ASSESSED.OUT_OF_DISTRIBUTION } }
+            : {}),
+        });
         step.ok += instances.length;
       } catch (error) {
         step.failed += instances.length;
@@ -399,16 +478,30 @@ class JobRun {
         this.log.error('inference failed', { step: 'infer', series: group.series, ...errorFields(error) });
       }
     }
+    const notAssessed = [...series.values()].filter((s) => s.notAssessed);
+    this.status.findings.notAssessed = {
+      outOfScope: notAssessed.filter((s) => s.notAssessed!.reason === 'OUT_OF_SCOPE').length,
+      outOfDistribution: notAssessed.filter((s) => s.notAssessed!.reason === 'OUT_OF_DISTRIBUTION').length,
+    };
     const inference = this.status.inference;
     inference.state = step.failed > 0 ? 'failed' : groups.length ? 'succeeded' : 'skipped';
     if (model) inference.model = model;
     if (step.errorCode) inference.errorCode = step.errorCode;
     if (!groups.length) step.state = 'skipped';
-    return { predictions, ...(model ? { model } : {}) };
+    return { predictions, series, ...(model ? { model } : {}), ...(metadata ? { metadata } : {}) };
+  }
+
+  /** The thresholds in force: configuration when set, else the model's calibrated ones. */
+  thresholdsFor(metadata: ModelMetadata | undefined): CriticalThresholds {
+    return this.deps.thresholds ?? metadata?.criticalThresholds ?? {};
   }
 
   /** assess: per-label thresholds, series maximum, study-level critical findings. */
-  assess(groups: readonly SeriesGroup[], { predictions, model }: InferenceOutcome): Promise<AssessOutcome> {
+  assess(
+    groups: readonly SeriesGroup[],
+    { predictions, model, metadata }: InferenceOutcome,
+  ): Promise<AssessOutcome> {
+    const thresholds = this.thresholdsFor(metadata);
     return this.runStep('assess', (step) => {
       const assessments = new Map<string, SeriesAssessment[]>();
       for (const group of groups) {
@@ -418,12 +511,14 @@ class JobRun {
         });
         if (!scored.length) continue;
         const list = assessments.get(group.study) ?? [];
-        list.push(assessSeries(group.series, scored, this.deps.thresholds));
+        list.push(assessSeries(group.series, scored, thresholds));
         assessments.set(group.study, list);
         step.ok += 1;
       }
       const critical = model
-        ? [...assessments.entries()].flatMap(([study, list]) => criticalFindingsOfStudy(study, list, model))
+        ? [...assessments.entries()].flatMap(([study, list]) =>
+            criticalFindingsOfStudy(study, list, model, metadata),
+          )
         : [];
       this.status.findings.critical = critical.length;
       if (!model) step.state = 'skipped';
@@ -456,9 +551,10 @@ class JobRun {
   /** record: results per study, deterministic (no wall-clock time), so a re-run writes the same. */
   recordResults(
     groups: readonly SeriesGroup[],
-    model: ModelIdentity | undefined,
+    inference: InferenceOutcome,
     { assessments, critical }: AssessOutcome,
   ): Promise<void> {
+    const { model, metadata } = inference;
     return this.runStep('record', async (step) => {
       for (const study of new Set(groups.map((g) => g.study))) {
         const results = {
@@ -466,18 +562,36 @@ class JobRun {
           study,
           jobId: this.spec.jobId,
           model: model ?? null,
+          ...(metadata ? { decisionSupport: decisionSupportOf(metadata) } : {}),
           inference: this.status.inference.state,
-          thresholds: this.deps.thresholds,
+          thresholds: this.thresholdsFor(metadata),
           series: groups
             .filter((g) => g.study === study)
-            .map((g) => ({
-              series: g.series,
-              modality: g.instances[0]?.modality ?? null,
-              bodyPart: g.instances[0]?.bodyPart ?? null,
-              instances: g.instances.length,
-              findings: assessments.get(study)?.find((a) => a.series === g.series)?.findings ?? [],
-            })),
-          critical: critical.filter((c) => c.study === study).map(({ model: _m, ...c }) => c),
+            .map((g) => {
+              const selected = inference.series.get(`${g.study}/${g.series}`);
+              return {
+                series: g.series,
+                modality: g.instances[0]?.modality ?? null,
+                bodyPart: g.instances[0]?.bodyPart ?? null,
+                instances: g.instances.length,
+                assessment: selected ? (selected.notAssessed ? 'not_assessed' : 'assessed') : 'none',
+                ...(selected?.notAssessed ? { notAssessed: selected.notAssessed } : {}),
+                ...(selected
+                  ? {
+                      images: {
+                        inScope: selected.inScope,
+                        outOfScope: selected.outOfScope,
+                        outOfDistribution: selected.outOfDistribution,
+                      },
+                    }
+                  : {}),
+                ...(selected?.rule ? { scopeRule: selected.rule } : {}),
+                findings: assessments.get(study)?.find((a) => a.series === g.series)?.findings ?? [],
+              };
+            }),
+          critical: critical
+            .filter((c) => c.study === study)
+            .map(({ model: _m, decisionSupport: _d, ...c }) => c),
         };
         await this.deps.store.put(
           this.deps.processedBucket,
@@ -539,6 +653,7 @@ class JobRun {
       previewUrl,
       reportUrl,
       previewTtlMinutes: Math.round(ttl / 60),
+      boxDrawn: previewKey === annotated,
     });
     const messageId = await deps.notifier.publish({ topicArn: deps.findingsTopicArn, ...message });
     const sent: DedupRecord = { state: 'sent', jobId: spec.jobId, score: finding.score, messageId };
@@ -616,6 +731,18 @@ class JobRun {
     });
     return { status, exitCode: status.state === 'failed' ? 1 : 0 };
   }
+}
+
+/** What a person reads about the model next to its findings (model metadata, never patient data). */
+export function decisionSupportOf(m: ModelMetadata) {
+  return {
+    statement: 'Decision support from a reference model: not a diagnosis and not a medical device.',
+    kind: m.kind,
+    intendedUse: m.intendedUse,
+    scope: m.scope.rules.map((r) => r.description),
+    falseAlarmsPer100Studies: m.performance.falseAlarmsPer100Studies,
+    syntheticSensitivity: m.performance.syntheticSensitivity,
+  };
 }
 
 function groupBySeries(results: readonly FileResult[]): SeriesGroup[] {

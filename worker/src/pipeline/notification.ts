@@ -18,6 +18,8 @@ export interface NotificationContext {
   /** Short-lived link to the study's HTML report (scores, thumbnails, the finding's preview). */
   readonly reportUrl?: string;
   readonly previewTtlMinutes?: number;
+  /** Whether the linked image has the model's box drawn on it. */
+  readonly boxDrawn?: boolean;
 }
 
 export interface NotificationMessage {
@@ -32,6 +34,60 @@ const term = (
   vocabulary: (v: string | undefined) => string | undefined,
   fallback: string,
 ) => vocabulary(value) ?? fallback;
+
+/** Model metadata text (the model package's words, never patient data), kept to printable ASCII. */
+const plain = (value: string, max: number) =>
+  value
+    .replace(/[^\x20-\x7e]/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, max);
+
+const pct = (n: number) => (Math.round(n * 10) / 10).toString();
+
+/** Where the box is, in words a reader can check on the image: thirds of the image, e.g. "upper left". */
+export function boxRegion(box: { x: number; y: number; width: number; height: number }): string {
+  const cx = box.x + box.width / 2;
+  const cy = box.y + box.height / 2;
+  const v = cy < 1 / 3 ? 'upper' : cy < 2 / 3 ? 'middle' : 'lower';
+  const h = cx < 1 / 3 ? 'left' : cx < 2 / 3 ? 'centre' : 'right';
+  return v === 'middle' && h === 'centre' ? 'centre' : `${v} ${h}`;
+}
+
+/** The scope in defined terms only (modality and body part vocabularies), e.g. "CT CHEST; CR/DX CHEST". */
+function scopeWords(
+  rules: readonly { modalities: readonly string[]; bodyParts: readonly string[] }[],
+): string {
+  return rules
+    .map((r) => {
+      const modalities = r.modalities.map((m) => modalityTerm(m)).filter(Boolean);
+      const part = r.bodyParts.map((b) => bodyPartTerm(b)).find(Boolean);
+      return [modalities.join('/') || 'unspecified modality', part ?? ''].join(' ').trim();
+    })
+    .join('; ');
+}
+
+/** The "about this alert" lines: intended use, measured false alarm rate, decision support. */
+export function explanationLines(finding: CriticalFinding): string[] {
+  const ds = finding.decisionSupport;
+  const lines = ['About this alert:'];
+  if (ds) {
+    const far = ds.performance.falseAlarmsPer100Studies;
+    lines.push(
+      `- Intended use: ${plain(ds.intendedUse, 300)}`,
+      `- Assesses only: ${scopeWords(ds.scope.rules)}. Other series are`,
+      '  recorded as "not assessed (out of scope)" and never alert.',
+      `- Measured false alarm rate: ${pct(far.value)} per 100 in-scope real studies (95 % CI ${pct(far.ci95[0])} to ${pct(far.ci95[1])};`,
+      `  ${far.studies} evaluation ${far.studies === 1 ? 'study' : 'studies'}; threshold chosen for at most ${pct(far.target)} per 100).`,
+      `- Sensitivity on synthetic lesions at this threshold: ${pct(ds.performance.syntheticSensitivity * 100)} %.`,
+    );
+  }
+  lines.push(
+    `- Decision support from a ${ds?.kind === 'site' ? 'site' : 'reference'} model: not a diagnosis and not a medical device.`,
+    '  The image and the box must be read by a clinician.',
+  );
+  return lines;
+}
 
 export function composeCriticalNotification(
   finding: CriticalFinding,
@@ -48,6 +104,9 @@ export function composeCriticalNotification(
     finding.imagesInSeries > 1
       ? `image ${finding.position} of ${finding.imagesInSeries} in the series`
       : 'the single image of the series';
+  const box = finding.box
+    ? `${boxRegion(finding.box)} of the image (yellow box on the linked image)`
+    : 'none';
   const lines = [
     'The medimg pipeline flagged a critical finding that needs review by the clinical team.',
     '',
@@ -58,21 +117,23 @@ export function composeCriticalNotification(
     `Study:          ${finding.study} (pseudonymous Study Instance UID)`,
     `Series:         ${finding.series}`,
     `Image:          ${where}`,
+    `Region:         ${box}`,
     `Model:          ${finding.model.name} ${finding.model.version}`,
     `Detected at:    ${ctx.detectedAt.toISOString()}`,
     `Pipeline job:   ${ctx.jobId}`,
     ...(ctx.batchRef && /^b-[0-9a-f]{20}$/.test(ctx.batchRef) ? [`Upload batch:   ${ctx.batchRef}`] : []),
     '',
     ctx.previewUrl
-      ? `De-identified preview, the finding boxed (link valid ${ctx.previewTtlMinutes ?? 60} minutes):\n${ctx.previewUrl}`
-      : 'De-identified preview: in the processed bucket under the study above.',
+      ? `De-identified image${ctx.boxDrawn ? ' with the box' : ''} (link valid ${ctx.previewTtlMinutes ?? 60} minutes):\n${ctx.previewUrl}`
+      : 'De-identified image: in the processed bucket under the study above (findings/).',
     ...(ctx.reportUrl
       ? ['', `Study report (link valid ${ctx.previewTtlMinutes ?? 60} minutes):\n${ctx.reportUrl}`]
       : []),
     '',
+    ...explanationLines(finding),
+    '',
     'To identify the patient, an authorized clinician resolves the pseudonymous study through the',
     'restricted linkage store (by upload batch reference or study). This message carries no patient identifiers.',
-    'Decision support from a reference model: not a diagnosis and not a medical device.',
   ];
   return {
     subject,

@@ -1,4 +1,5 @@
 import {
+  type InstanceAttributes,
   linkageKeys,
   type ObjectStore,
   processedKeys,
@@ -25,6 +26,7 @@ import type { DeidOptions } from '../deid/options.ts';
 import { keyedInputId } from '../deid/pseudonyms.ts';
 import { ImagingError } from '../imaging/errors.ts';
 import { type RenderedImage, renderImage } from '../imaging/render.ts';
+import { scopeAttributes } from './scope.ts';
 import type { StepName } from './status.ts';
 
 /** The stable code of an error for the job record, never its message. */
@@ -51,6 +53,8 @@ export interface ProcessedInstance {
   readonly instanceNumber?: number;
   /** Burned-in text check (counts and action only), when the policy scanned the pixels. */
   readonly textCheck?: TextCheck;
+  /** Scope attributes from the de-identified header (modality, body part, SOP class, size, spacing). */
+  readonly attributes?: InstanceAttributes;
   /** The model input PNG, kept for the infer step; absent for objects without an image. */
   readonly modelInput?: Uint8Array;
   readonly keys: {
@@ -240,6 +244,7 @@ export async function processFile(input: FileInput, ctx: FileContext): Promise<F
         bodyPart: deid.bodyPart,
         ...(Number.isFinite(instanceNumber) ? { instanceNumber } : {}),
         ...(textCheck ? { textCheck } : {}),
+        attributes: scopeAttributes(deid.file),
         ...(rendered ? { modelInput: toBytes(rendered.modelInput) } : {}),
         keys,
       };

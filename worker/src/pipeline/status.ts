@@ -1,4 +1,4 @@
-import type { ReasonCode } from '@medimg/common';
+import type { InstanceAttributes, ReasonCode } from '@medimg/common';
 import type { TextCheck } from '../deid/burned-in-text.ts';
 
 /** The job record `jobs/<jobId>/status.json` (DESIGN D2): each step's state, counts, timings, errors. */
@@ -41,6 +41,8 @@ export interface FileRecord {
   /** De-identified code strings and the instance number, for an inference-only re-run. */
   modality?: string;
   bodyPart?: string;
+  /** Scope attributes from the de-identified header, so that an inference-only re-run selects the same series. */
+  attributes?: InstanceAttributes;
   instanceNumber?: number;
   /** A model input PNG was stored for this instance (processedKeys.modelInput). */
   modelInput?: boolean;
@@ -76,7 +78,13 @@ export interface JobStatus {
     /** `no-subscribers`: published to a topic nobody subscribes to (allowNoRecipients): not delivered. */
     delivery: 'subscribers' | 'no-subscribers';
   };
-  findings: { critical: number; studies: number; series: number };
+  findings: {
+    critical: number;
+    studies: number;
+    series: number;
+    /** Series not assessed: outside the model's declared scope, or every image out of distribution. */
+    notAssessed?: { outOfScope: number; outOfDistribution: number };
+  };
   /**
    * Set when this attempt re-ran inference alone: the earlier attempt had stored every file and
    * failed only at inference, so its per-file results were reused.

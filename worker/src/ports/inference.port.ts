@@ -1,5 +1,10 @@
 /** How the worker asks the model endpoint for predictions (DESIGN D5). Implemented by the SageMaker adapter. */
-import { CodedError, type InferenceRequest, type InferenceResponse } from '@medimg/common';
+import {
+  CodedError,
+  type InferenceRequest,
+  type InferenceResponse,
+  type ModelMetadata,
+} from '@medimg/common';
 
 export type InferenceErrorCode =
   /** The endpoint stayed unreachable, throttled or failing (5xx) through every retry, or does not exist. */
@@ -29,6 +34,11 @@ export class InferenceError extends CodedError<InferenceErrorCode> {
 }
 
 export interface InferenceClient {
+  /**
+   * What the model declares about itself (scope rules, intended use, calibrated thresholds, measured false
+   * alarm rate), served by the container. The worker selects series by its scope before inference.
+   */
+  describe(options?: { signal?: AbortSignal }): Promise<ModelMetadata>;
   /**
    * Predictions for every instance, in request order. Splits the request when it is over the endpoint's
    * payload limit. Rejects with InferenceError; an abort through `signal` rejects with the signal's reason.

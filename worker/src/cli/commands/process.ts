@@ -22,7 +22,6 @@ import { FileNotifier } from '../../adapters/file-notifier.ts';
 import { FolderStore } from '../../adapters/folder-store.ts';
 import { FsObjectStore } from '../../adapters/fs-object-store.ts';
 import { LocalInputStore } from '../../adapters/local-input-store.ts';
-import { DEFAULT_CRITICAL_THRESHOLDS } from '../../config.ts';
 import type { TextCheck } from '../../deid/burned-in-text.ts';
 import { loadDeidKey } from '../../deid/key.ts';
 import { closeSharedTextReader } from '../../deid/ocr.ts';
@@ -96,9 +95,7 @@ export const processCommand = defineCommand({
       type: 'string',
       value: '<label=score>',
       multiple: true,
-      description: `critical threshold per label (default: ${Object.entries(DEFAULT_CRITICAL_THRESHOLDS)
-        .map(([l, t]) => `${l}=${t}`)
-        .join(', ')})`,
+      description: "critical threshold per label (default: the model's calibrated thresholds, model.json)",
     },
   },
   details: `--out gets only de-identified material: studies/ (DICOM, previews, thumbnails, model inputs; with
@@ -144,8 +141,8 @@ reused, so pseudonyms stay stable. Exit codes: 0 it ran (inputs may be quarantin
   },
 });
 
-function parseThresholds(values: readonly string[] | undefined): CriticalThresholds {
-  if (!values?.length) return DEFAULT_CRITICAL_THRESHOLDS;
+function parseThresholds(values: readonly string[] | undefined): CriticalThresholds | undefined {
+  if (!values?.length) return undefined;
   const out: Record<string, number> = {};
   for (const v of values) {
     const m = /^([A-Za-z0-9_]+)=(0(?:\.\d+)?|1(?:\.0+)?)$/.exec(v);
@@ -271,7 +268,7 @@ async function processFiles(args: {
   profile: DeidProfile;
   burnedIn: string;
   inference: InferenceClient | undefined;
-  thresholds: CriticalThresholds;
+  thresholds: CriticalThresholds | undefined;
   io: CliIo;
 }): Promise<number> {
   const { files, outDir, restrictedDir, io } = args;
@@ -311,7 +308,7 @@ async function processFiles(args: {
     notifier,
     findingsTopicArn: 'local:critical-findings',
     linkSigner: store,
-    thresholds: args.thresholds,
+    ...(args.thresholds ? { thresholds: args.thresholds } : {}),
     logger: createLogger({ level: 'info', write: (line) => void logLines.push(line) }),
     clock: systemClock,
     coverage: PIPELINE_COVERAGE,
@@ -382,7 +379,7 @@ async function processFiles(args: {
         coverage: PIPELINE_COVERAGE,
         counts: status.counts,
         inference: status.inference,
-        thresholds: args.thresholds,
+        thresholds: args.thresholds ?? 'model-calibrated',
         critical,
         results: studies.map((s) => processedKeys.results(s)).filter((k) => existsSync(abs(k)!)),
         entries,
