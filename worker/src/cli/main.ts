@@ -22,6 +22,8 @@ import { FsObjectStore } from '../adapters/fs-object-store.ts';
 import { LocalInputStore } from '../adapters/local-input-store.ts';
 import { loadDeidKey } from '../deid/key.ts';
 import { DEID_PROFILES, isDeidProfile, profileOptions } from '../deid/options.ts';
+import { ByteBudget } from '../pipeline/byte-budget.ts';
+import { defaultConcurrency } from '../pipeline/concurrency.ts';
 import { PIPELINE_COVERAGE } from '../pipeline/coverage.ts';
 import { type FileContext, inputIdOf, processFile } from '../pipeline/process-file.ts';
 
@@ -34,6 +36,9 @@ beside it) holds the linkage records, the quarantined originals and the input fi
 safe-harbor also removes device identity and aggregates ages over 89 (docs/deidentification.md).
 The de-identification key comes from --key-file, DEID_KEY_FILE or DEID_KEY (hex or base64, >= 32 bytes);
 without one, a key is created once in ~/.config/medimg/deid.key and reused, so pseudonyms stay stable.`;
+
+/** Bytes of input in flight at once, as the worker's MAX_BYTES_IN_FLIGHT default. */
+const CLI_BYTES_IN_FLIGHT = 512 * 1024 * 1024;
 
 /** Buckets of the pipeline mapped to the CLI's two folders. */
 class FolderStore implements ObjectStore {
@@ -166,12 +171,16 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     linkageWrites: new Map(),
     onStep: () => {},
   };
-  const entries = [];
-  const inputs = [];
-  for (const [index, file] of files.entries()) {
+  // As the worker does (pipeline/job.ts): files at once by CPU count, bounded by bytes in flight.
+  const budget = new ByteBudget(CLI_BYTES_IN_FLIGHT, defaultConcurrency());
+  const done = await Promise.all(files.map((file, index) => processOne(file, index)));
+  const entries = done.map((d) => d.entry);
+  const inputs = done.map((d) => d.input);
+
+  async function processOne(file: string, index: number) {
     const size = (await stat(file)).size;
     const inputId = inputIdOf(key, file);
-    const result = await processFile({ index, key: file, size }, ctx);
+    const result = await budget.run(Math.max(size, 1), () => processFile({ index, key: file, size }, ctx));
     const entry =
       result.status === 'processed'
         ? {
@@ -194,11 +203,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
             step: result.step,
             outputs: {},
           };
-    entries.push(entry);
-    inputs.push({ index, inputId, input: file, status: entry.status });
     process.stderr.write(
       `  ${entry.status.padEnd(11)} #${index} ${inputId}${entry.reason ? ` (${entry.reason})` : ''}\n`,
     );
+    return { entry, input: { index, inputId, input: file, status: entry.status } };
   }
   const counts = {
     inputs: entries.length,
