@@ -29,7 +29,7 @@ import {
 const GENERATOR_VERSION = 1;
 const CT_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.2';
 const CR_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.1';
-const MF_GRAYSCALE_WORD_SC = '1.2.840.10008.5.1.4.1.1.7.3';
+const NM_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.20';
 const ROOT_UID = '2.25.';
 
 /** A deterministic 32-bit generator (mulberry32). */
@@ -211,7 +211,10 @@ export function ctFile(
   return part10(b, CT_IMAGE_STORAGE, sop);
 }
 
-/** A multi-frame object of `frames` CT-like frames (Multi-frame Grayscale Word Secondary Capture). */
+/**
+ * A multi-frame object of `frames` CT-like frames, as NM Image Storage (a multi-frame 16-bit grey
+ * class; Secondary Capture would be quarantined, as it is presumed to carry burned-in text).
+ */
 export function multiFrameFile(frames: number, rows: number, columns: number): Uint8Array {
   const all = new Uint16Array(frames * rows * columns);
   for (let f = 0; f < frames; f++)
@@ -220,23 +223,22 @@ export function multiFrameFile(frames: number, rows: number, columns: number): U
   const b = header({
     study: uid('bench', 'mf', 'study'),
     series: uid('bench', 'mf', 'series'),
-    sopClass: MF_GRAYSCALE_WORD_SC,
+    sopClass: NM_IMAGE_STORAGE,
     sop,
-    modality: 'OT',
+    modality: 'NM',
     number: 1,
     rows,
     columns,
   })
-    .str(T.ConversionType, 'CS', 'WSD')
     .str(T.NumberOfFrames, 'IS', String(frames))
-    .put({ tag: T.FrameIncrementPointer, vr: 'AT', value: new Uint8Array([0x18, 0x00, 0x63, 0x10]) })
+    .put({ tag: T.FrameIncrementPointer, vr: 'AT', value: new Uint8Array([0x54, 0x00, 0x80, 0x00]) })
     .dsv(T.RescaleIntercept, [-1024])
     .dsv(T.RescaleSlope, [1])
     .str(T.RescaleType, 'LO', 'HU')
     .dsv(T.WindowCenter, [40])
     .dsv(T.WindowWidth, [400])
     .put(pixelElement(all));
-  return part10(b, MF_GRAYSCALE_WORD_SC, sop);
+  return part10(b, NM_IMAGE_STORAGE, sop);
 }
 
 /** A small CR image: a smooth gradient with a bright disc and noise, 12 bits stored. */
@@ -275,6 +277,8 @@ export interface CorpusSpec {
   readonly name: CorpusName;
   readonly description: string;
   readonly files: number;
+  /** Bumped when this corpus's files change, so that cached copies are made again. */
+  readonly version?: number;
   /** File n (1-based) as bytes; undefined for corpora derived from another one. */
   readonly file?: (n: number) => Uint8Array;
   /** Corpus made by converting another one file by file with a command. */
@@ -308,6 +312,7 @@ export function corpusSpecs(scale = 1): Record<CorpusName, CorpusSpec> {
       name: 'mf-100',
       description: `one multi-frame object, ${count(100)} frames ${side(512)}x${side(512)} 16-bit`,
       files: 1,
+      version: 2,
       file: () => multiFrameFile(count(100), side(512), side(512)),
     },
     'cr-1000': {
@@ -336,7 +341,13 @@ export async function ensureCorpus(
 ): Promise<{ dir: string; files: string[]; bytes: number }> {
   const dir = path.join(root, spec.name);
   const stampFile = path.join(dir, '.stamp');
-  const stamp = JSON.stringify({ GENERATOR_VERSION, name: spec.name, scale, files: spec.files });
+  const stamp = JSON.stringify({
+    GENERATOR_VERSION,
+    name: spec.name,
+    scale,
+    files: spec.files,
+    ...(spec.version ? { version: spec.version } : {}),
+  });
   const fresh = existsSync(stampFile) && (await readFile(stampFile, 'utf8')) === stamp;
   if (!fresh) {
     await rm(dir, { recursive: true, force: true });
