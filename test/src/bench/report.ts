@@ -20,7 +20,7 @@ export function environment() {
         process.execPath,
         [
           '-e',
-          'const s=require("sharp");console.log("sharp "+s.versions.sharp+", libvips "+s.versions.vips)',
+          'const s=require("sharp");console.log(s.versions.sharp+" (libvips "+s.versions.vips+")")',
         ],
         {
           cwd: `${REPO_ROOT}/worker`,
