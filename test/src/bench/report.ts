@@ -18,10 +18,7 @@ export function environment() {
     try {
       return execFileSync(
         process.execPath,
-        [
-          '-e',
-          'const s=require("sharp");console.log(s.versions.sharp+" (libvips "+s.versions.vips+")")',
-        ],
+        ['-e', 'const s=require("sharp");console.log(s.versions.sharp+" (libvips "+s.versions.vips+")")'],
         {
           cwd: `${REPO_ROOT}/worker`,
           encoding: 'utf8',
