@@ -34,6 +34,13 @@ export const WORKER_ENV = names(
   'MEDIMG_MODE',
   /** Fault injection for the crash-and-rerun test: the task exits 137 after this step. */
   'MEDIMG_FAULT_EXIT_AFTER_STEP',
+  /** Which attempt of its job the task is (the dispatcher's container override). */
+  'JOB_ATTEMPT',
+  /** `none` when nobody subscribes to the findings topic (allowNoRecipients). */
+  'FINDINGS_SUBSCRIBERS',
+  /** Fault injection for the retry test: the first N attempts fail / find the endpoint down. */
+  'MEDIMG_FAULT_FAIL_ATTEMPTS',
+  'MEDIMG_FAULT_INFERENCE_DOWN_ATTEMPTS',
 );
 export type WorkerEnvName = keyof typeof WORKER_ENV;
 
@@ -49,5 +56,27 @@ export const TRIGGER_ENV = names(
   'S3_EVENT_KEYS_URL_ENCODED',
   'MANAGED_BATCH_ID_PATTERN',
   'LOG_LEVEL',
+  /** Jobs go to the dispatcher's queue (then the ECS variables are not read). */
+  'DISPATCH_QUEUE_URL',
 );
 export type TriggerEnvName = keyof typeof TRIGGER_ENV;
+
+/** The dispatcher Lambda (trigger-lambda/src/dispatch/config.ts). */
+export const DISPATCHER_ENV = names(
+  'RAW_BUCKET',
+  'DISPATCH_QUEUE_URL',
+  'OPS_TOPIC_ARN',
+  'CLUSTER_ARN',
+  'TASK_DEFINITION_ARN',
+  'TASK_FAMILY',
+  'CONTAINER_NAME',
+  'SUBNET_IDS',
+  'SECURITY_GROUP_IDS',
+  'ASSIGN_PUBLIC_IP',
+  'MAX_RUNNING_TASKS',
+  'MAX_ATTEMPTS',
+  'RETRY_BASE_DELAY_SECONDS',
+  'TASK_TIME_LIMIT_SECONDS',
+  'LOG_LEVEL',
+);
+export type DispatcherEnvName = keyof typeof DISPATCHER_ENV;

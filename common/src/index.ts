@@ -4,5 +4,6 @@ export * from './inference.ts';
 export * from './job-spec.ts';
 export * from './keys.ts';
 export * from './logger.ts';
+export * from './metrics.ts';
 export * from './object-store.ts';
 export * from './outcomes.ts';

@@ -56,3 +56,5 @@ export type UploadManifest = z.infer<typeof UploadManifestSchema>;
 
 /** Environment variable that carries the job spec location into the task (`s3://bucket/key`). */
 export const JOB_SPEC_ENV = 'JOB_SPEC_URI' satisfies WorkerEnvName;
+/** Environment variable that tells the task which attempt of its job it is (1 for the first run). */
+export const JOB_ATTEMPT_ENV = 'JOB_ATTEMPT' satisfies WorkerEnvName;

@@ -24,6 +24,10 @@ export const rawKeys = {
   jobSpec: (jobId: string) => `jobs/${safe('job id', jobId)}.json`,
   /** Written after RunTask succeeded: a spec without it is a job whose task may not have started. */
   jobStarted: (jobId: string) => `jobs/${safe('job id', jobId)}.started.json`,
+  /** The dispatcher's ledger of a job's attempts (trigger-lambda/src/dispatch). */
+  jobAttempts: (jobId: string) => `jobs/${safe('job id', jobId)}.attempts.json`,
+  /** Written when a job failed its last attempt: what failed, for the operator who re-runs it. */
+  jobDeadLetter: (jobId: string) => `jobs/${safe('job id', jobId)}.dead-letter.json`,
   /** Quarantined originals stay in the raw bucket (they may hold PHI). */
   quarantineObject: (jobId: string, inputId: string) =>
     `quarantine/${safe('job id', jobId)}/${safe('input id', inputId)}.dcm`,
@@ -64,6 +68,14 @@ export const processedKeys = {
 
 /** Restricted linkage store: pseudonym -> original identifiers. Never the processed bucket. */
 export const linkageKeys = {
+  prefix: 'linkage/',
   study: (pseudoPatientId: string, study: string) =>
     `linkage/${safe('patient pseudonym', pseudoPatientId)}/${safe('study uid', study)}.json`,
+  /** One audit record per re-identification request (`medimg reidentify`), written before the read. */
+  reidentificationAudit: (requestId: string) => `audit/reidentify/${safe('request id', requestId)}.json`,
 } as const;
+
+/** The pseudonymous study UID of a linkage record's key, or undefined for any other key. */
+export function studyOfLinkageKey(key: string): string | undefined {
+  return /^linkage\/[^/]+\/([^/]+)\.json$/.exec(key)?.[1];
+}

@@ -3,9 +3,9 @@ import { ConfigError, DEFAULT_CONFIG, readPipelineConfig } from './config.ts';
 
 const context = (values: Record<string, unknown>) => ({ tryGetContext: (key: string) => values[key] });
 
-function configError(values: Record<string, unknown>): ConfigError {
+function configError(values: Record<string, unknown>, recipients = false): ConfigError {
   try {
-    readPipelineConfig(context(values));
+    readPipelineConfig(context(recipients ? { allowNoRecipients: true, ...values } : values));
   } catch (e) {
     if (e instanceof ConfigError) return e;
     throw e;
@@ -14,8 +14,39 @@ function configError(values: Record<string, unknown>): ConfigError {
 }
 
 describe('readPipelineConfig', () => {
-  it('returns the documented defaults when no context is set', () => {
-    expect(readPipelineConfig(context({}))).toEqual(DEFAULT_CONFIG);
+  it('returns the documented defaults when only the recipients are set', () => {
+    const emails = { findingsEmails: 'rad@example.org', opsEmails: 'ops@example.org' };
+    expect(readPipelineConfig(context(emails))).toEqual({
+      ...DEFAULT_CONFIG,
+      findingsEmails: ['rad@example.org'],
+      opsEmails: ['ops@example.org'],
+    });
+  });
+
+  it('refuses a stack without findings or operations recipients unless allowNoRecipients is set', () => {
+    expect(configError({ opsEmails: 'ops@example.org' }).key).toBe('findingsEmails');
+    expect(configError({ findingsEmails: 'rad@example.org' }).key).toBe('opsEmails');
+    expect(configError({}).message).toContain('allowNoRecipients=true');
+    expect(readPipelineConfig(context({ allowNoRecipients: 'true' })).allowNoRecipients).toBe(true);
+  });
+
+  it('reserves no trigger concurrency by default and bounds it by the event source instead', () => {
+    const config = readPipelineConfig(context({ allowNoRecipients: true }));
+    expect(config.trigger.reservedConcurrency).toBeUndefined();
+    expect(config.trigger.maxConcurrency).toBe(5);
+    expect(
+      readPipelineConfig(context({ allowNoRecipients: true, triggerReservedConcurrency: '1' })).trigger,
+    ).toEqual(expect.objectContaining({ reservedConcurrency: 1 }));
+  });
+
+  it('matches the serverless endpoint concurrency to the task cap unless it is set', () => {
+    const config = readPipelineConfig(context({ allowNoRecipients: true, maxRunningTasks: 25 }));
+    expect(config.jobs.maxRunningTasks).toBe(25);
+    expect(config.inference.serverlessMaxConcurrency).toBe(25);
+    const set = readPipelineConfig(
+      context({ allowNoRecipients: true, maxRunningTasks: 25, inferenceServerlessMaxConcurrency: 8 }),
+    );
+    expect(set.inference.serverlessMaxConcurrency).toBe(8);
   });
 
   it('accepts numbers and lists as strings, the way `cdk -c key=value` passes them', () => {
@@ -23,6 +54,7 @@ describe('readPipelineConfig', () => {
       context({
         rawUploadExpirationDays: '14',
         findingsEmails: 'a@example.org, b@example.org',
+        allowNoRecipients: true,
         opsEmails: '["ops@example.org"]',
         workerCpu: '4096',
         criticalThresholds: '{"suspicious_lesion":0.7,"nodule":0.9}',
@@ -40,6 +72,7 @@ describe('readPipelineConfig', () => {
   it('accepts JSON values from cdk.json', () => {
     const config = readPipelineConfig(
       context({
+        allowNoRecipients: true,
         inferenceMode: 'instance',
         inferenceInstanceCount: 2,
         uploadCorsOrigins: ['https://a.example.org'],
@@ -50,7 +83,7 @@ describe('readPipelineConfig', () => {
   });
 
   it('names the key and the expected form when a value is invalid', () => {
-    const e = configError({ rawUploadExpirationDays: 'soon' });
+    const e = configError({ rawUploadExpirationDays: 'soon' }, true);
     expect(e.code).toBe('INFRA_CONFIG_INVALID');
     expect(e.key).toBe('rawUploadExpirationDays');
     expect(e.message).toContain('an integer from 1');
@@ -67,13 +100,18 @@ describe('readPipelineConfig', () => {
     ['criticalThresholds', '{not json'],
     ['inferenceServerlessMemoryMb', 1500],
     ['stackName', 'has spaces'],
+    ['triggerMaxConcurrency', 1],
+    ['adminRoleArn', 'arn:aws:iam::123456789012:user/alice'],
+    ['reidentifierPrincipalArns', 'alice'],
+    ['allowNoRecipients', 'maybe'],
+    ['maxTaskAttempts', 0],
     ['deidProfile', 'hipaa'],
   ])('rejects %s = %j', (key, value) => {
-    expect(configError({ [key]: value }).key).toBe(key);
+    expect(configError({ [key]: value }, true).key).toBe(key);
   });
 
   it('requires Glacier to come at least 30 days after Standard-IA', () => {
-    const e = configError({ processedInfrequentAccessAfterDays: 100, processedGlacierAfterDays: 120 });
+    const e = configError({ processedInfrequentAccessAfterDays: 100, processedGlacierAfterDays: 120 }, true);
     expect(e.key).toBe('processedGlacierAfterDays');
   });
 });

@@ -41,25 +41,60 @@ export interface WorkerSettings {
 }
 
 export interface TriggerSettings {
-  /** Reserved concurrency of the trigger Lambda; also caps the RunTask rate. */
-  readonly reservedConcurrency: number;
+  /**
+   * Reserved concurrency of the trigger Lambda; off by default. An account keeps 100 executions
+   * unreserved and new accounts often have 10 in all, so a reservation can fail the deployment.
+   */
+  readonly reservedConcurrency?: number;
+  /** Maximum concurrency of the SQS event source (2..1000): what bounds the trigger by default. */
+  readonly maxConcurrency: number;
   readonly batchSize: number;
   readonly maxBatchingWindowSeconds: number;
 }
 
 export interface InferenceSettings {
   readonly mode: InferenceMode;
-  /** Serverless: memory (1024..6144, step 1024) and concurrency. */
+  /** Serverless: memory (1024..6144, step 1024) and concurrency (default: the task cap). */
   readonly serverlessMemoryMb: number;
   readonly serverlessMaxConcurrency: number;
-  /** Instance-backed: instance type and count. */
+  /** Instance-backed: instance type, count at start and least, most under target tracking. */
   readonly instanceType: string;
   readonly instanceCount: number;
+  readonly instanceMaxCount: number;
+  /** Target tracking: invocations per instance per minute (SageMakerVariantInvocationsPerInstance). */
+  readonly invocationsPerInstanceTarget: number;
 }
 
 export interface AlarmSettings {
   /** p90 model latency above this (milliseconds) raises the latency alarm. */
   readonly endpointLatencyThresholdMs: number;
+  /** A job waiting longer than this (seconds) in the intake or dispatch queue raises an alarm. */
+  readonly queueAgeThresholdSeconds: number;
+}
+
+/** Retries, backpressure and time limits of worker tasks (docs/decisions/014-job-dispatch-and-retries.md). */
+export interface JobSettings {
+  /** Worker tasks running at once; beyond it jobs wait in the dispatch queue. */
+  readonly maxRunningTasks: number;
+  /** Attempts per job (the first run included) before the dead-letter record. */
+  readonly maxAttempts: number;
+  /** Backoff before attempt n+1: base * 2^(n-1) seconds, at most 900 (SQS's longest delay). */
+  readonly retryBaseDelaySeconds: number;
+  /** A task still running this long after its start is stopped, and retried. */
+  readonly taskTimeLimitMinutes: number;
+}
+
+/** Who may touch PHI besides the pipeline roles (bucket and key policies name them). */
+export interface AccessSettings {
+  /** An administrator role allowed into the raw and linkage buckets and their keys (break-glass). */
+  readonly adminRoleArn?: string;
+  /**
+   * Principals trusted to assume the re-identification role. Empty (the default): the role trusts
+   * the account with MFA, and nobody holds sts:AssumeRole on it until the break-glass procedure.
+   */
+  readonly reidentifierPrincipalArns: readonly string[];
+  /** Default Object Lock retention (governance mode) of the CloudTrail data-event records. */
+  readonly trailRetentionDays: number;
 }
 
 export interface PipelineConfig {
@@ -69,6 +104,13 @@ export interface PipelineConfig {
   readonly trigger: TriggerSettings;
   readonly inference: InferenceSettings;
   readonly alarms: AlarmSettings;
+  readonly jobs: JobSettings;
+  readonly access: AccessSettings;
+  /**
+   * Deploy with no findings or operations recipients (a test stack). Without it, synth refuses:
+   * findings would go to a topic nobody reads. The job record then says "no subscribers".
+   */
+  readonly allowNoRecipients: boolean;
   /** Clinicians who receive critical findings (email; no PHI is ever sent). */
   readonly findingsEmails: readonly string[];
   /** Operators who receive alarms and failed-task events. */
@@ -99,15 +141,20 @@ export const DEFAULT_CONFIG: PipelineConfig = {
     deidProfile: 'research',
     logLevel: 'info',
   },
-  trigger: { reservedConcurrency: 5, batchSize: 1000, maxBatchingWindowSeconds: 20 },
+  trigger: { maxConcurrency: 5, batchSize: 1000, maxBatchingWindowSeconds: 20 },
   inference: {
     mode: 'serverless',
     serverlessMemoryMb: 3072,
-    serverlessMaxConcurrency: 5,
+    serverlessMaxConcurrency: 10,
     instanceType: 'ml.c6i.large',
     instanceCount: 1,
+    instanceMaxCount: 4,
+    invocationsPerInstanceTarget: 300,
   },
-  alarms: { endpointLatencyThresholdMs: 5000 },
+  alarms: { endpointLatencyThresholdMs: 5000, queueAgeThresholdSeconds: 1800 },
+  jobs: { maxRunningTasks: 10, maxAttempts: 3, retryBaseDelaySeconds: 60, taskTimeLimitMinutes: 60 },
+  access: { reidentifierPrincipalArns: [], trailRetentionDays: 2192 },
+  allowNoRecipients: false,
   findingsEmails: [],
   opsEmails: [],
   logRetentionDays: 365,
@@ -139,6 +186,12 @@ export interface ContextSource {
 export function readPipelineConfig(node: ContextSource | Node): PipelineConfig {
   const r = new ContextReader(node);
   const d = DEFAULT_CONFIG;
+  const jobs: JobSettings = {
+    maxRunningTasks: r.int('maxRunningTasks', d.jobs.maxRunningTasks, 1, 1000),
+    maxAttempts: r.int('maxTaskAttempts', d.jobs.maxAttempts, 1, 10),
+    retryBaseDelaySeconds: r.int('retryBaseDelaySeconds', d.jobs.retryBaseDelaySeconds, 0, 900),
+    taskTimeLimitMinutes: r.int('taskTimeLimitMinutes', d.jobs.taskTimeLimitMinutes, 5, 24 * 60),
+  };
   const config: PipelineConfig = {
     stackName: r.string('stackName', d.stackName, /^[A-Za-z][A-Za-z0-9-]{0,127}$/),
     storage: {
@@ -175,7 +228,8 @@ export function readPipelineConfig(node: ContextSource | Node): PipelineConfig {
       logLevel: r.oneOf('logLevel', d.worker.logLevel, ['debug', 'info', 'warn', 'error'] as const),
     },
     trigger: {
-      reservedConcurrency: r.int('triggerReservedConcurrency', d.trigger.reservedConcurrency, 2, 1000),
+      ...r.optionalInt('triggerReservedConcurrency', 'reservedConcurrency', 1, 1000),
+      maxConcurrency: r.int('triggerMaxConcurrency', d.trigger.maxConcurrency, 2, 1000),
       batchSize: r.int('triggerBatchSize', d.trigger.batchSize, 1, 10000),
       maxBatchingWindowSeconds: r.int(
         'triggerMaxBatchingWindowSeconds',
@@ -191,23 +245,52 @@ export function readPipelineConfig(node: ContextSource | Node): PipelineConfig {
         d.inference.serverlessMemoryMb,
         [1024, 2048, 3072, 4096, 5120, 6144],
       ),
-      serverlessMaxConcurrency: r.int(
-        'inferenceServerlessMaxConcurrency',
-        d.inference.serverlessMaxConcurrency,
-        1,
-        200,
-      ),
+      // One inference request in flight per task (the worker infers series by series): the
+      // endpoint's concurrency follows the task cap unless set.
+      serverlessMaxConcurrency: r.int('inferenceServerlessMaxConcurrency', jobs.maxRunningTasks, 1, 200),
       instanceType: r.string('inferenceInstanceType', d.inference.instanceType, /^ml\.[a-z0-9]+\.[a-z0-9]+$/),
       instanceCount: r.int('inferenceInstanceCount', d.inference.instanceCount, 1, 100),
+      instanceMaxCount: r.int('inferenceInstanceMaxCount', d.inference.instanceMaxCount, 1, 100),
+      invocationsPerInstanceTarget: r.int(
+        'inferenceInvocationsPerInstanceTarget',
+        d.inference.invocationsPerInstanceTarget,
+        1,
+        100000,
+      ),
     },
     alarms: {
       endpointLatencyThresholdMs: r.int('endpointLatencyThresholdMs', d.alarms.endpointLatencyThresholdMs, 1),
+      queueAgeThresholdSeconds: r.int('queueAgeThresholdSeconds', d.alarms.queueAgeThresholdSeconds, 60),
     },
+    jobs,
+    access: {
+      ...r.optionalString('adminRoleArn', 'adminRoleArn', ROLE_ARN),
+      reidentifierPrincipalArns: r.stringList(
+        'reidentifierPrincipalArns',
+        d.access.reidentifierPrincipalArns,
+        PRINCIPAL_ARN,
+      ),
+      trailRetentionDays: r.int('trailRetentionDays', d.access.trailRetentionDays, 1, 36500),
+    },
+    allowNoRecipients: r.bool('allowNoRecipients', d.allowNoRecipients),
     findingsEmails: r.stringList('findingsEmails', d.findingsEmails, EMAIL),
     opsEmails: r.stringList('opsEmails', d.opsEmails, EMAIL),
     logRetentionDays: r.oneOf('logRetentionDays', d.logRetentionDays, LOG_RETENTION_DAYS),
     maxAzs: r.int('maxAzs', d.maxAzs, 2, 6),
   };
+  if (!config.allowNoRecipients) {
+    for (const key of ['findingsEmails', 'opsEmails'] as const) {
+      if (config[key].length === 0) {
+        throw new ConfigError(
+          key,
+          'at least one email address (nobody would receive them); set allowNoRecipients=true for a test stack',
+        );
+      }
+    }
+  }
+  if (config.inference.instanceMaxCount < config.inference.instanceCount) {
+    throw new ConfigError('inferenceInstanceMaxCount', 'at least inferenceInstanceCount');
+  }
   if (config.storage.processedGlacierAfterDays < config.storage.processedInfrequentAccessAfterDays + 30) {
     throw new ConfigError(
       'processedGlacierAfterDays',
@@ -218,6 +301,8 @@ export function readPipelineConfig(node: ContextSource | Node): PipelineConfig {
 }
 
 const EMAIL = /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/;
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+const PRINCIPAL_ARN = /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]{1,512}$/;
 
 /** Context values come as JSON from cdk.json and as strings from `-c key=value`: accept both. */
 class ContextReader {
@@ -232,6 +317,25 @@ class ContextReader {
     if (v === undefined) return fallback;
     if (typeof v !== 'string' || !pattern.test(v)) throw new ConfigError(key, `a string matching ${pattern}`);
     return v;
+  }
+
+  bool(key: string, fallback: boolean): boolean {
+    const v = this.raw(key);
+    if (v === undefined) return fallback;
+    if (v === true || v === 'true') return true;
+    if (v === false || v === 'false') return false;
+    throw new ConfigError(key, 'true or false');
+  }
+
+  /** `{ [field]: value }` when the key is set, `{}` otherwise (for optional settings). */
+  optionalInt<F extends string>(key: string, field: F, min: number, max: number): { [K in F]?: number } {
+    if (this.raw(key) === undefined) return {};
+    return { [field]: this.int(key, min, min, max) } as { [K in F]?: number };
+  }
+
+  optionalString<F extends string>(key: string, field: F, pattern: RegExp): { [K in F]?: string } {
+    if (this.raw(key) === undefined) return {};
+    return { [field]: this.string(key, '', pattern) } as { [K in F]?: string };
   }
 
   int(key: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {

@@ -17,6 +17,9 @@ const INSTANCE = {
   inferenceMode: 'instance',
   inferenceInstanceType: 'ml.c6i.xlarge',
   findingsEmails: 'a@example.org',
+  opsEmails: 'ops@example.org',
+  adminRoleArn: 'arn:aws:iam::123456789012:role/medimg-admin',
+  reidentifierPrincipalArns: 'arn:aws:iam::123456789012:role/privacy-officer',
 };
 
 /** Each app is synthesized once for the whole file (synthesis takes seconds). */
@@ -122,6 +125,39 @@ describe('instance-backed inference', () => {
         },
       ],
     });
+  });
+
+  it('scales the instances with target tracking on invocations per instance, within the configured bounds', () => {
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+      ServiceNamespace: 'sagemaker',
+      ScalableDimension: 'sagemaker:variant:DesiredInstanceCount',
+      MinCapacity: 1,
+      MaxCapacity: 4,
+      ResourceId: {
+        'Fn::Join': [
+          '',
+          [
+            'endpoint/',
+            { 'Fn::GetAtt': [stack.getLogicalId(stack.inference.endpoint), 'EndpointName'] },
+            '/variant/AllTraffic',
+          ],
+        ],
+      },
+    });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      PolicyType: 'TargetTrackingScaling',
+      TargetTrackingScalingPolicyConfiguration: {
+        PredefinedMetricSpecification: { PredefinedMetricType: 'SageMakerVariantInvocationsPerInstance' },
+        TargetValue: 300,
+      },
+    });
+  });
+
+  it('lets the S3 gateway endpoint serve the model data the instances download', () => {
+    const endpoint = Object.values(template.findResources('AWS::EC2::VPCEndpoint')).find(
+      (e) => e.Properties.VpcEndpointType === 'Gateway',
+    );
+    expect(JSON.stringify(endpoint?.Properties.PolicyDocument)).toMatch(/[0-9a-f]{64}\.gz/);
   });
 
   it('tells the worker the endpoint is not serverless (6 MB payload limit)', () => {

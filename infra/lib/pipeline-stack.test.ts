@@ -99,7 +99,7 @@ describe('storage', () => {
   });
 
   it('blocks public access, disables ACLs and versions every bucket', () => {
-    template.resourceCountIs('AWS::S3::Bucket', 4);
+    template.resourceCountIs('AWS::S3::Bucket', 5);
     template.allResourcesProperties('AWS::S3::Bucket', {
       PublicAccessBlockConfiguration: {
         BlockPublicAcls: true,
@@ -250,7 +250,7 @@ describe('ingest', () => {
     }
   });
 
-  it('runs the trigger on the latest Node.js runtime, ARM64, in the private subnets, with reserved concurrency', () => {
+  it('runs the trigger on the latest Node.js runtime, ARM64, in the private subnets, with the configured reserved concurrency', () => {
     expect(resource(stack.ingest.trigger)).toEqual(
       expect.objectContaining({
         Runtime: 'nodejs24.x',
@@ -263,8 +263,19 @@ describe('ingest', () => {
     );
   });
 
-  it('gives the trigger the environment its RunTask call needs', () => {
+  it('gives the trigger the raw bucket and the dispatch queue, and no ECS settings', () => {
     const env = (resource(stack.ingest.trigger).Environment as { Variables: Json }).Variables;
+    expect(env).toEqual(
+      expect.objectContaining({
+        RAW_BUCKET: ref(stack.storage.rawBucket),
+        DISPATCH_QUEUE_URL: ref(stack.jobControl.queue),
+      }),
+    );
+    expect(env.CLUSTER_ARN).toBeUndefined();
+  });
+
+  it('gives the dispatcher the environment its RunTask call needs', () => {
+    const env = (resource(stack.jobControl.dispatcher).Environment as { Variables: Json }).Variables;
     const w = stack.worker;
     expect(env).toEqual(
       expect.objectContaining({
@@ -291,9 +302,10 @@ describe('ingest', () => {
     });
   });
 
-  it('lets the trigger run the worker task definition, in the pipeline cluster only', () => {
+  it('lets the dispatcher (not the trigger) run the worker task definition, in the pipeline cluster only', () => {
     const w = stack.worker;
-    expect(withAction(stack.ingest.role, 'ecs:RunTask')).toEqual([
+    expect(withAction(stack.ingest.role, 'ecs:RunTask')).toEqual([]);
+    expect(withAction(stack.jobControl.role, 'ecs:RunTask')).toEqual([
       {
         Effect: 'Allow',
         Action: 'ecs:RunTask',
@@ -303,9 +315,9 @@ describe('ingest', () => {
     ]);
   });
 
-  it('lets the trigger pass the task and execution roles, to ECS tasks only', () => {
+  it('lets the dispatcher pass the task and execution roles, to ECS tasks only', () => {
     const w = stack.worker;
-    const [passRole, ...more] = withAction(stack.ingest.role, 'iam:PassRole');
+    const [passRole, ...more] = withAction(stack.jobControl.role, 'iam:PassRole');
     expect(more).toEqual([]);
     expect(passRole).toEqual(
       expect.objectContaining({
@@ -342,8 +354,6 @@ describe('ingest', () => {
         'ec2:DescribeNetworkInterfaces',
         'ec2:DescribeSubnets',
         'ec2:UnassignPrivateIpAddresses',
-        'ecs:RunTask',
-        'iam:PassRole',
         'kms:Decrypt',
         'kms:GenerateDataKey',
         'logs:CreateLogStream',
@@ -351,6 +361,7 @@ describe('ingest', () => {
         's3:GetObject',
         's3:ListBucket',
         's3:PutObject',
+        'sqs:SendMessage',
         'sqs:ChangeMessageVisibility',
         'sqs:DeleteMessage',
         'sqs:GetQueueAttributes',
@@ -402,8 +413,8 @@ describe('processing', () => {
     const ingress = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress'))
       .map((r) => r.Properties as Json)
       .filter((r) => JSON.stringify(r.GroupId) === JSON.stringify(groupId));
-    // The worker and the trigger (serverless inference runs outside the VPC).
-    expect(ingress).toHaveLength(2);
+    // The worker, the trigger and the dispatcher (serverless inference runs outside the VPC).
+    expect(ingress).toHaveLength(3);
     expect(resource(stack.network.endpointSecurityGroup).SecurityGroupIngress).toBeUndefined();
     for (const rule of ingress) {
       expect(rule).toEqual(expect.objectContaining({ IpProtocol: 'tcp', FromPort: 443, ToPort: 443 }));
@@ -499,18 +510,19 @@ describe('processing', () => {
     const w = stack.worker;
     const s = stack.storage;
     const n = stack.notifications;
+    // The linkage store is written, never read (re-identification has its own role).
     sameItems(resourcesFor(w.taskRole, 's3:GetObject'), [
       objectArn(s.rawBucket, 'incoming/'),
       objectArn(s.rawBucket, 'jobs/'),
       objectArn(s.processedBucket, ''),
-      objectArn(s.linkageBucket, 'linkage/'),
     ]);
     sameItems(resourcesFor(w.taskRole, 's3:PutObject'), [
       objectArn(s.rawBucket, 'quarantine/'),
       objectArn(s.processedBucket, ''),
       objectArn(s.linkageBucket, 'linkage/'),
     ]);
-    sameItems(resourcesFor(w.taskRole, 's3:ListBucket'), [arnOf(s.processedBucket), arnOf(s.linkageBucket)]);
+    sameItems(resourcesFor(w.taskRole, 's3:ListBucket'), [arnOf(s.processedBucket)]);
+    expect(resourcesFor(w.taskRole, 'kms:Decrypt')).not.toContainEqual(arnOf(s.linkageKey));
     sameItems(resourcesFor(w.taskRole, 'kms:GenerateDataKey'), [
       arnOf(s.rawKey),
       arnOf(s.processedKey),
@@ -608,7 +620,8 @@ describe('inference', () => {
         {
           VariantName: 'AllTraffic',
           ModelName: Match.anyValue(),
-          ServerlessConfig: { MemorySizeInMB: 3072, MaxConcurrency: 5 },
+          // Follows the task cap (10 by default): one request in flight per task.
+          ServerlessConfig: { MemorySizeInMB: 3072, MaxConcurrency: 10 },
         },
       ],
     });
@@ -682,7 +695,7 @@ describe('notifications', () => {
 
 describe('observability', () => {
   /** The alarm on one metric, its metric fields flattened (labelled metrics render as `Metrics`). */
-  const alarmFor = (metricName: string, namespace: string) => {
+  const alarmFor = (metricName: string, namespace: string, dimension?: string) => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => {
       const p = a.Properties as Json;
       const stat = (p.Metrics as { MetricStat?: { Metric: Json; Stat: string } }[] | undefined)?.[0]
@@ -695,14 +708,19 @@ describe('observability', () => {
         ...(percentile ? { ExtendedStatistic: stat.Stat } : { Statistic: stat.Stat }),
       } as Json;
     });
-    const hit = alarms.filter((a) => a.MetricName === metricName && a.Namespace === namespace);
+    const hit = alarms.filter(
+      (a) =>
+        a.MetricName === metricName &&
+        a.Namespace === namespace &&
+        (dimension === undefined || JSON.stringify(a.Dimensions).includes(dimension)),
+    );
     expect(hit, `${namespace} ${metricName}`).toHaveLength(1);
     return hit[0] as Json;
   };
 
   it('raises every alarm to the operations topic, and reports recovery there too', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
-    expect(alarms.length).toBe(7);
+    expect(alarms.length).toBe(7 + stack.operationsAlarms.alarms.length);
     for (const a of alarms) {
       expect(a.AlarmActions).toEqual([ref(stack.notifications.opsTopic)]);
       expect(a.OKActions).toEqual([ref(stack.notifications.opsTopic)]);
@@ -711,7 +729,9 @@ describe('observability', () => {
   });
 
   it('alarms when anything reaches the dead-letter queue', () => {
-    expect(alarmFor('ApproximateNumberOfMessagesVisible', 'AWS/SQS')).toEqual(
+    expect(
+      alarmFor('ApproximateNumberOfMessagesVisible', 'AWS/SQS', id(stack.ingest.deadLetterQueue)),
+    ).toEqual(
       expect.objectContaining({
         Dimensions: [
           { Name: 'QueueName', Value: { 'Fn::GetAtt': [id(stack.ingest.deadLetterQueue), 'QueueName'] } },

@@ -4,12 +4,17 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { PipelineConfig } from './config.ts';
+import { AuditTrail } from './constructs/audit-trail.ts';
 import { DeidKey } from './constructs/deid-key.ts';
 import { Inference } from './constructs/inference.ts';
+import { InferenceScaling } from './constructs/inference-scaling.ts';
 import { Ingest } from './constructs/ingest.ts';
+import { JobControl } from './constructs/job-control.ts';
 import { Network } from './constructs/network.ts';
 import { Notifications } from './constructs/notifications.ts';
 import { Observability } from './constructs/observability.ts';
+import { OperationsAlarms } from './constructs/operations-alarms.ts';
+import { PhiAccess } from './constructs/phi-access.ts';
 import { Storage } from './constructs/storage.ts';
 import { Worker } from './constructs/worker.ts';
 import type { PipelineSources } from './sources.ts';
@@ -34,6 +39,11 @@ export class PipelineStack extends Stack {
   readonly inference: Inference;
   readonly ingest: Ingest;
   readonly observability: Observability;
+  readonly jobControl: JobControl;
+  readonly phiAccess: PhiAccess;
+  readonly auditTrail: AuditTrail;
+  readonly operationsAlarms: OperationsAlarms;
+  readonly inferenceScaling?: InferenceScaling;
   readonly logKey: kms.Key;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
@@ -48,7 +58,10 @@ export class PipelineStack extends Stack {
     });
     this.logKey.grantEncryptDecrypt(new iam.ServicePrincipal(`logs.${this.region}.amazonaws.com`));
 
-    this.storage = new Storage(this, 'Storage', { settings: config.storage });
+    this.storage = new Storage(this, 'Storage', {
+      settings: config.storage,
+      adminRoleArn: config.access.adminRoleArn,
+    });
     this.notifications = new Notifications(this, 'Notifications', {
       findingsEmails: config.findingsEmails,
       opsEmails: config.opsEmails,
@@ -68,6 +81,12 @@ export class PipelineStack extends Stack {
       logRetention,
       logKey: this.logKey,
     });
+    if (config.inference.mode === 'instance') {
+      this.inferenceScaling = new InferenceScaling(this, 'InferenceScaling', {
+        inference: this.inference,
+        settings: config.inference,
+      });
+    }
 
     this.worker = new Worker(this, 'Processing', {
       settings: config.worker,
@@ -91,7 +110,36 @@ export class PipelineStack extends Stack {
       logKey: this.logKey,
     });
     this.storage.bindTrigger(this.ingest.trigger);
-    this.worker.bindTrigger(this.ingest.trigger);
+
+    this.jobControl = new JobControl(this, 'JobControl', {
+      settings: config.jobs,
+      worker: this.worker,
+      network: this.network,
+      opsTopic: this.notifications.opsTopic,
+      opsTopicKey: this.notifications.key,
+      code: sources.dispatcher,
+      logRetention,
+      logKey: this.logKey,
+    });
+    this.jobControl.bindTrigger(this.ingest.trigger);
+    this.storage.bindDispatcher(this.jobControl.dispatcher);
+
+    this.phiAccess = new PhiAccess(this, 'PhiAccess', {
+      reidentifierPrincipalArns: config.access.reidentifierPrincipalArns,
+    });
+    this.storage.bindReidentifier(this.phiAccess.reidentificationRole);
+    this.auditTrail = new AuditTrail(this, 'AuditTrail', {
+      dataBuckets: [this.storage.rawBucket, this.storage.linkageBucket],
+      accessLogBucket: this.storage.auditBucket,
+      retentionDays: config.access.trailRetentionDays,
+      logRetention,
+      logKey: this.logKey,
+      adminRoleArn: config.access.adminRoleArn,
+    });
+    this.network.restrictS3Endpoint(
+      [this.storage.rawBucket, this.storage.processedBucket, this.storage.linkageBucket],
+      this.inference.modelDataObjectArns,
+    );
 
     this.observability = new Observability(this, 'Observability', {
       settings: config.alarms,
@@ -102,6 +150,15 @@ export class PipelineStack extends Stack {
       worker: this.worker,
       endpointName: this.inference.endpointName,
       dashboardName: config.stackName,
+    });
+
+    this.operationsAlarms = new OperationsAlarms(this, 'OperationsAlarms', {
+      settings: config.alarms,
+      opsTopic: this.notifications.opsTopic,
+      intakeQueue: this.ingest.queue,
+      jobControl: this.jobControl,
+      topics: [this.notifications.findingsTopic, this.notifications.opsTopic],
+      dashboard: this.observability.dashboard,
     });
 
     const out = (id: string, value: string, description: string) =>
@@ -119,6 +176,18 @@ export class PipelineStack extends Stack {
     out('DashboardUrl', this.observability.dashboardUrl, 'CloudWatch dashboard');
     out('IntakeQueueUrl', this.ingest.queue.queueUrl, 'Upload events');
     out('DeadLetterQueueUrl', this.ingest.deadLetterQueue.queueUrl, 'Upload events that failed 5 times');
+    out('DispatchQueueUrl', this.jobControl.queue.queueUrl, 'Jobs waiting for a task (cap, retries)');
+    out(
+      'DispatchDeadLetterQueueUrl',
+      this.jobControl.deadLetterQueue.queueUrl,
+      'Dispatches that kept failing',
+    );
+    out(
+      'ReidentificationRoleArn',
+      this.phiAccess.reidentificationRole.roleArn,
+      'Break-glass role for medimg reidentify (nobody holds it by default)',
+    );
+    out('TrailBucketName', this.auditTrail.bucket.bucketName, 'CloudTrail data events of raw and linkage');
     out(
       'DeidKeySecretArn',
       this.deidKey.secret.secretArn,

@@ -29,6 +29,7 @@ export interface PipelineSources {
   /** Packaged as the SageMaker model data (model.tar.gz); omit when the image carries the model. */
   readonly modelArtifacts?: ModelArtifacts;
   readonly trigger: TriggerCodeSource;
+  readonly dispatcher: TriggerCodeSource;
 }
 
 /** The repository's own deployables: worker/Dockerfile, models/Dockerfile, models/artifacts, trigger-lambda. */
@@ -42,6 +43,11 @@ export function repositorySources(root: string = REPO_ROOT): PipelineSources {
     },
     trigger: {
       entry: path.join(root, 'trigger-lambda', 'src', 'handler.ts'),
+      projectRoot: root,
+      depsLockFilePath: path.join(root, 'package-lock.json'),
+    },
+    dispatcher: {
+      entry: path.join(root, 'trigger-lambda', 'src', 'dispatch', 'lambda.ts'),
       projectRoot: root,
       depsLockFilePath: path.join(root, 'package-lock.json'),
     },

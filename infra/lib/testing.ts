@@ -36,9 +36,12 @@ export function testSources(): PipelineSources {
   };
 }
 
-/** A fresh app with one pipeline stack; `context` adds to or overrides cdk.json's. */
+/**
+ * A fresh app with one pipeline stack; `context` adds to or overrides cdk.json's. Tests that do not
+ * care about recipients get `allowNoRecipients`; pass `allowNoRecipients: false` to test the refusal.
+ */
 export function synthPipeline(context: Record<string, unknown> = {}): { app: App; stack: PipelineStack } {
-  const app = new App({ context: { ...featureFlags(), ...context } });
+  const app = new App({ context: { ...featureFlags(), allowNoRecipients: true, ...context } });
   const config = readPipelineConfig(app.node);
   const stack = new PipelineStack(app, config.stackName, { config, sources: testSources() });
   return { app, stack };

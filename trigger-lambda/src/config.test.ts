@@ -38,7 +38,7 @@ describe('loadConfigFromEnv', () => {
   it('defaults ASSIGN_PUBLIC_IP to DISABLED and reads the key-encoding switch', () => {
     const { ASSIGN_PUBLIC_IP: _omit, ...rest } = env;
     const config = loadConfigFromEnv({ ...rest, S3_EVENT_KEYS_URL_ENCODED: 'false' });
-    expect(config.ecs.assignPublicIp).toBe('DISABLED');
+    expect(config.ecs?.assignPublicIp).toBe('DISABLED');
     expect(config.trigger.keysUrlEncoded).toBe(false);
   });
 

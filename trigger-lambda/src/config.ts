@@ -35,7 +35,10 @@ export interface EcsTaskConfig {
 
 export interface LambdaConfig {
   readonly trigger: TriggerConfig;
-  readonly ecs: EcsTaskConfig;
+  /** RunTask directly (no dispatcher): the demo's and the tests' wiring. */
+  readonly ecs?: EcsTaskConfig;
+  /** Jobs go to the dispatcher's queue (AWS): the task cap, time limit and retries apply. */
+  readonly dispatchQueueUrl?: string;
   readonly logLevel: LogLevel;
 }
 
@@ -110,14 +113,39 @@ const envShape = {
   LOG_LEVEL: z
     .enum(['debug', 'info', 'warn', 'error'], { error: 'expected debug, info, warn or error' })
     .default('info'),
+  DISPATCH_QUEUE_URL: z.url({ error: 'expected the dispatch queue URL' }).optional(),
 } satisfies Record<TriggerEnvName, z.ZodType>;
 const EnvSchema = z.object(envShape);
+
+const DispatchEnvSchema = EnvSchema.pick({
+  RAW_BUCKET: true,
+  S3_EVENT_KEYS_URL_ENCODED: true,
+  MANAGED_BATCH_ID_PATTERN: true,
+  LOG_LEVEL: true,
+}).extend({ DISPATCH_QUEUE_URL: z.url({ error: 'expected the dispatch queue URL' }) });
 
 /**
  * Reads the Lambda's configuration from the environment once, failing fast with a ConfigError that
  * names the first wrong variable and the expected form (never its value).
  */
 export function loadConfigFromEnv(env: NodeJS.ProcessEnv = process.env): LambdaConfig {
+  if (env.DISPATCH_QUEUE_URL !== undefined) {
+    const parsed = DispatchEnvSchema.safeParse(env);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new ConfigError(String(issue?.path[0] ?? 'environment'), issue?.message ?? 'invalid');
+    }
+    const e = parsed.data;
+    return {
+      trigger: triggerConfig({
+        rawBucket: e.RAW_BUCKET,
+        keysUrlEncoded: e.S3_EVENT_KEYS_URL_ENCODED,
+        managedBatchIdPattern: e.MANAGED_BATCH_ID_PATTERN,
+      }),
+      dispatchQueueUrl: e.DISPATCH_QUEUE_URL,
+      logLevel: e.LOG_LEVEL,
+    };
+  }
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

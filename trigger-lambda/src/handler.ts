@@ -6,6 +6,7 @@ import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { S3ObjectStore } from '@medimg/aws';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { QueueDispatchRunner, SqsDispatchQueue } from './adapters/dispatch-aws.ts';
 import { EcsTaskRunner } from './adapters/ecs-task-runner.ts';
 import { loadConfigFromEnv } from './config.ts';
 import { createLogger } from './logger.ts';
@@ -22,10 +23,20 @@ export function createHandlerFromEnv(
   const logger = createLogger({ level: config.logLevel });
   return createHandler({
     store: new S3ObjectStore(clients.s3 ? { client: clients.s3 } : {}),
-    runner: new EcsTaskRunner(config.ecs, { logger, ...(clients.ecs ? { client: clients.ecs } : {}) }),
+    runner: config.dispatchQueueUrl
+      ? new QueueDispatchRunner(new SqsDispatchQueue(config.dispatchQueueUrl))
+      : new EcsTaskRunner(requireEcs(config.ecs), {
+          logger,
+          ...(clients.ecs ? { client: clients.ecs } : {}),
+        }),
     config: config.trigger,
     logger,
   });
+}
+
+function requireEcs<T>(ecs: T | undefined): T {
+  if (ecs === undefined) throw new Error('no ECS settings and no dispatch queue');
+  return ecs;
 }
 
 let wired: SqsBatchHandler | undefined;

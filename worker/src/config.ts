@@ -74,6 +74,13 @@ const workerEnvShape = {
   S3_FORCE_PATH_STYLE: flag.default('false'),
   MEDIMG_MODE: z.enum(['production', 'local']).default('production'),
   MEDIMG_FAULT_EXIT_AFTER_STEP: z.enum(STEP_NAMES).optional(),
+  /** Which attempt of its job this task is (the dispatcher's container override). */
+  JOB_ATTEMPT: z.coerce.number().int().min(1).max(100).default(1),
+  /** `none` when the stack was deployed with allowNoRecipients and no findings emails. */
+  FINDINGS_SUBSCRIBERS: z.enum(['email', 'none']).default('email'),
+  /** Fault injection for the retry test only: the first N attempts fail, or find the endpoint down. */
+  MEDIMG_FAULT_FAIL_ATTEMPTS: z.coerce.number().int().min(0).default(0),
+  MEDIMG_FAULT_INFERENCE_DOWN_ATTEMPTS: z.coerce.number().int().min(0).default(0),
 } satisfies Record<WorkerEnvName, z.ZodType>;
 const WorkerEnvSchema = z.object(workerEnvShape);
 

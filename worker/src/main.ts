@@ -6,7 +6,7 @@
 
 import { S3Client } from '@aws-sdk/client-s3';
 import { S3_CLIENT_DEFAULTS, S3ObjectStore } from '@medimg/aws';
-import { JobSpecSchema } from '@medimg/common';
+import { emfSink, JobSpecSchema } from '@medimg/common';
 import { SageMakerInferenceClient } from './adapters/sagemaker-inference.ts';
 import { secretsManagerFetcher } from './adapters/secrets-manager.ts';
 import { SnsNotifier } from './adapters/sns-notifier.ts';
@@ -15,7 +15,9 @@ import { loadDeidKey } from './deid/key.ts';
 import { createLogger, errorFields } from './logger.ts';
 import { PIPELINE_COVERAGE } from './pipeline/coverage.ts';
 import { runJob } from './pipeline/job.ts';
+import { inferenceLatency, inferenceThrottled, jobMetrics } from './pipeline/metrics.ts';
 import { systemClock } from './ports/clock.port.ts';
+import { type InferenceClient, InferenceError } from './ports/inference.port.ts';
 
 async function main(): Promise<number> {
   const bootLog = createLogger({ level: 'info' });
@@ -28,6 +30,15 @@ async function main(): Promise<number> {
     return 78;
   }
   const log = createLogger({ level: config.LOG_LEVEL });
+  // EMF lines on stdout: the awslogs driver ships them, CloudWatch Logs turns them into metrics.
+  const metrics = emfSink((line) => process.stdout.write(`${line}\n`));
+  const startedAt = performance.now();
+  // Fault injection for the retry test only: the first N attempts fail as a crashed task would.
+  const failAttempts = config.MEDIMG_FAULT_FAIL_ATTEMPTS;
+  if (config.JOB_ATTEMPT <= failAttempts) {
+    log.error('fault injected: attempt fails', { attempt: config.JOB_ATTEMPT, errorCode: 'FAULT_INJECTED' });
+    return 1;
+  }
   // Path-style addressing only for local S3-compatible servers (the demo, docker compose).
   const store = new S3ObjectStore({
     client: new S3Client({
@@ -46,6 +57,25 @@ async function main(): Promise<number> {
     const spec = JobSpecSchema.parse(JSON.parse(Buffer.from(await store.get(bucket, key)).toString('utf8')));
     jobId = spec.jobId;
     const crashAfter = config.MEDIMG_FAULT_EXIT_AFTER_STEP;
+    const sagemaker = new SageMakerInferenceClient({
+      endpointName: config.SAGEMAKER_ENDPOINT_NAME,
+      timeoutMs: config.INFERENCE_TIMEOUT_MS,
+      serverless: config.SAGEMAKER_SERVERLESS === 'true',
+      onThrottled: () => metrics.emit(inferenceThrottled()),
+    });
+    // Fault injection for the retry test only: the endpoint is down for the first N attempts.
+    const inferenceDownAttempts = config.MEDIMG_FAULT_INFERENCE_DOWN_ATTEMPTS;
+    const inference: InferenceClient = {
+      invoke: async (request, options) => {
+        if (config.JOB_ATTEMPT <= inferenceDownAttempts) {
+          throw new InferenceError('ENDPOINT_UNAVAILABLE', 'fault injected: endpoint down');
+        }
+        const t0 = performance.now();
+        const response = await sagemaker.invoke(request, options);
+        metrics.emit(inferenceLatency(performance.now() - t0));
+        return response;
+      },
+    };
     const outcome = await runJob(spec, {
       store,
       processedBucket: config.PROCESSED_BUCKET,
@@ -54,11 +84,9 @@ async function main(): Promise<number> {
         key: deidKey,
         options: config.deidOptions,
       },
-      inference: new SageMakerInferenceClient({
-        endpointName: config.SAGEMAKER_ENDPOINT_NAME,
-        timeoutMs: config.INFERENCE_TIMEOUT_MS,
-        serverless: config.SAGEMAKER_SERVERLESS === 'true',
-      }),
+      inference,
+      attempt: config.JOB_ATTEMPT,
+      findingsHaveSubscribers: config.FINDINGS_SUBSCRIBERS !== 'none',
       notifier,
       findingsTopicArn: config.FINDINGS_TOPIC_ARN,
       linkSigner: store,
@@ -75,13 +103,15 @@ async function main(): Promise<number> {
       // Fault injection for the crash-and-rerun test only: exits as a killed task would.
       afterStep: crashAfter ? (s) => (s === crashAfter ? process.exit(137) : undefined) : undefined,
     });
+    for (const record of jobMetrics(outcome.status, performance.now() - startedAt)) metrics.emit(record);
     if (outcome.exitCode !== 0 && config.OPS_TOPIC_ARN) {
       await notifier
         .publish({
           topicArn: config.OPS_TOPIC_ARN,
-          subject: `[medimg ops] job ${outcome.status.state}`,
+          subject: `[medimg ops] job ${outcome.status.state} (attempt ${config.JOB_ATTEMPT})`,
           message: JSON.stringify({
             jobId,
+            attempt: config.JOB_ATTEMPT,
             state: outcome.status.state,
             counts: outcome.status.counts,
             inference: outcome.status.inference,

@@ -53,6 +53,8 @@ export class Inference extends Construct {
   readonly role: iam.Role;
   readonly volumeKey?: kms.Key;
   readonly securityGroup?: ec2.SecurityGroup;
+  /** The model data object(s), which instance endpoints in the VPC download through the S3 endpoint. */
+  readonly modelDataObjectArns: string[] = [];
 
   constructor(scope: Construct, id: string, props: InferenceProps) {
     super(scope, id);
@@ -114,6 +116,7 @@ export class Inference extends Construct {
         }),
       );
       modelDataUrl = artifact.s3ObjectUrl;
+      this.modelDataObjectArns.push(artifact.bucket.arnForObjects(artifact.s3ObjectKey));
     }
 
     let vpcConfig: sagemaker.CfnModel.VpcConfigProperty | undefined;

@@ -11,6 +11,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { TriggerSettings } from '../config.ts';
 import { acknowledge, arnWildcardFinding, INLINE_POLICY_REASON } from '../nag.ts';
+import { LAMBDA_CONCURRENCY_REASON } from './job-control.ts';
 import type { Network } from './network.ts';
 import { RAW_PREFIX } from './storage.ts';
 
@@ -39,7 +40,7 @@ export const MAX_RECEIVE_COUNT = 5;
 /**
  * From upload to task start (DESIGN D1): ObjectCreated events under `incoming/` go to an SQS queue
  * (with a dead-letter queue); the trigger Lambda reads them in batches, reports per-message
- * failures, writes job specs and calls ecs:RunTask.
+ * failures, writes job specs and hands each job to the dispatch queue (job-control.ts).
  */
 export class Ingest extends Construct {
   /** Separate from the raw bucket's key: sharing it makes a circular dependency. */
@@ -86,7 +87,7 @@ export class Ingest extends Construct {
     // An explicit role: no AWS managed policy, log writes to its own group only.
     this.role = new iam.Role(this, 'TriggerRole', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'medimg trigger Lambda: job specs in the raw bucket, RunTask for the worker',
+      description: 'medimg trigger Lambda: job specs in the raw bucket, jobs to the dispatch queue',
     });
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
@@ -116,7 +117,7 @@ export class Ingest extends Construct {
     );
 
     this.trigger = new nodejs.NodejsFunction(this, 'TriggerFunction', {
-      description: 'medimg trigger: S3 upload events (via SQS) to job specs and ECS RunTask',
+      description: 'medimg trigger: S3 upload events (via SQS) to job specs and the dispatch queue',
       entry: props.code.entry,
       handler: 'handler',
       projectRoot: props.code.projectRoot,
@@ -158,6 +159,9 @@ export class Ingest extends Construct {
       'The EC2 network-interface actions a Lambda function in a VPC needs (the same set as the AWSLambdaVPCAccessExecutionRole managed policy) support no resource-level permissions.',
     );
     acknowledge(this.role, 'HIPAA.Security-IAMNoInlinePolicy', INLINE_POLICY_REASON);
+    if (s.reservedConcurrency === undefined) {
+      acknowledge(this.trigger, 'HIPAA.Security-LambdaConcurrency', LAMBDA_CONCURRENCY_REASON);
+    }
     acknowledge(
       this.trigger,
       'HIPAA.Security-LambdaDLQ',
@@ -169,7 +173,7 @@ export class Ingest extends Construct {
         batchSize: s.batchSize,
         maxBatchingWindow: Duration.seconds(s.maxBatchingWindowSeconds),
         reportBatchItemFailures: true,
-        maxConcurrency: Math.max(2, s.reservedConcurrency),
+        maxConcurrency: s.maxConcurrency,
       }),
     );
   }

@@ -1,4 +1,6 @@
+import { Aws } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 
@@ -8,12 +10,17 @@ export interface NetworkProps {
   readonly flowLogBucket: s3.IBucket;
 }
 
+/** ECR stores image layers in this AWS-owned bucket of each region (ECR user guide, VPC endpoints). */
+export const ECR_LAYER_BUCKET_OBJECTS = `arn:${Aws.PARTITION}:s3:::prod-${Aws.REGION}-starport-layer-bucket/*`;
+
 /** Interface endpoints the workloads need, by the AWS API each one serves. */
 export const INTERFACE_ENDPOINTS = {
   EcrApi: ec2.InterfaceVpcEndpointAwsService.ECR,
   EcrDocker: ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
   Logs: ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
   Sns: ec2.InterfaceVpcEndpointAwsService.SNS,
+  // The trigger hands jobs to the dispatch queue and the dispatcher re-queues retries (SendMessage
+  // from inside the VPC); the event source mappings themselves poll from the Lambda service.
   Sqs: ec2.InterfaceVpcEndpointAwsService.SQS,
   SecretsManager: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
   SageMakerRuntime: ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_RUNTIME,
@@ -29,6 +36,7 @@ export const INTERFACE_ENDPOINTS = {
 export class Network extends Construct {
   readonly vpc: ec2.Vpc;
   readonly endpointSecurityGroup: ec2.SecurityGroup;
+  readonly s3Endpoint: ec2.GatewayVpcEndpoint;
 
   constructor(scope: Construct, id: string, props: NetworkProps) {
     super(scope, id);
@@ -46,7 +54,7 @@ export class Network extends Construct {
       },
     });
 
-    this.vpc.addGatewayEndpoint('S3', { service: ec2.GatewayVpcEndpointAwsService.S3 });
+    this.s3Endpoint = this.vpc.addGatewayEndpoint('S3', { service: ec2.GatewayVpcEndpointAwsService.S3 });
 
     // Inbound rules are added per workload security group (workloadSecurityGroup), nothing else.
     this.endpointSecurityGroup = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
@@ -62,6 +70,38 @@ export class Network extends Construct {
         open: false,
       });
     }
+  }
+
+  /**
+   * Replaces the S3 gateway endpoint's full-access policy: object and list actions on the stack's
+   * buckets only, plus reads of ECR's regional layer bucket, where image layers are downloaded from
+   * (without it no task can pull its image), plus any object named in `extraObjectArns` (the model
+   * data, which instance endpoints in the VPC download).
+   */
+  restrictS3Endpoint(buckets: readonly s3.IBucket[], extraObjectArns: readonly string[] = []): void {
+    this.s3Endpoint.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'StackBuckets',
+        principals: [new iam.AnyPrincipal()],
+        actions: [
+          's3:GetObject',
+          's3:PutObject',
+          's3:ListBucket',
+          's3:GetBucketLocation',
+          's3:AbortMultipartUpload',
+          's3:ListMultipartUploadParts',
+        ],
+        resources: buckets.flatMap((b) => [b.bucketArn, b.arnForObjects('*')]),
+      }),
+    );
+    this.s3Endpoint.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'EcrImageLayers',
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:GetObject'],
+        resources: [ECR_LAYER_BUCKET_OBJECTS, ...extraObjectArns],
+      }),
+    );
   }
 
   /** The private subnets workloads run in. */

@@ -10,6 +10,8 @@ export interface SecureBucketProps {
   readonly accessLogs?: { readonly bucket: s3.IBucket; readonly prefix: string };
   readonly lifecycleRules?: s3.LifecycleRule[];
   readonly cors?: s3.CorsRule[];
+  /** S3 Object Lock with this default retention (the bucket is created with Object Lock enabled). */
+  readonly objectLockDefaultRetention?: s3.ObjectLockRetention;
 }
 
 /**
@@ -34,6 +36,8 @@ export function secureBucket(scope: Construct, id: string, props: SecureBucketPr
       ...(props.lifecycleRules ?? []),
     ],
     cors: props.cors,
+    objectLockEnabled: props.objectLockDefaultRetention ? true : undefined,
+    objectLockDefaultRetention: props.objectLockDefaultRetention,
     removalPolicy: RemovalPolicy.RETAIN,
   });
 }

@@ -132,9 +132,10 @@ export class Worker extends Construct {
   }
 
   /**
-   * The trigger starts worker tasks: ecs:RunTask on this task definition in this cluster only, and
-   * iam:PassRole on the two task roles only, to ECS only. Sets the environment the trigger needs to
-   * build its RunTask call.
+   * The function that starts worker tasks (the dispatcher, job-control.ts): ecs:RunTask on this
+   * task definition in this cluster only, and
+   * iam:PassRole on the two task roles only, to ECS only. Sets the environment it needs to build
+   * its RunTask call.
    */
   bindTrigger(fn: lambda.Function): void {
     fn.addEnvironment(TRIGGER_ENV.CLUSTER_ARN, this.cluster.clusterArn);

@@ -13,10 +13,13 @@ import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { S3ObjectStore } from '@medimg/aws';
 import { processedKeys, WORKER_ENV } from '@medimg/common';
+import { QueueDispatchRunner } from '@medimg/trigger-lambda/adapters/dispatch-aws.ts';
 import { triggerConfig } from '@medimg/trigger-lambda/config.ts';
+import type { DispatcherConfig } from '@medimg/trigger-lambda/dispatch/core.ts';
 import { createLogger as createTriggerLogger } from '@medimg/trigger-lambda/logger.ts';
 import { createHandler } from '@medimg/trigger-lambda/trigger.ts';
 import type { JobStatus } from '@medimg/worker/pipeline/status.ts';
+import { type LocalDispatch, startLocalDispatch } from './dispatch.ts';
 import { type LambdaPoller, pollQueueIntoHandler } from './lambda-poller.ts';
 import { type ReceivedMail, subscribeMailbox } from './mail-subscriber.ts';
 import { bridgeS3EventsToSqs } from './s3-event-bridge.ts';
@@ -41,6 +44,11 @@ export interface LocalPipelineOptions {
   readonly batchingWindowMs?: number;
   /** Where the trigger Lambda's JSON logs go (default: <dataDir>/logs/trigger-lambda.log). */
   readonly triggerLog?: (line: string) => void;
+  /**
+   * Jobs go through the dispatcher (task cap, time limit, retries, dead-letter), as in AWS. Without
+   * it the trigger starts each task itself, once (the crash-and-rerun test relies on that).
+   */
+  readonly dispatch?: DispatcherConfig;
 }
 
 export interface LocalPipeline {
@@ -50,6 +58,7 @@ export interface LocalPipeline {
   readonly poller: LambdaPoller;
   readonly dirs: { readonly s3: string; readonly mail: string; readonly logs: string };
   readonly workerEnvironment: Readonly<Record<string, string>>;
+  readonly dispatch?: LocalDispatch;
   upload(
     root: string,
     options?: { files?: readonly string[]; batchId?: string; onFile?: (done: number, total: number) => void },
@@ -113,10 +122,14 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     [WORKER_ENV.BURNED_IN_POLICY]: 'quarantine',
     ...options.workerEnvironment,
   };
+  let dispatch: LocalDispatch | undefined;
   const runner = new LocalTaskRunner({
     environment: workerEnvironment,
     logDir: dirs.logs,
-    onExit: options.onTaskExit,
+    onExit: (task) => {
+      options.onTaskExit?.(task);
+      dispatch?.onTaskExit(task);
+    },
     onStart: options.onTaskStart,
     onLine: options.onWorkerLine,
   });
@@ -131,9 +144,18 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
 
   const triggerLogFile = path.join(dirs.logs, 'trigger-lambda.log');
   const triggerLines: string[] = [];
+  const dispatcherLines: string[] = [];
+  if (options.dispatch) {
+    dispatch = await startLocalDispatch({
+      servers,
+      runner,
+      config: options.dispatch,
+      log: (line) => void dispatcherLines.push(line),
+    });
+  }
   const handler = createHandler({
     store: new S3ObjectStore({ client: servers.s3 }),
-    runner,
+    runner: dispatch ? new QueueDispatchRunner(dispatch.queue) : runner,
     // The bridge URL-encodes keys as AWS does, so the production decoding stays on.
     config: triggerConfig({ rawBucket: names.rawBucket, keysUrlEncoded: true }),
     logger: createTriggerLogger({
@@ -199,6 +221,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     poller,
     dirs,
     workerEnvironment,
+    ...(dispatch ? { dispatch } : {}),
     upload: async (root, uploadOptions = {}) =>
       uploadBatch({
         s3: servers.s3,
@@ -215,7 +238,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
         if (Date.now() > deadline) throw new Error('the local pipeline did not settle in time');
         await bridge.flush();
         await runner.idle();
-        const depth = await queueDepth();
+        await dispatch?.idle();
+        const depth = (await queueDepth()) + ((await dispatch?.depth()) ?? 0);
         quietRounds =
           depth === 0 && runner.tasks.every((t) => t.exitCode !== undefined) ? quietRounds + 1 : 0;
         await new Promise((r) => setTimeout(r, 300));
@@ -226,10 +250,12 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
         lines.length = 0;
       };
       await flushLines(triggerLogFile, triggerLines);
+      await flushLines(path.join(dirs.logs, 'dispatcher.log'), dispatcherLines);
       await flushLines(path.join(dirs.logs, 'model-server.log'), modelLog);
     },
     stop: async () => {
       runner.stop();
+      await dispatch?.stop();
       await poller.stop();
       await mailbox.stop();
       await servers.stop();

@@ -18,6 +18,10 @@ export interface TaskRecord {
   readonly taskArn: string;
   readonly jobId: string;
   readonly jobSpecUri: string;
+  /** Which attempt of its job (JOB_ATTEMPT): 1 unless the dispatcher re-ran it. */
+  readonly attempt: number;
+  /** Set when the task was stopped from outside (StopTask), as ECS's stop code says. */
+  stopCode?: 'EssentialContainerExited' | 'UserInitiated';
   readonly logFile: string;
   readonly done: Promise<number>;
   exitCode?: number;
@@ -37,14 +41,20 @@ export interface LocalTaskRunnerOptions {
 export class LocalTaskRunner {
   readonly tasks: TaskRecord[] = [];
   private readonly children = new Set<ChildProcess>();
+  private readonly byArn = new Map<string, ChildProcess>();
 
   constructor(private readonly options: LocalTaskRunnerOptions) {}
 
   /** Environment added to the next tasks only (tests: fault injection). */
   extraEnvironment: Readonly<Record<string, string>> = {};
 
-  async runTask(input: { jobId: string; jobSpecUri: string }): Promise<{ taskArn: string }> {
+  async runTask(input: {
+    jobId: string;
+    jobSpecUri: string;
+    attempt?: number;
+  }): Promise<{ taskArn: string }> {
     await mkdir(this.options.logDir, { recursive: true });
+    const attempt = input.attempt ?? 1;
     const n = this.tasks.filter((t) => t.jobId === input.jobId).length + 1;
     const taskArn = `arn:aws:ecs:us-east-1:000000000000:task/local/${input.jobId}-${n}`;
     const logFile = path.join(this.options.logDir, `${input.jobId}-${n}.log`);
@@ -57,6 +67,7 @@ export class LocalTaskRunner {
         ...this.options.environment,
         ...this.extraEnvironment,
         [WORKER_ENV.JOB_SPEC_URI]: input.jobSpecUri,
+        [WORKER_ENV.JOB_ATTEMPT]: String(attempt),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -72,14 +83,17 @@ export class LocalTaskRunner {
       });
     }
     child.stderr.pipe(log, { end: false });
+    this.byArn.set(taskArn, child);
     const record: TaskRecord = {
       taskArn,
       jobId: input.jobId,
       jobSpecUri: input.jobSpecUri,
+      attempt,
       logFile,
       done: new Promise<number>((resolve) => {
         child.on('close', (code, signal) => {
           this.children.delete(child);
+          this.byArn.delete(taskArn);
           log.end();
           record.exitCode = code ?? (signal ? 128 : 1);
           this.options.onExit?.(record);
@@ -99,6 +113,21 @@ export class LocalTaskRunner {
       seen = this.tasks.length;
       await Promise.all(this.tasks.map((t) => t.done));
     }
+  }
+
+  /** ecs:StopTask: the task ends as a stopped Fargate task does (SIGTERM, then SIGKILL). */
+  async stopTask(taskArn: string): Promise<void> {
+    const child = this.byArn.get(taskArn);
+    const record = this.tasks.find((t) => t.taskArn === taskArn);
+    if (!child || !record) return;
+    record.stopCode = 'UserInitiated';
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 2000).unref();
+  }
+
+  /** Tasks still running (ecs:ListTasks with desiredStatus RUNNING), up to `atMost`. */
+  async countRunning(atMost: number): Promise<number> {
+    return Math.min(atMost, this.byArn.size);
   }
 
   stop(): void {

@@ -86,7 +86,13 @@ describe('EcsTaskRunner', () => {
       },
       overrides: {
         containerOverrides: [
-          { name: 'worker', environment: [{ name: 'JOB_SPEC_URI', value: input.jobSpecUri }] },
+          {
+            name: 'worker',
+            environment: [
+              { name: 'JOB_SPEC_URI', value: input.jobSpecUri },
+              { name: 'JOB_ATTEMPT', value: '1' },
+            ],
+          },
         ],
       },
     });

@@ -1,6 +1,13 @@
-import { ECSClient, type ECSClientConfig, type Failure, RunTaskCommand } from '@aws-sdk/client-ecs';
+import {
+  ECSClient,
+  type ECSClientConfig,
+  type Failure,
+  ListTasksCommand,
+  RunTaskCommand,
+  StopTaskCommand,
+} from '@aws-sdk/client-ecs';
 import { classifyAwsError } from '@medimg/aws';
-import { JOB_SPEC_ENV } from '@medimg/common';
+import { JOB_ATTEMPT_ENV, JOB_SPEC_ENV } from '@medimg/common';
 import type { EcsTaskConfig } from '../config.ts';
 import { TaskLaunchError, type TaskLaunchErrorCode } from '../errors.ts';
 import { type Logger, silentLogger } from '../logger.ts';
@@ -65,7 +72,33 @@ export class EcsTaskRunner implements TaskRunner {
     this.#logger = options.logger ?? silentLogger;
   }
 
-  async runTask(input: RunTaskInput): Promise<{ taskArn: string }> {
+  /** Stops a task (the dispatcher's time limit); the reason shows in ECS and in the stopped event. */
+  async stopTask(taskArn: string, reason: string): Promise<void> {
+    await this.#client.send(new StopTaskCommand({ cluster: this.#config.clusterArn, task: taskArn, reason }));
+  }
+
+  /** Tasks of the family whose desired status is RUNNING (pending ones included), up to `atMost`. */
+  async countRunning(atMost: number, family?: string): Promise<number> {
+    let count = 0;
+    let nextToken: string | undefined;
+    do {
+      const out = await this.#client.send(
+        new ListTasksCommand({
+          cluster: this.#config.clusterArn,
+          desiredStatus: 'RUNNING',
+          ...(family !== undefined ? { family } : {}),
+          maxResults: 100,
+          nextToken,
+        }),
+      );
+      count += out.taskArns?.length ?? 0;
+      nextToken = out.nextToken;
+    } while (nextToken !== undefined && count < atMost);
+    return count;
+  }
+
+  async runTask(input: RunTaskInput & { readonly attempt?: number }): Promise<{ taskArn: string }> {
+    const attempt = input.attempt ?? 1;
     if (input.jobId.length > 36 || !/^[\x21-\x7e]+$/.test(input.jobId)) {
       throw new TaskLaunchError('TASK_LAUNCH_REJECTED', 'job id unusable as ECS startedBy/clientToken', {
         attempts: 0,
@@ -77,7 +110,8 @@ export class EcsTaskRunner implements TaskRunner {
       launchType: 'FARGATE',
       count: 1,
       startedBy: input.jobId,
-      clientToken: input.jobId,
+      // One task per attempt: a retry is a new RunTask, not the first one's idempotent answer.
+      clientToken: attempt === 1 ? input.jobId : `${input.jobId}-attempt-${attempt}`,
       networkConfiguration: {
         awsvpcConfiguration: {
           subnets: [...this.#config.subnetIds],
@@ -89,7 +123,10 @@ export class EcsTaskRunner implements TaskRunner {
         containerOverrides: [
           {
             name: this.#config.containerName,
-            environment: [{ name: JOB_SPEC_ENV, value: input.jobSpecUri }],
+            environment: [
+              { name: JOB_SPEC_ENV, value: input.jobSpecUri },
+              { name: JOB_ATTEMPT_ENV, value: String(attempt) },
+            ],
           },
         ],
       },

@@ -26,6 +26,8 @@ export interface SageMakerInferenceOptions {
   /** Backoff: full jitter over min(maxDelayMs, baseDelayMs * 2^(attempt-1)). Defaults 200 ms and 5 s. */
   readonly baseDelayMs?: number;
   readonly maxDelayMs?: number;
+  /** Called on each throttled attempt (the endpoint's capacity is below demand): a metric. */
+  readonly onThrottled?: () => void;
 }
 
 const ENVELOPE_BYTES = Buffer.byteLength('{"instances":[]}');
@@ -73,6 +75,7 @@ export class SageMakerInferenceClient implements InferenceClient {
   private readonly payloadLimitBytes: number;
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
+  private readonly onThrottled: () => void;
 
   constructor(options: SageMakerInferenceOptions) {
     if (!options.endpointName) throw new TypeError('endpointName is required');
@@ -85,6 +88,7 @@ export class SageMakerInferenceClient implements InferenceClient {
       options.payloadLimitBytes ?? (options.serverless ? PAYLOAD_LIMIT_SERVERLESS : PAYLOAD_LIMIT_REALTIME);
     this.baseDelayMs = options.baseDelayMs ?? 200;
     this.maxDelayMs = options.maxDelayMs ?? 5_000;
+    this.onThrottled = options.onThrottled ?? (() => {});
   }
 
   async invoke(
@@ -118,6 +122,7 @@ export class SageMakerInferenceClient implements InferenceClient {
         return this.parse(await this.send(body, signal), instances);
       } catch (err) {
         if (signal?.aborted) throw signal.reason;
+        if (isThrottled(err)) this.onThrottled();
         const failure = classify(err);
         if (!failure.retryable || attempt >= this.maxAttempts) {
           throw new InferenceError(failure.code, `${failure.message} (after ${attempt} attempt(s))`, {
@@ -177,6 +182,12 @@ export class SageMakerInferenceClient implements InferenceClient {
     const cap = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempt - 1));
     return Math.random() * cap;
   }
+}
+
+function isThrottled(err: unknown): boolean {
+  const name = err instanceof Error ? err.name : '';
+  const status = (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+  return name === 'ThrottlingException' || name === 'TooManyRequestsException' || status === 429;
 }
 
 /** Marks a send that ran past the per-attempt timeout. */

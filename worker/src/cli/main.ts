@@ -26,6 +26,7 @@ import { ByteBudget } from '../pipeline/byte-budget.ts';
 import { defaultConcurrency } from '../pipeline/concurrency.ts';
 import { PIPELINE_COVERAGE } from '../pipeline/coverage.ts';
 import { type FileContext, inputIdOf, processFile } from '../pipeline/process-file.ts';
+import { REIDENTIFY_USAGE, runReidentify } from './reidentify.ts';
 
 const USAGE = `Usage: medimg process <file-or-folder>... --out <dir> [--restricted <dir>] [--profile research|safe-harbor] [--key-file <file>] [--burned-in quarantine|blank]
 
@@ -108,8 +109,14 @@ async function keyFromUserConfig(): Promise<string> {
 
 export async function runCli(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === 'reidentify') {
+    return runReidentify(rest, {
+      stdout: (text) => void process.stdout.write(text),
+      stderr: (text) => void process.stderr.write(text),
+    });
+  }
   if (command !== 'process') {
-    process.stderr.write(`${USAGE}\n`);
+    process.stderr.write(`${USAGE}\n\n${REIDENTIFY_USAGE}\n`);
     return command === '--help' || command === '-h' ? 0 : 64;
   }
   const { values, positionals } = parseArgs({

@@ -152,6 +152,41 @@ describe('runJob', () => {
     expect(linkagePuts).toHaveLength(1);
   });
 
+  it('says "no subscribers" in the job record when nobody subscribes to the findings topic', async () => {
+    const { status } = await runJob(spec, deps({ findingsHaveSubscribers: false, attempt: 2 }));
+    expect(status.notifications).toEqual(
+      expect.objectContaining({ published: 1, delivery: 'no-subscribers' }),
+    );
+    expect(status.attempt).toBe(2);
+    const { status: usual } = await runJob(spec, deps());
+    expect(usual.notifications.delivery).toBe('subscribers');
+  });
+
+  it('re-runs inference alone after an attempt that stored every file but could not infer', async () => {
+    const down: InferenceClient = {
+      invoke: async () => {
+        throw new InferenceError('ENDPOINT_UNAVAILABLE', 'down');
+      },
+    };
+    const first = await runJob(spec, deps({ inference: down }));
+    expect(first.exitCode).toBe(1);
+    expect(first.status.inference.state).toBe('failed');
+    const reads: string[] = [];
+    const watching = new FsObjectStore(root);
+    const get = watching.get.bind(watching);
+    watching.get = async (bucket, key) => {
+      reads.push(`${bucket}/${key}`);
+      return get(bucket, key);
+    };
+    const second = await runJob(spec, deps({ store: watching, attempt: 2 }));
+    expect(second.exitCode).toBe(0);
+    expect(second.status.resumedFrom).toEqual({ attempt: 1, mode: 'inference-only' });
+    expect(second.status.findings.critical).toBe(1);
+    // The raw input was not fetched again; the stored model input was.
+    expect(reads.some((r) => r.startsWith('raw/'))).toBe(false);
+    expect(reads.some((r) => r.includes('/model-input/'))).toBe(true);
+  });
+
   it('logs the end of every job-level step, record included, and records its duration', async () => {
     const lines: string[] = [];
     const logger = createLogger({ write: (line) => void lines.push(line) });

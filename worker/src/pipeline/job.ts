@@ -56,6 +56,10 @@ export interface JobDeps {
   readonly previewLinkTtlSeconds?: number;
   /** What each step covers today; written into the job record. */
   readonly coverage?: Readonly<Record<string, string>>;
+  /** Which attempt of the job this run is (JOB_ATTEMPT); recorded in the job record. */
+  readonly attempt?: number;
+  /** False when nobody subscribes to the findings topic: the record says so instead of "delivered". */
+  readonly findingsHaveSubscribers?: boolean;
   /** Test seam: called when a step has finished, e.g. to stop the process between store and notify. */
   readonly afterStep?: (step: StepName) => Promise<void> | void;
 }
@@ -84,8 +88,13 @@ const PER_FILE_STEPS = ['fetch', 'parse', 'deidentify', 'normalize', 'store'] as
 /** Runs the steps of DESIGN D2 for one job and writes its record after each step. */
 export async function runJob(spec: JobSpec, deps: JobDeps): Promise<JobOutcome> {
   const run = new JobRun(spec, deps);
-  run.log.info('job started', { inputs: spec.objects.length, source: spec.source });
-  const groups = groupBySeries(await run.processFiles());
+  run.log.info('job started', {
+    inputs: spec.objects.length,
+    source: spec.source,
+    attempt: deps.attempt ?? 1,
+  });
+  const resumed = (deps.attempt ?? 1) > 1 ? await run.resumeInferenceOnly() : undefined;
+  const groups = resumed ?? groupBySeries(await run.processFiles());
   run.status.findings.series = groups.length;
   run.status.findings.studies = new Set(groups.map((g) => g.study)).size;
   const inference = await run.infer(groups);
@@ -121,7 +130,14 @@ class JobRun {
     // Outputs name the batch by its keyed reference only: a folder name chosen by the uploader
     // may carry a patient's name (the linkage record maps the reference back).
     this.batchRef = spec.batchId !== undefined ? keyedBatchRef(deps.deid.key, spec.batchId) : undefined;
-    this.status = newJobStatus(spec.jobId, this.batchRef, spec.objects.length, deps.clock.now());
+    this.status = newJobStatus(
+      spec.jobId,
+      this.batchRef,
+      spec.objects.length,
+      deps.clock.now(),
+      deps.attempt,
+    );
+    if (deps.findingsHaveSubscribers === false) this.status.notifications.delivery = 'no-subscribers';
     this.status.coverage = { ...deps.coverage };
     this.status.files = spec.objects.map((o, index) => ({
       index,
@@ -224,12 +240,87 @@ class JobRun {
     return results;
   }
 
+  /**
+   * A re-run (attempt > 1) after an attempt that stored every file and failed only at inference:
+   * the per-file steps are not repeated; their results come from the earlier record and the model
+   * inputs from the processed bucket. Undefined when the earlier attempt did not get that far.
+   */
+  async resumeInferenceOnly(): Promise<SeriesGroup[] | undefined> {
+    const { store, processedBucket } = this.deps;
+    const bytes = await store.getIfExists(processedBucket, processedKeys.jobStatus(this.spec.jobId));
+    if (!bytes) return undefined;
+    let previous: JobStatus;
+    try {
+      previous = JSON.parse(Buffer.from(bytes).toString('utf8')) as JobStatus;
+    } catch {
+      return undefined;
+    }
+    const filesDone = PER_FILE_STEPS.every((s) =>
+      ['succeeded', 'partial', 'skipped'].includes(previous.steps?.[s]?.state),
+    );
+    const usable =
+      filesDone &&
+      previous.counts?.failed === 0 &&
+      previous.inference?.state === 'failed' &&
+      previous.files?.length === this.spec.objects.length &&
+      previous.files.every((f) => f.status !== 'processed' || (f.study && f.series && f.sop));
+    if (!usable) return undefined;
+    const groups = new Map<string, SeriesGroup>();
+    for (const f of previous.files) {
+      if (f.status !== 'processed' || !f.study || !f.series || !f.sop) continue;
+      const keys = {
+        instance: processedKeys.instance(f.study, f.series, f.sop),
+        ...(f.modelInput
+          ? {
+              preview: processedKeys.preview(f.study, f.series, f.sop),
+              thumbnail: processedKeys.thumbnail(f.study, f.series, f.sop),
+              modelInput: processedKeys.modelInput(f.study, f.series, f.sop),
+            }
+          : {}),
+      };
+      const modelInput = keys.modelInput ? await store.get(processedBucket, keys.modelInput) : undefined;
+      const id = `${f.study}/${f.series}`;
+      const group = groups.get(id) ?? { study: f.study, series: f.series, instances: [] };
+      groups.set(id, group);
+      group.instances.push({
+        study: f.study,
+        series: f.series,
+        sop: f.sop,
+        ...(f.modality ? { modality: f.modality } : {}),
+        ...(f.bodyPart ? { bodyPart: f.bodyPart } : {}),
+        ...(f.instanceNumber !== undefined ? { instanceNumber: f.instanceNumber } : {}),
+        ...(modelInput ? { modelInput } : {}),
+        keys,
+      });
+    }
+    this.status.files = previous.files;
+    this.status.counts = { ...previous.counts };
+    for (const name of PER_FILE_STEPS) this.status.steps[name] = { ...previous.steps[name] };
+    this.status.resumedFrom = { attempt: previous.attempt ?? 1, mode: 'inference-only' };
+    this.log.info('inference-only re-run: stored files reused', {
+      previousAttempt: previous.attempt ?? 1,
+      processed: previous.counts.processed,
+    });
+    await this.record();
+    return [...groups.values()].sort((a, b) =>
+      `${a.study}/${a.series}`.localeCompare(`${b.study}/${b.series}`),
+    );
+  }
+
   private recordFile(index: number, result: FileResult): void {
     const file = this.status.files[index]!;
     file.status = result.status;
     if (result.status === 'processed') {
-      const { study, series, sop } = result.instance;
-      Object.assign(file, { study, series, sop });
+      const { study, series, sop, modality, bodyPart, instanceNumber } = result.instance;
+      Object.assign(file, {
+        study,
+        series,
+        sop,
+        ...(modality ? { modality } : {}),
+        ...(bodyPart ? { bodyPart } : {}),
+        ...(instanceNumber !== undefined ? { instanceNumber } : {}),
+        modelInput: result.instance.keys.modelInput !== undefined,
+      });
       this.status.counts.processed += 1;
     } else if (result.status === 'quarantined') {
       Object.assign(file, { reason: result.reason, step: result.step });

@@ -37,6 +37,12 @@ export interface FileRecord {
   study?: string;
   series?: string;
   sop?: string;
+  /** De-identified code strings and the instance number, for an inference-only re-run. */
+  modality?: string;
+  bodyPart?: string;
+  instanceNumber?: number;
+  /** A model input PNG was stored for this instance (processedKeys.modelInput). */
+  modelInput?: boolean;
 }
 
 export type JobState = 'running' | 'succeeded' | 'completed_with_quarantine' | 'failed';
@@ -47,6 +53,8 @@ export interface JobStatus {
   /** Keyed reference of the upload batch (pseudonyms.ts keyedBatchRef), never the batch id itself. */
   readonly batchRef?: string;
   state: JobState;
+  /** Which attempt of the job wrote this record (1 for the first run; the dispatcher retries). */
+  attempt: number;
   startedAt: string;
   updatedAt: string;
   finishedAt?: string;
@@ -58,8 +66,19 @@ export interface JobStatus {
     errorCode?: string;
     requests: number;
   };
-  notifications: { published: number; duplicatesSkipped: number; failed: number };
+  notifications: {
+    published: number;
+    duplicatesSkipped: number;
+    failed: number;
+    /** `no-subscribers`: published to a topic nobody subscribes to (allowNoRecipients): not delivered. */
+    delivery: 'subscribers' | 'no-subscribers';
+  };
   findings: { critical: number; studies: number; series: number };
+  /**
+   * Set when this attempt re-ran inference alone: the earlier attempt had stored every file and
+   * failed only at inference, so its per-file results were reused.
+   */
+  resumedFrom?: { readonly attempt: number; readonly mode: 'inference-only' };
   /** What each step covers today, so a reader knows exactly what was (not) done. */
   coverage: Readonly<Record<string, string>>;
   files: FileRecord[];
@@ -70,6 +89,7 @@ export function newJobStatus(
   batchRef: string | undefined,
   inputs: number,
   now: Date,
+  attempt = 1,
 ): JobStatus {
   const steps = Object.fromEntries(
     STEP_NAMES.map((s) => [s, { state: 'pending', ok: 0, failed: 0, durationMs: 0 } satisfies StepRecord]),
@@ -79,12 +99,13 @@ export function newJobStatus(
     jobId,
     ...(batchRef ? { batchRef } : {}),
     state: 'running',
+    attempt,
     startedAt: now.toISOString(),
     updatedAt: now.toISOString(),
     counts: { inputs, processed: 0, quarantined: 0, failed: 0 },
     steps,
     inference: { state: 'pending', requests: 0 },
-    notifications: { published: 0, duplicatesSkipped: 0, failed: 0 },
+    notifications: { published: 0, duplicatesSkipped: 0, failed: 0, delivery: 'subscribers' },
     findings: { critical: 0, studies: 0, series: 0 },
     coverage: {},
     files: [],
