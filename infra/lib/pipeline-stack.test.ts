@@ -488,6 +488,8 @@ describe('processing', () => {
         BURNED_IN_POLICY: 'quarantine',
         DEID_PROFILE: 'research',
         MAX_DECODED_BYTES: String(256 * 1024 * 1024),
+        // Two files per vCPU of the 2-vCPU task.
+        MAX_CONCURRENT_FILES: '4',
         LOG_LEVEL: 'info',
         SAGEMAKER_SERVERLESS: 'true',
       }),

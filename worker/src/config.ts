@@ -2,6 +2,7 @@ import { CodedError, WORKER_ENV, type WorkerEnvName } from '@medimg/common';
 import { z } from 'zod';
 import { DEID_PROFILES, type DeidOptions, deidOptionsSchema, PROFILE_OPTIONS } from './deid/options.ts';
 import type { CriticalThresholds } from './pipeline/assess.ts';
+import { defaultConcurrency } from './pipeline/concurrency.ts';
 import { STEP_NAMES } from './pipeline/status.ts';
 
 const json = (name: string) =>
@@ -39,8 +40,8 @@ const workerEnvShape = {
   DEID_KEY: optionalText,
   /**
    * Memory budget per input in decoded bytes (inflated data set, one decoded frame); inputs that
-   * would pass it are quarantined with DECODED_SIZE_LIMIT. With MAX_CONCURRENT_FILES at 4, the
-   * default bounds decoding at 1 GiB.
+   * would pass it are quarantined with DECODED_SIZE_LIMIT. With 4 files at once, the default
+   * bounds decoding at 1 GiB.
    */
   MAX_DECODED_BYTES: z.coerce
     .number()
@@ -57,7 +58,8 @@ const workerEnvShape = {
     .int()
     .positive()
     .default(512 * 1024 * 1024),
-  MAX_CONCURRENT_FILES: z.coerce.number().int().min(1).max(64).default(4),
+  /** Files processed at once; default two per CPU (pipeline/concurrency.ts), set from the task's vCPUs in infra. */
+  MAX_CONCURRENT_FILES: z.coerce.number().int().min(1).max(64).default(defaultConcurrency),
   PREVIEW_LINK_TTL_SECONDS: z.coerce
     .number()
     .int()

@@ -110,6 +110,9 @@ export class Worker extends Construct {
         // Decoded bytes per input (inflated data set, one frame): with 4 files at once, an eighth
         // of the task memory in all; a deflate bomb is refused at this size (DECODED_SIZE_LIMIT).
         [WORKER_ENV.MAX_DECODED_BYTES]: String(Math.floor((s.memoryMiB * 1024 * 1024) / 32)),
+        // Files processed at once from the task's vCPUs (two per vCPU, as the worker's own default
+        // from its CPU count; decision 018): a Fargate task may see more CPUs than it is given.
+        [WORKER_ENV.MAX_CONCURRENT_FILES]: String(Math.max(2, Math.floor(s.cpu / 1024) * 2)),
         TMPDIR: '/tmp',
       },
     });

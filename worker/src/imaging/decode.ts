@@ -270,6 +270,8 @@ function swap16(bytes: Uint8Array): Uint8Array {
 }
 
 /** Unsigned sample values of 8, 16 or 32 bits from `count` samples at `offset`. */
+const HOST_LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
 function readIntegers(
   bytes: Uint8Array,
   offset: number,
@@ -279,7 +281,14 @@ function readIntegers(
 ): Uint8Array | Uint16Array | Uint32Array {
   if (bitsAllocated === 8) return bytes.subarray(offset, offset + count);
   const little = byteOrder === 'little';
-  const view = new DataView(bytes.buffer, bytes.byteOffset + offset, count * (bitsAllocated / 8));
+  const start = bytes.byteOffset + offset;
+  // Little-endian data on a little-endian host, aligned: a view on the file's bytes, no copy
+  // (callers never write into it, as with the 8-bit subarray above).
+  if (little && HOST_LITTLE_ENDIAN && start % (bitsAllocated / 8) === 0) {
+    if (bitsAllocated === 16) return new Uint16Array(bytes.buffer, start, count);
+    if (bitsAllocated === 32) return new Uint32Array(bytes.buffer, start, count);
+  }
+  const view = new DataView(bytes.buffer, start, count * (bitsAllocated / 8));
   if (bitsAllocated === 16) {
     const out = new Uint16Array(count);
     for (let i = 0; i < count; i++) out[i] = view.getUint16(i * 2, little);

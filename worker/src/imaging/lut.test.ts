@@ -3,10 +3,14 @@ import {
   applyModalityLut,
   applyVoiLut,
   applyWindow,
+  applyWindowToStored,
+  IDENTITY_MODALITY,
   invert8,
   lookup,
+  type ModalityTransform,
   paddingRange,
   parseVoiFunction,
+  type WindowLevel,
   windowFromData,
   windowValue,
 } from './lut.ts';
@@ -119,5 +123,47 @@ describe('window from the data', () => {
 describe('MONOCHROME1 inversion', () => {
   it('turns 0 into 255 and back', () => {
     expect(Array.from(invert8(new Uint8Array([0, 1, 128, 255])))).toEqual([255, 254, 127, 0]);
+  });
+});
+
+describe('the window applied to stored values through a table', () => {
+  const ct = Int16Array.from({ length: 4096 }, (_, i) => ((i * 7919) % 3000) - 1000);
+  const cases: [string, ModalityTransform, WindowLevel][] = [
+    [
+      'a rescale',
+      { kind: 'rescale', slope: 1, intercept: -1024 },
+      { center: 40, width: 400, function: 'LINEAR' },
+    ],
+    [
+      'a fractional rescale',
+      { kind: 'rescale', slope: 0.37, intercept: 3.1 },
+      { center: 10, width: 77, function: 'LINEAR_EXACT' },
+    ],
+    ['the identity', IDENTITY_MODALITY, { center: 300, width: 900, function: 'SIGMOID' }],
+    [
+      'a modality table',
+      {
+        kind: 'table',
+        lut: { firstMapped: -500, bitsPerEntry: 16, data: Array.from({ length: 1500 }, (_, i) => i * 3) },
+      },
+      { center: 2000, width: 3000, function: 'LINEAR' },
+    ],
+  ];
+
+  for (const [name, modality, window] of cases) {
+    it(`gives the same bytes as the modality LUT then the window, for ${name}`, () => {
+      const expected = applyWindow(applyModalityLut(ct, modality), window);
+
+      const actual = applyWindowToStored(ct, modality, window);
+
+      expect(actual).toEqual(expected);
+    });
+  }
+
+  it('declines values that are not integers, and ranges wider than the frame', () => {
+    const w: WindowLevel = { center: 0, width: 10, function: 'LINEAR' };
+
+    expect(applyWindowToStored(new Float32Array([1.5, 2]), IDENTITY_MODALITY, w)).toBeUndefined();
+    expect(applyWindowToStored(Int32Array.of(0, 1_000_000), IDENTITY_MODALITY, w)).toBeUndefined();
   });
 });

@@ -104,6 +104,55 @@ export function applyWindow(values: ArrayLike<number>, w: WindowLevel): Uint8Arr
   return out;
 }
 
+/**
+ * Stored integer values straight to 8-bit through the modality transform and a window, with one
+ * table per distinct stored value: one pass over the pixels and no intermediate array of modality
+ * values. Gives the same bytes as `applyWindow(applyModalityLut(stored, m), w)` (the modality value
+ * is rounded to float32 as there). Undefined when the values are not an integer typed array or
+ * their range is wider than the frame (the table would cost more than it saves).
+ */
+export function applyWindowToStored(
+  stored: ArrayLike<number>,
+  m: ModalityTransform,
+  w: WindowLevel,
+): Uint8Array | undefined {
+  if (
+    !(
+      stored instanceof Uint16Array ||
+      stored instanceof Int16Array ||
+      stored instanceof Uint8Array ||
+      stored instanceof Int8Array ||
+      stored instanceof Int32Array ||
+      stored instanceof Uint32Array
+    )
+  )
+    return undefined;
+  const n = stored.length;
+  if (n === 0) return new Uint8Array(0);
+  let lo = stored[0]!;
+  let hi = lo;
+  for (let i = 1; i < n; i++) {
+    const v = stored[i]!;
+    if (v < lo) lo = v;
+    else if (v > hi) hi = v;
+  }
+  const span = hi - lo + 1;
+  if (span > n) return undefined;
+  const identity = isIdentity(m);
+  const table = new Uint8Array(span);
+  for (let s = lo; s <= hi; s++) {
+    const v = identity
+      ? s
+      : m.kind === 'rescale'
+        ? Math.fround(s * m.slope + m.intercept)
+        : Math.fround(lookup(m.lut, s));
+    table[s - lo] = Math.round(windowValue(v, w));
+  }
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = table[stored[i]! - lo]!;
+  return out;
+}
+
 /** Modality values through a VOI LUT table to 8-bit, scaling the table's range (2^bits - 1) to 255. */
 export function applyVoiLut(values: ArrayLike<number>, lut: Lut): Uint8Array {
   const max = 2 ** lut.bitsPerEntry - 1;

@@ -12,6 +12,7 @@ import {
   applyModalityLut,
   applyVoiLut,
   applyWindow,
+  applyWindowToStored,
   invert8,
   type VoiFunction,
   type WindowLevel,
@@ -103,12 +104,15 @@ async function displayFrame(file: DicomFile, options: RenderOptions): Promise<Di
   }
 
   const params = readGreyscaleParameters(file, frameIndex, desc);
-  const values = applyModalityLut(decoded.pixels, params.modality);
   let pixels: Uint8Array;
   let window: WindowUsed | undefined;
   const header = params.windows[0];
+  // The common case (a header window on integer pixels) in one pass through a table; the modality
+  // values are only made as an array for the other cases.
+  const fast = header ? applyWindowToStored(decoded.pixels, params.modality, header) : undefined;
+  const values = fast ? decoded.pixels : applyModalityLut(decoded.pixels, params.modality);
   if (header) {
-    pixels = applyWindow(values, header);
+    pixels = fast ?? applyWindow(values, header);
     window = windowUsed(header, 'header');
   } else if (params.voiLut) {
     pixels = applyVoiLut(values, params.voiLut);
@@ -154,7 +158,11 @@ function image(frame: DisplayFrame): Sharp {
   return sharp(frame.pixels, { raw: { width: frame.columns, height: frame.rows, channels: frame.channels } });
 }
 
-const PNG_OPTIONS: PngOptions = { compressionLevel: 6, adaptiveFiltering: false };
+/**
+ * zlib level 3 without adaptive filtering: with sharp's zlib-ng, as small as level 6 on CT slices
+ * (68.9 against 68.8 KiB for a 512x512 preview) and about a third faster (decision 018).
+ */
+export const PNG_OPTIONS: PngOptions = { compressionLevel: 3, adaptiveFiltering: false };
 
 /** Preview or thumbnail PNG: grey stays one channel ('b-w'), colour is RGB; no metadata. */
 export async function encodePng(frame: DisplayFrame, max: number): Promise<Buffer> {
@@ -176,10 +184,10 @@ export async function encodeModelInput(frame: DisplayFrame): Promise<Buffer> {
   const height = Math.min(size, Math.max(1, Math.round(h * scale)));
   const left = Math.floor((size - width) / 2);
   const top = Math.floor((size - height) / 2);
-  let pipeline = image(frame);
-  if (frame.channels === 3) pipeline = pipeline.toColourspace('b-w');
-  const resized = await pipeline.resize(width, height, { fit: 'fill' }).toColourspace('b-w').raw().toBuffer();
-  return sharp(resized, { raw: { width, height, channels: 1 } })
+  // One pipeline (resize, then extend, then grey): no intermediate raw buffer and second sharp
+  // instance; libvips applies extend after resize.
+  return image(frame)
+    .resize(width, height, { fit: 'fill' })
     .extend({
       top,
       bottom: size - height - top,

@@ -28,6 +28,7 @@ import { closeSharedTextReader } from '../../deid/ocr.ts';
 import { DEID_PROFILES, type DeidOptions, type DeidProfile, profileOptions } from '../../deid/options.ts';
 import { createLogger } from '../../logger.ts';
 import type { CriticalThresholds } from '../../pipeline/assess.ts';
+import { defaultConcurrency } from '../../pipeline/concurrency.ts';
 import { PIPELINE_COVERAGE } from '../../pipeline/coverage.ts';
 import { runJob } from '../../pipeline/job.ts';
 import { type FileResult, inputIdOf } from '../../pipeline/process-file.ts';
@@ -312,6 +313,8 @@ async function processFiles(args: {
     logger: createLogger({ level: 'info', write: (line) => void logLines.push(line) }),
     clock: systemClock,
     coverage: PIPELINE_COVERAGE,
+    // As the Fargate worker: two files per CPU, memory still bounded by the byte budget (decision 018).
+    limits: { maxConcurrent: defaultConcurrency() },
     onFile: (index, result) => {
       const inputId = inputIdOf(args.key, files[index]!);
       entries[index] =
