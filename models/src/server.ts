@@ -1,17 +1,12 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
-  checkScope,
   type InferenceErrorBody,
   type InferenceResponse,
   type InstanceAttributes,
-  type InstancePrediction,
   type MetadataResponse,
-  MODEL_INPUT_SIZE,
   PAYLOAD_LIMIT_REALTIME,
-  SCOPE_REASONS,
 } from '@medimg/common/inference.ts';
-import { decodeModelInput } from './decode.ts';
 import { ModelServerError } from './errors.ts';
 import { type LoadedModel, loadModel } from './model.ts';
 import { predict, refuseOutOfScope } from './predict.ts';
