@@ -80,7 +80,7 @@ describe('npm run demo', () => {
     try {
       expect(await browser.page.locator('[data-count="critical"]').textContent()).toBe('1');
       expect(await browser.page.locator('[data-finding="suspicious_lesion"] img').count()).toBe(1);
-      expect(await browser.page.locator('section.study').count()).toBe(3);
+      expect(await browser.page.locator('section.study').count()).toBe(6);
       expect(browser.problems).toEqual([]);
     } finally {
       await browser.close();
