@@ -95,6 +95,26 @@ export const REASON_CODE_TEXTS: Readonly<Record<string, CodeText>> = {
     actionFr:
       "L'image peut afficher du texte patient : la revoir à la source, ou déployer avec burnedInPolicy=blank et des zones définies.",
   },
+  BURNED_IN_TEXT: {
+    action:
+      'Text was found in the pixels: review the image at the source, or run with --burned-in redact (BURNED_IN_POLICY=redact).',
+    fr: 'Du texte a été trouvé dans les pixels et la politique de texte incrusté est la quarantaine.',
+    actionFr:
+      'Du texte a été trouvé dans les pixels : revoir l’image à la source, ou relancer avec --burned-in redact (BURNED_IN_POLICY=redact).',
+  },
+  BURNED_IN_TEXT_REMAINS: {
+    action: 'The redaction left readable text: review the image by hand; never release it as is.',
+    fr: 'Du texte était encore lisible dans les pixels après le masquage.',
+    actionFr:
+      'Le masquage a laissé du texte lisible : revoir l’image à la main, ne jamais la diffuser telle quelle.',
+  },
+  BURNED_IN_SCAN_TOO_LARGE: {
+    action:
+      'Too large to scan for text within the per-file budget: review it by hand, or raise the scan limits.',
+    fr: 'L’image est trop grande pour être analysée à la recherche de texte incrusté dans le budget par fichier.',
+    actionFr:
+      'Trop grande pour la recherche de texte dans le budget par fichier : la revoir à la main, ou relever les limites de l’analyse.',
+  },
   DEID_FAILED: {
     action:
       'Report it to the team with the job id: it is a defect, never a reason to bypass de-identification.',
@@ -139,6 +159,7 @@ export const ERROR_CODE_TEXTS_FR: Readonly<Record<string, string>> = {
     'Une instance seule dépasse la taille maximale de requête, ou le point de terminaison a refusé la taille.',
   BAD_RESPONSE: 'Le point de terminaison du modèle a répondu par un corps qui ne respecte pas le contrat.',
   MODEL_ERROR: 'Le conteneur du modèle a refusé la requête ou a échoué en la traitant.',
+  OUT_OF_SCOPE: "Une instance n'a pas d'attributs de périmètre, ou sort du périmètre déclaré du modèle.",
   NOTIFY_FAILED: "Une alerte n'a pas pu être publiée.",
   EVENT_INVALID: "Un message SQS n'est pas une notification d'événement S3.",
   MANIFEST_MISSING: "Le manifeste du lot n'existe pas.",
