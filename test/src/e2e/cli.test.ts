@@ -4,7 +4,7 @@
  * headless Chromium are checked.
  */
 import { execFile, type SpawnSyncReturns, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -44,6 +44,12 @@ interface Report {
 }
 
 const BIN = path.join(REPO_ROOT, 'worker/bin/medimg.js');
+/** The reference model's calibrated critical threshold (model.json), which the CLI applies by default. */
+const CALIBRATED = (
+  JSON.parse(readFileSync(path.join(ARTIFACTS_DIR, 'model.json'), 'utf8')) as {
+    criticalThresholds: Record<string, number>;
+  }
+).criticalThresholds.suspicious_lesion!;
 const sample = (p: string) => path.join(REPO_ROOT, 'sample-dicom', p);
 
 function medimg(args: readonly string[]): SpawnSyncReturns<string> {
@@ -254,8 +260,8 @@ describe('medimg process --infer (the reference model in-process)', () => {
     expect(report.inference.state).toBe('succeeded');
     expect(report.critical).toHaveLength(1);
     const [finding] = report.critical;
-    expect(finding).toMatchObject({ label: 'suspicious_lesion', threshold: 0.9 });
-    expect(finding!.score).toBeGreaterThanOrEqual(0.9);
+    expect(finding).toMatchObject({ label: 'suspicious_lesion', threshold: CALIBRATED });
+    expect(finding!.score).toBeGreaterThanOrEqual(CALIBRATED);
     const results = JSON.parse(
       await readFile(path.join(out(), 'studies', finding!.study, 'results.json'), 'utf8'),
     ) as { series: { series: string; modality: string }[] };
@@ -266,7 +272,7 @@ describe('medimg process --infer (the reference model in-process)', () => {
   it('prints the critical finding with the preview to open', () => {
     const [finding] = report.critical;
     expect(run.stdout).toContain(
-      `CRITICAL suspicious_lesion score ${finding!.score.toFixed(3)} (threshold 0.90)`,
+      `CRITICAL suspicious_lesion score ${finding!.score.toFixed(3)} (threshold ${CALIBRATED.toFixed(2)})`,
     );
     expect(run.stdout).toContain(`preview: ${path.join(out(), finding!.preview)}`);
   });
