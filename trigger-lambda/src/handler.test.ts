@@ -328,7 +328,7 @@ describe('loose objects', () => {
 
   it('finds the key from an event s3rver itself emitted when key decoding is off', async () => {
     const emitted: unknown[] = [];
-    s3.server.on('event', (e: unknown) => emitted.push(e));
+    s3.server.onEvent((e: unknown) => emitted.push(e));
     const key = 'incoming/loose study/CT scan+1 été.dcm';
     await s3.put(key, 'DICM-local');
 

@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { ObjectInfo } from '@medimg/common';
-import S3rver from 's3rver';
 import { S3ObjectStore } from '../s3-object-store.ts';
+import { type RunningS3rver, startS3rver } from './s3rver-server.ts';
 
 export interface LocalS3 {
-  readonly server: S3rver;
+  readonly server: RunningS3rver;
   readonly client: S3Client;
   readonly store: S3ObjectStore;
   readonly bucket: string;
@@ -40,16 +40,9 @@ export async function startLocalS3(bucket = 'raw'): Promise<LocalS3> {
   const root = join(tmpdir(), 'medimg-aws');
   await mkdir(root, { recursive: true });
   const directory = await mkdtemp(join(root, 's3-'));
-  const server = new S3rver({
-    port: 0,
-    address: '127.0.0.1',
-    silent: true,
-    directory,
-    configureBuckets: [{ name: bucket }],
-  });
-  const { port } = await server.run();
+  const server = await startS3rver({ directory, buckets: [bucket] });
   const client = new S3Client({
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: server.url,
     forcePathStyle: true,
     region: 'us-east-1',
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },

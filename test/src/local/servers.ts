@@ -5,13 +5,12 @@
  * to them through endpoint overrides.
  */
 import { mkdir } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { startS3rver } from '@medimg/aws/testing';
 import { startModelServer } from '@medimg/models/server.ts';
 import { startFauxqs } from 'fauxqs';
-import S3rver from 's3rver';
 
 export const LOCAL_REGION = 'us-east-1';
 /** s3rver checks signatures against its fixed account; fauxqs accepts any credentials. */
@@ -96,15 +95,12 @@ export async function startLocalServers(options: StartOptions): Promise<LocalSer
   const names = options.names ?? LOCAL_NAMES;
   await mkdir(options.s3Directory, { recursive: true });
   const bindHost = options.network?.bindHost ?? '127.0.0.1';
-  const s3rver = new S3rver({
-    port: options.network?.s3Port ?? 0,
-    address: bindHost,
-    silent: true,
+  const s3rver = await startS3rver({
     directory: options.s3Directory,
-    vhostBuckets: false,
+    address: bindHost,
+    ...(options.network ? { port: options.network.s3Port } : {}),
   });
-  const s3Address = (await s3rver.run()) as AddressInfo;
-  const s3Url = `http://127.0.0.1:${s3Address.port}`;
+  const s3Url = s3rver.url;
   const fauxqs = await startFauxqs({ port: options.network?.awsPort ?? 0, host: bindHost, logger: false });
   const awsUrl = `http://127.0.0.1:${fauxqs.port}`;
   // An external model server (docker compose's model container), or the one from models/ in-process.
@@ -170,7 +166,7 @@ export async function startLocalServers(options: StartOptions): Promise<LocalSer
     sqs,
     sns,
     onS3Event: (listener) => {
-      s3rver.on('event', listener);
+      s3rver.onEvent(listener);
     },
     stop: async () => {
       s3.destroy();

@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import S3rver from 's3rver';
+import { startS3rver } from '@medimg/aws/testing';
 import { S3UploadStore } from '../adapters/s3-upload-store.ts';
 import { createUploadApi } from '../api.ts';
 import { UploadApiClient } from '../client/api-client.ts';
@@ -40,16 +40,9 @@ export async function startLocalApi(limits: Partial<Limits> = {}): Promise<Local
   const directory = await mkdtemp(join(root, 's3-'));
   const raw = 'raw';
   const processed = 'processed';
-  const server = new S3rver({
-    port: 0,
-    address: '127.0.0.1',
-    silent: true,
-    directory,
-    configureBuckets: [{ name: raw }, { name: processed }],
-  });
-  const { port } = await server.run();
+  const server = await startS3rver({ directory, buckets: [raw, processed] });
   const s3 = new S3Client({
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: server.url,
     forcePathStyle: true,
     region: 'us-east-1',
     credentials: CALLER,
