@@ -40,7 +40,9 @@ describe('medimg upload and status on the command line', () => {
     const run = medimg('upload', dir);
 
     expect(run.status).toBe(64);
-    expect(run.stderr).toMatch(/^medimg upload: no API: give --api URL or set MEDIMG_API_URL\n\nUsage:/);
+    expect(run.stderr).toBe(
+      "medimg upload: no API: give --api URL or set MEDIMG_API_URL\nRun 'medimg upload --help' for usage.\n",
+    );
   });
 
   it('exits 64 for an unknown option and for files given with --resume', () => {

@@ -3,27 +3,26 @@
  * content), uploads them as one batch through the upload API's presigned URLs, completes the batch
  * and prints its id on stdout. Progress and messages go to stderr.
  */
-import { parseArgs } from 'node:util';
 import { ApiCallError, UploadApiClient } from '../client/api-client.ts';
 import { collectFiles } from '../client/files.ts';
 import { ProgressReporter } from '../client/progress.ts';
 import { defaultStateDir } from '../client/state.ts';
 import { resumeUpload, UploadError, type UploadOptions, uploadFiles } from '../client/uploader.ts';
 
-export const UPLOAD_USAGE = `Usage: medimg upload <file-or-folder>... [--api URL] [--concurrency N] [--state-dir DIR]
-       medimg upload --resume <batchId> [--api URL] [--state-dir DIR]
+/** The command's parsed options (the worker's CLI declares them, with their help: `medimg upload --help`). */
+export interface UploadRequest {
+  readonly inputs: readonly string[];
+  readonly api?: string | undefined;
+  readonly resume?: string | undefined;
+  readonly concurrency?: string | undefined;
+  readonly stateDir?: string | undefined;
+  readonly region?: string | undefined;
+}
 
-Uploads DICOM files as one batch through the upload API (presigned S3 URLs) and prints the batch id.
-Files are recognised by content (the DICM preamble or a DICOM data set); others are listed and skipped.
-An interrupted upload resumes with --resume <batchId>: files S3 already has are not sent again.
-
-  --api URL          the upload API (stack output UploadApiUrl); default: $MEDIMG_API_URL
-  --concurrency N    uploads in flight at once (default 4)
-  --state-dir DIR    where resume state is kept (default: ~/.local/state/medimg/uploads)
-  --region REGION    signing region (default: from the API URL, else $AWS_REGION)
-
-Requests are signed with AWS credentials from the SDK's default chain (environment, profile, SSO).
-Exit codes: 0 uploaded, 1 the upload failed (resume it), 64 usage error, 66 no DICOM file found.`;
+/** A request that cannot be served as given: the CLI prints it with a pointer to --help, exit 64. */
+export class UsageProblem extends Error {
+  override readonly name = 'UsageProblem';
+}
 
 export interface CliIo {
   readonly stdout: { write(text: string): unknown };
@@ -48,48 +47,20 @@ export function describeApiError(err: unknown): string {
   return err instanceof Error ? err.message : 'failed';
 }
 
-export async function runUpload(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
-  const parse = () =>
-    parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        api: { type: 'string' },
-        resume: { type: 'string' },
-        concurrency: { type: 'string' },
-        'state-dir': { type: 'string' },
-        region: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  try {
-    parsed = parse();
-  } catch (err) {
-    io.stderr.write(
-      `medimg upload: ${err instanceof Error ? err.message : 'bad arguments'}\n\n${UPLOAD_USAGE}\n`,
-    );
-    return 64;
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    io.stdout.write(`${UPLOAD_USAGE}\n`);
-    return 0;
-  }
-  const usage = (message: string) => {
-    io.stderr.write(`medimg upload: ${message}\n\n${UPLOAD_USAGE}\n`);
-    return 64;
-  };
+/** Throws UsageProblem before any request when the options do not make a valid upload. */
+export async function runUpload(request: UploadRequest, io: CliIo = defaultIo): Promise<number> {
+  const values = request;
+  const positionals = request.inputs;
   const api = values.api ?? io.env.MEDIMG_API_URL;
-  if (!api) return usage('no API: give --api URL or set MEDIMG_API_URL');
-  if (!/^https?:\/\//.test(api)) return usage('--api must be an http(s) URL');
+  if (!api) throw new UsageProblem('no API: give --api URL or set MEDIMG_API_URL');
+  if (!/^https?:\/\//.test(api)) throw new UsageProblem('--api must be an http(s) URL');
   if (values.resume === undefined && positionals.length === 0)
-    return usage('give files or folders to upload');
+    throw new UsageProblem('give files or folders to upload');
   if (values.resume !== undefined && positionals.length > 0)
-    return usage('--resume takes no files (they are in its state)');
+    throw new UsageProblem('--resume takes no files (they are in its state)');
   const concurrency = values.concurrency === undefined ? 4 : Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
-    return usage('--concurrency must be an integer from 1 to 64');
+    throw new UsageProblem('--concurrency must be an integer from 1 to 64');
   }
 
   const client = new UploadApiClient({ url: api, ...(values.region ? { region: values.region } : {}) });
@@ -97,7 +68,7 @@ export async function runUpload(argv: readonly string[], io: CliIo = defaultIo):
   let batchId = values.resume;
   const options: UploadOptions = {
     client,
-    stateDir: values['state-dir'] ?? defaultStateDir(io.env),
+    stateDir: values.stateDir ?? defaultStateDir(io.env),
     concurrency,
     onBatchCreated: (id) => {
       batchId = id;

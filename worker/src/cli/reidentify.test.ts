@@ -5,6 +5,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getString, parseDicom, T } from '@medimg/dicom';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseCommandArgs } from './command.ts';
+import { reidentifyCommand } from './commands/reidentify.ts';
 import { runCli } from './main.ts';
 import { type ReidentificationAudit, runReidentify } from './reidentify.ts';
 
@@ -51,7 +53,19 @@ describe('medimg reidentify against a local linkage store', () => {
   const run = async (args: string[]) => {
     const out: string[] = [];
     const err: string[] = [];
-    const code = await runReidentify(args, {
+    const parsed = parseCommandArgs(reidentifyCommand, args);
+    if (parsed === 'help') throw new Error('no help expected');
+    const { options, positionals } = parsed as {
+      options: Record<string, string | undefined>;
+      positionals: string[];
+    };
+    const request = {
+      study: positionals[0] ?? '',
+      reason: options.reason ?? '',
+      linkageDir: options['linkage-dir'],
+      bucket: options.bucket,
+    };
+    const code = await runReidentify(request, {
       stdout: (t) => void out.push(t),
       stderr: (t) => void err.push(t),
       whoAmI: async () => 'local:dr-house@radiology-ws-7',
@@ -124,9 +138,14 @@ describe('medimg reidentify against a local linkage store', () => {
 
   it('refuses to run without a reason, and reads nothing', async () => {
     const before = (await audits()).length;
-    const { code, stderr } = await run([study, '--linkage-dir', path.join(dir, 'restricted')]);
+    const err: string[] = [];
+    const code = await runCli(['reidentify', study, '--linkage-dir', path.join(dir, 'restricted')], {
+      stdout: () => {},
+      stderr: (t) => void err.push(t),
+      env: {},
+    });
     expect(code).toBe(64);
-    expect(stderr).toContain('--reason is required');
+    expect(err.join('')).toContain('--reason is required');
     expect(await audits()).toHaveLength(before);
   });
 });

@@ -8,22 +8,20 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { S3_CLIENT_DEFAULTS, S3ObjectStore } from '@medimg/aws';
 import { linkageKeys, type ObjectStore, studyOfLinkageKey } from '@medimg/common';
 import { FsObjectStore } from '../adapters/fs-object-store.ts';
+import { UsageError } from './command.ts';
 
-export const REIDENTIFY_USAGE = `Usage: medimg reidentify <pseudonymous study UID> --reason <text> (--linkage-dir <dir> | --bucket <linkage bucket>)
-
-Prints the original identifiers (patient ID, study UID, accession number) of a pseudonymous study.
-Every request is recorded first, with who asked and why, under audit/reidentify/ in the linkage store.
-  --reason <text>        why (a ticket, a tumour board, a clinician's request); required
-  --linkage-dir <dir>    a local linkage store: the restricted folder of medimg process
-                         (--restricted, default <out>-RESTRICTED-PHI), which holds linkage/
-  --bucket <name>        the linkage bucket; run with the re-identification role's credentials
-                         (e.g. AWS_PROFILE naming a profile with its role_arn and mfa_serial)`;
+/** The command's parsed options (commands/reidentify.ts declares them, with their help). */
+export interface ReidentifyRequest {
+  readonly study: string;
+  readonly reason: string;
+  readonly linkageDir?: string | undefined;
+  readonly bucket?: string | undefined;
+}
 
 export interface ReidentifyIo {
   readonly stdout: (text: string) => void;
@@ -80,20 +78,9 @@ async function defaultWhoAmI(mode: 'local' | 's3'): Promise<string> {
   return out.Arn ?? 'unknown';
 }
 
-export async function runReidentify(argv: readonly string[], io: ReidentifyIo): Promise<number> {
-  let parsed: Parsed;
-  try {
-    parsed = parse(argv);
-  } catch (error) {
-    io.stderr(
-      `medimg reidentify: ${error instanceof Error ? error.message : 'invalid arguments'}\n${REIDENTIFY_USAGE}\n`,
-    );
-    return 64;
-  }
-  if (parsed.help) {
-    io.stdout(`${REIDENTIFY_USAGE}\n`);
-    return 0;
-  }
+/** Throws UsageError (exit 64, nothing read or written) when the request cannot be served. */
+export async function runReidentify(request: ReidentifyRequest, io: ReidentifyIo): Promise<number> {
+  const parsed = checkRequest(request);
   const { study, reason, store, bucket, mode } = parsed;
   const clock = io.clock ?? (() => new Date());
   const now = clock();
@@ -150,43 +137,25 @@ export async function runReidentify(argv: readonly string[], io: ReidentifyIo): 
   return 0;
 }
 
-type Parsed =
-  | { readonly help: true }
-  | {
-      readonly help: false;
-      readonly study: string;
-      readonly reason: string;
-      readonly mode: 'local' | 's3';
-      readonly store: LinkageStore;
-      readonly bucket: string;
-    };
+interface Checked {
+  readonly study: string;
+  readonly reason: string;
+  readonly mode: 'local' | 's3';
+  readonly store: LinkageStore;
+  readonly bucket: string;
+}
 
-function parse(argv: readonly string[]): Parsed {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    options: {
-      reason: { type: 'string' },
-      'linkage-dir': { type: 'string' },
-      bucket: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) return { help: true };
-  const [study, ...extra] = positionals;
-  if (!study || extra.length > 0) throw new Error('give exactly one pseudonymous study UID');
+function checkRequest(request: ReidentifyRequest): Checked {
+  const { study, linkageDir, bucket } = request;
   if (!STUDY_UID.test(study) || study.length > 64)
-    throw new Error('the study UID must be a DICOM UID (digits and dots)');
-  const reason = values.reason?.trim();
-  if (!reason) throw new Error('--reason is required: say why the identity is needed');
-  const dir = values['linkage-dir'];
-  const bucketName = values.bucket;
-  if ((dir === undefined) === (bucketName === undefined))
-    throw new Error('give either --linkage-dir or --bucket');
-  if (dir !== undefined) {
-    const abs = path.resolve(dir);
+    throw new UsageError('the study UID must be a DICOM UID (digits and dots)');
+  const reason = request.reason.trim();
+  if (!reason) throw new UsageError('--reason is required: say why the identity is needed');
+  if ((linkageDir === undefined) === (bucket === undefined))
+    throw new UsageError('give either --linkage-dir or --bucket');
+  if (linkageDir !== undefined) {
+    const abs = path.resolve(linkageDir);
     return {
-      help: false,
       study,
       reason,
       mode: 'local',
@@ -194,14 +163,7 @@ function parse(argv: readonly string[]): Parsed {
       bucket: path.basename(abs),
     };
   }
-  return {
-    help: false,
-    study,
-    reason,
-    mode: 's3',
-    store: s3LinkageStore(),
-    bucket: bucketName as string,
-  };
+  return { study, reason, mode: 's3', store: s3LinkageStore(), bucket: bucket as string };
 }
 
 function codeOf(error: unknown): string {

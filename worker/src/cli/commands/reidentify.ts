@@ -33,13 +33,12 @@ linkage store; nothing is read when that record cannot be written (docs/runbook.
   },
   run: ({ options, positionals }, io) =>
     runReidentify(
-      [
-        ...positionals,
-        '--reason',
-        options.reason,
-        ...(options['linkage-dir'] !== undefined ? ['--linkage-dir', options['linkage-dir']] : []),
-        ...(options.bucket !== undefined ? ['--bucket', options.bucket] : []),
-      ],
+      {
+        study: positionals[0] ?? '',
+        reason: options.reason,
+        linkageDir: options['linkage-dir'],
+        bucket: options.bucket,
+      },
       { stdout: io.stdout, stderr: io.stderr },
     ),
 });

@@ -1,11 +1,11 @@
 /**
  * `medimg upload` and `medimg status`: the upload API's client (@medimg/upload-api/cli). Their
  * checks, requests and exit codes live there; these modules give them their place, options and
- * help among the CLI's commands, and hand the parsed arguments back as the client's argv.
+ * help among the CLI's commands, and hand it the parsed options.
  */
 import { runStatus } from '@medimg/upload-api/cli/status.ts';
-import { runUpload } from '@medimg/upload-api/cli/upload.ts';
-import { type CliIo, defineCommand } from '../command.ts';
+import { runUpload, UsageProblem } from '@medimg/upload-api/cli/upload.ts';
+import { type CliIo, defineCommand, UsageError } from '../command.ts';
 
 const API_OPTIONS = {
   api: {
@@ -20,11 +20,14 @@ const API_OPTIONS = {
   },
 } as const;
 
-/** The parsed options back as command-line arguments, for the client's own parser. */
-function argvOf(options: Readonly<Record<string, string | boolean | undefined>>): string[] {
-  return Object.entries(options).flatMap(([name, value]) =>
-    value === undefined || value === false ? [] : value === true ? [`--${name}`] : [`--${name}`, value],
-  );
+/** The client's usage problems are the CLI's usage errors (one line, a pointer to --help, exit 64). */
+async function asUsageErrors(run: () => Promise<number>): Promise<number> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof UsageProblem) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 const clientIo = (io: CliIo) => ({
@@ -51,7 +54,20 @@ Exit codes: 0 uploaded, 1 the upload failed (resume it), 64 usage error, 66 no D
       description: 'where resume state is kept (default ~/.local/state/medimg/uploads)',
     },
   },
-  run: ({ options, positionals }, io) => runUpload([...positionals, ...argvOf(options)], clientIo(io)),
+  run: ({ options, positionals }, io) =>
+    asUsageErrors(() =>
+      runUpload(
+        {
+          inputs: positionals,
+          api: options.api,
+          region: options.region,
+          resume: options.resume,
+          concurrency: options.concurrency,
+          stateDir: options['state-dir'],
+        },
+        clientIo(io),
+      ),
+    ),
 });
 
 export const statusCommand = defineCommand({
@@ -71,5 +87,19 @@ export const statusCommand = defineCommand({
     timeout: { type: 'string', value: '<seconds>', description: 'give up waiting after this long' },
     json: { type: 'boolean', description: "print the API's answer as JSON" },
   },
-  run: ({ options, positionals }, io) => runStatus([...positionals, ...argvOf(options)], clientIo(io)),
+  run: ({ options, positionals }, io) =>
+    asUsageErrors(() =>
+      runStatus(
+        {
+          batchId: positionals[0] ?? '',
+          api: options.api,
+          region: options.region,
+          wait: options.wait,
+          interval: options.interval,
+          timeout: options.timeout,
+          json: options.json,
+        },
+        clientIo(io),
+      ),
+    ),
 });
