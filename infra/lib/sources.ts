@@ -1,8 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ModelArtifacts } from './constructs/inference.ts';
-import type { TriggerCodeSource } from './constructs/ingest.ts';
-import type { UploadApiCodeSource } from './constructs/upload-api.ts';
+import type { LambdaCodeSource } from './constructs/vpc-function.ts';
 import type { DockerImageSource } from './constructs/worker.ts';
 
 /** The repository root (infra/lib/ is two levels down). */
@@ -29,9 +28,9 @@ export interface PipelineSources {
   readonly modelImage: DockerImageSource;
   /** Packaged as the SageMaker model data (model.tar.gz); omit when the image carries the model. */
   readonly modelArtifacts?: ModelArtifacts;
-  readonly trigger: TriggerCodeSource;
-  readonly dispatcher: TriggerCodeSource;
-  readonly uploadApi: UploadApiCodeSource;
+  readonly trigger: LambdaCodeSource;
+  readonly dispatcher: LambdaCodeSource;
+  readonly uploadApi: LambdaCodeSource;
 }
 
 /** The repository's own deployables: worker/Dockerfile, models/Dockerfile, models/artifacts, trigger-lambda, upload-api. */

@@ -1,33 +1,25 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { TriggerSettings } from '../config.ts';
-import { acknowledge, arnWildcardFinding, INLINE_POLICY_REASON } from '../nag.ts';
+import { acknowledge } from '../nag.ts';
 import { LAMBDA_CONCURRENCY_REASON } from './job-control.ts';
 import type { Network } from './network.ts';
 import { RAW_PREFIX } from './storage.ts';
-
-export interface TriggerCodeSource {
-  /** The handler module (exports `handler`). */
-  readonly entry: string;
-  /** Repository root: the lockfile and the workspaces esbuild resolves from. */
-  readonly projectRoot: string;
-  readonly depsLockFilePath: string;
-}
+import { type LambdaCodeSource, vpcFunction } from './vpc-function.ts';
 
 export interface IngestProps {
   readonly settings: TriggerSettings;
   readonly rawBucket: s3.Bucket;
   readonly network: Network;
-  readonly code: TriggerCodeSource;
+  readonly code: LambdaCodeSource;
   readonly logRetention: logs.RetentionDays;
   readonly logKey: kms.IKey;
 }
@@ -79,86 +71,27 @@ export class Ingest extends Construct {
     });
     acknowledgeBucketNotificationsHandler(props.rawBucket);
 
-    const logGroup = new logs.LogGroup(this, 'TriggerLogGroup', {
-      retention: props.logRetention,
-      encryptionKey: props.logKey,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    // An explicit role: no AWS managed policy, log writes to its own group only.
-    this.role = new iam.Role(this, 'TriggerRole', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'medimg trigger Lambda: job specs in the raw bucket, jobs to the dispatch queue',
-    });
-    this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        resources: [logGroup.logGroupArn, `${logGroup.logGroupArn}:*`],
-      }),
-    );
-    // Lambda in a VPC manages its own network interfaces; these EC2 actions take no resource ARN.
-    this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: [
-          'ec2:CreateNetworkInterface',
-          'ec2:DescribeNetworkInterfaces',
-          'ec2:DescribeSubnets',
-          'ec2:DeleteNetworkInterface',
-          'ec2:AssignPrivateIpAddresses',
-          'ec2:UnassignPrivateIpAddresses',
-        ],
-        resources: ['*'],
-      }),
-    );
-
-    const securityGroup = props.network.workloadSecurityGroup(
-      this,
-      'TriggerSecurityGroup',
-      'medimg trigger Lambda: no inbound, HTTPS out to VPC endpoints',
-    );
-
-    this.trigger = new nodejs.NodejsFunction(this, 'TriggerFunction', {
+    const { fn, role } = vpcFunction(this, {
+      ids: {
+        logGroup: 'TriggerLogGroup',
+        role: 'TriggerRole',
+        securityGroup: 'TriggerSecurityGroup',
+        function: 'TriggerFunction',
+      },
       description: 'medimg trigger: S3 upload events (via SQS) to job specs and the dispatch queue',
-      entry: props.code.entry,
-      handler: 'handler',
-      projectRoot: props.code.projectRoot,
-      depsLockFilePath: props.code.depsLockFilePath,
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
+      roleDescription: 'medimg trigger Lambda: job specs in the raw bucket, jobs to the dispatch queue',
+      securityGroupDescription: 'medimg trigger Lambda: no inbound, HTTPS out to VPC endpoints',
+      code: props.code,
+      network: props.network,
+      logRetention: props.logRetention,
+      logKey: props.logKey,
       memorySize: 512,
       timeout: TRIGGER_TIMEOUT,
-      role: this.role,
-      logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
       reservedConcurrentExecutions: s.reservedConcurrency,
-      vpc: props.network.vpc,
-      vpcSubnets: props.network.workloadSubnets,
-      securityGroups: [securityGroup],
-      environment: { NODE_OPTIONS: '--enable-source-maps' },
-      bundling: {
-        forceDockerBundling: false,
-        format: nodejs.OutputFormat.ESM,
-        target: 'node24',
-        minify: true,
-        sourceMap: true,
-        // Bundle the AWS SDK too: the deployed code is exactly what was tested.
-        externalModules: [],
-        mainFields: ['module', 'main'],
-        banner:
-          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-      },
     });
+    this.role = role;
+    this.trigger = fn;
 
-    acknowledge(
-      this.role,
-      arnWildcardFinding(logGroup, ':*'),
-      "Log streams of the function's own log group; Lambda names them at run time.",
-    );
-    acknowledge(
-      this.role,
-      'AwsSolutions-IAM5[Resource::*]',
-      'The EC2 network-interface actions a Lambda function in a VPC needs (the same set as the AWSLambdaVPCAccessExecutionRole managed policy) support no resource-level permissions.',
-    );
-    acknowledge(this.role, 'HIPAA.Security-IAMNoInlinePolicy', INLINE_POLICY_REASON);
     if (s.reservedConcurrency === undefined) {
       acknowledge(this.trigger, 'HIPAA.Security-LambdaConcurrency', LAMBDA_CONCURRENCY_REASON);
     }

@@ -4,17 +4,18 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { JobSettings } from '../config.ts';
-import { acknowledge, arnWildcardFinding, INLINE_POLICY_REASON } from '../nag.ts';
-import type { TriggerCodeSource } from './ingest.ts';
+import { acknowledge } from '../nag.ts';
 import type { Network } from './network.ts';
+import type { LambdaCodeSource } from './vpc-function.ts';
+import { vpcFunction } from './vpc-function.ts';
 import type { Worker } from './worker.ts';
 
 export interface JobControlProps {
@@ -24,7 +25,7 @@ export interface JobControlProps {
   readonly opsTopic: sns.ITopic;
   readonly opsTopicKey?: kms.IKey;
   /** The dispatcher Lambda's handler module (exports `handler`). */
-  readonly code: TriggerCodeSource;
+  readonly code: LambdaCodeSource;
   readonly logRetention: logs.RetentionDays;
   readonly logKey: kms.IKey;
 }
@@ -79,60 +80,24 @@ export class JobControl extends Construct {
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: DISPATCH_MAX_RECEIVES },
     });
 
-    const logGroup = new logs.LogGroup(this, 'DispatcherLogGroup', {
-      retention: props.logRetention,
-      encryptionKey: props.logKey,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    this.role = new iam.Role(this, 'DispatcherRole', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'medimg dispatcher Lambda: start, stop and count worker tasks; attempt ledgers; retries',
-    });
-    this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        resources: [logGroup.logGroupArn, `${logGroup.logGroupArn}:*`],
-      }),
-    );
-    this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: [
-          'ec2:CreateNetworkInterface',
-          'ec2:DescribeNetworkInterfaces',
-          'ec2:DescribeSubnets',
-          'ec2:DeleteNetworkInterface',
-          'ec2:AssignPrivateIpAddresses',
-          'ec2:UnassignPrivateIpAddresses',
-        ],
-        resources: ['*'],
-      }),
-    );
-    const securityGroup = props.network.workloadSecurityGroup(
-      this,
-      'DispatcherSecurityGroup',
-      'medimg dispatcher Lambda: no inbound, HTTPS out to VPC endpoints',
-    );
-
-    this.dispatcher = new nodejs.NodejsFunction(this, 'DispatcherFunction', {
+    const { fn, role } = vpcFunction(this, {
+      ids: {
+        logGroup: 'DispatcherLogGroup',
+        role: 'DispatcherRole',
+        securityGroup: 'DispatcherSecurityGroup',
+        function: 'DispatcherFunction',
+      },
       description: 'medimg dispatcher: task cap, time limit, retries and dead-letter of worker tasks',
-      entry: props.code.entry,
-      handler: 'handler',
-      projectRoot: props.code.projectRoot,
-      depsLockFilePath: props.code.depsLockFilePath,
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
+      roleDescription:
+        'medimg dispatcher Lambda: start, stop and count worker tasks; attempt ledgers; retries',
+      securityGroupDescription: 'medimg dispatcher Lambda: no inbound, HTTPS out to VPC endpoints',
+      code: props.code,
+      network: props.network,
+      logRetention: props.logRetention,
+      logKey: props.logKey,
       memorySize: 256,
       timeout: DISPATCHER_TIMEOUT,
-      role: this.role,
-      logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
-      vpc: props.network.vpc,
-      vpcSubnets: props.network.workloadSubnets,
-      securityGroups: [securityGroup],
-      // Stopped-task events that fail every asynchronous retry land here, beside failed dispatches.
-      deadLetterQueue: this.deadLetterQueue,
       environment: {
-        NODE_OPTIONS: '--enable-source-maps',
         [D.DISPATCH_QUEUE_URL]: this.queue.queueUrl,
         [D.OPS_TOPIC_ARN]: props.opsTopic.topicArn,
         [D.TASK_FAMILY]: worker.taskDefinition.family,
@@ -141,18 +106,12 @@ export class JobControl extends Construct {
         [D.RETRY_BASE_DELAY_SECONDS]: String(s.retryBaseDelaySeconds),
         [D.TASK_TIME_LIMIT_SECONDS]: String(s.taskTimeLimitMinutes * 60),
       },
-      bundling: {
-        forceDockerBundling: false,
-        format: nodejs.OutputFormat.ESM,
-        target: 'node24',
-        minify: true,
-        sourceMap: true,
-        externalModules: [],
-        mainFields: ['module', 'main'],
-        banner:
-          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-      },
+      deadLetterQueue: this.deadLetterQueue,
+      resourceStarReason:
+        'The EC2 network-interface actions of a Lambda function in a VPC, and ecs:ListTasks, support no resource-level permissions; ListTasks is limited to the pipeline cluster by the ecs:cluster condition.',
     });
+    this.role = role;
+    this.dispatcher = fn;
     this.grantSend(this.role);
     // Publishing to the encrypted operations topic: sns:Publish here, the key through SNS (Notifications).
     this.role.addToPrincipalPolicy(
@@ -213,20 +172,9 @@ export class JobControl extends Construct {
 
     acknowledge(
       this.role,
-      arnWildcardFinding(logGroup, ':*'),
-      "Log streams of the function's own log group; Lambda names them at run time.",
-    );
-    acknowledge(
-      this.role,
-      'AwsSolutions-IAM5[Resource::*]',
-      'The EC2 network-interface actions of a Lambda function in a VPC, and ecs:ListTasks, support no resource-level permissions; ListTasks is limited to the pipeline cluster by the ecs:cluster condition.',
-    );
-    acknowledge(
-      this.role,
       `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task/<${Stack.of(worker.cluster).getLogicalId(worker.cluster.node.defaultChild as CfnResource)}>/*]`,
       'Task ids are assigned by ECS at run time; StopTask is limited to tasks of the pipeline cluster (resource and ecs:cluster condition).',
     );
-    acknowledge(this.role, 'HIPAA.Security-IAMNoInlinePolicy', INLINE_POLICY_REASON);
     acknowledge(this.dispatcher, 'HIPAA.Security-LambdaConcurrency', LAMBDA_CONCURRENCY_REASON);
   }
 

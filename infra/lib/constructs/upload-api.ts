@@ -6,20 +6,13 @@ import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { acknowledge, arnWildcardFinding, INLINE_POLICY_REASON } from '../nag.ts';
+import { acknowledge, INLINE_POLICY_REASON } from '../nag.ts';
 import type { Network } from './network.ts';
-
-export interface UploadApiCodeSource {
-  /** The handler module (upload-api/src/lambda.ts, exports `handler`). */
-  readonly entry: string;
-  readonly projectRoot: string;
-  readonly depsLockFilePath: string;
-}
+import { type LambdaCodeSource, vpcFunction } from './vpc-function.ts';
 
 export interface UploadApiSettings {
   /** Steady-state requests per second over the whole API (API Gateway stage throttling). */
@@ -43,7 +36,7 @@ export const DEFAULT_UPLOAD_API_SETTINGS: UploadApiSettings = {
 };
 
 export interface UploadApiProps {
-  readonly code: UploadApiCodeSource;
+  readonly code: LambdaCodeSource;
   readonly network: Network;
   readonly rawBucket: s3.Bucket;
   readonly logRetention: logs.RetentionDays;
@@ -77,75 +70,32 @@ export class UploadApi extends Construct {
     if (s.urlExpirySeconds > 900) throw new Error('presigned URLs live 900 s (15 minutes) at most');
     this.settings = s;
 
-    const logGroup = new logs.LogGroup(this, 'FunctionLogGroup', {
-      retention: props.logRetention,
-      encryptionKey: props.logKey,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    this.role = new iam.Role(this, 'FunctionRole', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'medimg upload API Lambda: presigns uploads into the raw bucket, writes batch manifests',
-    });
-    this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        resources: [logGroup.logGroupArn, `${logGroup.logGroupArn}:*`],
-      }),
-    );
-    this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: [
-          'ec2:CreateNetworkInterface',
-          'ec2:DescribeNetworkInterfaces',
-          'ec2:DescribeSubnets',
-          'ec2:DeleteNetworkInterface',
-          'ec2:AssignPrivateIpAddresses',
-          'ec2:UnassignPrivateIpAddresses',
-        ],
-        resources: ['*'],
-      }),
-    );
-    const securityGroup = props.network.workloadSecurityGroup(
-      this,
-      'FunctionSecurityGroup',
-      'medimg upload API Lambda: no inbound, HTTPS out to VPC endpoints',
-    );
-
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
+    const { fn, role } = vpcFunction(this, {
+      ids: {
+        logGroup: 'FunctionLogGroup',
+        role: 'FunctionRole',
+        securityGroup: 'FunctionSecurityGroup',
+        function: 'Function',
+      },
       description: 'medimg upload API: batches, presigned upload URLs, completion checks, batch status',
-      entry: props.code.entry,
-      handler: 'handler',
-      projectRoot: props.code.projectRoot,
-      depsLockFilePath: props.code.depsLockFilePath,
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
+      roleDescription:
+        'medimg upload API Lambda: presigns uploads into the raw bucket, writes batch manifests',
+      securityGroupDescription: 'medimg upload API Lambda: no inbound, HTTPS out to VPC endpoints',
+      code: props.code,
+      network: props.network,
+      logRetention: props.logRetention,
+      logKey: props.logKey,
       memorySize: 1024,
       // API Gateway waits 30 s at most for an integration.
       timeout: Duration.seconds(29),
-      role: this.role,
-      logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
-      reservedConcurrentExecutions: s.reservedConcurrency,
-      vpc: props.network.vpc,
-      vpcSubnets: props.network.workloadSubnets,
-      securityGroups: [securityGroup],
       environment: {
-        NODE_OPTIONS: '--enable-source-maps',
         [UPLOAD_API_ENV.URL_EXPIRY_SECONDS]: String(s.urlExpirySeconds),
         [UPLOAD_API_ENV.MAX_FILES]: String(s.maxFilesPerBatch),
       },
-      bundling: {
-        forceDockerBundling: false,
-        format: nodejs.OutputFormat.ESM,
-        target: 'node24',
-        minify: true,
-        sourceMap: true,
-        externalModules: [],
-        mainFields: ['module', 'main'],
-        banner:
-          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-      },
+      reservedConcurrentExecutions: s.reservedConcurrency,
     });
+    this.role = role;
+    this.function = fn;
 
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogGroup', {
       retention: props.logRetention,
@@ -225,17 +175,6 @@ export class UploadApi extends Construct {
       expiration: Duration.days(s.batchRecordDays),
     });
 
-    acknowledge(
-      this.role,
-      arnWildcardFinding(logGroup, ':*'),
-      "Log streams of the function's own log group; Lambda names them at run time.",
-    );
-    acknowledge(
-      this.role,
-      'AwsSolutions-IAM5[Resource::*]',
-      'The EC2 network-interface actions a Lambda function in a VPC needs (the same set as the AWSLambdaVPCAccessExecutionRole managed policy) support no resource-level permissions.',
-    );
-    acknowledge(this.role, 'HIPAA.Security-IAMNoInlinePolicy', INLINE_POLICY_REASON);
     acknowledge(this.uploaderRole, 'HIPAA.Security-IAMNoInlinePolicy', INLINE_POLICY_REASON);
     acknowledge(
       this.uploaderRole,
