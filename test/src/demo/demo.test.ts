@@ -76,6 +76,15 @@ describe('npm run demo', () => {
     );
     expect(listed).toHaveLength(2);
     for (const file of listed) expect(existsSync(file), file).toBe(true);
+    // The redacted previews it lists are plain PNG files in the exported processed folder.
+    const redacted = [...run.stdout.matchAll(/redacted \d+ region\(s\), .*: (\S+)$/gm)].map((m) =>
+      path.resolve(REPO_ROOT, m[1]!),
+    );
+    expect(redacted.length).toBeGreaterThan(0);
+    for (const file of redacted) {
+      expect(file.startsWith(path.join(data, 'processed') + path.sep), file).toBe(true);
+      expect((await readFile(file)).subarray(1, 4).toString('latin1'), file).toBe('PNG');
+    }
     const browser = await openInChromium(path.join(data, 'report.html'));
     try {
       expect(await browser.page.locator('[data-count="critical"]').textContent()).toBe('1');

@@ -263,8 +263,8 @@ try {
       text.regions += check.textBoxes;
       text.phi += check.phiMatches;
       if (check.action === 'redacted' && f.study && f.series && f.sop) {
-        // s3rver keeps each object as <key>._S3rver_object (README): the file a person opens.
-        const preview = `${path.join(pipeline.dirs.s3, bucket, processedKeys.preview(f.study, f.series, f.sop))}._S3rver_object`;
+        // The plain export of the processed bucket (below): the file a person opens.
+        const preview = path.join(dataDir, 'processed', processedKeys.preview(f.study, f.series, f.sop));
         redacted.push(
           `                     redacted ${check.textBoxes} region(s), ${check.phiMatches} matching the header, ${check.frames} frame(s): ${path.relative(process.cwd(), preview)}`,
         );
