@@ -17,54 +17,56 @@ import { REPO_ROOT, taskProblems } from '../local/task-runner.ts';
 const STUDY = path.join(REPO_ROOT, 'sample-dicom/studies/dx-chest');
 const MAX_ATTEMPTS = 3;
 
-async function withPipeline(
+/**
+ * Within a describe: a local pipeline whose worker fails its first `failAttempts` attempts, the
+ * sample study uploaded and everything settled before the tests; stopped and removed after them.
+ */
+function pipelineRun(
   failAttempts: number,
   extra: Record<string, string> = {},
-): Promise<{ pipeline: LocalPipeline; dataDir: string }> {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'medimg-retry-'));
-  const pipeline = await startLocalPipeline({
-    dataDir,
-    workerEnvironment: { MEDIMG_FAULT_FAIL_ATTEMPTS: String(failAttempts), ...extra },
-    dispatch: {
-      maxAttempts: MAX_ATTEMPTS,
-      maxRunningTasks: 4,
-      retryBaseDelaySeconds: 0,
-      taskTimeLimitSeconds: 600,
-    },
+): { readonly pipeline: LocalPipeline } {
+  const run = {} as { pipeline: LocalPipeline };
+  let dataDir: string | undefined;
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'medimg-retry-'));
+    run.pipeline = await startLocalPipeline({
+      dataDir,
+      workerEnvironment: { MEDIMG_FAULT_FAIL_ATTEMPTS: String(failAttempts), ...extra },
+      dispatch: {
+        maxAttempts: MAX_ATTEMPTS,
+        maxRunningTasks: 4,
+        retryBaseDelaySeconds: 0,
+        taskTimeLimitSeconds: 600,
+      },
+    });
+    await run.pipeline.upload(STUDY);
+    await run.pipeline.settle();
+  }, 120_000);
+  afterAll(async () => {
+    await run.pipeline?.stop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
-  return { pipeline, dataDir };
+  return run;
 }
 
 describe('a worker task that fails once', () => {
-  let pipeline: LocalPipeline;
-  let dataDir: string;
-
-  beforeAll(async () => {
-    ({ pipeline, dataDir } = await withPipeline(1));
-    await pipeline.upload(STUDY);
-    await pipeline.settle();
-  }, 120_000);
-
-  afterAll(async () => {
-    await pipeline?.stop();
-    await rm(dataDir, { recursive: true, force: true });
-  });
+  const run = pipelineRun(1);
 
   it('is re-run as attempt 2, which succeeds and says so in the job record', async () => {
-    const tasks = pipeline.runner.tasks;
+    const tasks = run.pipeline.runner.tasks;
     expect(tasks.map((t) => [t.attempt, t.exitCode])).toEqual([
       [1, 1],
       [2, 0],
     ]);
-    const record = await pipeline.jobStatus(tasks[0]!.jobId);
+    const record = await run.pipeline.jobStatus(tasks[0]!.jobId);
     expect(record.state, await taskProblems(tasks[1]!)).toBe('succeeded');
     expect(record.attempt).toBe(2);
   });
 
   it('keeps a ledger of both attempts and sends no operations message', async () => {
-    const jobId = pipeline.runner.tasks[0]!.jobId;
-    const ledger = await pipeline.getJson<JobLedger>(
-      pipeline.servers.names.rawBucket,
+    const jobId = run.pipeline.runner.tasks[0]!.jobId;
+    const ledger = await run.pipeline.getJson<JobLedger>(
+      run.pipeline.servers.names.rawBucket,
       rawKeys.jobAttempts(jobId),
     );
     expect(ledger.state).toBe('succeeded');
@@ -72,37 +74,25 @@ describe('a worker task that fails once', () => {
       [1, 'failed', 1],
       [2, 'succeeded', 0],
     ]);
-    expect(pipeline.mail.filter((m) => m.subject.includes('dead-lettered'))).toEqual([]);
+    expect(run.pipeline.mail.filter((m) => m.subject.includes('dead-lettered'))).toEqual([]);
   });
 
   it('starts nothing when the job is dispatched again after its success', async () => {
-    const first = pipeline.runner.tasks[0]!;
-    await pipeline.dispatch!.queue.send(
+    const first = run.pipeline.runner.tasks[0]!;
+    await run.pipeline.dispatch!.queue.send(
       { kind: 'start', version: 1, jobId: first.jobId, jobSpecUri: first.jobSpecUri, attempt: 3 },
       0,
     );
-    await pipeline.settle();
-    expect(pipeline.runner.tasks).toHaveLength(2);
+    await run.pipeline.settle();
+    expect(run.pipeline.runner.tasks).toHaveLength(2);
   });
 });
 
 describe('a worker task that always fails', () => {
-  let pipeline: LocalPipeline;
-  let dataDir: string;
-
-  beforeAll(async () => {
-    ({ pipeline, dataDir } = await withPipeline(99));
-    await pipeline.upload(STUDY);
-    await pipeline.settle();
-  }, 120_000);
-
-  afterAll(async () => {
-    await pipeline?.stop();
-    await rm(dataDir, { recursive: true, force: true });
-  });
+  const run = pipelineRun(99);
 
   it(`stops after ${MAX_ATTEMPTS} attempts`, () => {
-    expect(pipeline.runner.tasks.map((t) => [t.attempt, t.exitCode])).toEqual([
+    expect(run.pipeline.runner.tasks.map((t) => [t.attempt, t.exitCode])).toEqual([
       [1, 1],
       [2, 1],
       [3, 1],
@@ -110,14 +100,14 @@ describe('a worker task that always fails', () => {
   });
 
   it('writes a dead-letter record and tells operations, by job id only', async () => {
-    const jobId = pipeline.runner.tasks[0]!.jobId;
-    const raw = pipeline.servers.names.rawBucket;
-    const deadLetter = await pipeline.getJson<DeadLetterRecord>(raw, rawKeys.jobDeadLetter(jobId));
+    const jobId = run.pipeline.runner.tasks[0]!.jobId;
+    const raw = run.pipeline.servers.names.rawBucket;
+    const deadLetter = await run.pipeline.getJson<DeadLetterRecord>(raw, rawKeys.jobDeadLetter(jobId));
     expect(deadLetter.attempts.map((a) => a.outcome)).toEqual(['failed', 'failed', 'failed']);
-    const ledger = await pipeline.getJson<JobLedger>(raw, rawKeys.jobAttempts(jobId));
+    const ledger = await run.pipeline.getJson<JobLedger>(raw, rawKeys.jobAttempts(jobId));
     expect(ledger.state).toBe('dead-lettered');
 
-    const ops = pipeline.mail.filter((m) => m.topicArn === pipeline.servers.opsTopicArn);
+    const ops = run.pipeline.mail.filter((m) => m.topicArn === run.pipeline.servers.opsTopicArn);
     const dead = ops.filter((m) => m.subject.includes('dead-lettered'));
     expect(dead).toHaveLength(1);
     expect(dead[0]?.subject).toBe(`[medimg ops] job ${jobId} failed 3 attempts: dead-lettered`);
@@ -128,30 +118,18 @@ describe('a worker task that always fails', () => {
 });
 
 describe('a job whose inference failed (endpoint down on the first attempt)', () => {
-  let pipeline: LocalPipeline;
-  let dataDir: string;
-
-  beforeAll(async () => {
-    ({ pipeline, dataDir } = await withPipeline(0, { MEDIMG_FAULT_INFERENCE_DOWN_ATTEMPTS: '1' }));
-    await pipeline.upload(STUDY);
-    await pipeline.settle();
-  }, 120_000);
-
-  afterAll(async () => {
-    await pipeline?.stop();
-    await rm(dataDir, { recursive: true, force: true });
-  });
+  const run = pipelineRun(0, { MEDIMG_FAULT_INFERENCE_DOWN_ATTEMPTS: '1' });
 
   it('is not finished silently: the attempt fails and the job is re-queued', () => {
-    expect(pipeline.runner.tasks.map((t) => [t.attempt, t.exitCode])).toEqual([
+    expect(run.pipeline.runner.tasks.map((t) => [t.attempt, t.exitCode])).toEqual([
       [1, 1],
       [2, 0],
     ]);
   });
 
   it('re-runs inference alone, reusing the stored files, and then succeeds', async () => {
-    const [first, second] = pipeline.runner.tasks;
-    const record = await pipeline.jobStatus(first!.jobId);
+    const [first, second] = run.pipeline.runner.tasks;
+    const record = await run.pipeline.jobStatus(first!.jobId);
     expect(record.state, await taskProblems(second!)).toBe('succeeded');
     expect(record.resumedFrom).toEqual({ attempt: 1, mode: 'inference-only' });
     expect(record.inference.state).toBe('succeeded');
