@@ -46,8 +46,8 @@ const SCHEMES: Readonly<Record<string, RegExp>> = {
   UCUM: /^(mm|cm|m|um|nm|mm2|cm2|mm3|cm3|ml|l|s|ms|min|h|d|wk|mo|a|kg|g|mg|ug|%|1|deg|Hz|kHz|MHz|T|mT|Gy|mGy|cGy|Sv|mSv|Bq|MBq|kBq|GBq|[hnsf'U]|{ratio}|{counts}|{pixels}|mm\/s|cm\/s|m\/s|ml\/s|ml\/min|g\/ml|mg\/ml|kg\/m2|mm\[Hg\]|kV|mA|mAs|keV|W|J|mm2\/s|\/min|{beats}\/min|dB)$/,
 };
 
-/** DCM code meanings we write or know (CID 7050 and a few structural ones). */
-const DCM_MEANINGS: Readonly<Record<string, string>> = {
+/** CID 7050 De-identification Method code meanings (coding scheme DCM): what the worker writes. */
+export const CID_7050: Readonly<Record<string, string>> = {
   '113100': 'Basic Application Confidentiality Profile',
   '113101': 'Clean Pixel Data Option',
   '113102': 'Clean Recognizable Visual Features Option',
@@ -61,6 +61,11 @@ const DCM_MEANINGS: Readonly<Record<string, string>> = {
   '113110': 'Retain UIDs Option',
   '113111': 'Retain Safe Private Option',
   '113112': 'Retain Institution Identity Option',
+};
+
+/** DCM code meanings we write or know (CID 7050 and a few structural ones). */
+const DCM_MEANINGS: Readonly<Record<string, string>> = {
+  ...CID_7050,
   CT: 'Computed Tomography',
   MR: 'Magnetic Resonance',
   CR: 'Computed Radiography',

@@ -66,6 +66,7 @@ import {
 import { blankNativePixelData, blankRegionsFor, burnedInReason } from './burned-in.ts';
 import { cleanText, identifyingWords } from './clean.ts';
 import {
+  CID_7050,
   CODE,
   CODE_ELEMENT_TAGS,
   CODE_PRESENCE_TAGS,
@@ -162,22 +163,6 @@ export class DeidError extends CodedError<DeidErrorCode> {
     this.reason = options?.reason;
   }
 }
-
-/** CID 7050 De-identification Method code meanings (coding scheme DCM). */
-export const CID_7050: Readonly<Record<string, string>> = {
-  '113100': 'Basic Application Confidentiality Profile',
-  '113101': 'Clean Pixel Data Option',
-  '113103': 'Clean Graphics Option',
-  '113104': 'Clean Structured Content Option',
-  '113105': 'Clean Descriptors Option',
-  '113106': 'Retain Longitudinal Temporal Information Full Dates Option',
-  '113107': 'Retain Longitudinal Temporal Information Modified Dates Option',
-  '113108': 'Retain Patient Characteristics Option',
-  '113109': 'Retain Device Identity Option',
-  '113110': 'Retain UIDs Option',
-  '113111': 'Retain Safe Private Option',
-  '113112': 'Retain Institution Identity Option',
-};
 
 const TAGS = {
   PatientIdentityRemoved: tag(0x0012, 0x0062),
