@@ -3,12 +3,15 @@
  * the synthesized template: no reserved concurrency, alarms that may publish, PHI access named
  * role by role, a data-event trail with Object Lock, the dispatcher's cap, limit and retries.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DATA_ACTIONS, KEY_ADMIN_ACTIONS } from './constructs/storage.ts';
 import type { PipelineStack } from './pipeline-stack.ts';
+import { REPO_ROOT } from './sources.ts';
 import { synthPipeline } from './testing.ts';
 
 type Json = Record<string, unknown>;
@@ -353,5 +356,17 @@ describe('operations alarms', () => {
         .filter((a) => metricOf(a).MetricName === 'ApproximateAgeOfOldestMessage')
         .map((a) => a.Threshold),
     ).toEqual([1800, 1800]);
+  });
+
+  it('names, in every alarm of the stack, its own row of docs/runbook.md, and that row exists', () => {
+    const runbook = readFileSync(path.join(REPO_ROOT, 'docs', 'runbook.md'), 'utf8');
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms.length).toBeGreaterThan(10);
+    for (const alarm of alarms) {
+      const description = String((alarm as { Properties: Json }).Properties.AlarmDescription);
+      const id = /\(docs\/runbook\.md: (\w+)\)$/.exec(description)?.[1];
+      expect(id, description).toBeDefined();
+      expect(runbook, id).toMatch(new RegExp(`^\\| [^|]*\`${id}\``, 'm'));
+    }
   });
 });

@@ -1,6 +1,5 @@
 import { Stack } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -10,6 +9,7 @@ import { Construct } from 'constructs';
 import type { AlarmSettings } from '../config.ts';
 import { createDashboard } from './dashboard.ts';
 import { pipelineMetrics } from './metrics.ts';
+import { opsAlarm } from './ops-alarm.ts';
 import type { Worker } from './worker.ts';
 
 export interface ObservabilityProps {
@@ -75,16 +75,7 @@ export class Observability extends Construct {
     } = metrics;
 
     const alarm = (id: string, description: string, metric: cloudwatch.IMetric, threshold: number) => {
-      const a = new cloudwatch.Alarm(this, id, {
-        alarmDescription: description,
-        metric,
-        threshold,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-      a.addAlarmAction(new cwActions.SnsAction(props.opsTopic));
-      a.addOkAction(new cwActions.SnsAction(props.opsTopic));
+      const a = opsAlarm(this, props.opsTopic, id, description, metric, threshold);
       this.alarms.push(a);
       return a;
     };

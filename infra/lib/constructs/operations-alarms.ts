@@ -1,12 +1,12 @@
 import { METRICS_NAMESPACE } from '@medimg/common';
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { AlarmSettings } from '../config.ts';
 import type { JobControl } from './job-control.ts';
+import { opsAlarm } from './ops-alarm.ts';
 
 export interface OperationsAlarmsProps {
   readonly settings: AlarmSettings;
@@ -47,16 +47,7 @@ export class OperationsAlarms extends Construct {
     const five = Duration.minutes(5);
     const age = props.settings.queueAgeThresholdSeconds;
     const alarm = (alarmId: string, description: string, metric: cloudwatch.IMetric, threshold: number) => {
-      const a = new cloudwatch.Alarm(this, alarmId, {
-        alarmDescription: `${description} (docs/runbook.md: ${alarmId})`,
-        metric,
-        threshold,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-      a.addAlarmAction(new cwActions.SnsAction(props.opsTopic));
-      a.addOkAction(new cwActions.SnsAction(props.opsTopic));
+      const a = opsAlarm(this, props.opsTopic, alarmId, description, metric, threshold);
       this.alarms.push(a);
       return a;
     };
