@@ -20,6 +20,9 @@ export const BILINGUAL_DOCUMENTS = [
   { en: 'docs/operators.md', fr: 'docs/fr/operators.md' },
   { en: 'docs/reason-codes.md', fr: 'docs/fr/reason-codes.md' },
   { en: 'docs/deidentification.md', fr: 'docs/fr/deidentification.md' },
+  { en: 'docs/runbook.md', fr: 'docs/fr/runbook.md' },
+  { en: 'docs/cost.md', fr: 'docs/fr/cost.md' },
+  { en: 'infra/README.md', fr: 'docs/fr/deployment.md' },
 ] as const;
 
 /** The four diagrams of the architecture, in the order they appear. */
