@@ -226,10 +226,11 @@ export function relativeLinks(markdown: string): string[] {
 /**
  * A placeholder (`<log group>`, `{name}`) is prose a reader replaces, and so is an example address
  * under the reserved `.example` domain (RFC 2606): a translation may translate them. Spans and code
- * lines are compared with each of them blanked to `<>`.
+ * lines are compared with each of them blanked to `<>`. Braces holding code (JSON, `${...}`) are not
+ * placeholders and stay compared.
  */
 export function blankPlaceholders(code: string): string {
-  return code.replace(/<[^<>\n]*>|\{[^{}\n]*\}|[\w.+-]+@[\w.-]+\.example\b/g, '<>');
+  return code.replace(/<[^<>\n"$|]*>|\{[^{}\n":$]*\}|[\w.+-]+@[\w.-]+\.example\b/g, '<>');
 }
 
 /** Inline code spans (identifiers, commands, paths, values) of a Markdown text, outside fences. */
