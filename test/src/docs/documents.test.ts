@@ -1,6 +1,6 @@
 /**
- * The documentation as a reader meets it: English and French cover the same sections, the reason
- * code tables match common/, every relative link resolves inside the repository (no document needs
+ * The documentation as a reader meets it: English and French cover the same sections and show the
+ * same identifiers and commands, the reason code tables match common/, every relative link resolves inside the repository (no document needs
  * a file outside it), and the README shows the structure diagram and links every document.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -83,7 +83,7 @@ describe('English and French documents', () => {
       const spans = new Set(codeSpans(fr).map(blankPlaceholders));
       // A repository path shown as code may become a link, to the file or to its French version.
       const linked = relativeLinks(fr).map((href) =>
-        path.posix.relative('.', path.posix.join(path.posix.dirname(pair.fr), href.split('#')[0]!)),
+        path.posix.join(path.posix.dirname(pair.fr), href.split('#')[0]!),
       );
       const isLinked = (span: string) =>
         linked.some(
