@@ -57,6 +57,18 @@ describe('RenderPool', () => {
     expect(pool.timeouts).toBe(0);
   });
 
+  it("names the class of the error that ended a thread in the render's error, never its message", async () => {
+    const pool = new RenderPool({ size: 1, timeoutMs: 30_000, threadUrl: stuckThread });
+    pools.push(pool);
+
+    const error = await pool.render(fake('throw')).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(ImagingError);
+    expect((error as ImagingError).code).toBe('PIXEL_DECODE_FAILED');
+    expect((error as ImagingError).message).toBe('the render thread stopped (RangeError)');
+    expect(await codeOf(pool.render(fake('answer')))).toBe('NO_PIXEL_DATA');
+  });
+
   it('queues renders past its size and answers each one', async () => {
     const pool = new RenderPool({ size: 2, timeoutMs: 30_000, threadUrl: stuckThread });
     pools.push(pool);

@@ -46,6 +46,8 @@ export class RenderPool {
   private closed = false;
   /** Renders that passed their deadline (their threads were terminated). */
   timeouts = 0;
+  /** The class of the uncaught error that ended a thread, for the message of the render it failed. */
+  private readonly threadErrors = new WeakMap<Worker, string>();
 
   constructor(private readonly options: RenderPoolOptions) {}
 
@@ -56,8 +58,11 @@ export class RenderPool {
       stderr: false,
     });
     worker.unref();
-    // A thread's uncaught error (out of heap) is followed by its 'exit', handled per render below.
-    worker.on('error', () => {});
+    // A thread's uncaught error (out of heap) is followed by its 'exit', handled per render below,
+    // which names the error's class (never its message: it could quote a value).
+    worker.on('error', (error) => {
+      this.threadErrors.set(worker, error instanceof Error ? error.name : 'Error');
+    });
     worker.on('message', (reply: RenderReply) => {
       const p = this.pending.get(reply.id);
       if (!p) return;
@@ -112,8 +117,11 @@ export class RenderPool {
         // A thread that dies (out of heap, a crash in native code) fails its render, not the worker.
         onExit = () => {
           this.pending.delete(id);
+          const cause = this.threadErrors.get(slot.worker);
           slot.worker = this.spawn();
-          reject(new ImagingError('PIXEL_DECODE_FAILED', 'the render thread stopped'));
+          reject(
+            new ImagingError('PIXEL_DECODE_FAILED', `the render thread stopped${cause ? ` (${cause})` : ''}`),
+          );
         };
         slot.worker.once('exit', onExit);
         timer = setTimeout(() => {

@@ -18,6 +18,12 @@ export type RenderReply =
 
 const port = parentPort;
 if (!port) throw new Error('render-thread.ts runs as a worker thread only');
+/**
+ * The PNG buffers are moved to the main thread, not copied, where the runtime allows it. Node 22
+ * refuses to transfer memory a native addon owns (sharp's output buffers: DataCloneError); there
+ * they are copied (a few hundred kB per image), and the thread never dies for it.
+ */
+let transferable = true;
 port.on('message', async ({ id, file }: RenderRequest) => {
   let reply: RenderReply;
   try {
@@ -35,5 +41,13 @@ port.on('message', async ({ id, file }: RenderRequest) => {
   const transfer = [preview, thumbnail, modelInput]
     .filter((b): b is Buffer => b !== undefined && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength)
     .map((b) => b.buffer as ArrayBuffer);
-  port.postMessage(reply, transfer);
+  if (transferable) {
+    try {
+      port.postMessage(reply, transfer);
+      return;
+    } catch {
+      transferable = false;
+    }
+  }
+  port.postMessage(reply);
 });
