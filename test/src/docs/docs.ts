@@ -20,6 +20,9 @@ export const BILINGUAL_DOCUMENTS = [
   { en: 'docs/operators.md', fr: 'docs/fr/operators.md' },
   { en: 'docs/reason-codes.md', fr: 'docs/fr/reason-codes.md' },
   { en: 'docs/deidentification.md', fr: 'docs/fr/deidentification.md' },
+  { en: 'docs/runbook.md', fr: 'docs/fr/runbook.md' },
+  { en: 'docs/cost.md', fr: 'docs/fr/cost.md' },
+  { en: 'infra/README.md', fr: 'docs/fr/deployment.md' },
 ] as const;
 
 /** The four diagrams of the architecture, in the order they appear. */
@@ -212,4 +215,46 @@ export function outline(markdown: string): string[] {
   }
   flush();
   return out;
+}
+
+/** Relative links of a Markdown text, outside code fences and inline code. */
+export function relativeLinks(markdown: string): string[] {
+  const text = markdown.replace(/```[\s\S]*?```/g, '').replace(/`[^`\n]*`/g, '');
+  return [...text.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!).filter((href) => !/^[a-z]+:/i.test(href));
+}
+
+/**
+ * A placeholder (`<log group>`, `{name}`) is prose a reader replaces, and so is an example address
+ * under the reserved `.example` domain (RFC 2606): a translation may translate them. Spans and code
+ * lines are compared with each of them blanked to `<>`. Braces holding code (JSON, `${...}`) are not
+ * placeholders and stay compared.
+ */
+export function blankPlaceholders(code: string): string {
+  return code.replace(/<[^<>\n"$|]*>|\{[^{}\n":$]*\}|[\w.+-]+@[\w.-]+\.example\b/g, '<>');
+}
+
+/** Inline code spans (identifiers, commands, paths, values) of a Markdown text, outside fences. */
+export function codeSpans(markdown: string): string[] {
+  const text = markdown.replace(/^ *```[\s\S]*?^ *```$/gm, '');
+  return [...text.matchAll(/`([^`\n]+)`/g)].map((m) => m[1]!);
+}
+
+/**
+ * The code of the fenced blocks that carry a language (`sh`, `ini`, `json`...), comments and blank
+ * lines dropped, placeholders blanked: what a reader copies, the same in every language. Mermaid
+ * diagrams (checked by their own tests) and unlabelled fences (text drawings such as a directory
+ * tree with its descriptions) are prose and are left out.
+ */
+export function codeBlocks(markdown: string): string[] {
+  return [...markdown.matchAll(/^( *)```(\w+)\n([\s\S]*?)^\1```$/gm)]
+    .filter((m) => m[2] !== 'mermaid')
+    .map((m) =>
+      [
+        m[2]!,
+        ...m[3]!
+          .split('\n')
+          .map((line) => blankPlaceholders(line.replace(/(^|\s)#.*$/, '')).trim())
+          .filter((line) => line.length > 0),
+      ].join('\n'),
+    );
 }

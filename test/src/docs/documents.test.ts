@@ -1,13 +1,22 @@
 /**
- * The documentation as a reader meets it: English and French cover the same sections, the reason
- * code tables match common/, every relative link resolves inside the repository (no document needs
+ * The documentation as a reader meets it: English and French cover the same sections and show the
+ * same identifiers and commands, the reason code tables match common/, every relative link resolves inside the repository (no document needs
  * a file outside it), and the README shows the structure diagram and links every document.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ERROR_CODES, REASON_CODES } from '@medimg/common';
 import { describe, expect, it } from 'vitest';
-import { BILINGUAL_DOCUMENTS, outline, REPO_ROOT, readDoc } from './docs.ts';
+import {
+  BILINGUAL_DOCUMENTS,
+  blankPlaceholders,
+  codeBlocks,
+  codeSpans,
+  outline,
+  REPO_ROOT,
+  readDoc,
+  relativeLinks,
+} from './docs.ts';
 import {
   ERROR_CODE_TEXTS_FR,
   errorCodeTable,
@@ -48,12 +57,6 @@ function anchorsOf(markdown: string): Set<string> {
   return anchors;
 }
 
-/** Relative links of a Markdown text, outside code fences and inline code. */
-function relativeLinks(markdown: string): string[] {
-  const text = markdown.replace(/```[\s\S]*?```/g, '').replace(/`[^`\n]*`/g, '');
-  return [...text.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!).filter((href) => !/^[a-z]+:/i.test(href));
-}
-
 describe('English and French documents', () => {
   it('have the same heading structure, with the same tables and diagrams under each heading', () => {
     for (const pair of BILINGUAL_DOCUMENTS) {
@@ -69,6 +72,35 @@ describe('English and French documents', () => {
       );
       expect(head(pair.fr), pair.fr).toContain(
         `(${path.posix.relative(path.posix.dirname(pair.fr), pair.en)})`,
+      );
+    }
+  });
+
+  it('keep every identifier, command, path and value that the English version shows as code', () => {
+    const frenchOf = (doc: string) => BILINGUAL_DOCUMENTS.find((pair) => pair.en === doc)?.fr;
+    for (const pair of BILINGUAL_DOCUMENTS) {
+      const fr = readDoc(pair.fr);
+      const spans = new Set(codeSpans(fr).map(blankPlaceholders));
+      // A repository path shown as code may become a link, to the file or to its French version.
+      const linked = relativeLinks(fr).map((href) =>
+        path.posix.join(path.posix.dirname(pair.fr), href.split('#')[0]!),
+      );
+      const isLinked = (span: string) =>
+        linked.some(
+          (target) =>
+            target === span || target === frenchOf(span) || (span.endsWith('/') && target.startsWith(span)),
+        );
+      const dropped = codeSpans(readDoc(pair.en)).filter(
+        (span) => !spans.has(blankPlaceholders(span)) && !isLinked(span),
+      );
+      expect(dropped, `${pair.fr} lacks these spans of ${pair.en}`).toEqual([]);
+    }
+  });
+
+  it('show the same commands and code, in the same order (comments and placeholders may be translated)', () => {
+    for (const pair of BILINGUAL_DOCUMENTS) {
+      expect(codeBlocks(readDoc(pair.fr)), `${pair.fr} against ${pair.en}`).toEqual(
+        codeBlocks(readDoc(pair.en)),
       );
     }
   });
