@@ -23,6 +23,9 @@ export const BILINGUAL_DOCUMENTS = [
   { en: 'docs/runbook.md', fr: 'docs/fr/runbook.md' },
   { en: 'docs/cost.md', fr: 'docs/fr/cost.md' },
   { en: 'infra/README.md', fr: 'docs/fr/deployment.md' },
+  { en: 'worker/README.md', fr: 'docs/fr/worker.md' },
+  { en: 'trigger-lambda/README.md', fr: 'docs/fr/trigger.md' },
+  { en: 'upload-api/README.md', fr: 'docs/fr/upload-api.md' },
 ] as const;
 
 /** The four diagrams of the architecture, in the order they appear. */
