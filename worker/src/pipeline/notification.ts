@@ -1,4 +1,5 @@
 import { bodyPartTerm, modalityTerm } from '../deid/vocabularies.ts';
+import { BOX_COLOUR_NAME } from '../report/annotate.ts';
 import type { CriticalFinding } from './assess.ts';
 
 /**
@@ -105,7 +106,7 @@ export function composeCriticalNotification(
       ? `image ${finding.position} of ${finding.imagesInSeries} in the series`
       : 'the single image of the series';
   const box = finding.box
-    ? `${boxRegion(finding.box)} of the image (yellow box on the linked image)`
+    ? `${boxRegion(finding.box)} of the image (${BOX_COLOUR_NAME} box on the linked image)`
     : 'none';
   const lines = [
     'The medimg pipeline flagged a critical finding that needs review by the clinical team.',
