@@ -1,4 +1,5 @@
 export * from './env.ts';
+export * from './env-fields.ts';
 export * from './errors.ts';
 export * from './inference.ts';
 export * from './job-spec.ts';

@@ -1,4 +1,12 @@
-import { type LogLevel, MANAGED_BATCH_ID_PATTERN, type TriggerEnvName } from '@medimg/common';
+import {
+  type EnvProblem,
+  envFields,
+  type LogLevel,
+  MANAGED_BATCH_ID_PATTERN,
+  parseEnv,
+  S3_BUCKET_NAME,
+  type TriggerEnvName,
+} from '@medimg/common';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
 
@@ -53,7 +61,7 @@ export function triggerConfig(
     headConcurrency: 16,
     ...input,
   };
-  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(config.rawBucket)) {
+  if (!S3_BUCKET_NAME.test(config.rawBucket)) {
     throw new ConfigError('rawBucket', 'expected an S3 bucket name');
   }
   for (const field of ['jobConcurrency', 'headConcurrency'] as const) {
@@ -64,40 +72,35 @@ export function triggerConfig(
   return config;
 }
 
-const csv = (what: string, item: RegExp) =>
-  z
-    .string({ error: `expected a comma-separated list of ${what}` })
-    .transform((s) =>
-      s
-        .split(',')
-        .map((x) => x.trim())
-        .filter((x) => x.length > 0),
-    )
-    .pipe(
-      z
-        .array(z.string().regex(item, { error: `expected a comma-separated list of ${what}` }))
-        .min(1, { error: `expected at least one of ${what}` }),
-    );
-
-const nonEmpty = (expected: string) => z.string({ error: expected }).trim().min(1, { error: expected });
-
-/** Every variable the Lambda reads (docs/decisions/010-contracts-and-config.md). */
-const envShape = {
-  RAW_BUCKET: z
-    .string({ error: 'expected an S3 bucket name' })
-    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'expected an S3 bucket name' }),
-  CLUSTER_ARN: nonEmpty('expected an ECS cluster ARN or name'),
-  TASK_DEFINITION_ARN: nonEmpty('expected an ECS task definition ARN or family[:revision]'),
-  CONTAINER_NAME: nonEmpty('expected the worker container name of the task definition'),
-  SUBNET_IDS: csv('subnet ids (subnet-...)', /^subnet-[0-9a-zA-Z]+$/),
-  SECURITY_GROUP_IDS: csv('security group ids (sg-...)', /^sg-[0-9a-zA-Z]+$/),
+/** The ECS task the trigger (without a dispatcher) and the dispatcher start. */
+export const ecsTaskEnvShape = {
+  CLUSTER_ARN: envFields.nonEmpty('expected an ECS cluster ARN or name'),
+  TASK_DEFINITION_ARN: envFields.nonEmpty('expected an ECS task definition ARN or family[:revision]'),
+  CONTAINER_NAME: envFields.nonEmpty('expected the worker container name of the task definition'),
+  SUBNET_IDS: envFields.csv('subnet ids (subnet-...)', /^subnet-[0-9a-zA-Z]+$/),
+  SECURITY_GROUP_IDS: envFields.csv('security group ids (sg-...)', /^sg-[0-9a-zA-Z]+$/),
   ASSIGN_PUBLIC_IP: z
     .enum(['ENABLED', 'DISABLED'], { error: 'expected ENABLED or DISABLED' })
     .default('DISABLED'),
-  S3_EVENT_KEYS_URL_ENCODED: z
-    .enum(['true', 'false'], { error: 'expected true or false' })
-    .default('true')
-    .transform((v) => v === 'true'),
+};
+
+/** The ECS settings of a parsed environment that holds ecsTaskEnvShape. */
+export function ecsTaskConfig(e: z.output<z.ZodObject<typeof ecsTaskEnvShape>>): EcsTaskConfig {
+  return {
+    clusterArn: e.CLUSTER_ARN,
+    taskDefinitionArn: e.TASK_DEFINITION_ARN,
+    containerName: e.CONTAINER_NAME,
+    subnetIds: e.SUBNET_IDS,
+    securityGroupIds: e.SECURITY_GROUP_IDS,
+    assignPublicIp: e.ASSIGN_PUBLIC_IP,
+  };
+}
+
+/** Every variable the Lambda reads (docs/decisions/010-contracts-and-config.md). */
+const envShape = {
+  RAW_BUCKET: envFields.bucket(),
+  ...ecsTaskEnvShape,
+  S3_EVENT_KEYS_URL_ENCODED: envFields.flag(true),
   MANAGED_BATCH_ID_PATTERN: z
     .string()
     .optional()
@@ -110,9 +113,7 @@ const envShape = {
         return z.NEVER;
       }
     }),
-  LOG_LEVEL: z
-    .enum(['debug', 'info', 'warn', 'error'], { error: 'expected debug, info, warn or error' })
-    .default('info'),
+  LOG_LEVEL: envFields.logLevel(),
   DISPATCH_QUEUE_URL: z.url({ error: 'expected the dispatch queue URL' }).optional(),
 } satisfies Record<TriggerEnvName, z.ZodType>;
 const EnvSchema = z.object(envShape);
@@ -129,13 +130,10 @@ const DispatchEnvSchema = EnvSchema.pick({
  * names the first wrong variable and the expected form (never its value).
  */
 export function loadConfigFromEnv(env: NodeJS.ProcessEnv = process.env): LambdaConfig {
+  const firstProblem = ([p]: readonly [EnvProblem, ...EnvProblem[]]) =>
+    new ConfigError(p.variable, p.expected);
   if (env.DISPATCH_QUEUE_URL !== undefined) {
-    const parsed = DispatchEnvSchema.safeParse(env);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new ConfigError(String(issue?.path[0] ?? 'environment'), issue?.message ?? 'invalid');
-    }
-    const e = parsed.data;
+    const e = parseEnv(DispatchEnvSchema, env, firstProblem);
     return {
       trigger: triggerConfig({
         rawBucket: e.RAW_BUCKET,
@@ -146,27 +144,14 @@ export function loadConfigFromEnv(env: NodeJS.ProcessEnv = process.env): LambdaC
       logLevel: e.LOG_LEVEL,
     };
   }
-  const parsed = EnvSchema.safeParse(env);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const variable = String(issue?.path[0] ?? 'environment');
-    throw new ConfigError(variable, issue?.message ?? 'invalid');
-  }
-  const e = parsed.data;
+  const e = parseEnv(EnvSchema, env, firstProblem);
   return {
     trigger: triggerConfig({
       rawBucket: e.RAW_BUCKET,
       keysUrlEncoded: e.S3_EVENT_KEYS_URL_ENCODED,
       managedBatchIdPattern: e.MANAGED_BATCH_ID_PATTERN,
     }),
-    ecs: {
-      clusterArn: e.CLUSTER_ARN,
-      taskDefinitionArn: e.TASK_DEFINITION_ARN,
-      containerName: e.CONTAINER_NAME,
-      subnetIds: e.SUBNET_IDS,
-      securityGroupIds: e.SECURITY_GROUP_IDS,
-      assignPublicIp: e.ASSIGN_PUBLIC_IP,
-    },
+    ecs: ecsTaskConfig(e),
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -1,21 +1,13 @@
 /** The Lambda's configuration, read once from the environment with zod (exit/fail naming the variable). */
-import { UPLOAD_API_ENV as E } from '@medimg/common';
+import { UPLOAD_API_ENV as E, envFields, parseEnv } from '@medimg/common';
 import { z } from 'zod';
 import type { UploadApiConfig } from './api.ts';
 import { DEFAULT_LIMITS } from './contract.ts';
 import { ApiError } from './errors.ts';
 
 const MiB = 1024 * 1024;
-const bucket = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'expected an S3 bucket name' });
-const int = (min: number, max: number, fallback: number) =>
-  z.coerce
-    .number({ error: `expected an integer from ${min} to ${max}` })
-    .int({ error: `expected an integer from ${min} to ${max}` })
-    .min(min, { error: `expected an integer from ${min} to ${max}` })
-    .max(max, { error: `expected an integer from ${min} to ${max}` })
-    .default(fallback);
+const bucket = envFields.bucket();
+const int = (min: number, max: number, fallback: number) => envFields.int(min, max).default(fallback);
 
 const EnvSchema = z.object({
   [E.RAW_BUCKET]: bucket,
@@ -31,15 +23,11 @@ const EnvSchema = z.object({
 });
 
 export function loadConfigFromEnv(env: NodeJS.ProcessEnv): UploadApiConfig {
-  const parsed = EnvSchema.safeParse(env);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ApiError(
-      'CONFIG_INVALID',
-      `invalid configuration: ${issue?.path.join('.')}: ${issue?.message}`,
-    );
-  }
-  const e = parsed.data;
+  const e = parseEnv(
+    EnvSchema,
+    env,
+    ([p]) => new ApiError('CONFIG_INVALID', `invalid configuration: ${p.variable}: ${p.expected}`),
+  );
   return {
     rawBucket: e.RAW_BUCKET,
     processedBucket: e.PROCESSED_BUCKET,

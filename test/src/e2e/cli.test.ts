@@ -295,6 +295,15 @@ describe('medimg process --infer (the reference model in-process)', () => {
       expect(await page.locator('[data-count="critical"]').textContent()).toBe('1');
       const finding = page.locator('[data-finding="suspicious_lesion"]');
       await expect(finding.textContent()).resolves.toContain(report.critical[0]!.score.toFixed(3));
+      // Beside the image, in words: what the model is for, how often it false-alarms, decision support.
+      // biome-ignore lint/performance/useDomNodeTextContent: the rendered text, as a reader sees it
+      const about = await finding.locator('[data-about-alert]').innerText();
+      expect(about).toMatch(/Intended use: Flags a possible round lesion/);
+      expect(about).toMatch(
+        /Measured false alarm rate: [\d.]+ per 100 in-scope real studies \(95 % CI [\d.]+ to [\d.]+;/,
+      );
+      expect(about).toContain('Decision support from a reference model');
+      expect(about).toMatch(/The red box marks where the model points: \w+ \w+ of the image/);
       const previewWidth = await finding
         .locator('img')
         .evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth);

@@ -30,6 +30,7 @@ import {
   type SeriesAssessment,
 } from './assess.ts';
 import { ByteBudget } from './byte-budget.ts';
+import { decisionSupportOf } from './decision-support.ts';
 import { composeCriticalNotification } from './notification.ts';
 import {
   DEFAULT_MAX_DECODED_BYTES,
@@ -731,18 +732,6 @@ class JobRun {
     });
     return { status, exitCode: status.state === 'failed' ? 1 : 0 };
   }
-}
-
-/** What a person reads about the model next to its findings (model metadata, never patient data). */
-export function decisionSupportOf(m: ModelMetadata) {
-  return {
-    statement: 'Decision support from a reference model: not a diagnosis and not a medical device.',
-    kind: m.kind,
-    intendedUse: m.intendedUse,
-    scope: m.scope.rules.map((r) => r.description),
-    falseAlarmsPer100Studies: m.performance.falseAlarmsPer100Studies,
-    syntheticSensitivity: m.performance.syntheticSensitivity,
-  };
 }
 
 function groupBySeries(results: readonly FileResult[]): SeriesGroup[] {

@@ -1,5 +1,7 @@
 import { bodyPartTerm, modalityTerm } from '../deid/vocabularies.ts';
+import { BOX_COLOUR_NAME } from '../report/annotate.ts';
 import type { CriticalFinding } from './assess.ts';
+import { decisionSupportStatement, falseAlarmText, pct } from './decision-support.ts';
 
 /**
  * The clinician notification (DESIGN D6). SNS email is not a secure channel: the message names only
@@ -43,8 +45,6 @@ const plain = (value: string, max: number) =>
     .trim()
     .slice(0, max);
 
-const pct = (n: number) => (Math.round(n * 10) / 10).toString();
-
 /** Where the box is, in words a reader can check on the image: thirds of the image, e.g. "upper left". */
 export function boxRegion(box: { x: number; y: number; width: number; height: number }): string {
   const cx = box.x + box.width / 2;
@@ -72,18 +72,18 @@ export function explanationLines(finding: CriticalFinding): string[] {
   const ds = finding.decisionSupport;
   const lines = ['About this alert:'];
   if (ds) {
-    const far = ds.performance.falseAlarmsPer100Studies;
+    const far = falseAlarmText(ds.performance.falseAlarmsPer100Studies);
     lines.push(
       `- Intended use: ${plain(ds.intendedUse, 300)}`,
       `- Assesses only: ${scopeWords(ds.scope.rules)}. Other series are`,
       '  recorded as "not assessed (out of scope)" and never alert.',
-      `- Measured false alarm rate: ${pct(far.value)} per 100 in-scope real studies (95 % CI ${pct(far.ci95[0])} to ${pct(far.ci95[1])};`,
-      `  ${far.studies} evaluation ${far.studies === 1 ? 'study' : 'studies'}; threshold chosen for at most ${pct(far.target)} per 100).`,
+      `- Measured false alarm rate: ${far.rate} (${far.interval};`,
+      `  ${far.basis}).`,
       `- Sensitivity on synthetic lesions at this threshold: ${pct(ds.performance.syntheticSensitivity * 100)} %.`,
     );
   }
   lines.push(
-    `- Decision support from a ${ds?.kind === 'site' ? 'site' : 'reference'} model: not a diagnosis and not a medical device.`,
+    `- ${decisionSupportStatement(ds?.kind ?? 'reference')}`,
     '  The image and the box must be read by a clinician.',
   );
   return lines;
@@ -105,7 +105,7 @@ export function composeCriticalNotification(
       ? `image ${finding.position} of ${finding.imagesInSeries} in the series`
       : 'the single image of the series';
   const box = finding.box
-    ? `${boxRegion(finding.box)} of the image (yellow box on the linked image)`
+    ? `${boxRegion(finding.box)} of the image (${BOX_COLOUR_NAME} box on the linked image)`
     : 'none';
   const lines = [
     'The medimg pipeline flagged a critical finding that needs review by the clinical team.',

@@ -5,7 +5,8 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { modelBoxToImage } from '../imaging/render.ts';
-import { BOX_COLOUR, drawFindingBox } from './annotate.ts';
+import { composeCriticalNotification } from '../pipeline/notification.ts';
+import { BOX_COLOUR, BOX_COLOUR_NAME, drawFindingBox } from './annotate.ts';
 
 const grey = (width: number, height: number) =>
   sharp({ create: { width, height, channels: 3, background: { r: 90, g: 90, b: 90 } } })
@@ -45,5 +46,35 @@ describe('drawFindingBox', () => {
     expect(at(96, 128)).toEqual([BOX_COLOUR.r, BOX_COLOUR.g, BOX_COLOUR.b]);
     expect(at(96, 96)).toEqual([90, 90, 90]);
     expect(at(10, 10)).toEqual([90, 90, 90]);
+  });
+});
+
+describe('the colour the clinician is told to look for', () => {
+  /** The basic colour name a reader gives an RGB value: its dominant channels. */
+  const nameOf = ({ r, g, b }: { r: number; g: number; b: number }) => {
+    const hi = (v: number) => v >= 128 && v - Math.min(r, g, b) >= 100;
+    if (hi(r) && hi(g) && !hi(b)) return 'yellow';
+    if (hi(r) && !hi(g) && !hi(b)) return 'red';
+    if (hi(g) && !hi(r) && !hi(b)) return 'green';
+    if (hi(b) && !hi(r) && !hi(g)) return 'blue';
+    return 'other';
+  };
+
+  it('is the colour the box is drawn in, and the email says it', () => {
+    expect(nameOf(BOX_COLOUR)).toBe(BOX_COLOUR_NAME);
+    const finding = {
+      study: '2.25.1',
+      series: '2.25.2',
+      sop: '2.25.3',
+      model: { name: 'ref', version: '1' },
+      label: 'suspicious_lesion',
+      score: 0.97,
+      threshold: 0.84,
+      position: 3,
+      imagesInSeries: 10,
+      box: { x: 0.1, y: 0.4, width: 0.1, height: 0.1 },
+    };
+    const m = composeCriticalNotification(finding as never, { jobId: 'job-1', detectedAt: new Date(0) });
+    expect(m.message).toContain(`(${BOX_COLOUR_NAME} box on the linked image)`);
   });
 });

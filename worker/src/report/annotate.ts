@@ -4,6 +4,8 @@ import { modelBoxToImage } from '../imaging/render.ts';
 
 /** Outline colour of a finding's box: visible on grey, and not a grey itself. */
 export const BOX_COLOUR = { r: 255, g: 48, b: 48 } as const;
+/** The colour's name, as the clinician's message and report say it. */
+export const BOX_COLOUR_NAME = 'red';
 
 /**
  * The preview with the finding's box drawn as a red outline (RGB PNG). The box comes in model-input

@@ -79,3 +79,52 @@ describe('renderReportHtml', () => {
     expect(renderReportHtml(report())).toContain('not assessed: OUT_OF_SCOPE');
   });
 });
+
+describe('a critical finding in the report', () => {
+  const decisionSupport = {
+    statement: 'Decision support from a site model: not a diagnosis and not a medical device.',
+    kind: 'site' as const,
+    intendedUse: 'Flags a possible round lesion on CT of the chest.',
+    scope: ['CT of the chest, axial'],
+    falseAlarmsPer100Studies: { value: 2, ci95: [0.1, 9.6] as const, studies: 120, target: 5 },
+    syntheticSensitivity: 0.822,
+  };
+  const finding = {
+    series: '2.25.2',
+    sop: '2.25.3',
+    label: 'suspicious_lesion',
+    score: 0.97,
+    threshold: 0.84,
+    critical: true,
+    position: 24,
+    imagesInSeries: 48,
+    box: { x: 0.2, y: 0.4, width: 0.1, height: 0.1 },
+    preview: { sop: '2.25.3', src: PNG },
+  };
+
+  it("says beside it the model's intended use, measured false alarm rate, and that it is decision support", () => {
+    const base = report().studies[0]!;
+    const html = renderReportHtml(
+      report({ studies: [{ ...base, decisionSupport, critical: [finding as never] }] }),
+    );
+    const card = html.slice(html.indexOf('<section class="critical"'), html.indexOf('</section>'));
+    expect(card).toContain('<b>Intended use:</b> Flags a possible round lesion on CT of the chest.');
+    expect(card).toContain(
+      '<span data-false-alarm-rate>2 per 100 in-scope real studies</span> (95 % CI 0.1 to 9.6; 120 evaluation studies; threshold chosen for at most 5 per 100).',
+    );
+    expect(card).toContain('Sensitivity on synthetic lesions</b> at this threshold: 82.2 %.');
+    expect(card).toContain('Decision support from a site model');
+    expect(card).toContain('The red box marks where the model points: middle left of the image.');
+    expect(html).toContain('<footer>Decision support from a site model');
+  });
+
+  it('still says it is decision support when the study has no model metadata', () => {
+    const base = report().studies[0]!;
+    const html = renderReportHtml(report({ studies: [{ ...base, critical: [finding as never] }] }));
+    const card = html.slice(html.indexOf('<section class="critical"'), html.indexOf('</section>'));
+    expect(card).toContain(
+      'Decision support from a reference model: not a diagnosis and not a medical device.',
+    );
+    expect(card).not.toContain('Intended use');
+  });
+});

@@ -1,8 +1,17 @@
 /**
  * The run report as one self-contained HTML page: inline CSS, images as data: URIs, no script, and
  * a Content-Security-Policy that forbids any fetch, so it opens the same from a bucket, a mail
- * link or a local folder. Every value on it is a pseudonymous id, a code or a number, escaped.
+ * link or a local folder. Every value on it is a pseudonymous id, a code, a number or the model's
+ * own metadata (intended use, measured rates), escaped.
  */
+import {
+  type DecisionSupport,
+  decisionSupportStatement,
+  falseAlarmText,
+  pct,
+} from '../pipeline/decision-support.ts';
+import { boxRegion } from '../pipeline/notification.ts';
+import { BOX_COLOUR_NAME } from './annotate.ts';
 import type { ReportFinding, ReportJob, ReportSeries, ReportStudy, RunReport } from './model.ts';
 
 const escapeHtml = (value: unknown): string =>
@@ -27,6 +36,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px}h3{font-siz
 .summary div{background:#fff;border:1px solid #dde1e6;border-radius:6px;padding:8px 12px}
 .summary b{display:block;font-size:20px}
 .critical{background:#fff;border:2px solid #d92d20;border-radius:8px;padding:12px;margin:10px 0;display:flex;gap:16px;flex-wrap:wrap}
+.critical .about{max-width:560px;padding-left:18px;font-size:14px}
 .critical img{max-width:420px;width:100%;height:auto;border:1px solid #444;background:#000}
 .badge{display:inline-block;border-radius:4px;padding:1px 6px;font-size:12px;font-weight:600}
 .badge.crit{background:#d92d20;color:#fff}.badge.ok{background:#e6f4ea;color:#1e6b34}.badge.na{background:#eceff3;color:#444}
@@ -38,7 +48,25 @@ th,td{border:1px solid #dde1e6;padding:4px 8px;text-align:left;vertical-align:to
 footer{margin-top:32px;font-size:12px;color:#5b6470}
 `;
 
-function findingCard(study: string, f: ReportFinding): string {
+/** The model's intended use, measured false alarm rate and decision-support statement, beside its finding. */
+function aboutTheAlert(ds: DecisionSupport | undefined, f: ReportFinding): string {
+  const region = f.box
+    ? `<li>The ${BOX_COLOUR_NAME} box marks where the model points: ${escapeHtml(boxRegion(f.box))} of the image.</li>`
+    : '';
+  if (!ds) {
+    return `<ul class="about">${region}<li>${escapeHtml(decisionSupportStatement('reference'))} The image and the box must be read by a clinician.</li></ul>`;
+  }
+  const far = falseAlarmText(ds.falseAlarmsPer100Studies);
+  return `<ul class="about" data-about-alert>
+${region}
+<li><b>Intended use:</b> ${escapeHtml(ds.intendedUse)}</li>
+<li><b>Measured false alarm rate:</b> <span data-false-alarm-rate>${escapeHtml(far.rate)}</span> (${escapeHtml(far.interval)}; ${escapeHtml(far.basis)}).</li>
+<li><b>Sensitivity on synthetic lesions</b> at this threshold: ${pct(ds.syntheticSensitivity * 100)} %.</li>
+<li><b>${escapeHtml(ds.statement)}</b> The image and the box must be read by a clinician.</li>
+</ul>`;
+}
+
+function findingCard(study: ReportStudy, f: ReportFinding): string {
   const where =
     f.imagesInSeries > 1 ? `image ${f.position} of ${f.imagesInSeries}` : 'the single image of the series';
   return `<section class="critical" data-finding="${escapeHtml(f.label)}">
@@ -46,7 +74,8 @@ ${f.preview ? `<img src="${imageSrc(f.preview.src)}" alt="Preview of ${escapeHtm
 <div>
 <p><span class="badge crit">critical</span> <b>${label(f.label)}</b></p>
 <p>Score <b data-score>${score(f.score)}</b> (critical threshold ${score(f.threshold)})</p>
-<p>Study <span class="mono">${escapeHtml(study)}</span><br>Series <span class="mono">${escapeHtml(f.series)}</span><br>${escapeHtml(where)}</p>
+<p>Study <span class="mono">${escapeHtml(study.study)}</span><br>Series <span class="mono">${escapeHtml(f.series)}</span><br>${escapeHtml(where)}</p>
+${aboutTheAlert(study.decisionSupport, f)}
 </div>
 </section>`;
 }
@@ -101,7 +130,7 @@ function jobSection(job: ReportJob): string {
 }
 
 export function renderReportHtml(report: RunReport): string {
-  const critical = report.studies.flatMap((s) => s.critical.map((f) => ({ study: s.study, f })));
+  const critical = report.studies.flatMap((s) => s.critical.map((f) => ({ study: s, f })));
   const series = report.studies.reduce((n, s) => n + s.series.length, 0);
   const sum = (k: 'quarantined' | 'failed') => report.jobs.reduce((n, j) => n + j.counts[k], 0);
   // Files of the studies shown (a study's own report shows its study; the jobs' other counts stay job-wide).
@@ -138,7 +167,7 @@ ${report.studies.length ? report.studies.map(studySection).join('\n') : '<p>No s
 ${setAside}
 <h2>Jobs and step timings</h2>
 ${report.jobs.map(jobSection).join('\n')}
-<footer>Decision support from a reference model: not a diagnosis and not a medical device. Scores are the series maximum; a finding is critical at or above its threshold.</footer>
+<footer>${escapeHtml(decisionSupportStatement(report.studies.find((s) => s.decisionSupport)?.decisionSupport?.kind ?? 'reference'))} Scores are the series maximum; a finding is critical at or above its threshold.</footer>
 </main></body></html>
 `;
 }

@@ -6,6 +6,7 @@
 import type { ObjectStore } from '@medimg/common';
 import { processedKeys } from '@medimg/common';
 import type { SeriesFinding } from '../pipeline/assess.ts';
+import type { DecisionSupport } from '../pipeline/decision-support.ts';
 import type { JobStatus, StepName, StepRecord } from '../pipeline/status.ts';
 import { drawFindingBox } from './annotate.ts';
 
@@ -14,6 +15,8 @@ export interface StudyResults {
   readonly study: string;
   readonly jobId: string;
   readonly model: { readonly name: string; readonly version: string } | null;
+  /** What the model is for and how often it false-alarms (absent when no model ran). */
+  readonly decisionSupport?: DecisionSupport;
   readonly inference: string;
   readonly thresholds: Readonly<Record<string, number>>;
   readonly series: readonly {
@@ -56,6 +59,7 @@ export interface ReportFinding extends SeriesFinding {
 export interface ReportStudy {
   readonly study: string;
   readonly model: { readonly name: string; readonly version: string } | null;
+  readonly decisionSupport?: DecisionSupport;
   readonly inference: string;
   readonly thresholds: Readonly<Record<string, number>>;
   readonly series: readonly ReportSeries[];
@@ -162,6 +166,7 @@ export async function collectRunReport(options: CollectOptions): Promise<RunRepo
     studies.push({
       study,
       model: results.model,
+      ...(results.decisionSupport ? { decisionSupport: results.decisionSupport } : {}),
       inference: results.inference,
       thresholds: results.thresholds,
       series,
