@@ -24,7 +24,7 @@ export const INTERFACE_ENDPOINTS = {
   Sqs: ec2.InterfaceVpcEndpointAwsService.SQS,
   SecretsManager: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
   SageMakerRuntime: ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_RUNTIME,
-  // The trigger Lambda runs in the VPC too and calls ecs:RunTask.
+  // The dispatcher Lambda runs in the VPC too and calls ecs:RunTask, StopTask and ListTasks.
   Ecs: ec2.InterfaceVpcEndpointAwsService.ECS,
 } as const;
 

@@ -57,10 +57,11 @@ export const REASON_CODE_TEXTS: Readonly<Record<string, CodeText>> = {
     actionFr: 'Le système source a écrit un objet incomplet : réexporter ou corriger à la source.',
   },
   NO_PIXEL_DATA: {
-    action: 'Nothing to do for structured reports or presentation states; they are not processed.',
+    action:
+      'Not a quarantine: structured reports, presentation states and RT objects are de-identified and stored without images (no preview, no model input).',
     fr: "L'objet ne contient pas d'image à normaliser (classe SOP sans image).",
     actionFr:
-      'Rien à faire pour les comptes rendus structurés ou les états de présentation : ils ne sont pas traités.',
+      'Pas une mise en quarantaine : comptes rendus structurés, états de présentation et objets RT sont désidentifiés et stockés sans image (ni aperçu ni entrée du modèle).',
   },
   UNSUPPORTED_TRANSFER_SYNTAX: {
     action: 'Export uncompressed (Explicit VR Little Endian) from the source.',
