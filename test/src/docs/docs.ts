@@ -26,6 +26,10 @@ export const BILINGUAL_DOCUMENTS = [
   { en: 'worker/README.md', fr: 'docs/fr/worker.md' },
   { en: 'trigger-lambda/README.md', fr: 'docs/fr/trigger.md' },
   { en: 'upload-api/README.md', fr: 'docs/fr/upload-api.md' },
+  { en: 'models/README.md', fr: 'docs/fr/models.md' },
+  { en: 'models/MODEL_CARD.md', fr: 'docs/fr/model-card.md' },
+  { en: 'models/REPLACING.md', fr: 'docs/fr/replacing-the-model.md' },
+  { en: 'docs/burned-in-text.md', fr: 'docs/fr/burned-in-text.md' },
 ] as const;
 
 /** The four diagrams of the architecture, in the order they appear. */
