@@ -5,7 +5,9 @@
 
 Needs Debian's python3-torch, python3-onnx and python3-numpy (call /usr/bin/python3). Writes
 models/artifacts/{model.onnx, model.json, eval-set.bin.gz} and the metrics table in models/MODEL_CARD.md.
-Data come from phantoms.py with fixed seeds; nothing is downloaded.
+Data come from phantoms.py with fixed seeds; nothing is downloaded. The same Debian packages give the same bytes
+on any x86-64 CPU with AVX2 (see PINNED_ENV); `npm run train:verify -w models` (verify.py) retrains into a
+temporary folder and compares the SHA-256 of the three artifacts with the committed ones.
 """
 
 from __future__ import annotations
@@ -20,6 +22,44 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+# Byte-for-byte reproduction. numpy (its exp, log, sin, cos, power loops), oneDNN (the convolutions) and OpenBLAS
+# choose their SIMD code at run time from the CPU, and AVX-512 code rounds differently from AVX2 code: on an AVX-512
+# machine the phantoms differed from the committed ones by one grey level in one image, and the network trained
+# from them was another one. So train.py pins every library to AVX2 code (which any x86-64 CPU from 2013 on runs)
+# and re-executes itself with these variables set, since the libraries read them once, when they load. It also
+# sets how its threads wait and how memory is kept: these change the speed on a busy machine, never the numbers.
+PIN_MARK = "MEDIMG_TRAIN_PINNED"
+PINNED_ENV = {
+    "DNNL_MAX_CPU_ISA": "AVX2",  # oneDNN (torch's convolutions)
+    "ONEDNN_MAX_CPU_ISA": "AVX2",
+    "ATEN_CPU_CAPABILITY": "avx2",  # torch's own vectorised kernels
+    "OPENBLAS_CORETYPE": "Haswell",  # when libblas is OpenBLAS (Debian's default is the reference BLAS)
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "2",  # the torch thread count below; the convolutions' sums depend on it
+    # Waiting threads sleep instead of spinning: on a shared machine spinning burns the CPU the other thread needs.
+    "OMP_WAIT_POLICY": "PASSIVE",
+    # Keep freed memory for the next batch instead of returning it to the system and faulting it back in (up to a
+    # third of the CPU time went to page faults).
+    "GLIBC_TUNABLES": "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824",
+}
+
+
+def numpy_avx512():
+    """numpy's AVX-512 dispatch targets this CPU has (numpy refuses to disable what the CPU lacks)."""
+    try:
+        from numpy.core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+    except ImportError:  # numpy 2
+        from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+    return [f for f in __cpu_dispatch__ if f.startswith("AVX512") and __cpu_features__.get(f)]
+
+
+if __name__ == "__main__" and os.environ.get(PIN_MARK) != "1":
+    env = {**os.environ, **PINNED_ENV, PIN_MARK: "1"}
+    if numpy_avx512():
+        env["NPY_DISABLE_CPU_FEATURES"] = " ".join(numpy_avx512())
+    sys.stdout.flush()
+    os.execve(sys.executable, [sys.executable, *sys.argv], env)
 
 import numpy as np
 import onnx
@@ -265,7 +305,18 @@ def dataset(seed, n):
     return images, labels, kinds, lesions
 
 
+def check_pinned():
+    """Refuse to train with SIMD code that the pin above did not reach (another numpy or torch build)."""
+    if os.environ.get(PIN_MARK) == "1":
+        left = numpy_avx512()
+        if left:
+            sys.exit(f"train.py: numpy still dispatches {left}; the artifacts would not reproduce")
+    if "CPU capability usage: AVX2" not in torch.__config__.show():
+        sys.exit("train.py: torch does not run its AVX2 kernels; the artifacts would not reproduce")
+
+
 def main():
+    check_pinned()
     torch.set_num_threads(2)
     torch.manual_seed(TORCH_SEED)
     torch.use_deterministic_algorithms(True)

@@ -4,6 +4,9 @@
  * (../shared/dicom-corpus: real images, normal anatomy, no known lesion), one job per file. Must show:
  * every in-scope file of the evaluation split yields no critical finding, and every out-of-scope file that
  * is processed is recorded as "not assessed (out of scope)" and never sent to the model. Prints a table.
+ *
+ * Which files are in scope is written down here by hand (IN_SCOPE, as models/MODEL_CARD.md lists them), not
+ * taken from what the worker sent: a file the worker wrongly left out, or wrongly sent, fails a test.
  */
 
 import { existsSync, readFileSync } from 'node:fs';
@@ -28,6 +31,14 @@ const split = JSON.parse(readFileSync(path.join(REPO, 'models/training/corpus-sp
   groups: { name: string; split: string; files: string[] }[];
 };
 
+/**
+ * The corpus's in-scope files: the six encodings of the CTImage study (calibration split, a CT at shoulder level)
+ * and CT1_UNC (evaluation split, patient 1CT1). Every other corpus file is outside the declared scope (head and
+ * brain CT, crops, MR, ultrasound, radiographs without a chest body part, non-image objects).
+ */
+const IN_SCOPE = [/\/CTImage\.dcm_[^/]+$/, /\/CT1_UNC\.[^/]+$/];
+const inScope = (file: string): boolean => IN_SCOPE.some((r) => r.test(file));
+
 interface Row {
   readonly file: string;
   readonly split: string;
@@ -37,6 +48,9 @@ interface Row {
   readonly score?: number;
   readonly critical: number;
   readonly sentToModel: number;
+  /** results.json: images in scope and out of distribution, the highest finding score, the critical threshold. */
+  readonly images?: { inScope: number; outOfScope: number; outOfDistribution: number };
+  readonly threshold?: number;
 }
 
 let server: ModelServer;
@@ -117,6 +131,8 @@ beforeAll(async () => {
           assessment: s.assessment,
           reason: s.notAssessed?.reason,
           score: s.findings[0]?.score,
+          images: s.images,
+          threshold: results.thresholds?.suspicious_lesion,
           critical: results.critical.length + published.length,
         });
       } else rows.push({ ...row, reason: f.reason ?? f.errorCode });
@@ -138,27 +154,48 @@ afterAll(async () => {
 });
 
 describe('the reference model on the public corpus, through the whole worker', () => {
-  it('raises no critical finding on any in-scope file of the evaluation split', () => {
-    const evaluation = rows.filter((r) => r.split === 'evaluation' && r.sentToModel > 0);
-    expect(evaluation.length).toBeGreaterThan(0);
-    for (const r of evaluation) expect(r.critical, r.file).toBe(0);
+  it('sends exactly the in-scope files to the model (7: six CTImage encodings and CT1_UNC), nothing else', () => {
+    const sent = rows.filter((r) => r.sentToModel > 0).map((r) => r.file);
+    const expected = rows.filter((r) => inScope(r.file)).map((r) => r.file);
+    expect(expected).toHaveLength(7);
+    expect([...sent].sort()).toEqual([...expected].sort());
+  });
+
+  it('assesses every in-scope file of the evaluation split and raises no critical finding on it', () => {
+    const evaluation = rows.filter((r) => r.split === 'evaluation' && inScope(r.file));
+    expect(evaluation.map((r) => path.basename(r.file))).toEqual([expect.stringMatching(/^CT1_UNC\./)]);
+    for (const r of evaluation) {
+      // Assessed, not declined as out of distribution: a refusal would pass "no critical finding" vacuously.
+      expect(r, r.file).toMatchObject({ outcome: 'processed', assessment: 'assessed', critical: 0 });
+      expect(r.images, r.file).toMatchObject({ outOfScope: 0, outOfDistribution: 0 });
+      expect(r.images!.inScope, r.file).toBeGreaterThan(0);
+      expect(r.threshold, r.file).toBeTypeOf('number');
+      if (r.score !== undefined) expect(r.score, r.file).toBeLessThan(r.threshold!);
+    }
   });
 
   it('raises no critical finding on any corpus file at all', () => {
     expect(rows.filter((r) => r.critical > 0).map((r) => r.file)).toEqual([]);
   });
 
-  it('records every processed out-of-scope file as not assessed (out of scope), never sent to the model', () => {
-    const outside = rows.filter((r) => r.outcome === 'processed' && r.sentToModel === 0);
-    expect(outside.length).toBeGreaterThan(10);
-    for (const r of outside) {
-      expect(r, r.file).toMatchObject({ assessment: 'not_assessed', reason: 'OUT_OF_SCOPE', critical: 0 });
+  it('records every out-of-scope file that is processed as not assessed (out of scope), never sent to the model', () => {
+    const outside = rows.filter((r) => !inScope(r.file));
+    expect(outside.length).toBe(rows.length - 7);
+    const processed = outside.filter((r) => r.outcome === 'processed');
+    expect(processed.length).toBeGreaterThan(10);
+    for (const r of processed) {
+      expect(r, r.file).toMatchObject({
+        assessment: 'not_assessed',
+        reason: 'OUT_OF_SCOPE',
+        critical: 0,
+        sentToModel: 0,
+      });
     }
-  });
-
-  it('assesses (or declines as out of distribution) only the CT chest files the scope admits', () => {
-    const assessed = rows.filter((r) => r.sentToModel > 0).map((r) => path.basename(r.file));
-    expect(assessed.length).toBeGreaterThan(0);
-    for (const name of assessed) expect(name).toMatch(/^(CTImage|CT1_UNC)/);
+    // The rest never reach series selection: the worker quarantines them with a reason code (no pixel data,
+    // burned-in text, undecodable); none is sent to the model either.
+    for (const r of outside.filter((o) => o.outcome !== 'processed')) {
+      expect(r.sentToModel, r.file).toBe(0);
+      expect(r.reason, r.file).toMatch(/^[A-Z_]+$/);
+    }
   });
 });
