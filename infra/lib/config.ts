@@ -134,8 +134,11 @@ export const DEFAULT_CONFIG: PipelineConfig = {
     uploadCorsOrigins: [],
   },
   worker: {
+    // Sized from `npm run bench` (decision 018, part 2): the 2 GB study's peak is under 0.5 GB in
+    // one process, so 4 GiB leaves the in-flight and per-input budgets below with headroom, and two
+    // vCPU are what the render threads and libvips use (one render thread per vCPU).
     cpu: 2048,
-    memoryMiB: 8192,
+    memoryMiB: 4096,
     cpuArchitecture: 'x86_64',
     burnedInPolicy: 'quarantine',
     deidProfile: 'research',

@@ -447,7 +447,7 @@ describe('processing', () => {
         RequiresCompatibilities: ['FARGATE'],
         NetworkMode: 'awsvpc',
         Cpu: '2048',
-        Memory: '8192',
+        Memory: '4096',
         TaskRoleArn: arnOf(w.taskRole),
         ExecutionRoleArn: arnOf(w.executionRole),
         Volumes: [{ Name: 'tmp' }],

@@ -3,7 +3,7 @@
 // copies the reference model beside it (dist/model/). The workspace packages (@medimg/common,
 // @medimg/models) are bundled; every npm dependency of this package stays external (native and
 // WebAssembly modules load from their own folders). Run: npm run build -w @medimg/worker.
-import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -14,8 +14,9 @@ const pkg = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8'));
 const external = Object.keys(pkg.dependencies ?? {}).flatMap((name) => [name, `${name}/*`]);
 const outdir = path.join(root, 'dist');
 
-await rm(path.join(outdir, 'medimg.js'), { force: true });
-await rm(path.join(outdir, 'render-thread.mjs'), { force: true });
+// Earlier builds' chunks go too (their names carry a content hash).
+for (const f of await readdir(outdir).catch(() => []))
+  if (f.endsWith('.js') || f.endsWith('.mjs')) await rm(path.join(outdir, f), { force: true });
 const common = {
   bundle: true,
   platform: 'node',
@@ -31,10 +32,16 @@ const common = {
   legalComments: 'none',
   logLevel: 'warning',
 };
+// Split at dynamic imports: what only some commands need (the upload API client and the AWS SDK,
+// the in-process model and onnxruntime) is in chunks loaded when used, so `medimg process` starts
+// without them. Chunks sit beside medimg.js (render-pool.ts finds render-thread.mjs beside the
+// module that holds it).
 await build({
   ...common,
-  entryPoints: [path.join(root, 'src/cli/run.ts')],
-  outfile: path.join(outdir, 'medimg.js'),
+  entryPoints: { medimg: path.join(root, 'src/cli/run.ts') },
+  outdir,
+  splitting: true,
+  chunkNames: 'chunk-[hash]',
 });
 // The render threads' entry (imaging/render-pool.ts opens ./render-thread.mjs beside the module that
 // creates the pool, which is medimg.js once bundled): bundled too, so no thread needs tsx.

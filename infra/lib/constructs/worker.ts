@@ -104,12 +104,13 @@ export class Worker extends Construct {
         [WORKER_ENV.DEID_PROFILE]: s.deidProfile,
         [WORKER_ENV.LOG_LEVEL]: s.logLevel,
         [WORKER_ENV.SAGEMAKER_SERVERLESS]: String(props.serverlessInference),
-        // Bytes of input decoded at once: a sixteenth of the task memory leaves room for the
-        // decoded pixels, the resized copies and Node itself.
+        // Bytes of input decoded at once: a sixteenth of the task memory (256 MiB of the default
+        // 4 GiB) leaves room for the decoded pixels, the resized copies and Node itself.
         [WORKER_ENV.MAX_BYTES_IN_FLIGHT]: String(Math.floor((s.memoryMiB * 1024 * 1024) / 16)),
-        // Decoded bytes per input (inflated data set, one frame): with 4 files at once, an eighth
-        // of the task memory in all; a deflate bomb is refused at this size (DECODED_SIZE_LIMIT).
-        [WORKER_ENV.MAX_DECODED_BYTES]: String(Math.floor((s.memoryMiB * 1024 * 1024) / 32)),
+        // Decoded bytes per input (inflated data set, one frame): 256 MiB at 4 GiB, as before the
+        // task was sized down (decision 018); with 4 files at once a quarter of the task memory in
+        // all. A deflate bomb is refused at this size (DECODED_SIZE_LIMIT).
+        [WORKER_ENV.MAX_DECODED_BYTES]: String(Math.floor((s.memoryMiB * 1024 * 1024) / 16)),
         // Files processed at once from the task's vCPUs (two per vCPU, as the worker's own default
         // from its CPU count; decision 018): a Fargate task may see more CPUs than it is given.
         [WORKER_ENV.MAX_CONCURRENT_FILES]: String(Math.max(2, Math.floor(s.cpu / 1024) * 2)),

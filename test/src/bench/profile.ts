@@ -35,6 +35,9 @@ export function areaOf(frame: { functionName: string; url: string }): string {
   if (fn === '(program)') return 'V8/native (program)';
   if (/node_modules\/(tsx|esbuild|get-tsconfig)|node:internal\/modules|internal\/modules/.test(url))
     return 'start-up: module loading, tsx transform';
+  // The built CLI is bundled (dist/medimg.js, its chunks, dist/render-thread.mjs): its frames are
+  // told apart by function name.
+  if (/worker\/dist\//.test(url)) return bundledArea(fn);
   if (/dicom\/src\/writer/.test(url)) return 'write: DICOM serialisation';
   if (/dicom\/src\//.test(url)) return 'parse (DICOM library)';
   if (/worker\/src\/deid\//.test(url)) return 'de-identification';
@@ -47,6 +50,26 @@ export function areaOf(frame: { functionName: string; url: string }): string {
   if (/worker\/src\//.test(url)) return 'pipeline, CLI';
   if (url === '') return 'V8/native (builtins)';
   return 'other';
+}
+
+const BUNDLED_AREAS: [RegExp, string][] = [
+  [/^(writePart10|encodeDataSet|writeDataSet|writeHeader|concat)$/, 'write: DICOM serialisation'],
+  [/^(parseDicom|readElement|readDataSet|parse\w*)$/, 'parse (DICOM library)'],
+  [/^(deidentify\w*|apply\w*Action|pseudonym\w*|keyed\w*|hmac\w*)$/i, 'de-identification'],
+  [
+    /^(apply(Window|Modality|Voi)\w*|windowValue|storedToDisplay|storedValueOf|lookup|invert8)$/,
+    'LUTs (modality, VOI)',
+  ],
+  [/^(decode\w*|normaliseIntegers|readIntegers|finishIntegers|encapsulatedFrame)$/, 'decode'],
+  [
+    /^(renderImage|renderDisplayFrame|displayFrame|encodePng|encodeModelInput|image|fitSize)$/,
+    'render (PNG pipeline set-up)',
+  ],
+];
+
+function bundledArea(fn: string): string {
+  for (const [re, area] of BUNDLED_AREAS) if (re.test(fn)) return area;
+  return 'medimg (bundled, other)';
 }
 
 export function summarize(profile: CpuProfile): {
@@ -97,9 +120,16 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const keyFile = await deidKeyFile(work);
     const profDir = path.join(work, 'prof');
     const out = path.join(work, 'out');
+    const started = performance.now();
+    const timeFile = path.join(work, 'time.txt');
     const run = spawnSync(
-      process.execPath,
+      '/usr/bin/time',
       [
+        '-f',
+        '%U %S',
+        '-o',
+        timeFile,
+        process.execPath,
         '--cpu-prof',
         `--cpu-prof-dir=${profDir}`,
         MEDIMG_BIN,
@@ -113,15 +143,59 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     if (run.status !== 0) throw new Error(`medimg failed: ${run.stderr}`);
-    const file = (await readdir(profDir)).find((f) => f.endsWith('.cpuprofile'));
+    const wallSeconds = (performance.now() - started) / 1000;
+    const [user = 0, sys = 0] = (await readFile(timeFile, 'utf8')).trim().split(/\s+/).map(Number);
+    const cpuSeconds = user + sys;
+    // One profile per thread: CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile, thread 0 the main one.
+    const files = (await readdir(profDir)).filter((f) => f.endsWith('.cpuprofile')).sort();
+    const threadOf = (f: string) => Number(f.split('.')[4] ?? 0);
+    const file = files.find((f) => threadOf(f) === 0);
     if (!file) throw new Error('no profile written');
     const summary = summarize(JSON.parse(await readFile(path.join(profDir, file), 'utf8')) as CpuProfile);
+    const threads = await Promise.all(
+      files
+        .filter((f) => threadOf(f) !== 0)
+        .map(async (f) => summarize(JSON.parse(await readFile(path.join(profDir, f), 'utf8')) as CpuProfile)),
+    );
+    // The render threads together: their areas summed (idle there is waiting for the next file or
+    // for libvips, whose work on libuv's pool no JavaScript profile sees).
+    const threadAreas = new Map<string, number>();
+    for (const t of threads)
+      for (const a of t.areas) threadAreas.set(a.area, (threadAreas.get(a.area) ?? 0) + a.ms);
+    const threadTotal = threads.reduce((sum, t) => sum + t.totalMs, 0);
+    const threadTop = new Map<string, { fn: string; url: string; ms: number }>();
+    for (const t of threads)
+      for (const f of t.top) {
+        const k = `${f.fn}@${f.url}`;
+        const e = threadTop.get(k) ?? { ...f, ms: 0 };
+        e.ms += f.ms;
+        threadTop.set(k, e);
+      }
+    const threadLines = threads.length
+      ? [
+          '',
+          `render threads: ${threads.length}, ${threads.map((t) => (t.totalMs / 1000).toFixed(2)).join(' s, ')} s profiled`,
+          ...[...threadAreas]
+            .sort((a, b) => b[1] - a[1])
+            .map(
+              ([area, ms]) =>
+                `${area.padEnd(42)}${(ms / 1000).toFixed(2).padStart(8)} s ${((ms / threadTotal) * 100).toFixed(1).padStart(6)} %`,
+            ),
+          '',
+          'render threads, top functions (self time, all threads):',
+          ...[...threadTop.values()]
+            .sort((a, b) => b.ms - a.ms)
+            .slice(0, 12)
+            .map((f) => `${(f.ms / 1000).toFixed(2).padStart(8)} s  ${f.fn}  ${f.url}`),
+        ]
+      : [];
     const lines = [
       `profile of medimg process on ${spec.name} (${corpus.files.length} files, ${(corpus.bytes / 1e6).toFixed(0)} MB), load average ${os
         .loadavg()
         .map((l) => l.toFixed(1))
         .join(' ')}`,
       `medimg --help (start-up, module loading): ${help.map((s) => s.toFixed(2)).join(' s, ')} s`,
+      `CPU time of the run (user + sys, all threads): ${cpuSeconds.toFixed(2)} s; wall ${wallSeconds.toFixed(2)} s`,
       `main thread profiled: ${(summary.totalMs / 1000).toFixed(2)} s`,
       '',
       ...summary.areas.map(
@@ -129,8 +203,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
           `${a.area.padEnd(42)}${(a.ms / 1000).toFixed(2).padStart(8)} s ${(a.share * 100).toFixed(1).padStart(6)} %`,
       ),
       '',
-      'top functions (self time):',
+      'main thread, top functions (self time):',
       ...summary.top.map((f) => `${(f.ms / 1000).toFixed(2).padStart(8)} s  ${f.fn}  ${f.url}`),
+      ...threadLines,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
     await writeFile(path.join(values.out, `profile-${spec.name}.txt`), `${lines.join('\n')}\n`).catch(

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { normaliseIntegers } from './decode.ts';
 import {
   applyModalityLut,
   applyVoiLut,
   applyWindow,
   applyWindowToStored,
+  applyWindowToWords,
   IDENTITY_MODALITY,
   invert8,
   lookup,
@@ -159,6 +161,54 @@ describe('the window applied to stored values through a table', () => {
       expect(actual).toEqual(expected);
     });
   }
+
+  // Words as files store them: 12 bits stored in 16 (high bit 11 or 15), signed or not, with stray
+  // bits above Bits Stored (overlay bits in old files) that masking must drop.
+  const layouts = [
+    { bitsStored: 12, highBit: 11, signed: false },
+    { bitsStored: 12, highBit: 11, signed: true },
+    { bitsStored: 12, highBit: 15, signed: true },
+    { bitsStored: 16, highBit: 15, signed: true },
+  ];
+  const words = Uint16Array.from({ length: 70_000 }, (_, i) => (i * 40503) & 0xffff);
+  for (const [name, modality, window] of cases) {
+    for (const l of layouts) {
+      it(`from the stored words gives the same bytes as masking first, for ${name}, ${JSON.stringify(l)}`, () => {
+        const stored = normaliseIntegers(words, l.bitsStored, l.highBit, l.signed);
+        const expected = applyWindow(applyModalityLut(stored, modality), window);
+
+        const actual = applyWindowToWords(
+          { words, shift: l.highBit + 1 - l.bitsStored, bitsStored: l.bitsStored, signed: l.signed },
+          modality,
+          window,
+        );
+
+        expect(actual).toEqual(expected);
+      });
+    }
+  }
+
+  it('from 8-bit words too', () => {
+    const bytes = Uint8Array.from({ length: 1024 }, (_, i) => (i * 37) & 0xff);
+    const w: WindowLevel = { center: 100, width: 120, function: 'LINEAR' };
+    const expected = applyWindow(normaliseIntegers(bytes, 7, 6, true), w);
+
+    expect(
+      applyWindowToWords({ words: bytes, shift: 0, bitsStored: 7, signed: true }, IDENTITY_MODALITY, w),
+    ).toEqual(expected);
+  });
+
+  it('declines words spanning a wider range than the frame', () => {
+    const w: WindowLevel = { center: 0, width: 10, function: 'LINEAR' };
+
+    expect(
+      applyWindowToWords(
+        { words: Uint16Array.of(0, 60_000), shift: 0, bitsStored: 16, signed: false },
+        IDENTITY_MODALITY,
+        w,
+      ),
+    ).toBeUndefined();
+  });
 
   it('declines values that are not integers, and ranges wider than the frame', () => {
     const w: WindowLevel = { center: 0, width: 10, function: 'LINEAR' };

@@ -138,18 +138,71 @@ export function applyWindowToStored(
   }
   const span = hi - lo + 1;
   if (span > n) return undefined;
-  const identity = isIdentity(m);
   const table = new Uint8Array(span);
-  for (let s = lo; s <= hi; s++) {
-    const v = identity
-      ? s
-      : m.kind === 'rescale'
-        ? Math.fround(s * m.slope + m.intercept)
-        : Math.fround(lookup(m.lut, s));
-    table[s - lo] = Math.round(windowValue(v, w));
-  }
+  const entry = storedToDisplay(m, w);
+  for (let s = lo; s <= hi; s++) table[s - lo] = entry(s);
   const out = new Uint8Array(n);
   for (let i = 0; i < n; i++) out[i] = table[stored[i]! - lo]!;
+  return out;
+}
+
+/** One stored value through the modality transform (rounded to float32) and the window, to 0..255. */
+function storedToDisplay(m: ModalityTransform, w: WindowLevel): (s: number) => number {
+  if (isIdentity(m)) return (s) => Math.round(windowValue(s, w));
+  if (m.kind === 'rescale') {
+    const { slope, intercept } = m;
+    return (s) => Math.round(windowValue(Math.fround(s * slope + intercept), w));
+  }
+  return (s) => Math.round(windowValue(Math.fround(lookup(m.lut, s)), w));
+}
+
+/**
+ * Grey integer samples as the file stores them (8 or 16-bit words), before masking to Bits Stored,
+ * shifting down from High Bit and sign extension (decode.ts normaliseIntegers does those).
+ */
+export interface StoredWords {
+  readonly words: Uint8Array | Uint16Array;
+  /** High Bit + 1 - Bits Stored. */
+  readonly shift: number;
+  readonly bitsStored: number;
+  readonly signed: boolean;
+}
+
+/** The stored value a word holds: shifted, masked to Bits Stored, sign-extended. */
+export function storedValueOf(word: number, s: Omit<StoredWords, 'words'>): number {
+  const v = (word >>> s.shift) & (2 ** s.bitsStored - 1);
+  return s.signed && v >= 2 ** (s.bitsStored - 1) ? v - 2 ** s.bitsStored : v;
+}
+
+/**
+ * `applyWindowToStored` straight from the words of the file (decision 018): the table is indexed by
+ * the word, each entry made through masking, sign extension, the modality transform and the window,
+ * so the frame is read once and no array of stored values is made. Same bytes as
+ * `applyWindowToStored(normaliseIntegers(words), m, w)`. Undefined when the words span a wider range
+ * than the frame has pixels.
+ */
+export function applyWindowToWords(
+  s: StoredWords,
+  m: ModalityTransform,
+  w: WindowLevel,
+): Uint8Array | undefined {
+  const { words } = s;
+  const n = words.length;
+  if (n === 0) return new Uint8Array(0);
+  let lo = words[0]!;
+  let hi = lo;
+  for (let i = 1; i < n; i++) {
+    const v = words[i]!;
+    if (v < lo) lo = v;
+    else if (v > hi) hi = v;
+  }
+  const span = hi - lo + 1;
+  if (span > n) return undefined;
+  const table = new Uint8Array(span);
+  const entry = storedToDisplay(m, w);
+  for (let word = lo; word <= hi; word++) table[word - lo] = entry(storedValueOf(word, s));
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = table[words[i]! - lo]!;
   return out;
 }
 

@@ -93,4 +93,31 @@ describe('RenderPool', () => {
     expect(Buffer.compare(inPool.modelInput, inThread.modelInput)).toBe(0);
     expect(inPool.rows).toBe(inThread.rows);
   });
+
+  it('renders from Part 10 bytes moved to its thread, and gives the same bytes back', async () => {
+    const bytes = new Uint8Array(
+      readFileSync(path.resolve(here, '../../../sample-dicom/studies/mr-head/3-t1-se-axial/001.dcm')),
+    );
+    const original = bytes.slice();
+    const pool = new RenderPool({ size: 1, timeoutMs: 60_000 });
+    pools.push(pool);
+
+    const inThread = await renderImage(parseDicom(original.slice()));
+    const answer = await pool.renderPart10(bytes);
+
+    expect(Buffer.compare(answer.image.preview, inThread.preview)).toBe(0);
+    expect(Buffer.compare(answer.image.thumbnail, inThread.thumbnail)).toBe(0);
+    expect(Buffer.compare(answer.image.modelInput, inThread.modelInput)).toBe(0);
+    expect(Buffer.compare(answer.part10, original)).toBe(0);
+  });
+
+  it('fails a render from bytes that are not DICOM with an ImagingError code, and goes on', async () => {
+    const pool = new RenderPool({ size: 1, timeoutMs: 60_000 });
+    pools.push(pool);
+
+    const error = await pool.renderPart10(new Uint8Array(64)).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(ImagingError);
+    expect((error as ImagingError).code).toBe('PIXEL_DECODE_FAILED');
+  });
 });

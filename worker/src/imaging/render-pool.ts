@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
 import type { DicomFile } from '@medimg/dicom';
 import { ImagingError } from './errors.ts';
 import type { RenderedImage } from './render.ts';
-import type { RenderReply } from './render-thread.ts';
+import type { RenderReply, RenderRequest } from './render-thread.ts';
 
 // A JavaScript bootstrap that registers tsx in the thread, then loads render-thread.ts.
 const THREAD_URL = new URL('./render-thread.mjs', import.meta.url);
@@ -32,7 +32,7 @@ interface Slot {
 }
 
 interface Pending {
-  readonly resolve: (image: RenderedImage) => void;
+  readonly resolve: (answer: { image: RenderedImage; part10?: Uint8Array }) => void;
   readonly reject: (error: Error) => void;
 }
 
@@ -69,11 +69,17 @@ export class RenderPool {
       this.pending.delete(reply.id);
       if (reply.ok) {
         const { image } = reply;
+        const thumbnail = toBuffer(image.thumbnail);
         p.resolve({
-          ...image,
-          preview: toBuffer(image.preview),
-          thumbnail: toBuffer(image.thumbnail),
-          modelInput: toBuffer(image.modelInput),
+          image: {
+            ...image,
+            preview: toBuffer(image.preview),
+            thumbnail,
+            // Sent once when the model input is the thumbnail (render.ts modelInputIsThumbnail).
+            modelInput:
+              image.modelInput.buffer === image.thumbnail.buffer ? thumbnail : toBuffer(image.modelInput),
+          },
+          ...(reply.part10 ? { part10: reply.part10 } : {}),
         });
       } else if (reply.name === 'ImagingError' && reply.code) {
         p.reject(new ImagingError(reply.code as ImagingError['code'], 'the image could not be rendered'));
@@ -106,13 +112,34 @@ export class RenderPool {
 
   /** Renders `file` in a thread; rejects with ImagingError (PROCESSING_TIMEOUT past the deadline). */
   async render(file: DicomFile): Promise<RenderedImage> {
+    return (await this.send({ file })).image;
+  }
+
+  /**
+   * Renders a file given as Part 10 bytes (the pipeline's serialised de-identified object). The
+   * bytes are moved to the thread, not copied (a copy is moved when `part10` is a view on a larger
+   * buffer), and come back with the images; after the call `part10` itself is detached: use the
+   * returned bytes. Rejects like `render`, and then the bytes are gone.
+   */
+  async renderPart10(part10: Uint8Array): Promise<{ image: RenderedImage; part10: Uint8Array }> {
+    const own =
+      part10.byteOffset === 0 && part10.byteLength === part10.buffer.byteLength ? part10 : part10.slice();
+    const answer = await this.send({ part10: own }, [own.buffer as ArrayBuffer]);
+    if (!answer.part10) throw new ImagingError('PIXEL_DECODE_FAILED', 'the render thread kept the bytes');
+    return { image: answer.image, part10: answer.part10 };
+  }
+
+  private async send(
+    request: Omit<RenderRequest, 'id'>,
+    transfer: ArrayBuffer[] = [],
+  ): Promise<{ image: RenderedImage; part10?: Uint8Array }> {
     if (this.closed) throw new Error('render pool is closed');
     const slot = await this.acquire();
     const id = this.nextId++;
     let timer: NodeJS.Timeout | undefined;
     let onExit: ((code: number) => void) | undefined;
     try {
-      return await new Promise<RenderedImage>((resolve, reject) => {
+      return await new Promise<{ image: RenderedImage; part10?: Uint8Array }>((resolve, reject) => {
         this.pending.set(id, { resolve, reject });
         // A thread that dies (out of heap, a crash in native code) fails its render, not the worker.
         onExit = () => {
@@ -135,7 +162,7 @@ export class RenderPool {
             new ImagingError('PROCESSING_TIMEOUT', `rendering passed its ${this.options.timeoutMs} ms bound`),
           );
         }, this.options.timeoutMs);
-        slot.worker.postMessage({ id, file });
+        slot.worker.postMessage({ id, ...request } satisfies RenderRequest, transfer);
       });
     } finally {
       clearTimeout(timer);

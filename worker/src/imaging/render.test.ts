@@ -3,7 +3,14 @@ import { T } from '@medimg/dicom';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { ImagingError } from './errors.ts';
-import { renderDisplayFrame, renderImage, renderModelInputs, representativeFrame } from './render.ts';
+import {
+  encodeModelInput,
+  modelInputIsThumbnail,
+  renderDisplayFrame,
+  renderImage,
+  renderModelInputs,
+  representativeFrame,
+} from './render.ts';
 import { ds, imageFile, numberElement, pack, sequenceElement, stringElement } from './testing.ts';
 
 /** PNG chunk types in order, and the IHDR fields. */
@@ -178,6 +185,29 @@ describe('renderImage', () => {
     expect(data[0]).toBe(0);
     expect(data[64 * MODEL_INPUT_SIZE + 64]).toBe(255);
     expect(data[40 * MODEL_INPUT_SIZE + 64]).toBe(0);
+  });
+
+  it('gives a square grey image the thumbnail as model input: the same bytes its own pipeline makes', async () => {
+    const square = ct(300, 300);
+    const frame = await renderDisplayFrame(square);
+    expect(modelInputIsThumbnail(frame)).toBe(true);
+
+    const out = await renderImage(square);
+
+    expect(out.modelInput).toBe(out.thumbnail);
+    expect(Buffer.compare(out.modelInput, await encodeModelInput(frame))).toBe(0);
+  });
+
+  it('encodes the model input on its own when it is not the thumbnail', async () => {
+    for (const file of [ct(300, 200), ct(100, 100)]) {
+      const frame = await renderDisplayFrame(file);
+      expect(modelInputIsThumbnail(frame)).toBe(false);
+
+      const out = await renderImage(file);
+
+      expect(Buffer.compare(out.modelInput, await encodeModelInput(frame))).toBe(0);
+      expect(pngInfo(out.modelInput)).toMatchObject({ width: MODEL_INPUT_SIZE, height: MODEL_INPUT_SIZE });
+    }
   });
 
   it('writes colour previews as RGB and colour model inputs as grey', async () => {

@@ -13,6 +13,7 @@ import {
   applyVoiLut,
   applyWindow,
   applyWindowToStored,
+  applyWindowToWords,
   invert8,
   type VoiFunction,
   type WindowLevel,
@@ -109,17 +110,42 @@ async function displayFrame(file: DicomFile, options: RenderOptions): Promise<Di
   const header = params.windows[0];
   // The common case (a header window on integer pixels) in one pass through a table; the modality
   // values are only made as an array for the other cases.
-  const fast = header ? applyWindowToStored(decoded.pixels, params.modality, header) : undefined;
-  const values = fast ? decoded.pixels : applyModalityLut(decoded.pixels, params.modality);
+  // With 8 or 16-bit words, the table is indexed by the word itself (no array of stored values).
+  const fast = header
+    ? decoded.words
+      ? applyWindowToWords(decoded.words, params.modality, header)
+      : applyWindowToStored(decoded.pixels, params.modality, header)
+    : undefined;
+  if (fast && header) {
+    pixels = fast;
+    window = windowUsed(header, 'header');
+  } else {
+    const values = applyModalityLut(decoded.pixels, params.modality);
+    ({ pixels, window } = voi(values, decoded.pixels, params, header));
+  }
+  const inverse = getString(file.dataset, T.PresentationLUTShape)?.toUpperCase() === 'INVERSE';
+  if ((decoded.photometric === 'MONOCHROME1') !== inverse) invert8(pixels);
+  return { ...base, channels: 1, pixels, ...(window ? { window } : {}) };
+}
+
+/** The VOI step on modality values, when the one-table path above does not apply. */
+function voi(
+  values: ArrayLike<number>,
+  stored: ArrayLike<number>,
+  params: ReturnType<typeof readGreyscaleParameters>,
+  header: WindowLevel | undefined,
+): { pixels: Uint8Array; window?: WindowUsed } {
+  let pixels: Uint8Array;
+  let window: WindowUsed | undefined;
   if (header) {
-    pixels = fast ?? applyWindow(values, header);
+    pixels = applyWindow(values, header);
     window = windowUsed(header, 'header');
   } else if (params.voiLut) {
     pixels = applyVoiLut(values, params.voiLut);
     const n = params.voiLut.data.length;
     window = { center: params.voiLut.firstMapped + n / 2, width: n, source: 'voi-lut', function: 'LINEAR' };
   } else {
-    const fromData = windowFromData(values, decoded.pixels, params.padding);
+    const fromData = windowFromData(values, stored, params.padding);
     if (fromData) {
       pixels = applyWindow(values, fromData);
       window = windowUsed(fromData, 'data');
@@ -127,9 +153,7 @@ async function displayFrame(file: DicomFile, options: RenderOptions): Promise<Di
       pixels = new Uint8Array(values.length); // nothing but padding: black
     }
   }
-  const inverse = getString(file.dataset, T.PresentationLUTShape)?.toUpperCase() === 'INVERSE';
-  if ((decoded.photometric === 'MONOCHROME1') !== inverse) invert8(pixels);
-  return { ...base, channels: 1, pixels, ...(window ? { window } : {}) };
+  return { pixels, ...(window ? { window } : {}) };
 }
 
 const windowUsed = (w: WindowLevel, source: WindowUsed['source']): WindowUsed => ({
@@ -230,19 +254,36 @@ export function modelBoxToImage(
 
 const clamp = (v: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, v));
 
+/**
+ * Whether the model input is the thumbnail itself: a grey frame larger than both whose thumbnail
+ * fills the model's square (a square image, CT and MR mostly), so the model input's pipeline would
+ * be the thumbnail's with an empty border. One PNG fewer per file (decision 018); the bytes are the
+ * same (render.test.ts).
+ */
+export function modelInputIsThumbnail(frame: DisplayFrame): boolean {
+  if (frame.channels !== 1 || THUMBNAIL_MAX_SIZE !== MODEL_INPUT_SIZE) return false;
+  const { width, height } = fitSize(frame, THUMBNAIL_MAX_SIZE);
+  return (
+    width === MODEL_INPUT_SIZE &&
+    height === MODEL_INPUT_SIZE &&
+    (frame.columns !== width || frame.rows !== height)
+  );
+}
+
 /** Renders one frame (the representative one by default) to preview, thumbnail and model input. */
 export async function renderImage(file: DicomFile, options: RenderOptions = {}): Promise<RenderedImage> {
   const frame = await renderDisplayFrame(file, options);
   try {
+    const sameAsThumbnail = modelInputIsThumbnail(frame);
     const [preview, thumbnail, modelInput] = await Promise.all([
       encodePng(frame, PREVIEW_MAX_SIZE),
       encodePng(frame, THUMBNAIL_MAX_SIZE),
-      encodeModelInput(frame),
+      sameAsThumbnail ? undefined : encodeModelInput(frame),
     ]);
     return {
       preview,
       thumbnail,
-      modelInput,
+      modelInput: modelInput ?? thumbnail,
       frameIndex: frame.frameIndex,
       frameCount: frame.frameCount,
       rows: frame.rows,

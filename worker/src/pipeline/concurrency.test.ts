@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { concurrencyFor, MAX_DEFAULT_CONCURRENCY } from './concurrency.ts';
+import { concurrencyFor, MAX_DEFAULT_CONCURRENCY, renderThreadsFor } from './concurrency.ts';
 
 describe('the default number of files processed at once', () => {
   it('is two files per CPU', () => {
@@ -12,5 +12,13 @@ describe('the default number of files processed at once', () => {
 
   it('stays under a ceiling on large machines', () => {
     expect(concurrencyFor(64)).toBe(MAX_DEFAULT_CONCURRENCY);
+  });
+});
+
+describe('render threads', () => {
+  it('are one per CPU the file count was made for, at least one', () => {
+    expect(renderThreadsFor(concurrencyFor(2))).toBe(2);
+    expect(renderThreadsFor(5)).toBe(3);
+    expect(renderThreadsFor(1)).toBe(1);
   });
 });

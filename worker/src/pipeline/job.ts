@@ -30,6 +30,7 @@ import {
   type SeriesAssessment,
 } from './assess.ts';
 import { ByteBudget } from './byte-budget.ts';
+import { renderThreadsFor } from './concurrency.ts';
 import { decisionSupportOf } from './decision-support.ts';
 import { composeCriticalNotification } from './notification.ts';
 import {
@@ -250,7 +251,10 @@ class JobRun {
     const linkageWrites = new Map<string, Promise<boolean>>();
     const pool =
       this.limits.fileTimeoutMs > 0
-        ? sharedRenderPool({ size: this.limits.maxConcurrent, timeoutMs: this.limits.fileTimeoutMs })
+        ? sharedRenderPool({
+            size: renderThreadsFor(this.limits.maxConcurrent),
+            timeoutMs: this.limits.fileTimeoutMs,
+          })
         : undefined;
     const results = await Promise.all(
       this.spec.objects.map((object, index) =>
@@ -269,7 +273,12 @@ class JobRun {
               maxObjectBytes: this.limits.maxObjectBytes,
               maxDecodedBytes: this.limits.maxDecodedBytes,
               linkageWrites,
-              ...(pool ? { render: (file: DicomFile) => pool.render(file) } : {}),
+              ...(pool
+                ? {
+                    render: (file: DicomFile) => pool.render(file),
+                    renderPart10: (bytes: Uint8Array) => pool.renderPart10(bytes),
+                  }
+                : {}),
               onStep,
             },
           );

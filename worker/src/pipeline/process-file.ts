@@ -97,6 +97,12 @@ export interface FileContext {
    * per-file deadline, decision 019); renderImage in this thread when not set.
    */
   readonly render?: (file: DicomFile) => Promise<RenderedImage>;
+  /**
+   * Renders from the de-identified object's Part 10 bytes, which the renderer may move and must give
+   * back (RenderPool.renderPart10: moved to its thread and back, not copied); used before `render`
+   * when set. The bytes given back are the ones stored.
+   */
+  readonly renderPart10?: (part10: Uint8Array) => Promise<{ image: RenderedImage; part10: Uint8Array }>;
   /** Called with each step's duration, for the job record. */
   readonly onStep: (step: StepName, ok: boolean, ms: number) => void;
 }
@@ -190,11 +196,26 @@ export async function processFile(input: FileInput, ctx: FileContext): Promise<F
         throw new Quarantine(reasonOf(error, 'DEID_FAILED'), 'deidentify');
       }
     });
+    // The de-identified object as stored, serialised once: the render thread gets these bytes.
+    let part10: Uint8Array | undefined;
     const rendered = await timed(ctx, 'normalize', async (): Promise<RenderedImage | undefined> => {
       if (decodedFrameBytes(deid.file) > (ctx.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES)) {
         throw new Quarantine('DECODED_SIZE_LIMIT', 'normalize');
       }
       try {
+        if (ctx.renderPart10) {
+          let bytes: Uint8Array | undefined;
+          try {
+            bytes = writePart10(deid.file);
+          } catch {
+            // Not serialisable: rendered from the parsed form below; the store step reports the error.
+          }
+          if (bytes) {
+            const answer = await ctx.renderPart10(bytes);
+            part10 = answer.part10;
+            return answer.image;
+          }
+        }
         return await (ctx.render ?? renderImage)(deid.file);
       } catch (error) {
         if (error instanceof ImagingError && error.code === 'NO_PIXEL_DATA') return undefined;
@@ -216,7 +237,7 @@ export async function processFile(input: FileInput, ctx: FileContext): Promise<F
           : {}),
       };
       const puts: Promise<boolean>[] = [
-        ctx.store.put(ctx.processedBucket, keys.instance, writePart10(deid.file), {
+        ctx.store.put(ctx.processedBucket, keys.instance, part10 ?? writePart10(deid.file), {
           contentType: 'application/dicom',
         }),
         writeLinkage(ctx, linkageKeys.study(deid.ids.patientId, study), deid.linkage),

@@ -4,7 +4,6 @@
  * its place, options and help among the CLI's commands.
  */
 import { defineCommand } from '../command.ts';
-import { runReidentify } from '../reidentify.ts';
 
 export const reidentifyCommand = defineCommand({
   name: 'reidentify',
@@ -31,8 +30,9 @@ linkage store; nothing is read when that record cannot be written (docs/runbook.
       description: "the linkage bucket, with the re-identification role's credentials (e.g. AWS_PROFILE)",
     },
   },
-  run: ({ options, positionals }, io) =>
-    runReidentify(
+  // Loaded when it runs (it brings the AWS SDK): `medimg process` starts without it.
+  run: async ({ options, positionals }, io) =>
+    (await import('../reidentify.ts')).runReidentify(
       {
         study: positionals[0] ?? '',
         reason: options.reason,

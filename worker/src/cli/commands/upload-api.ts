@@ -3,8 +3,8 @@
  * checks, requests and exit codes live there; these modules give them their place, options and
  * help among the CLI's commands, and hand it the parsed options.
  */
-import { runStatus } from '@medimg/upload-api/cli/status.ts';
-import { runUpload, UsageProblem } from '@medimg/upload-api/cli/upload.ts';
+// The client (and the AWS SDK under it) is loaded when one of these commands runs: `medimg
+// process` never pays for loading it (decision 018, start-up).
 import { type CliIo, defineCommand, UsageError } from '../command.ts';
 
 const API_OPTIONS = {
@@ -25,6 +25,7 @@ async function asUsageErrors(run: () => Promise<number>): Promise<number> {
   try {
     return await run();
   } catch (error) {
+    const { UsageProblem } = await import('@medimg/upload-api/cli/upload.ts');
     if (error instanceof UsageProblem) throw new UsageError(error.message);
     throw error;
   }
@@ -55,8 +56,8 @@ Exit codes: 0 uploaded, 1 the upload failed (resume it), 64 usage error, 66 no D
     },
   },
   run: ({ options, positionals }, io) =>
-    asUsageErrors(() =>
-      runUpload(
+    asUsageErrors(async () =>
+      (await import('@medimg/upload-api/cli/upload.ts')).runUpload(
         {
           inputs: positionals,
           api: options.api,
@@ -88,8 +89,8 @@ export const statusCommand = defineCommand({
     json: { type: 'boolean', description: "print the API's answer as JSON" },
   },
   run: ({ options, positionals }, io) =>
-    asUsageErrors(() =>
-      runStatus(
+    asUsageErrors(async () =>
+      (await import('@medimg/upload-api/cli/status.ts')).runStatus(
         {
           batchId: positionals[0] ?? '',
           api: options.api,
