@@ -414,6 +414,11 @@ const INK_CONTRAST = 16;
  * area is found whole, where the local-mean masks merge it with the edge.
  */
 export function inkMask(img: GreyImage, box: Box, charHeight: number): Uint8Array {
+  return Uint8Array.from(topHat(img, box, charHeight), (t) => (t >= INK_CONTRAST ? 1 : 0));
+}
+
+/** The larger of the white and black top-hats in `box` (grey levels a thin stroke stands out). */
+function topHat(img: GreyImage, box: Box, charHeight: number): Float32Array {
   const r = Math.max(2, Math.round(charHeight * 0.3));
   const pad = grow(box, r, img.width, img.height);
   const { width: w, height: h } = pad;
@@ -422,12 +427,11 @@ export function inkMask(img: GreyImage, box: Box, charHeight: number): Uint8Arra
     for (let x = 0; x < w; x++) v[y * w + x] = img.pixels[(pad.y + y) * img.width + pad.x + x]!;
   const opened = squareFilter(squareFilter(v, w, h, r, false), w, h, r, true);
   const closed = squareFilter(squareFilter(v, w, h, r, true), w, h, r, false);
-  const out = new Uint8Array(box.width * box.height);
+  const out = new Float32Array(box.width * box.height);
   for (let y = 0; y < box.height; y++) {
     for (let x = 0; x < box.width; x++) {
       const i = (box.y - pad.y + y) * w + (box.x - pad.x + x);
-      const t = Math.max(v[i]! - opened[i]!, closed[i]! - v[i]!);
-      if (t >= INK_CONTRAST) out[y * box.width + x] = 1;
+      out[y * box.width + x] = Math.max(v[i]! - opened[i]!, closed[i]! - v[i]!);
     }
   }
   return out;
@@ -474,31 +478,46 @@ export function extendToLineEnd(img: GreyImage, box: Box, charHeight: number, re
 
 /**
  * What is left of a text line beside its blanked box (checking a redacted output): in the line's
- * rows, on each side of `blank`, over `reach` character heights, the ink components (inkMask) at
- * least half a character high. Sides too full of ink to tell (speckle, texture: more than 40 %
- * of the side is ink) are left to OCR. Returns the boxes of the pieces found.
+ * rows, on each side of `blank`, the ink components (inkMask) that touch the box's edge, at least
+ * two pixels wide, half to one and a half characters high, not a solid strip, and of a clear stroke contrast (twice
+ * the ink threshold somewhere): the rest of a character cut by the box. Sides where ink is common
+ * (more than 30 % of four character heights beside the box: speckle, texture) are left to OCR.
+ * Returns the boxes of the pieces found.
  */
-export function leftoverInk(img: GreyImage, blank: Box, line: Box, charHeight: number, reach = 2): Box[] {
+export function leftoverInk(img: GreyImage, blank: Box, line: Box, charHeight: number): Box[] {
   const out: Box[] = [];
-  const span = Math.ceil(reach * charHeight);
+  const span = Math.ceil(4 * charHeight);
   const y0 = Math.max(0, line.y);
   const y1 = Math.min(img.height, line.y + line.height);
   const sides = [
-    { x0: blank.x - span, x1: blank.x - 1 },
-    { x0: blank.x + blank.width + 1, x1: blank.x + blank.width + 1 + span },
+    { x0: blank.x - span, x1: blank.x, edge: blank.x - 1 },
+    { x0: blank.x + blank.width, x1: blank.x + blank.width + span, edge: blank.x + blank.width },
   ];
   for (const s of sides) {
     const x0 = Math.max(0, s.x0);
     const x1 = Math.min(img.width, s.x1);
     if (x1 - x0 < 2 || y1 - y0 < 2) continue;
     const side: Box = { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
-    const ink = inkMask(img, side, charHeight);
+    const hat = topHat(img, side, charHeight);
+    const ink = Uint8Array.from(hat, (t) => (t >= INK_CONTRAST ? 1 : 0));
     let inked = 0;
     for (const v of ink) inked += v;
-    if (inked === 0 || inked > 0.4 * ink.length) continue;
-    for (const c of components(ink, side.width, side.height, ink.length)) {
-      if (c.y1 - c.y0 < Math.max(3, 0.5 * charHeight) || c.area < 4) continue;
-      out.push({ x: side.x + c.x0, y: side.y + c.y0, width: c.x1 - c.x0, height: c.y1 - c.y0 });
+    if (inked === 0 || inked > 0.3 * ink.length) continue;
+    const peaks = Uint8Array.from(hat, (t) => (t >= 2 * INK_CONTRAST ? 1 : 0));
+    const copy = ink.slice();
+    for (const c of components(copy, side.width, side.height, ink.length)) {
+      const h = c.y1 - c.y0;
+      if (c.x1 - c.x0 < 2 || h < Math.max(4, 0.5 * charHeight) || h > 1.5 * charHeight) continue;
+      // A solid strip along the edge is background left between the box and an edge, not a glyph.
+      if (c.area > 0.85 * (c.x1 - c.x0) * h) continue;
+      const touches = Math.abs(side.x + c.x0 - s.edge) <= 2 || Math.abs(side.x + c.x1 - 1 - s.edge) <= 2;
+      if (!touches) continue;
+      let strong = false;
+      for (let y = c.y0; y < c.y1 && !strong; y++)
+        for (let x = c.x0; x < c.x1; x++)
+          if (copy[y * side.width + x] === 2 && peaks[y * side.width + x] === 1) strong = true;
+      if (!strong) continue;
+      out.push({ x: side.x + c.x0, y: side.y + c.y0, width: c.x1 - c.x0, height: h });
     }
   }
   return out;
