@@ -479,7 +479,8 @@ export function extendToLineEnd(img: GreyImage, box: Box, charHeight: number, re
 /**
  * What is left of a text line beside its blanked box (checking a redacted output): in the line's
  * rows, on each side of `blank`, the ink components (inkMask) that touch the box's edge, at least
- * two pixels wide, half to one and a half characters high, not a solid strip, and of a clear stroke contrast (twice
+ * three pixels wide or more, half to one and a half characters high, and of a clear stroke
+ * contrast (twice
  * the ink threshold somewhere): the rest of a character cut by the box. Sides where ink is common
  * (more than 30 % of four character heights beside the box: speckle, texture) are left to OCR.
  * Returns the boxes of the pieces found.
@@ -507,9 +508,8 @@ export function leftoverInk(img: GreyImage, blank: Box, line: Box, charHeight: n
     const copy = ink.slice();
     for (const c of components(copy, side.width, side.height, ink.length)) {
       const h = c.y1 - c.y0;
-      if (c.x1 - c.x0 < 2 || h < Math.max(4, 0.5 * charHeight) || h > 1.5 * charHeight) continue;
-      // A solid strip along the edge is background left between the box and an edge, not a glyph.
-      if (c.area > 0.85 * (c.x1 - c.x0) * h) continue;
+      // Two pixels or fewer: a strip of background left between the box and an edge in the image.
+      if (c.x1 - c.x0 < 3 || h < Math.max(4, 0.5 * charHeight) || h > 1.5 * charHeight) continue;
       const touches = Math.abs(side.x + c.x0 - s.edge) <= 2 || Math.abs(side.x + c.x1 - 1 - s.edge) <= 2;
       if (!touches) continue;
       let strong = false;
