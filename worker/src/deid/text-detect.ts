@@ -478,12 +478,11 @@ export function extendToLineEnd(img: GreyImage, box: Box, charHeight: number, re
 
 /**
  * What is left of a text line beside its blanked box (checking a redacted output): in the line's
- * rows, on each side of `blank`, the ink components (inkMask) that touch the box's edge, at least
- * three pixels wide or more, half to one and a half characters high, and of a clear stroke
- * contrast (twice
- * the ink threshold somewhere): the rest of a character cut by the box. Sides where ink is common
- * (more than 30 % of four character heights beside the box: speckle, texture) are left to OCR.
- * Returns the boxes of the pieces found.
+ * rows, on each side of `blank`, the ink components (inkMask) that touch the box's edge, three
+ * pixels wide or more, half to one and a half characters high, and of a clear stroke contrast
+ * (twice the ink threshold somewhere): the rest of a character cut by the box. Sides where ink is
+ * common (more than 30 % of four character heights beside the box: speckle, texture) are left to
+ * OCR. Returns the boxes of the pieces found.
  */
 export function leftoverInk(img: GreyImage, blank: Box, line: Box, charHeight: number): Box[] {
   const out: Box[] = [];
