@@ -184,7 +184,7 @@ describe('leaks of the held-out bench set (seed 4242), as regressions', () => {
     const line = found.regions.reduce((a, b) => (b.box.y > a.box.y ? b : a)); // the bottom line
     // Blanked as before the fix: the box stops at x = 149, before the end of the line's last character.
     const short = { ...line, blank: { ...line.blank, width: 149 - line.blank.x } };
-    const blankedWith = (regions: TextRegion[]): DicomFile => {
+    const blankedWith = (regions: readonly TextRegion[]): DicomFile => {
       const blanked = blankNativePixelData(cr.file.dataset, blankBoxes(regions), 'little');
       if ('failure' in blanked) throw new Error(blanked.failure);
       const pixel = cr.file.dataset.get(T.PixelData)!;
