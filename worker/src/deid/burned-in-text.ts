@@ -126,7 +126,7 @@ export async function deidentifyCheckingText(
   const result = await finish(deidentify(file, { ...deidCtx, textRegions: blankBoxes(found) }));
   let again: Awaited<ReturnType<typeof scanForText>>;
   try {
-    again = await scanForText(result.file, ctx.reader, undefined, limits, 'verify');
+    again = await scanForText(result.file, ctx.reader, undefined, limits, 'verify', found);
   } catch (e) {
     if (e instanceof ScanError) {
       throw new TextCheckError(e.code, 'the redacted image cannot be checked again', undefined, { cause: e });

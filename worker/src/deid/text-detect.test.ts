@@ -1,7 +1,14 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { rng } from './testing/text-images.ts';
-import { detectTextCandidates, extendAlongLine, type GreyImage, mergeBoxes } from './text-detect.ts';
+import {
+  detectTextCandidates,
+  extendAlongLine,
+  extendToLineEnd,
+  type GreyImage,
+  leftoverInk,
+  mergeBoxes,
+} from './text-detect.ts';
 
 async function drawn(svgBody: string, width = 400, height = 120, background = 0): Promise<GreyImage> {
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="rgb(${background},${background},${background})"/>${svgBody}</svg>`;
@@ -72,6 +79,45 @@ describe('text candidates', () => {
 
     // 21 characters of 10.8 px from x = 20: the line ends near x = 247.
     expect(extended.x + extended.width).toBeGreaterThan(240);
+  });
+
+  it('extends a line to its end over ink, stopping at a gap wider than a character', async () => {
+    // A line, then far to the right a mark that is not part of it.
+    const img = await drawn(
+      '<text x="20" y="60" font-family="DejaVu Sans" font-size="18" fill="#fff">DUPONT MARIE</text><rect x="330" y="45" width="3" height="15" fill="#fff"/>',
+    );
+    const [line] = detectTextCandidates(img).filter((c) => c.textLike);
+    // As if the last two characters had not been found (at most three character heights are added).
+    const first = { ...line!.box, width: line!.box.width - 25 };
+
+    const extended = extendToLineEnd(img, first, line!.charHeight);
+
+    expect(extended.x + extended.width).toBeGreaterThanOrEqual(line!.box.x + line!.box.width - 1);
+    expect(extended.x + extended.width).toBeLessThan(300);
+    expect(extended.x).toBeGreaterThanOrEqual(15);
+  });
+
+  it('finds the rest of a character cut by a blanked box, and nothing beside a box that covers the line', async () => {
+    const img = await drawn(
+      '<text x="20" y="60" font-family="DejaVu Sans" font-size="18" fill="#fff">DUPONT 1961</text>',
+    );
+    const [line] = detectTextCandidates(img).filter((c) => c.textLike);
+    const end = line!.box.x + line!.box.width;
+    const blank = (x1: number) => {
+      const pixels = img.pixels.slice();
+      for (let y = line!.box.y - 6; y < line!.box.y + line!.box.height + 6; y++)
+        for (let x = 0; x < x1; x++) pixels[y * img.width + x] = 0;
+      return {
+        image: { ...img, pixels },
+        box: { x: 0, y: line!.box.y - 6, width: x1, height: line!.box.height + 12 },
+      };
+    };
+
+    const cut = blank(end - 5); // the last "1" is cut in the middle of its width
+    const covered = blank(end + 6);
+
+    expect(leftoverInk(cut.image, cut.box, line!.box, line!.charHeight).length).toBeGreaterThan(0);
+    expect(leftoverInk(covered.image, covered.box, line!.box, line!.charHeight)).toEqual([]);
   });
 
   it('merges overlapping boxes into their union and leaves separate ones alone', () => {

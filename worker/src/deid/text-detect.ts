@@ -381,3 +381,143 @@ export function extendAlongLine(img: GreyImage, box: Box, charHeight: number): B
   }
   return b;
 }
+
+/** Running minimum (erode) or maximum (dilate) over a window of 2r+1, along rows then columns. */
+function squareFilter(src: Float32Array, w: number, h: number, r: number, max: boolean): Float32Array {
+  const pick = max ? Math.max : Math.min;
+  const tmp = new Float32Array(src.length);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let v = src[y * w + x]!;
+      for (let d = Math.max(0, x - r); d <= Math.min(w - 1, x + r); d++) v = pick(v, src[y * w + d]!);
+      tmp[y * w + x] = v;
+    }
+  }
+  const out = new Float32Array(src.length);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let v = tmp[y * w + x]!;
+      for (let d = Math.max(0, y - r); d <= Math.min(h - 1, y + r); d++) v = pick(v, tmp[d * w + x]!);
+      out[y * w + x] = v;
+    }
+  }
+  return out;
+}
+
+/** Grey levels a thin stroke must stand out of its surroundings (top-hat) to be ink. */
+const INK_CONTRAST = 16;
+
+/**
+ * Thin strokes in `box` of `img`, both polarities: a morphological top-hat (the image minus its
+ * opening, and its closing minus the image, by a square wider than a stroke) keeps strokes and
+ * drops edges and flat fields, so a character that sits across the edge of a bright and a dark
+ * area is found whole, where the local-mean masks merge it with the edge.
+ */
+export function inkMask(img: GreyImage, box: Box, charHeight: number): Uint8Array {
+  return Uint8Array.from(topHat(img, box, charHeight), (t) => (t >= INK_CONTRAST ? 1 : 0));
+}
+
+/** The larger of the white and black top-hats in `box` (grey levels a thin stroke stands out). */
+function topHat(img: GreyImage, box: Box, charHeight: number): Float32Array {
+  const r = Math.max(2, Math.round(charHeight * 0.3));
+  const pad = grow(box, r, img.width, img.height);
+  const { width: w, height: h } = pad;
+  const v = new Float32Array(w * h);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) v[y * w + x] = img.pixels[(pad.y + y) * img.width + pad.x + x]!;
+  const opened = squareFilter(squareFilter(v, w, h, r, false), w, h, r, true);
+  const closed = squareFilter(squareFilter(v, w, h, r, true), w, h, r, false);
+  const out = new Float32Array(box.width * box.height);
+  for (let y = 0; y < box.height; y++) {
+    for (let x = 0; x < box.width; x++) {
+      const i = (box.y - pad.y + y) * w + (box.x - pad.x + x);
+      out[y * box.width + x] = Math.max(v[i]! - opened[i]!, closed[i]! - v[i]!);
+    }
+  }
+  return out;
+}
+
+/**
+ * A text line's box extended to the end of its line: from each end, outwards along the line's
+ * rows, over columns holding ink (inkMask) with gaps shorter than a character height, at most
+ * `reach` character heights. What the character-shaped components miss at a line's end (a last
+ * character across the edge of the body, a character joined to a mark) is ink all the same.
+ */
+export function extendToLineEnd(img: GreyImage, box: Box, charHeight: number, reach = 3): Box {
+  const limit = Math.ceil(reach * charHeight);
+  const band = grow(
+    { x: box.x - limit, y: box.y, width: box.width + 2 * limit, height: box.height },
+    0,
+    img.width,
+    img.height,
+  );
+  if (band.width < 2 || band.height < 2) return box;
+  const ink = inkMask(img, band, charHeight);
+  const inked = (x: number): boolean => {
+    const cx = x - band.x;
+    if (cx < 0 || cx >= band.width) return false;
+    for (let y = 0; y < band.height; y++) if (ink[y * band.width + cx] === 1) return true;
+    return false;
+  };
+  const maxGap = Math.max(3, Math.round(charHeight));
+  const walk = (from: number, step: 1 | -1): number => {
+    let last = from;
+    let gap = 0;
+    for (let x = from + step; x >= band.x && x < band.x + band.width; x += step) {
+      if (inked(x)) {
+        last = x;
+        gap = 0;
+      } else if (++gap > maxGap) break;
+    }
+    return last;
+  };
+  const x0 = walk(box.x, -1);
+  const x1 = walk(box.x + box.width - 1, 1);
+  return { x: x0, y: box.y, width: x1 + 1 - x0, height: box.height };
+}
+
+/**
+ * What is left of a text line beside its blanked box (checking a redacted output): in the line's
+ * rows, on each side of `blank`, the ink components (inkMask) that touch the box's edge, three
+ * pixels wide or more, half to one and a half characters high, and of a clear stroke contrast
+ * (twice the ink threshold somewhere): the rest of a character cut by the box. Sides where ink is
+ * common (more than 30 % of four character heights beside the box: speckle, texture) are left to
+ * OCR. Returns the boxes of the pieces found.
+ */
+export function leftoverInk(img: GreyImage, blank: Box, line: Box, charHeight: number): Box[] {
+  const out: Box[] = [];
+  const span = Math.ceil(4 * charHeight);
+  const y0 = Math.max(0, line.y);
+  const y1 = Math.min(img.height, line.y + line.height);
+  const sides = [
+    { x0: blank.x - span, x1: blank.x, edge: blank.x - 1 },
+    { x0: blank.x + blank.width, x1: blank.x + blank.width + span, edge: blank.x + blank.width },
+  ];
+  for (const s of sides) {
+    const x0 = Math.max(0, s.x0);
+    const x1 = Math.min(img.width, s.x1);
+    if (x1 - x0 < 2 || y1 - y0 < 2) continue;
+    const side: Box = { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
+    const hat = topHat(img, side, charHeight);
+    const ink = Uint8Array.from(hat, (t) => (t >= INK_CONTRAST ? 1 : 0));
+    let inked = 0;
+    for (const v of ink) inked += v;
+    if (inked === 0 || inked > 0.3 * ink.length) continue;
+    const peaks = Uint8Array.from(hat, (t) => (t >= 2 * INK_CONTRAST ? 1 : 0));
+    const copy = ink.slice();
+    for (const c of components(copy, side.width, side.height, ink.length)) {
+      const h = c.y1 - c.y0;
+      // Two pixels or fewer: a strip of background left between the box and an edge in the image.
+      if (c.x1 - c.x0 < 3 || h < Math.max(4, 0.5 * charHeight) || h > 1.5 * charHeight) continue;
+      const touches = Math.abs(side.x + c.x0 - s.edge) <= 2 || Math.abs(side.x + c.x1 - 1 - s.edge) <= 2;
+      if (!touches) continue;
+      let strong = false;
+      for (let y = c.y0; y < c.y1 && !strong; y++)
+        for (let x = c.x0; x < c.x1; x++)
+          if (copy[y * side.width + x] === 2 && peaks[y * side.width + x] === 1) strong = true;
+      if (!strong) continue;
+      out.push({ x: side.x + c.x0, y: side.y + c.y0, width: c.x1 - c.x0, height: h });
+    }
+  }
+  return out;
+}

@@ -23,8 +23,10 @@ import {
   type Box,
   detectTextCandidates,
   extendAlongLine,
+  extendToLineEnd,
   type GreyImage,
   grow,
+  leftoverInk,
   mergeBoxes,
   type TextCandidate,
 } from './text-detect.ts';
@@ -157,6 +159,8 @@ export async function scanForText(
   phi: HeaderPhi | undefined,
   limits: ScanLimits = DEFAULT_SCAN_LIMITS,
   mode: 'find' | 'verify' = 'find',
+  /** When verifying: the regions blanked, whose lines are checked for pieces left beside them. */
+  blanked: readonly TextRegion[] = [],
 ): Promise<ScanResult> {
   const started = performance.now();
   let desc: ReturnType<typeof describePixels>;
@@ -178,6 +182,7 @@ export async function scanForText(
   const overBudget = (): boolean => performance.now() - started > limits.timeoutMs;
 
   const found: Found[] = [];
+  const leftovers: TextRegion[] = [];
   for (let f = 0; f < desc.frameCount; f++) {
     let frame: Awaited<ReturnType<typeof renderDisplayFrame>>;
     let raw: Float64Array | undefined;
@@ -198,6 +203,13 @@ export async function scanForText(
     }
     for (const image of views(frame, raw)) {
       for (const candidate of detectTextCandidates(image)) found.push({ candidate, image });
+      // A piece of a blanked line left beside its box (a last character that ran past it) is text
+      // that remains, even alone and unreadable.
+      for (const r of blanked) {
+        for (const box of leftoverInk(image, r.blank, r.box, r.charHeight)) {
+          leftovers.push({ box, blank: box, textLike: true, charHeight: r.charHeight, words: 0, phi: false });
+        }
+      }
     }
     if (overBudget())
       throw new ScanError('BURNED_IN_SCAN_TOO_LARGE', 'the text scan ran over its time budget');
@@ -312,6 +324,8 @@ export async function scanForText(
     // Along the line, over characters of lower contrast, in each view where it was seen.
     let box: Box = { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
     for (const image of new Set(g.map((m) => m.image))) box = extendAlongLine(image, box, charHeight);
+    // To the end of the line: ink (thin strokes) continuing it, e.g. a last character on an edge.
+    for (const image of new Set(g.map((m) => m.image))) box = extendToLineEnd(image, box, charHeight);
     // Half a line above and below; a character's width more at each end, for a first or last
     // character that runs onto anatomy at a contrast too low to be found.
     const margin = Math.max(3, Math.ceil(charHeight * 0.5));
@@ -325,7 +339,7 @@ export async function scanForText(
       phi: phi !== undefined && read !== undefined && phi.matches(read),
     });
   });
-  return { frames: desc.frameCount, regions, ocrCrops: crops.length, ocrMs };
+  return { frames: desc.frameCount, regions: [...regions, ...leftovers], ocrCrops: crops.length, ocrMs };
 }
 
 /**
