@@ -7,10 +7,14 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { type ObjectInfo, type ObjectStore, ObjectStoreError, type PutOptions } from '@medimg/common';
+import { awsClientConfig } from './client-config.ts';
 import { classifyAwsError } from './errors.ts';
 
-/** Standard retry strategy with a bounded budget: transient 5xx, throttling and timeouts are retried. */
-export const S3_CLIENT_DEFAULTS: S3ClientConfig = { maxAttempts: 5, retryMode: 'standard' };
+/**
+ * Standard retry strategy with a bounded budget (transient 5xx, throttling and timeouts are
+ * retried) and the shared HTTP time bounds (client-config.ts).
+ */
+export const S3_CLIENT_DEFAULTS: S3ClientConfig = awsClientConfig();
 
 /**
  * A missing object, not a missing bucket: NoSuchBucket is a deployment error and must not read
@@ -52,7 +56,7 @@ export class S3ObjectStore implements ObjectStore {
   readonly #client: S3Client;
 
   constructor(options: S3ObjectStoreOptions = {}) {
-    this.#client = options.client ?? new S3Client(options.clientConfig ?? S3_CLIENT_DEFAULTS);
+    this.#client = options.client ?? new S3Client({ ...S3_CLIENT_DEFAULTS, ...options.clientConfig });
   }
 
   async get(bucket: string, key: string): Promise<Uint8Array> {

@@ -28,6 +28,8 @@ export const WORKER_ENV = names(
   'MAX_CONCURRENT_FILES',
   'PREVIEW_LINK_TTL_SECONDS',
   'INFERENCE_TIMEOUT_MS',
+  /** Longest silence on a connection to S3, SNS or Secrets Manager before the attempt fails (@medimg/aws). */
+  'AWS_IDLE_TIMEOUT_MS',
   'LOG_LEVEL',
   /** `true` for S3-compatible local servers (the demo, docker compose). */
   'S3_FORCE_PATH_STYLE',

@@ -1,3 +1,4 @@
+import { HTTP_TIMEOUTS } from '@medimg/aws';
 import { CodedError, WORKER_ENV, type WorkerEnvName } from '@medimg/common';
 import { z } from 'zod';
 import { DEID_PROFILES, type DeidOptions, deidOptionsSchema, PROFILE_OPTIONS } from './deid/options.ts';
@@ -67,6 +68,11 @@ const workerEnvShape = {
     .max(7 * 24 * 3600)
     .default(3600),
   INFERENCE_TIMEOUT_MS: z.coerce.number().int().min(1000).max(60_000).default(30_000),
+  /**
+   * The HTTP idle bound of the S3, SNS and Secrets Manager clients (@medimg/aws client-config.ts):
+   * an attempt on a connection silent this long fails with a TimeoutError and is retried.
+   */
+  AWS_IDLE_TIMEOUT_MS: z.coerce.number().int().min(200).max(120_000).default(HTTP_TIMEOUTS.idleMs),
   SAGEMAKER_SERVERLESS: flag.default('false'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   S3_FORCE_PATH_STYLE: flag.default('false'),

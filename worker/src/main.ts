@@ -5,9 +5,12 @@
  */
 
 import { S3Client } from '@aws-sdk/client-s3';
-import { S3_CLIENT_DEFAULTS, S3ObjectStore } from '@medimg/aws';
+import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { awsClientConfig, S3ObjectStore } from '@medimg/aws';
 import { emfSink, JobSpecSchema } from '@medimg/common';
-import { SageMakerInferenceClient } from './adapters/sagemaker-inference.ts';
+import { SageMakerInferenceClient, sagemakerClientConfig } from './adapters/sagemaker-inference.ts';
 import { secretsManagerFetcher } from './adapters/secrets-manager.ts';
 import { SnsNotifier } from './adapters/sns-notifier.ts';
 import { parseS3Uri, readWorkerConfig } from './config.ts';
@@ -40,26 +43,27 @@ async function main(): Promise<number> {
     log.error('fault injected: attempt fails', { attempt: config.JOB_ATTEMPT, errorCode: 'FAULT_INJECTED' });
     return 1;
   }
+  // Every client has the shared retry strategy and HTTP bounds (@medimg/aws client-config.ts): an
+  // endpoint that goes silent fails the attempt after AWS_IDLE_TIMEOUT_MS instead of holding the task.
+  const clientConfig = awsClientConfig({ timeouts: { idleMs: config.AWS_IDLE_TIMEOUT_MS } });
   // Path-style addressing only for local S3-compatible servers (the demo, docker compose).
   const store = new S3ObjectStore({
-    client: new S3Client({
-      ...S3_CLIENT_DEFAULTS,
-      forcePathStyle: config.S3_FORCE_PATH_STYLE === 'true',
-    }),
+    client: new S3Client({ ...clientConfig, forcePathStyle: config.S3_FORCE_PATH_STYLE === 'true' }),
   });
-  const notifier = new SnsNotifier();
+  const notifier = new SnsNotifier({ client: new SNSClient(clientConfig) });
   const { bucket, key } = parseS3Uri(config.JOB_SPEC_URI);
   let jobId = 'unknown';
   try {
     const deidKey = await loadDeidKey(config, {
       production: config.MEDIMG_MODE !== 'local',
-      secretsFetcher: secretsManagerFetcher(),
+      secretsFetcher: secretsManagerFetcher(new SecretsManagerClient(clientConfig)),
     });
     const spec = JobSpecSchema.parse(JSON.parse(Buffer.from(await store.get(bucket, key)).toString('utf8')));
     jobId = spec.jobId;
     const crashAfter = config.MEDIMG_FAULT_EXIT_AFTER_STEP;
     const sagemaker = new SageMakerInferenceClient({
       endpointName: config.SAGEMAKER_ENDPOINT_NAME,
+      client: new SageMakerRuntimeClient(sagemakerClientConfig(config.INFERENCE_TIMEOUT_MS)),
       timeoutMs: config.INFERENCE_TIMEOUT_MS,
       serverless: config.SAGEMAKER_SERVERLESS === 'true',
       onThrottled: () => metrics.emit(inferenceThrottled()),

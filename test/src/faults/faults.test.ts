@@ -1,9 +1,11 @@
 /**
  * Fault injection through the real adapters (the short scenarios of `npm test`; `npm run soak`
  * runs more, at random): S3 500 and 503 SlowDown, SNS throttling, a slow model endpoint, the model
- * endpoint down then back, the trigger's RunTask throttled. After the faults clear and retries or
+ * endpoint down then back, S3, SNS and the model endpoint silent (connection accepted, no answer,
+ * ever), the trigger's RunTask throttled. After the faults clear and retries or
  * re-runs happen, every input is accounted for exactly once and no notification is sent twice.
  */
+import { WORKER_ENV } from '@medimg/common';
 import { afterEach, describe, expect, it } from 'vitest';
 import { account, type FaultStack, is, rerunUnfinished, startFaultStack, uploadStudy } from './scenarios.ts';
 
@@ -122,5 +124,63 @@ describe('faults injected in front of the local services', () => {
     });
     expect(result.processed + result.quarantined).toBe(files.length);
     expect(result.duplicateInstances).toBe(0);
+  });
+
+  it('ends every call to a silent S3, SNS or model endpoint: the task fails with a reason instead of hanging, and re-runs after the silence account for every input once with one notification', {
+    timeout: 400_000,
+  }, async () => {
+    // Short bounds keep the test short; production has 10 s idle (AWS_IDLE_TIMEOUT_MS) and 30 s per inference.
+    stack = await startFaultStack({
+      workerEnvironment: {
+        [WORKER_ENV.AWS_IDLE_TIMEOUT_MS]: '1000',
+        [WORKER_ENV.INFERENCE_TIMEOUT_MS]: '2000',
+      },
+    });
+    const { pipeline } = stack;
+    const ops = () => pipeline.mail.filter((m) => m.topicArn === pipeline.servers.opsTopicArn);
+
+    // 1. S3 silent for everything: the job spec cannot be read; the task gives up and says why.
+    stack.s3.rules = [{ name: 's3 silent', match: is.any, fault: { kind: 'silent' } }];
+    const files = await uploadStudy(stack);
+    await pipeline.settle();
+    expect(pipeline.runner.tasks.map((t) => t.exitCode)).toEqual([1]);
+    expect(stack.s3.counts.faults['s3 silent']).toBe(5); // the standard strategy's 5 attempts
+    expect(ops().map((m) => [m.subject, JSON.parse(m.body).errorCode])).toEqual([
+      ['[medimg ops] job aborted', 'STORE_UNAVAILABLE'],
+    ]);
+
+    // 2. Re-run: short S3 and model silences are ridden out by retries; SNS stays silent, so the
+    // notify step fails with its code and the job ends failed (files kept, no email).
+    stack.s3.rules = [{ name: 's3 silent GET', match: is.s3Get, times: 2, fault: { kind: 'silent' } }];
+    stack.model.rules = [{ name: 'model silent', match: is.invoke, times: 1, fault: { kind: 'silent' } }];
+    stack.aws.rules = [{ name: 'sns silent', match: is.snsPublish, fault: { kind: 'silent' } }];
+    expect(await rerunUnfinished(stack)).toBe(1);
+    const [, second] = pipeline.runner.tasks;
+    expect(second?.exitCode).toBe(1);
+    const during = await pipeline.jobStatus(second!.jobId);
+    expect(stack.s3.counts.faults['s3 silent GET']).toBe(2);
+    expect(stack.model.counts.faults['model silent']).toBe(1);
+    expect(stack.aws.counts.faults['sns silent']).toBeGreaterThanOrEqual(5);
+    expect(during.state).toBe('failed');
+    expect(during.counts).toMatchObject({ processed: files.length, failed: 0 });
+    expect(during.steps.notify).toMatchObject({ state: 'failed', errorCode: 'NOTIFY_FAILED' });
+    expect(during.inference.state).not.toBe('failed');
+
+    // 3. The silence clears; a re-run finishes the job: every input once, one notification.
+    stack.aws.rules = [];
+    expect(await rerunUnfinished(stack)).toBe(1);
+    const after = await account(stack);
+    expect(after).toMatchObject({
+      jobs: 1,
+      tasks: 3,
+      inputs: files.length,
+      processed: files.length,
+      failed: 0,
+      instances: files.length,
+      duplicateInstances: 0,
+      findingsMails: 1,
+      duplicateMails: 0,
+      states: ['succeeded'],
+    });
   });
 });

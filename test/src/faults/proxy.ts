@@ -2,7 +2,8 @@
  * A fault-injecting HTTP proxy for the local stack: it sits between the production AWS SDK clients
  * (through their endpoint overrides) and s3rver, fauxqs or the model server, and answers some
  * requests itself the way a failing AWS service does: S3 500 InternalError and 503 SlowDown, SNS
- * throttling, a slow or silent endpoint (timeouts), a connection reset (the endpoint down). Which
+ * throttling, a slow endpoint, a silent one (it accepts the connection, reads the request and never
+ * answers: only the client's own time bounds end the call), a connection reset (the endpoint down). Which
  * requests fail is decided by rules, in order; every request and every fault is counted.
  */
 import http from 'node:http';
@@ -19,7 +20,9 @@ export type Fault =
   /** The socket is destroyed before any answer (connection reset: the endpoint is down). */
   | { readonly kind: 'reset' }
   /** The answer is held back this long before being forwarded (slow endpoint; a timeout when long). */
-  | { readonly kind: 'delay'; readonly ms: number };
+  | { readonly kind: 'delay'; readonly ms: number }
+  /** No answer at all, ever; the connection stays open until the client closes it (a silent endpoint). */
+  | { readonly kind: 'silent' };
 
 export interface RequestInfo {
   readonly method: string;
@@ -37,6 +40,8 @@ export interface FaultRule {
   times?: number;
   /** Fail one matching request in this many (1: every one); the n-th, 2n-th ... fail. */
   readonly every?: number;
+  /** Asked for each matching request (after `every`): false lets it through. The soak's dice. */
+  readonly when?: () => boolean;
 }
 
 export interface FaultProxy {
@@ -96,6 +101,7 @@ export async function startFaultProxy(target: string, rules: FaultRule[] = []): 
         const n = (seen.get(rule) ?? 0) + 1;
         seen.set(rule, n);
         if (n % (rule.every ?? 1) !== 0) continue;
+        if (rule.when && !rule.when()) continue;
         if (rule.times !== undefined) rule.times -= 1;
         state.counts.faults[rule.name] = (state.counts.faults[rule.name] ?? 0) + 1;
         fault = rule.fault;
@@ -120,6 +126,7 @@ export async function startFaultProxy(target: string, rules: FaultRule[] = []): 
       };
       if (!fault) return forward();
       if (fault.kind === 'reset') return void req.socket.destroy();
+      if (fault.kind === 'silent') return;
       if (fault.kind === 'delay') {
         const timer = setTimeout(forward, fault.ms);
         res.on('close', () => clearTimeout(timer));

@@ -7,6 +7,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { processedKeys } from '@medimg/common';
+import type { DispatcherConfig } from '@medimg/trigger-lambda/dispatch/core.ts';
 import type { JobStatus } from '@medimg/worker/pipeline/status.ts';
 import { type LocalPipeline, startLocalPipeline } from '../local/pipeline.ts';
 import { REPO_ROOT } from '../local/task-runner.ts';
@@ -36,12 +38,20 @@ export interface FaultStack {
 
 /** A local pipeline whose worker reaches S3, SNS and the model only through fault proxies. */
 export async function startFaultStack(
-  options: { visibilityTimeoutSeconds?: number } = {},
+  options: {
+    visibilityTimeoutSeconds?: number;
+    /** Worker settings over the local pipeline's (e.g. shorter time bounds). */
+    workerEnvironment?: Readonly<Record<string, string>>;
+    /** Jobs through the dispatcher (task cap, retries), as in AWS. */
+    dispatch?: DispatcherConfig;
+  } = {},
 ): Promise<FaultStack> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'medimg-faults-'));
   const pipeline = await startLocalPipeline({
     dataDir,
     visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
+    ...(options.workerEnvironment ? { workerEnvironment: options.workerEnvironment } : {}),
+    ...(options.dispatch ? { dispatch: options.dispatch } : {}),
   });
   const s3 = await startFaultProxy(pipeline.servers.s3Url);
   const aws = await startFaultProxy(pipeline.servers.awsUrl);
@@ -72,10 +82,18 @@ export interface Account {
   readonly processed: number;
   readonly quarantined: number;
   readonly failed: number;
-  /** Instance objects in the processed bucket, and how many keys appear more than once. */
+  /** Quarantined inputs per reason code. */
+  readonly quarantineReasons: Record<string, number>;
+  /**
+   * Instance objects in the processed bucket; those no processed input's record names (a second
+   * output for an input); processed inputs whose instance is not there.
+   */
   readonly instances: number;
   readonly duplicateInstances: number;
+  readonly missingInstances: number;
   readonly findingsMails: number;
+  /** Findings emails beyond the first for the same study and label (the worker's dedup key). */
+  readonly duplicateMails: number;
   readonly published: number;
   readonly states: string[];
 }
@@ -85,10 +103,30 @@ export async function account(stack: FaultStack): Promise<Account> {
   const { pipeline } = stack;
   const jobIds = [...new Set(pipeline.runner.tasks.map((t) => t.jobId))];
   const records: JobStatus[] = await Promise.all(jobIds.map((id) => pipeline.jobStatus(id)));
-  const instances = (await pipeline.listKeys(pipeline.servers.names.processedBucket, 'studies/')).filter(
-    (k) => k.endsWith('.dcm'),
+  // Counted on s3rver's disk: its ListObjectsV2 answers InternalError past a thousand keys.
+  const bucketDir = path.join(pipeline.dirs.s3, pipeline.servers.names.processedBucket);
+  const suffix = '._S3rver_object';
+  const instances = (await listFiles(path.join(bucketDir, 'studies')).catch(() => []))
+    .filter((f) => f.endsWith(`.dcm${suffix}`))
+    .map((f) => path.relative(bucketDir, f).split(path.sep).join('/').slice(0, -suffix.length));
+  const stored = new Set(instances);
+  // Each processed input's instance, by the keys its job record names.
+  const expected = new Set(
+    records.flatMap((r) =>
+      r.files.flatMap((f) =>
+        f.status === 'processed' && f.study && f.series && f.sop
+          ? [processedKeys.instance(f.study, f.series, f.sop)]
+          : [],
+      ),
+    ),
   );
   const sum = (f: (r: JobStatus) => number) => records.reduce((n, r) => n + f(r), 0);
+  const quarantineReasons: Record<string, number> = {};
+  for (const f of records.flatMap((r) => r.files))
+    if (f.status === 'quarantined')
+      quarantineReasons[f.reason ?? 'none'] = (quarantineReasons[f.reason ?? 'none'] ?? 0) + 1;
+  const findings = pipeline.mail.filter((m) => m.topicArn === pipeline.servers.findingsTopicArn);
+  const dedupKeys = findings.map((m) => m.attributes.dedupKey ?? m.messageId);
   return {
     jobs: jobIds.length,
     tasks: pipeline.runner.tasks.length,
@@ -96,9 +134,12 @@ export async function account(stack: FaultStack): Promise<Account> {
     processed: sum((r) => r.counts.processed),
     quarantined: sum((r) => r.counts.quarantined),
     failed: sum((r) => r.counts.failed),
+    quarantineReasons,
     instances: instances.length,
-    duplicateInstances: instances.length - new Set(instances).size,
-    findingsMails: pipeline.mail.filter((m) => m.topicArn === pipeline.servers.findingsTopicArn).length,
+    duplicateInstances: instances.filter((k) => !expected.has(k)).length,
+    missingInstances: [...expected].filter((k) => !stored.has(k)).length,
+    findingsMails: findings.length,
+    duplicateMails: dedupKeys.length - new Set(dedupKeys).size,
     published: sum((r) => r.notifications.published),
     states: records.map((r) => r.state),
   };

@@ -8,6 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { awsClientConfig } from '@medimg/aws';
 import { startS3rver } from '@medimg/aws/testing';
 import { startModelServer } from '@medimg/models/server.ts';
 import { startFauxqs } from 'fauxqs';
@@ -115,7 +116,8 @@ export async function startLocalServers(options: StartOptions): Promise<LocalSer
   if ('ready' in model) await model.ready;
   else await waitForPing(model.url, 120_000);
 
-  const common = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
+  // The stand-in Lambdas' clients, made as in AWS (retries and time bounds of @medimg/aws).
+  const common = { ...awsClientConfig(), region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
   const s3 = new S3Client({ ...common, endpoint: s3Url, forcePathStyle: true });
   const sqs = new SQSClient({ ...common, endpoint: awsUrl });
   const sns = new SNSClient({ ...common, endpoint: awsUrl });

@@ -4,6 +4,7 @@
  * end-to-end tests upload through it, with `medimg upload` or the same client in-process.
  */
 import { S3Client } from '@aws-sdk/client-s3';
+import { awsClientConfig } from '@medimg/aws';
 import {
   createAuditLogger,
   createUploadApi,
@@ -32,6 +33,8 @@ export interface PipelineUploadApiOptions {
 
 export async function startPipelineUploadApi(options: PipelineUploadApiOptions): Promise<LocalUploadApi> {
   const client = new S3Client({
+    // As the Lambda makes it (S3UploadStore): the SDK's 3 attempts and the shared time bounds.
+    ...awsClientConfig({ maxAttempts: 3 }),
     region: LOCAL_REGION,
     credentials: LOCAL_CREDENTIALS,
     endpoint: options.s3Url,

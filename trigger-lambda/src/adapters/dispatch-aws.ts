@@ -1,6 +1,7 @@
 /** The dispatcher's AWS adapters: ledger on S3, dispatch queue on SQS, operations on SNS. */
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { awsClientConfig } from '@medimg/aws';
 import { type ObjectStore, rawKeys } from '@medimg/common';
 import {
   type DeadLetterRecord,
@@ -48,7 +49,7 @@ export class SqsDispatchQueue implements DispatchQueue {
     private readonly queueUrl: string,
     options: { readonly client?: SQSClient } = {},
   ) {
-    this.#client = options.client ?? new SQSClient({});
+    this.#client = options.client ?? new SQSClient(awsClientConfig());
   }
 
   async send(message: DispatchMessage, delaySeconds: number): Promise<void> {
@@ -68,7 +69,7 @@ export class SnsOpsNotifier implements OpsNotifier {
     private readonly topicArn: string,
     options: { readonly client?: SNSClient } = {},
   ) {
-    this.#client = options.client ?? new SNSClient({ maxAttempts: 5 });
+    this.#client = options.client ?? new SNSClient(awsClientConfig());
   }
 
   async publish(subject: string, message: string): Promise<void> {

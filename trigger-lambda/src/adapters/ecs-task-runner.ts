@@ -6,7 +6,7 @@ import {
   RunTaskCommand,
   StopTaskCommand,
 } from '@aws-sdk/client-ecs';
-import { classifyAwsError } from '@medimg/aws';
+import { awsClientConfig, classifyAwsError } from '@medimg/aws';
 import { JOB_ATTEMPT_ENV, JOB_SPEC_ENV } from '@medimg/common';
 import type { EcsTaskConfig } from '../config.ts';
 import { TaskLaunchError, type TaskLaunchErrorCode } from '../errors.ts';
@@ -63,7 +63,10 @@ export class EcsTaskRunner implements TaskRunner {
 
   constructor(config: EcsTaskConfig, options: EcsTaskRunnerOptions = {}) {
     this.#config = config;
-    this.#client = options.client ?? new ECSClient(options.clientConfig ?? {});
+    // The SDK's default 3 attempts per call (this runner retries the call itself too) and the
+    // shared HTTP bounds (@medimg/aws), so that a silent ECS endpoint cannot hold the Lambda.
+    this.#client =
+      options.client ?? new ECSClient({ ...awsClientConfig({ maxAttempts: 3 }), ...options.clientConfig });
     this.#maxAttempts = Math.max(1, options.maxAttempts ?? 5);
     this.#baseDelayMs = options.baseDelayMs ?? 250;
     this.#maxDelayMs = options.maxDelayMs ?? 4000;

@@ -19,7 +19,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { S3ObjectStore } from '@medimg/aws';
+import { awsClientConfig, S3ObjectStore } from '@medimg/aws';
 import type { PresignedRequest } from '../contract.ts';
 import { ApiError } from '../errors.ts';
 import type { PresignInput, StoredObject, UploadStore } from '../ports.ts';
@@ -46,6 +46,8 @@ export class S3UploadStore implements UploadStore {
     this.#client =
       options.client ??
       new S3Client({
+        // The SDK's default 3 attempts (API Gateway stops waiting at 29 s) with the shared HTTP bounds.
+        ...awsClientConfig({ maxAttempts: 3 }),
         requestChecksumCalculation: 'WHEN_REQUIRED',
         responseChecksumValidation: 'WHEN_REQUIRED',
         ...options.clientConfig,

@@ -1,5 +1,5 @@
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import { classifyAwsError } from '@medimg/aws';
+import { awsClientConfig, classifyAwsError } from '@medimg/aws';
 import {
   INFERENCE_CONTENT_TYPE,
   type InferenceInstance,
@@ -31,6 +31,18 @@ export interface SageMakerInferenceOptions {
   /** Called on each throttled attempt (the endpoint's capacity is below demand): a metric. */
   readonly onThrottled?: () => void;
 }
+
+/**
+ * The runtime client's settings: one attempt per send (the retries are this adapter's, with its
+ * error mapping) and the shared HTTP bounds (@medimg/aws), except that a model may think in
+ * silence for the whole attempt: the socket's idle bound is the attempt's timeout, which the
+ * adapter also enforces itself with an abort signal.
+ */
+export function sagemakerClientConfig(timeoutMs = DEFAULT_TIMEOUT_MS) {
+  return awsClientConfig({ maxAttempts: 1, timeouts: { idleMs: timeoutMs, requestMs: timeoutMs } });
+}
+
+const DEFAULT_TIMEOUT_MS = 60_000;
 
 const ENVELOPE_BYTES = Buffer.byteLength('{"instances":[]}');
 
@@ -82,9 +94,9 @@ export class SageMakerInferenceClient implements InferenceClient {
   constructor(options: SageMakerInferenceOptions) {
     if (!options.endpointName) throw new TypeError('endpointName is required');
     this.endpointName = options.endpointName;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     // Retries are ours (with the error mapping below), so the default client makes one attempt per send.
-    this.client = options.client ?? new SageMakerRuntimeClient({ maxAttempts: 1 });
-    this.timeoutMs = options.timeoutMs ?? 60_000;
+    this.client = options.client ?? new SageMakerRuntimeClient(sagemakerClientConfig(this.timeoutMs));
     this.maxAttempts = Math.max(1, Math.floor(options.maxAttempts ?? 4));
     this.payloadLimitBytes =
       options.payloadLimitBytes ?? (options.serverless ? PAYLOAD_LIMIT_SERVERLESS : PAYLOAD_LIMIT_REALTIME);

@@ -1,12 +1,16 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { awsClientConfig } from '@medimg/aws';
 import { type Notifier, NotifyError, type PublishInput } from '../ports/notifier.port.ts';
 
-/** SNS behind the Notifier port; the SDK's standard retry strategy covers throttling and 5xx. */
+/**
+ * SNS behind the Notifier port; the SDK's standard retry strategy covers throttling, 5xx and
+ * timeouts (the shared HTTP bounds of @medimg/aws).
+ */
 export class SnsNotifier implements Notifier {
   private readonly client: SNSClient;
 
   constructor(options: { client?: SNSClient } = {}) {
-    this.client = options.client ?? new SNSClient({ maxAttempts: 5, retryMode: 'standard' });
+    this.client = options.client ?? new SNSClient(awsClientConfig());
   }
 
   async publish(input: PublishInput): Promise<string> {

@@ -18,13 +18,15 @@ export async function openInference(options: {
 }): Promise<ClosableInference> {
   if (options.endpoint) {
     const { SageMakerRuntimeClient } = await import('@aws-sdk/client-sagemaker-runtime');
-    const { SageMakerInferenceClient } = await import('../adapters/sagemaker-inference.ts');
+    const { SageMakerInferenceClient, sagemakerClientConfig } = await import(
+      '../adapters/sagemaker-inference.ts'
+    );
     const client = new SageMakerRuntimeClient({
+      ...sagemakerClientConfig(),
       endpoint: options.endpoint,
       region: options.io.env.AWS_REGION ?? 'us-east-1',
       // A local model server checks no signature; these are never sent to AWS.
       credentials: { accessKeyId: 'medimg-local', secretAccessKey: 'medimg-local' },
-      maxAttempts: 1,
     });
     return Object.assign(
       new SageMakerInferenceClient({ endpointName: 'medimg-local', client, maxAttempts: 2 }),

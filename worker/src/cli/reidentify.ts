@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { S3_CLIENT_DEFAULTS, S3ObjectStore } from '@medimg/aws';
+import { awsClientConfig, S3_CLIENT_DEFAULTS, S3ObjectStore } from '@medimg/aws';
 import { linkageKeys, type ObjectStore, studyOfLinkageKey } from '@medimg/common';
 import { FsObjectStore } from '../adapters/fs-object-store.ts';
 import { UsageError } from './command.ts';
@@ -74,7 +74,7 @@ export interface ReidentificationAudit {
 
 async function defaultWhoAmI(mode: 'local' | 's3'): Promise<string> {
   if (mode === 'local') return `local:${os.userInfo().username}@${os.hostname()}`;
-  const out = await new STSClient({}).send(new GetCallerIdentityCommand({}));
+  const out = await new STSClient(awsClientConfig()).send(new GetCallerIdentityCommand({}));
   return out.Arn ?? 'unknown';
 }
 
