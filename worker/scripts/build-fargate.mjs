@@ -62,6 +62,12 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     entryPoints: [path.join(root, 'src/imaging/render-thread.ts')],
     outfile: path.join(outdir, 'render-thread.mjs'),
   });
+  // The local ECS agent of docker-compose.yml (node builtins only), beside main.mjs which it starts.
+  await build({
+    ...common,
+    entryPoints: [path.join(root, 'src/local/ecs-agent.ts')],
+    outfile: path.join(outdir, 'ecs-agent.mjs'),
+  });
   // The bundle must not import a package left out of both the bundle and RUNTIME_EXTERNAL.
   const imports = new Set(
     Object.values(main.metafile.outputs).flatMap((o) =>
