@@ -79,8 +79,14 @@ describe('the repository layout', () => {
       const final = all.at(-1)!;
       const sources = all.find((s) => / AS sources$/.test(s[0] ?? ''))!;
 
+      const build = all.find((s) => / AS build$/.test(s[0] ?? ''))!;
+
       expect(final.filter((l) => l.startsWith('COPY')).every((l) => l.startsWith('COPY --from='))).toBe(true);
-      expect(final).toContain('COPY --from=sources /app/ ./');
+      // The image holds the bundle and the external node_modules made in the build stage, which
+      // bundles the stripped sources; it runs plain JavaScript (no tsx).
+      expect(final).toContain('COPY --from=build /out/ ./');
+      expect(build).toContain('COPY --from=sources /app/ ./');
+      expect(final.join('\n')).not.toMatch(/tsx|\.ts"/);
       expect(sources.join('\n')).toContain("-name testing -o -name testing.ts -o -name '*.test.ts'");
       expect(sources.join('\n')).toContain("test -z \"$(find /app -name 'testing*' -o -name '*.test.ts')\"");
     });

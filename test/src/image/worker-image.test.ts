@@ -6,6 +6,7 @@
  * Needs a container engine: docker with a running daemon, or podman (on this project's machines:
  * `eval "$(../shared/containers/podman-setup.sh)"` first). Without one the test is skipped, and
  * says why on stderr. Building the image takes a few minutes the first time (npm ci inside).
+ * It also starts the image's entry (bundled plain JavaScript, issue 18) with no configuration.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -82,4 +83,23 @@ describe.skipIf(!engine)('the worker image', () => {
     ]);
     expect(out.trim().split('\n')).toEqual(['node', 'node:750', 'probe', 'root-read-only']);
   });
+
+  it('starts its bundled entry without tsx and exits 78 naming the missing variables', () => {
+    const config = JSON.parse(run(['image', 'inspect', IMAGE, '--format', '{{json .Config}}']));
+    expect(config.Entrypoint).toEqual(['node', 'main.mjs']);
+    const result = spawnSync(
+      engine as string,
+      ['run', '--rm', '--read-only', '-v', `${VOLUME}:/tmp`, IMAGE],
+      {
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+    );
+    expect(result.status).toBe(78);
+    expect(result.stdout + result.stderr).toContain('JOB_SPEC_URI');
+    expect(result.stdout + result.stderr).toContain('CONFIG_INVALID');
+    const tsx = run(['run', '--rm', '--entrypoint', 'sh', IMAGE, '-c', 'ls /app/node_modules; ls /app']);
+    expect(tsx.split('\n')).not.toContain('tsx');
+    expect(tsx.split('\n')).toContain('sharp');
+  }, 180_000);
 });

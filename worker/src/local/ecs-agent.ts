@@ -1,8 +1,9 @@
 /**
  * A local stand-in for ECS starting tasks from the worker's image (docker compose only): an HTTP
  * agent inside the worker's production image that, for each RunTask, starts the image's own entry
- * (`worker/src/main.ts`, what ENTRYPOINT runs on Fargate) as a child process with the task's
- * environment and the job spec location, and reports its log lines and exit code.
+ * (main.mjs beside the bundled agent, what ENTRYPOINT runs on Fargate; `worker/src/main.ts` under
+ * tsx when the agent runs from the sources) as a child process with the task's environment and the
+ * job spec location, and reports its log lines and exit code.
  *
  *   POST /tasks  {"jobId", "jobSpecUri", "environment": {...}}  -> {"taskId"}
  *   GET  /tasks/<taskId>?from=<line>                             -> {"exitCode"?, "lines": [...]}
@@ -10,11 +11,17 @@
  * It listens on MEDIMG_AGENT_PORT (default 9000). Not part of the AWS deployment.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../main.ts');
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+/** In the image: ecs-agent.mjs and main.mjs side by side (worker/scripts/build-fargate.mjs). */
+const BUNDLED_MAIN = path.join(HERE, 'main.mjs');
+const ENTRY = existsSync(BUNDLED_MAIN)
+  ? [BUNDLED_MAIN]
+  : ['--import', 'tsx', path.resolve(HERE, '../main.ts')];
 
 interface Task {
   readonly child: ChildProcess;
@@ -50,12 +57,13 @@ function start(body: { jobId?: unknown; jobSpecUri?: unknown; environment?: unkn
   const environment = (body.environment ?? {}) as Record<string, string>;
   counter += 1;
   const taskId = `${body.jobId}-${counter}`;
-  // The image's own entry, as Fargate starts it (ENTRYPOINT node --import tsx worker/src/main.ts).
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+  // The image's own entry, as Fargate starts it (ENTRYPOINT node main.mjs).
+  const child = spawn(process.execPath, ENTRY, {
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '',
       NODE_ENV: process.env.NODE_ENV ?? 'production',
+      MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
       TSX_DISABLE_CACHE: '1',
       ...environment,
       JOB_SPEC_URI: body.jobSpecUri,
