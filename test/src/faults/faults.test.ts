@@ -20,17 +20,22 @@ describe('faults injected in front of the local services', () => {
     timeout: 300_000,
   }, async () => {
     stack = await startFaultStack();
+    // Dense, but within what the SDK's standard retry strategy lets one client ride out: its retry
+    // quota (500 tokens; 14 per 5xx retry and 5 per throttling retry, 1 back per success) is a
+    // circuit breaker. With one 500 in every seven PUTs plus a SlowDown in every five requests, about
+    // one run in three ended with one file failed (its store error: not lost, but not this scenario);
+    // draining that quota is the likely cause (not proven: the failure did not repeat on demand).
     stack.s3.rules = [
       {
         name: 's3 503 SlowDown',
         match: is.any,
-        every: 5,
+        every: 6,
         fault: { kind: 'status', status: 503, code: 'SlowDown' },
       },
       {
         name: 's3 500',
         match: is.s3Put,
-        every: 7,
+        every: 13,
         fault: { kind: 'status', status: 500, code: 'InternalError' },
       },
     ];
