@@ -5,12 +5,11 @@
  */
 
 import { S3Client } from '@aws-sdk/client-s3';
-import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { awsClientConfig, S3ObjectStore } from '@medimg/aws';
 import { emfSink, JobSpecSchema } from '@medimg/common';
-import { SageMakerInferenceClient, sagemakerClientConfig } from './adapters/sagemaker-inference.ts';
+import { SageMakerInferenceClient } from './adapters/sagemaker-inference.ts';
 import { secretsManagerFetcher } from './adapters/secrets-manager.ts';
 import { SnsNotifier } from './adapters/sns-notifier.ts';
 import { parseS3Uri, readWorkerConfig } from './config.ts';
@@ -63,7 +62,6 @@ async function main(): Promise<number> {
     const crashAfter = config.MEDIMG_FAULT_EXIT_AFTER_STEP;
     const sagemaker = new SageMakerInferenceClient({
       endpointName: config.SAGEMAKER_ENDPOINT_NAME,
-      client: new SageMakerRuntimeClient(sagemakerClientConfig(config.INFERENCE_TIMEOUT_MS)),
       timeoutMs: config.INFERENCE_TIMEOUT_MS,
       serverless: config.SAGEMAKER_SERVERLESS === 'true',
       onThrottled: () => metrics.emit(inferenceThrottled()),

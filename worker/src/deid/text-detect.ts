@@ -382,26 +382,34 @@ export function extendAlongLine(img: GreyImage, box: Box, charHeight: number): B
   return b;
 }
 
-/** Running minimum (erode) or maximum (dilate) over a window of 2r+1, along rows then columns. */
-function squareFilter(src: Float32Array, w: number, h: number, r: number, max: boolean): Float32Array {
-  const pick = max ? Math.max : Math.min;
-  const tmp = new Float32Array(src.length);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      let v = src[y * w + x]!;
-      for (let d = Math.max(0, x - r); d <= Math.min(w - 1, x + r); d++) v = pick(v, src[y * w + d]!);
-      tmp[y * w + x] = v;
-    }
-  }
+/** Running minimum (erode) or maximum (dilate) over 2r+1 samples along one axis. */
+function linePass(
+  src: Float32Array,
+  w: number,
+  h: number,
+  r: number,
+  pick: (a: number, b: number) => number,
+  vertical: boolean,
+): Float32Array {
   const out = new Float32Array(src.length);
+  const [len, step] = vertical ? [h, w] : [w, 1];
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
-      let v = tmp[y * w + x]!;
-      for (let d = Math.max(0, y - r); d <= Math.min(h - 1, y + r); d++) v = pick(v, tmp[d * w + x]!);
-      out[y * w + x] = v;
+      const i = y * w + x;
+      const at = vertical ? y : x;
+      let v = src[i]!;
+      for (let d = Math.max(0, at - r); d <= Math.min(len - 1, at + r); d++)
+        v = pick(v, src[i + (d - at) * step]!);
+      out[i] = v;
     }
   }
   return out;
+}
+
+/** Running minimum (erode) or maximum (dilate) over a square of 2r+1, along rows then columns. */
+function squareFilter(src: Float32Array, w: number, h: number, r: number, max: boolean): Float32Array {
+  const pick = max ? Math.max : Math.min;
+  return linePass(linePass(src, w, h, r, pick, false), w, h, r, pick, true);
 }
 
 /** Grey levels a thin stroke must stand out of its surroundings (top-hat) to be ink. */
