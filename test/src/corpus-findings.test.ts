@@ -16,6 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { processedKeys } from '@medimg/common';
+import { CORPUS_DIR, CORPUS_PRESENT } from '@medimg/common/testing/corpus.ts';
 import { ARTIFACTS_DIR, type ModelServer, startModelServer } from '@medimg/models';
 import { FsObjectStore } from '@medimg/worker/adapters/fs-object-store.ts';
 import { SageMakerInferenceClient } from '@medimg/worker/adapters/sagemaker-inference.ts';
@@ -26,7 +27,8 @@ import type { PublishInput } from '@medimg/worker/ports/notifier.port.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const CORPUS = path.resolve(REPO, '../shared/dicom-corpus');
+// The corpus setting every corpus test uses (MEDIMG_CORPUS, by default ../shared/dicom-corpus).
+const CORPUS = CORPUS_DIR;
 const split = JSON.parse(readFileSync(path.join(REPO, 'models/training/corpus-split.json'), 'utf8')) as {
   groups: { name: string; split: string; files: string[] }[];
 };
@@ -153,7 +155,7 @@ afterAll(async () => {
   if (root) await rm(root, { recursive: true, force: true });
 });
 
-describe('the reference model on the public corpus, through the whole worker', () => {
+describe.skipIf(!CORPUS_PRESENT)('the reference model on the public corpus, through the whole worker', () => {
   it('sends exactly the in-scope files to the model (7: six CTImage encodings and CT1_UNC), nothing else', () => {
     const sent = rows.filter((r) => r.sentToModel > 0).map((r) => r.file);
     const expected = rows.filter((r) => inScope(r.file)).map((r) => r.file);
