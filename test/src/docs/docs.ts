@@ -30,6 +30,7 @@ export const BILINGUAL_DOCUMENTS = [
   { en: 'models/MODEL_CARD.md', fr: 'docs/fr/model-card.md' },
   { en: 'models/REPLACING.md', fr: 'docs/fr/replacing-the-model.md' },
   { en: 'docs/burned-in-text.md', fr: 'docs/fr/burned-in-text.md' },
+  { en: 'docs/performance.md', fr: 'docs/fr/performance.md' },
 ] as const;
 
 /** The four diagrams of the architecture, in the order they appear. */
