@@ -30,6 +30,16 @@ export const BILINGUAL_DOCUMENTS = [
   { en: 'models/MODEL_CARD.md', fr: 'docs/fr/model-card.md' },
   { en: 'models/REPLACING.md', fr: 'docs/fr/replacing-the-model.md' },
   { en: 'docs/burned-in-text.md', fr: 'docs/fr/burned-in-text.md' },
+  { en: 'docs/decisions/README.md', fr: 'docs/fr/decisions/README.md' },
+  { en: 'docs/decisions/000-design-baseline.md', fr: 'docs/fr/decisions/000-design-baseline.md' },
+  { en: 'docs/decisions/001-common-workspace-and-tsx.md', fr: 'docs/fr/decisions/001-common-workspace-and-tsx.md' },
+  { en: 'docs/decisions/002-quarantine-and-notification-dedup.md', fr: 'docs/fr/decisions/002-quarantine-and-notification-dedup.md' },
+  { en: 'docs/decisions/003-jpeg-12-bit-decoder.md', fr: 'docs/fr/decisions/003-jpeg-12-bit-decoder.md' },
+  { en: 'docs/decisions/010-aws-adapter-workspace.md', fr: 'docs/fr/decisions/010-aws-adapter-workspace.md' },
+  { en: 'docs/decisions/010-contracts-and-config.md', fr: 'docs/fr/decisions/010-contracts-and-config.md' },
+  { en: 'docs/decisions/010-dicom-library-workspace.md', fr: 'docs/fr/decisions/010-dicom-library-workspace.md' },
+  { en: 'docs/decisions/010-dockerfile-manifests-stage.md', fr: 'docs/fr/decisions/010-dockerfile-manifests-stage.md' },
+  { en: 'docs/decisions/011-safe-by-default-deidentification.md', fr: 'docs/fr/decisions/011-safe-by-default-deidentification.md' },
 ] as const;
 
 /** The four diagrams of the architecture, in the order they appear. */
