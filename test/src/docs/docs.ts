@@ -13,6 +13,23 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
+/**
+ * Decision records with a French version: `docs/fr/decisions/` holds each under its English file name
+ * (`docs/decisions/`).
+ */
+export const TRANSLATED_DECISION_RECORDS = [
+  'README.md',
+  '000-design-baseline.md',
+  '001-common-workspace-and-tsx.md',
+  '002-quarantine-and-notification-dedup.md',
+  '003-jpeg-12-bit-decoder.md',
+  '010-aws-adapter-workspace.md',
+  '010-contracts-and-config.md',
+  '010-dicom-library-workspace.md',
+  '010-dockerfile-manifests-stage.md',
+  '011-safe-by-default-deidentification.md',
+] as const;
+
 /** Every document that exists in English and in French (paths relative to the repository root). */
 export const BILINGUAL_DOCUMENTS = [
   { en: 'docs/architecture.md', fr: 'docs/fr/architecture.md' },
@@ -31,6 +48,10 @@ export const BILINGUAL_DOCUMENTS = [
   { en: 'models/REPLACING.md', fr: 'docs/fr/replacing-the-model.md' },
   { en: 'docs/burned-in-text.md', fr: 'docs/fr/burned-in-text.md' },
   { en: 'docs/performance.md', fr: 'docs/fr/performance.md' },
+  ...TRANSLATED_DECISION_RECORDS.map((name) => ({
+    en: `docs/decisions/${name}`,
+    fr: `docs/fr/decisions/${name}`,
+  })),
 ] as const;
 
 /** The four diagrams of the architecture, in the order they appear. */
