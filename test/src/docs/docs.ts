@@ -35,6 +35,11 @@ export const BILINGUAL_DOCUMENTS = [
     en: 'docs/decisions/014-job-dispatch-and-retries.md',
     fr: 'docs/fr/decisions/014-job-dispatch-and-retries.md',
   },
+  { en: 'docs/decisions/015-local-cli-report.md', fr: 'docs/fr/decisions/015-local-cli-report.md' },
+  {
+    en: 'docs/decisions/016-documentation-and-diagrams.md',
+    fr: 'docs/fr/decisions/016-documentation-and-diagrams.md',
+  },
 ] as const;
 
 /** The four diagrams of the architecture, in the order they appear. */
