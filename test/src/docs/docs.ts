@@ -40,6 +40,10 @@ export const BILINGUAL_DOCUMENTS = [
     en: 'docs/decisions/016-documentation-and-diagrams.md',
     fr: 'docs/fr/decisions/016-documentation-and-diagrams.md',
   },
+  {
+    en: 'docs/decisions/017-model-scope-ood-and-calibration.md',
+    fr: 'docs/fr/decisions/017-model-scope-ood-and-calibration.md',
+  },
 ] as const;
 
 /** The four diagrams of the architecture, in the order they appear. */
