@@ -44,6 +44,7 @@ export const BILINGUAL_DOCUMENTS = [
     en: 'docs/decisions/017-model-scope-ood-and-calibration.md',
     fr: 'docs/fr/decisions/017-model-scope-ood-and-calibration.md',
   },
+  { en: 'docs/decisions/018-bench-and-throughput.md', fr: 'docs/fr/decisions/018-bench-and-throughput.md' },
 ] as const;
 
 /** The four diagrams of the architecture, in the order they appear. */
