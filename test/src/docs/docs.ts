@@ -45,6 +45,10 @@ export const BILINGUAL_DOCUMENTS = [
     fr: 'docs/fr/decisions/017-model-scope-ood-and-calibration.md',
   },
   { en: 'docs/decisions/018-bench-and-throughput.md', fr: 'docs/fr/decisions/018-bench-and-throughput.md' },
+  {
+    en: 'docs/decisions/019-per-file-time-bound-and-fuzzing.md',
+    fr: 'docs/fr/decisions/019-per-file-time-bound-and-fuzzing.md',
+  },
 ] as const;
 
 /** The four diagrams of the architecture, in the order they appear. */
