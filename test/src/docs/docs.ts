@@ -30,6 +30,7 @@ export const BILINGUAL_DOCUMENTS = [
   { en: 'models/MODEL_CARD.md', fr: 'docs/fr/model-card.md' },
   { en: 'models/REPLACING.md', fr: 'docs/fr/replacing-the-model.md' },
   { en: 'docs/burned-in-text.md', fr: 'docs/fr/burned-in-text.md' },
+  { en: 'docs/decisions/012-burned-in-text-ocr.md', fr: 'docs/fr/decisions/012-burned-in-text-ocr.md' },
   { en: 'docs/decisions/013-upload-api.md', fr: 'docs/fr/decisions/013-upload-api.md' },
   {
     en: 'docs/decisions/014-job-dispatch-and-retries.md',
