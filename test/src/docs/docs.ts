@@ -13,6 +13,21 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
+/**
+ * Decision records with a French version: `docs/fr/decisions/` holds each under its English file name
+ * (`docs/decisions/`).
+ */
+export const TRANSLATED_DECISION_RECORDS = [
+  '012-burned-in-text-ocr.md',
+  '013-upload-api.md',
+  '014-job-dispatch-and-retries.md',
+  '015-local-cli-report.md',
+  '016-documentation-and-diagrams.md',
+  '017-model-scope-ood-and-calibration.md',
+  '018-bench-and-throughput.md',
+  '019-per-file-time-bound-and-fuzzing.md',
+] as const;
+
 /** Every document that exists in English and in French (paths relative to the repository root). */
 export const BILINGUAL_DOCUMENTS = [
   { en: 'docs/architecture.md', fr: 'docs/fr/architecture.md' },
@@ -30,26 +45,10 @@ export const BILINGUAL_DOCUMENTS = [
   { en: 'models/MODEL_CARD.md', fr: 'docs/fr/model-card.md' },
   { en: 'models/REPLACING.md', fr: 'docs/fr/replacing-the-model.md' },
   { en: 'docs/burned-in-text.md', fr: 'docs/fr/burned-in-text.md' },
-  { en: 'docs/decisions/012-burned-in-text-ocr.md', fr: 'docs/fr/decisions/012-burned-in-text-ocr.md' },
-  { en: 'docs/decisions/013-upload-api.md', fr: 'docs/fr/decisions/013-upload-api.md' },
-  {
-    en: 'docs/decisions/014-job-dispatch-and-retries.md',
-    fr: 'docs/fr/decisions/014-job-dispatch-and-retries.md',
-  },
-  { en: 'docs/decisions/015-local-cli-report.md', fr: 'docs/fr/decisions/015-local-cli-report.md' },
-  {
-    en: 'docs/decisions/016-documentation-and-diagrams.md',
-    fr: 'docs/fr/decisions/016-documentation-and-diagrams.md',
-  },
-  {
-    en: 'docs/decisions/017-model-scope-ood-and-calibration.md',
-    fr: 'docs/fr/decisions/017-model-scope-ood-and-calibration.md',
-  },
-  { en: 'docs/decisions/018-bench-and-throughput.md', fr: 'docs/fr/decisions/018-bench-and-throughput.md' },
-  {
-    en: 'docs/decisions/019-per-file-time-bound-and-fuzzing.md',
-    fr: 'docs/fr/decisions/019-per-file-time-bound-and-fuzzing.md',
-  },
+  ...TRANSLATED_DECISION_RECORDS.map((name) => ({
+    en: `docs/decisions/${name}`,
+    fr: `docs/fr/decisions/${name}`,
+  })),
 ] as const;
 
 /** The four diagrams of the architecture, in the order they appear. */
