@@ -28,6 +28,14 @@ export const TRANSLATED_DECISION_RECORDS = [
   '010-dicom-library-workspace.md',
   '010-dockerfile-manifests-stage.md',
   '011-safe-by-default-deidentification.md',
+  '012-burned-in-text-ocr.md',
+  '013-upload-api.md',
+  '014-job-dispatch-and-retries.md',
+  '015-local-cli-report.md',
+  '016-documentation-and-diagrams.md',
+  '017-model-scope-ood-and-calibration.md',
+  '018-bench-and-throughput.md',
+  '019-per-file-time-bound-and-fuzzing.md',
 ] as const;
 
 /** Every document that exists in English and in French (paths relative to the repository root). */

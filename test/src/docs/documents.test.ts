@@ -183,6 +183,11 @@ describe('links', () => {
   });
 });
 
+/** A decision record (English or French), not the decision index: README.md links the index, not each record. */
+function isDecisionRecord(doc: string): boolean {
+  return /^docs\/(?:fr\/)?decisions\/(?!README\.md$)[^/]+\.md$/.test(doc);
+}
+
 describe('README', () => {
   const readme = () => readDoc('README.md');
 
@@ -193,10 +198,24 @@ describe('README', () => {
   it('links every document in both languages, the worker guide and the decision records', () => {
     const links = new Set(relativeLinks(readme()).map((href) => href.split('#')[0]));
     const expected = [
-      ...BILINGUAL_DOCUMENTS.flatMap((pair) => [pair.en, pair.fr]),
+      ...BILINGUAL_DOCUMENTS.flatMap((pair) => [pair.en, pair.fr]).filter((doc) => !isDecisionRecord(doc)),
       'worker/README.md',
       'docs/decisions/README.md',
     ];
     expect(expected.filter((doc) => !links.has(doc))).toEqual([]);
+  });
+
+  it('reaches every decision record through the decision index (each record links its French version)', () => {
+    const index = 'docs/decisions/README.md';
+    const linked = new Set(
+      relativeLinks(readDoc(index)).map((href) => path.posix.join('docs/decisions', href.split('#')[0]!)),
+    );
+    const records = readdirSync(path.join(REPO_ROOT, 'docs/decisions'))
+      .map((name) => `docs/decisions/${name}`)
+      .filter(isDecisionRecord);
+    expect(
+      records.filter((record) => !linked.has(record)),
+      `${index} lacks these records`,
+    ).toEqual([]);
   });
 });
