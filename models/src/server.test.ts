@@ -215,10 +215,25 @@ describe('model server: refusals', () => {
     ['a missing id', { instances: [{ data: 'iVBORw0KGgo=' }] }],
     ['data that is not base64', { instances: [{ id: 'a', data: 'not base64!' }] }],
     ['no instances key', { images: [] }],
+    ['an id over the contract length', { instances: [{ id: 'x'.repeat(257), data: 'iVBORw0KGgo=' }] }],
+    [
+      'attributes outside the contract (rows not an integer)',
+      { instances: [{ id: 'a', data: 'iVBORw0KGgo=', attributes: { rows: 1.5 } }] },
+    ],
   ])('answers 400 BAD_REQUEST for %s', async (_, body) => {
     const res = await post(`${server.url}/invocations`, JSON.stringify(body));
     expect(res.status).toBe(400);
     expect(res.json.error.code).toBe('BAD_REQUEST');
+  });
+
+  it('names where a request breaks the contract, never the value found there', async () => {
+    const body = {
+      instances: [{ id: 'a', data: 'iVBORw0KGgo=', attributes: { modality: 'DOE^JOHN'.repeat(9) } }],
+    };
+    const res = await post(`${server.url}/invocations`, JSON.stringify(body));
+    expect(res.status).toBe(400);
+    expect(res.json.error.message).toContain('instances[0].attributes.modality');
+    expect(res.json.error.message).not.toContain('DOE');
   });
 
   it('answers 400 BAD_IMAGE for data that is not a PNG, naming the index and not the id', async () => {

@@ -1,7 +1,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
+  INSTANCE_ID_MAX,
   type InferenceErrorBody,
+  InferenceRequestSchema,
   type InferenceResponse,
   type InstanceAttributes,
   type MetadataResponse,
@@ -38,8 +40,6 @@ export interface ModelServer {
 }
 
 const ENDPOINT_PATH = /^\/endpoints\/([A-Za-z0-9](?:-*[A-Za-z0-9])*)\/invocations$/;
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-const ID_MAX = 256;
 
 const defaultLog = (event: Readonly<Record<string, unknown>>): void => {
   process.stdout.write(
@@ -238,53 +238,28 @@ function parseRequest(body: Buffer): { metadata: true } | { items: RequestItem[]
   return { items: parseInstances(parsed) };
 }
 
-function parseAttributes(value: unknown, index: number): InstanceAttributes | undefined {
-  if (value === undefined) return undefined;
-  const bad = () =>
-    new ModelServerError('BAD_REQUEST', `instances[${index}].attributes do not follow the contract`);
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad();
-  const a = value as Record<string, unknown>;
-  for (const k of ['modality', 'bodyPart', 'sopClass', 'photometric']) {
-    if (a[k] !== undefined && (typeof a[k] !== 'string' || (a[k] as string).length > 64)) throw bad();
-  }
-  for (const k of ['rows', 'columns']) {
-    if (a[k] !== undefined && (typeof a[k] !== 'number' || !Number.isFinite(a[k]))) throw bad();
-  }
-  const spacing = a.pixelSpacingMm;
-  if (
-    spacing !== undefined &&
-    (!Array.isArray(spacing) || spacing.length !== 2 || spacing.some((v) => typeof v !== 'number'))
-  )
-    throw bad();
-  return a as InstanceAttributes;
-}
+/** `instances[2].attributes.rows`: where a request breaks the contract, never the value found there. */
+const pathOf = (path: readonly PropertyKey[]): string =>
+  path.reduce<string>(
+    (out, part) => (typeof part === 'number' ? `${out}[${part}]` : `${out}${out ? '.' : ''}${String(part)}`),
+    '',
+  );
 
+/** The shared contract (common/src/inference.ts) is the one check: the worker builds requests from it too. */
 function parseInstances(parsed: unknown): RequestItem[] {
-  const instances = (parsed as { instances?: unknown } | null)?.instances;
-  if (!Array.isArray(instances) || instances.length === 0) {
+  const checked = InferenceRequestSchema.safeParse(parsed);
+  if (!checked.success) {
+    const where = pathOf(checked.error.issues[0]?.path ?? []);
     throw new ModelServerError(
       'BAD_REQUEST',
-      'expected {"instances":[{"id":string,"data":base64 PNG}, ...]}',
+      `${where || 'the body'} does not follow the contract: expected {"instances":[{"id":string of 1 to ${INSTANCE_ID_MAX} characters,"data":base64 PNG,"attributes"?:{...}}, ...]}`,
     );
   }
-  return instances.map((item: unknown, index) => {
-    const { id, data, attributes } = (item ?? {}) as { id?: unknown; data?: unknown; attributes?: unknown };
-    if (typeof id !== 'string' || id.length === 0 || id.length > ID_MAX) {
-      throw new ModelServerError(
-        'BAD_REQUEST',
-        `instances[${index}].id must be a string of 1 to ${ID_MAX} characters`,
-      );
-    }
-    if (typeof data !== 'string' || !BASE64.test(data)) {
-      throw new ModelServerError('BAD_REQUEST', `instances[${index}].data must be base64`);
-    }
-    const parsedAttributes = parseAttributes(attributes, index);
-    return {
-      id,
-      png: Buffer.from(data, 'base64'),
-      ...(parsedAttributes ? { attributes: parsedAttributes } : {}),
-    };
-  });
+  return checked.data.instances.map(({ id, data, attributes }) => ({
+    id,
+    png: Buffer.from(data, 'base64'),
+    ...(attributes ? { attributes } : {}),
+  }));
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
