@@ -245,7 +245,8 @@ export class RenderPool {
   ): Promise<Answer> {
     if (this.closed) throw new Error('render pool is closed');
     const timeoutMs = this.options.timeoutMs - deadline.spentMs;
-    if (timeoutMs <= 0) throw this.timedOut();
+    // The file has used its time already (no thread to stop).
+    if (timeoutMs <= 0) throw this.timedOut(false);
     const slot = await this.acquire();
     const id = this.nextId++;
     this.kinds.set(id, request.kind ?? 'render');
@@ -271,7 +272,7 @@ export class RenderPool {
           if (onExit) stuck.off('exit', onExit);
           slot.worker = this.spawn();
           void stuck.terminate();
-          reject(this.timedOut());
+          reject(this.timedOut(true));
         }, timeoutMs);
         slot.worker.postMessage({ id, ...request } as ThreadRequest, transfer);
       });
@@ -284,8 +285,8 @@ export class RenderPool {
     }
   }
 
-  private timedOut(): ImagingError {
-    this.timeouts += 1;
+  private timedOut(stopped: boolean): ImagingError {
+    if (stopped) this.timeouts += 1;
     return new ImagingError(
       'PROCESSING_TIMEOUT',
       `the file's pixel work passed its ${this.options.timeoutMs} ms bound`,
