@@ -11,6 +11,9 @@
  *
  * Never passes unchecked pixels: a frame that fails to decode throws ScanError with the decoder's
  * code; an image over the pixel or time budget throws ScanError('BURNED_IN_SCAN_TOO_LARGE').
+ *
+ * The frame loop (`findCandidates`, every decode) is apart from the rest, so that the pipeline runs
+ * it in a pool thread under the per-file deadline (decision 019); OCR and the regions are made here.
  */
 import type { DicomFile } from '@medimg/dicom';
 import { describePixels } from '../imaging/attributes.ts';
