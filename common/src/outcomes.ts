@@ -14,7 +14,7 @@ export const REASON_CODES = {
   PIXEL_DATA_TRUNCATED: 'Pixel data is shorter than rows x columns x samples x frames.',
   PIXEL_DECODE_FAILED: 'The codec failed to decode the pixel data.',
   PROCESSING_TIMEOUT:
-    'Decoding and rendering the image passed the per-file time bound (FILE_TIMEOUT_MS); the stuck decoder was stopped.',
+    'Decoding the image (the burned-in text scan, the re-encoding of blanked pixels, or the render) passed the per-file time bound (FILE_TIMEOUT_MS); the stuck decoder was stopped.',
   BURNED_IN_ANNOTATION:
     'The image may carry burned-in text (by its modality or flag, or flagged YES with no text found) and the policy quarantines it.',
   BURNED_IN_TEXT: 'Text was found in the pixels and the burned-in policy is quarantine.',

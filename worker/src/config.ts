@@ -50,8 +50,9 @@ const workerEnvShape = {
     .min(1024 * 1024)
     .default(256 * 1024 * 1024),
   /**
-   * Per-file time bound of the normalize step (decode and render) in ms, enforced in a worker
-   * thread that is terminated when it passes it (decision 019): PROCESSING_TIMEOUT.
+   * Per-file time bound in ms over every decode of a file (the burned-in text scan and its check of
+   * a redacted output, the re-encoding of blanked compressed pixel data, the render), enforced in
+   * worker threads: the one of a file past it is terminated (decision 019): PROCESSING_TIMEOUT.
    */
   FILE_TIMEOUT_MS: z.coerce.number().int().min(100).default(120_000),
   MAX_BYTES_IN_FLIGHT: z.coerce

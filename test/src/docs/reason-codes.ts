@@ -85,7 +85,7 @@ export const REASON_CODE_TEXTS: Readonly<Record<string, CodeText>> = {
   },
   PROCESSING_TIMEOUT: {
     action: 'Export again, uncompressed if possible; report the file if it recurs (a decoder stuck on it).',
-    fr: 'Le décodage et le rendu de l’image ont dépassé la durée maximale par fichier (FILE_TIMEOUT_MS) ; le décodeur bloqué a été arrêté.',
+    fr: 'Le décodage de l’image (l’analyse du texte incrusté, le réencodage des pixels masqués ou le rendu) a dépassé la durée maximale par fichier (FILE_TIMEOUT_MS) ; le décodeur bloqué a été arrêté.',
     actionFr:
       'Réexporter, si possible sans compression ; signaler le fichier si cela se reproduit (un décodeur s’y bloque).',
   },

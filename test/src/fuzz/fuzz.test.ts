@@ -5,7 +5,9 @@
  * the peak memory within the allowance.
  */
 import { processedKeys } from '@medimg/common';
-import { T } from '@medimg/dicom';
+import { T, writePart10 } from '@medimg/dicom';
+import { parseDeidOptions } from '@medimg/worker/deid/options.ts';
+import { textImageSet } from '@medimg/worker/deid/testing/text-images.ts';
 import { renderImage } from '@medimg/worker/imaging/render.ts';
 import { RenderPool } from '@medimg/worker/imaging/render-pool.ts';
 import { inputIdOf, processFile } from '@medimg/worker/pipeline/process-file.ts';
@@ -107,5 +109,29 @@ describe('fuzzing the worker', () => {
     expect(JSON.parse(Buffer.from(store.objects.get(reasonKey) ?? '{}').toString()).reason).toBe(
       'PROCESSING_TIMEOUT',
     );
+  });
+
+  it('quarantines with PROCESSING_TIMEOUT at deidentify an image whose text scan never ends', async () => {
+    // The real pool thread with its RLE codec stuck during the burned-in text scan.
+    const pool = new RenderPool({
+      size: 1,
+      timeoutMs: 1000,
+      threadUrl: new URL('../../../worker/src/imaging/testing/stuck-scan-thread.mjs', import.meta.url),
+    });
+    const [rle] = await textImageSet({ textPerKind: 1, cleanPerKind: 0, kinds: ['us-rle'], seed: 34 });
+    const bytes = writePart10(rle!.file);
+    const store = new MemoryStore();
+    store.objects.set('raw/in/1.dcm', bytes);
+    const base = context(store, new Uint8Array(32), 1 << 26, 'job-u', pool.forFile());
+
+    const result = await processFile(
+      { index: 0, key: 'in/1.dcm', size: bytes.length },
+      { ...base, deid: { ...base.deid, options: parseDeidOptions({ burnedInPolicy: 'redact' }) } },
+    );
+    await pool.close();
+
+    expect(result).toEqual({ status: 'quarantined', reason: 'PROCESSING_TIMEOUT', step: 'deidentify' });
+    expect(pool.timeouts).toBe(1);
+    expect(leaks(store, new Set(), 'in/1.dcm')).toEqual([]);
   });
 });

@@ -15,7 +15,7 @@ import { REASON_CODES } from '@medimg/common';
 import type { DicomFile } from '@medimg/dicom';
 import { DEFAULT_DEID_OPTIONS } from '@medimg/worker/deid/options.ts';
 import type { RenderedImage } from '@medimg/worker/imaging/render.ts';
-import { RenderPool } from '@medimg/worker/imaging/render-pool.ts';
+import { type FileThreads, RenderPool } from '@medimg/worker/imaging/render-pool.ts';
 import { type FileResult, processFile } from '@medimg/worker/pipeline/process-file.ts';
 import { deflateBomb, MUTATIONS, type Node, nodesOf, random } from './mutate.ts';
 import { PHI_MARKER, type Seed } from './seeds.ts';
@@ -135,16 +135,16 @@ export async function fuzz(seeds: readonly Seed[], options: FuzzOptions): Promis
   let processed = 0;
   let quarantined = 0;
   const started = performance.now();
-  // Rendering runs in the worker's pool of threads with a per-file deadline, as in a job.
+  // Every decode (the burned-in text scan, re-encoding, rendering) runs in the worker's pool of
+  // threads under one deadline per file, as in a job.
   const pool = new RenderPool({ size: 1, timeoutMs: options.fileTimeoutMs ?? 20_000 });
-  const render = (file: DicomFile) => pool.render(file);
   // Warm the codecs and sharp on the unmutated seeds first, so the baseline includes them.
   const warm = new MemoryStore();
   for (const [i, s] of seeds.entries()) {
     warm.objects.set(`${RAW}/warm/${i}`, s.bytes);
     await processFile(
       { index: i, key: `warm/${i}`, size: s.bytes.length },
-      context(warm, key, budget, 'warm', render),
+      context(warm, key, budget, 'warm', pool.forFile()),
     );
   }
   const baselineRssMiB = peakRssMiB();
@@ -189,7 +189,7 @@ export async function fuzz(seeds: readonly Seed[], options: FuzzOptions): Promis
     try {
       result = await processFile(
         { index: n, key: rawKey, size: bytes.length },
-        context(store, key, budget, `job-${n}`, render),
+        context(store, key, budget, `job-${n}`, pool.forFile()),
       );
     } catch (error) {
       finding(`processFile threw ${(error as Error)?.name ?? typeof error}`);
@@ -240,10 +240,13 @@ export function context(
   key: Uint8Array,
   budget: number,
   jobId: string,
-  render: (file: DicomFile) => Promise<RenderedImage>,
+  /** A render function, or one file's pool threads (every decode of the file under one deadline). */
+  render: ((file: DicomFile) => Promise<RenderedImage>) | FileThreads,
 ) {
   return {
-    render,
+    ...(typeof render === 'function'
+      ? { render }
+      : { render: (file: DicomFile) => render.render(file), pixelThreads: render }),
     jobId,
     rawBucket: RAW,
     processedBucket: PROCESSED,

@@ -12,15 +12,30 @@
  * and every image whose modality is not in `textScanSkipModalities` (CT, MR, PT, NM by default). An image flagged YES in which no
  * text is found is quarantined (BURNED_IN_ANNOTATION): the device says there is text the scan did
  * not see (handwriting, low contrast, text over anatomy), and a person looks at it.
+ *
+ * Every decode (the scan's frame loop, the re-encoding of compressed pixel data, the check of the
+ * output) runs in `threads` when given: the job's pool threads, under the per-file deadline
+ * (decision 019); a codec stuck there fails the file with ImagingError PROCESSING_TIMEOUT, never
+ * the worker. OCR stays in this thread (its engine runs in its own worker, raced against the scan's
+ * time budget).
  */
 import { type DicomFile, getString, T } from '@medimg/dicom';
+import { ImagingError } from '../imaging/errors.ts';
 import { blankEncapsulated } from './blank-encapsulated.ts';
 import { isSecondaryCapture } from './burned-in.ts';
 import { DeidError, type DeidResult, deidentify } from './deidentify.ts';
 import { HeaderPhi } from './header-phi.ts';
 import type { TextReader } from './ocr.ts';
-import type { DeidOptions } from './options.ts';
-import { blankBoxes, ScanError, type ScanLimits, scanForText } from './text-scan.ts';
+import type { BlankRegion, DeidOptions } from './options.ts';
+import {
+  blankBoxes,
+  type CandidateFinder,
+  type FrameCandidates,
+  ScanError,
+  type ScanLimits,
+  scanForText,
+  type TextRegion,
+} from './text-scan.ts';
 
 /** What the text check did to one image: counts and a closed vocabulary, never any text. */
 export interface TextCheck {
@@ -54,7 +69,49 @@ export interface TextCheckContext {
   readonly options: DeidOptions;
   readonly batchId?: string;
   readonly reader: TextReader;
+  /** Where the decodes run (the job's pool threads, RenderPool.forFile); this thread when not set. */
+  readonly threads?: PixelThreads;
 }
+
+/**
+ * The pixel work of one file in other threads, under one deadline (RenderPool.forFile). A request
+ * past the deadline rejects with ImagingError('PROCESSING_TIMEOUT'); any other failure with an
+ * error carrying the thread's error name and code (and a DeidError's reason).
+ */
+export interface PixelThreads {
+  findCandidates(
+    file: DicomFile,
+    limits: ScanLimits,
+    blanked: readonly TextRegion[],
+  ): Promise<FrameCandidates>;
+  blankEncapsulated(file: DicomFile, regions: readonly BlankRegion[]): Promise<DicomFile>;
+}
+
+interface ThreadFailure {
+  readonly code?: unknown;
+  readonly reason?: unknown;
+}
+
+const isTimeout = (e: unknown): boolean => e instanceof ImagingError && e.code === 'PROCESSING_TIMEOUT';
+
+/** The scan's frame loop in `threads`; its failures as the ScanError the loop throws here. */
+const finderIn =
+  (threads: PixelThreads): CandidateFinder =>
+  async (file, limits, blanked) => {
+    try {
+      return await threads.findCandidates(file, limits, blanked);
+    } catch (e) {
+      if (isTimeout(e)) throw e;
+      const code = (e as ThreadFailure | undefined)?.code;
+      throw new ScanError(
+        typeof code === 'string' ? code : 'PIXEL_DECODE_FAILED',
+        'a frame cannot be scanned',
+        {
+          cause: e,
+        },
+      );
+    }
+  };
 
 const flaggedYes = (file: DicomFile): boolean =>
   (getString(file.dataset, T.BurnedInAnnotation) ?? '').toUpperCase() === 'YES';
@@ -90,11 +147,13 @@ export async function deidentifyCheckingText(
     options: o,
     ...(ctx.batchId !== undefined ? { batchId: ctx.batchId } : {}),
   };
-  if (o.burnedInPolicy === 'blank') return { result: await finish(deidentify(file, deidCtx)) };
+  const blank = blankerIn(ctx.threads);
+  if (o.burnedInPolicy === 'blank') return { result: await finish(deidentify(file, deidCtx), blank) };
   if (!needsTextScan(file, o)) return { result: deidentify(file, { ...deidCtx, textRegions: [] }) };
 
   const limits = limitsOf(o);
-  const scan = await scanForText(file, ctx.reader, new HeaderPhi(file.dataset), limits);
+  const find = ctx.threads ? finderIn(ctx.threads) : undefined;
+  const scan = await scanForText(file, ctx.reader, new HeaderPhi(file.dataset), limits, 'find', [], find);
   const found = scan.regions;
   const base = {
     checked: true as const,
@@ -123,10 +182,10 @@ export async function deidentifyCheckingText(
     });
   }
 
-  const result = await finish(deidentify(file, { ...deidCtx, textRegions: blankBoxes(found) }));
+  const result = await finish(deidentify(file, { ...deidCtx, textRegions: blankBoxes(found) }), blank);
   let again: Awaited<ReturnType<typeof scanForText>>;
   try {
-    again = await scanForText(result.file, ctx.reader, undefined, limits, 'verify', found);
+    again = await scanForText(result.file, ctx.reader, undefined, limits, 'verify', found, find);
   } catch (e) {
     if (e instanceof ScanError) {
       throw new TextCheckError(e.code, 'the redacted image cannot be checked again', undefined, { cause: e });
@@ -144,10 +203,34 @@ export async function deidentifyCheckingText(
   return { result, check: { ...base, action: 'redacted', ocrMs } };
 }
 
+type Blanker = (file: DicomFile, regions: readonly BlankRegion[]) => Promise<DicomFile>;
+
+/**
+ * blankEncapsulated here, or in `threads`: there a failure comes back as its DeidError (reason
+ * kept); a thread that died is refused like a frame that cannot be decoded; a timeout passes as is.
+ */
+function blankerIn(threads: PixelThreads | undefined): Blanker {
+  if (!threads) return blankEncapsulated;
+  return async (file, regions) => {
+    try {
+      return await threads.blankEncapsulated(file, regions);
+    } catch (e) {
+      if (isTimeout(e)) throw e;
+      const { code, reason } = (e ?? {}) as ThreadFailure;
+      const why = typeof reason === 'string' ? reason : typeof code === 'string' ? code : 'BLANK_FAILED';
+      throw new DeidError(
+        'BURNED_IN_ANNOTATION',
+        'image may carry burned-in text; the compressed pixel data cannot be blanked',
+        { reason: why, cause: e },
+      );
+    }
+  };
+}
+
 /** Compressed pixel data with regions to blank: decoded, blanked, re-encoded natively (or refused). */
-async function finish(r: DeidResult): Promise<DeidResult> {
+async function finish(r: DeidResult, blank: Blanker): Promise<DeidResult> {
   if (!r.blankingPending) return r;
-  return { ...r, file: await blankEncapsulated(r.file, r.needsBlanking ?? []), blankingPending: false };
+  return { ...r, file: await blank(r.file, r.needsBlanking ?? []), blankingPending: false };
 }
 
 export { DeidError, ScanError };

@@ -11,6 +11,9 @@
  *
  * Never passes unchecked pixels: a frame that fails to decode throws ScanError with the decoder's
  * code; an image over the pixel or time budget throws ScanError('BURNED_IN_SCAN_TOO_LARGE').
+ *
+ * The frame loop (`findCandidates`, every decode) is apart from the rest, so that the pipeline runs
+ * it in a pool thread under the per-file deadline (decision 019); OCR and the regions are made here.
  */
 import type { DicomFile } from '@medimg/dicom';
 import { describePixels } from '../imaging/attributes.ts';
@@ -83,11 +86,6 @@ const WORD_CONFIDENCE = 60;
 /** When checking a redacted output: a word read at this confidence means text remains. */
 const VERIFY_CONFIDENCE = 40;
 
-interface Found {
-  readonly candidate: TextCandidate;
-  readonly image: GreyImage;
-}
-
 function views(
   frame: Awaited<ReturnType<typeof renderDisplayFrame>>,
   raw: Float64Array | undefined,
@@ -149,19 +147,47 @@ const union = (a: Box, b: Box): Box => {
 const overlaps = (a: Box, b: Box): boolean =>
   a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
 
+/** A candidate line and the grey view of the frame it was found in. */
+export interface Found {
+  readonly candidate: TextCandidate;
+  readonly image: GreyImage;
+}
+
 /**
- * Finds burned-in text in every frame of `file`. `phi` (the original header's values) is used to
- * count matches; pass undefined when checking an output again.
+ * What the frame loop gives the rest of the scan. Views are shared between the candidates found in
+ * them (one object per view: a structured clone keeps that), and only views with a candidate are
+ * kept.
  */
-export async function scanForText(
+export interface FrameCandidates {
+  readonly frames: number;
+  readonly rows: number;
+  readonly columns: number;
+  readonly found: readonly Found[];
+  /** When verifying: pieces of blanked lines left beside their boxes (text that remains). */
+  readonly leftovers: readonly TextRegion[];
+  /** Time the frame loop took, in ms (counted in the scan's time budget). */
+  readonly ms: number;
+}
+
+/**
+ * The frame loop, where every frame is decoded: `findCandidates` in this thread, or the same
+ * function in a pool thread under the per-file deadline (burned-in-text.ts, decision 019).
+ */
+export type CandidateFinder = (
   file: DicomFile,
-  reader: TextReader,
-  phi: HeaderPhi | undefined,
-  limits: ScanLimits = DEFAULT_SCAN_LIMITS,
-  mode: 'find' | 'verify' = 'find',
-  /** When verifying: the regions blanked, whose lines are checked for pieces left beside them. */
+  limits: ScanLimits,
+  blanked: readonly TextRegion[],
+) => Promise<FrameCandidates>;
+
+/**
+ * Decodes and renders every frame of `file` and finds the candidate text lines in each view (and,
+ * when `blanked` is given, what is left beside the blanked lines). Throws ScanError.
+ */
+export async function findCandidates(
+  file: DicomFile,
+  limits: ScanLimits,
   blanked: readonly TextRegion[] = [],
-): Promise<ScanResult> {
+): Promise<FrameCandidates> {
   const started = performance.now();
   let desc: ReturnType<typeof describePixels>;
   try {
@@ -214,6 +240,37 @@ export async function scanForText(
     if (overBudget())
       throw new ScanError('BURNED_IN_SCAN_TOO_LARGE', 'the text scan ran over its time budget');
   }
+  return {
+    frames: desc.frameCount,
+    rows: desc.rows,
+    columns: desc.columns,
+    found,
+    leftovers,
+    ms: performance.now() - started,
+  };
+}
+
+/**
+ * Finds burned-in text in every frame of `file`. `phi` (the original header's values) is used to
+ * count matches; pass undefined when checking an output again. `find` runs the frame loop (every
+ * decode): in this thread by default.
+ */
+export async function scanForText(
+  file: DicomFile,
+  reader: TextReader,
+  phi: HeaderPhi | undefined,
+  limits: ScanLimits = DEFAULT_SCAN_LIMITS,
+  mode: 'find' | 'verify' = 'find',
+  /** When verifying: the regions blanked, whose lines are checked for pieces left beside them. */
+  blanked: readonly TextRegion[] = [],
+  find: CandidateFinder = findCandidates,
+): Promise<ScanResult> {
+  const collected = await find(file, limits, blanked);
+  const { found, leftovers } = collected;
+  const desc = { frameCount: collected.frames, rows: collected.rows, columns: collected.columns };
+  // The budget counts the frame loop's own time (not a wait for a free thread) and what follows.
+  const started = performance.now() - collected.ms;
+  const overBudget = (): boolean => performance.now() - started > limits.timeoutMs;
 
   // Candidates overlapping each other (across views and frames) form one region.
   const groups: Found[][] = [];

@@ -1,17 +1,22 @@
 /**
  * The per-file time bound (decision 019): a render that never ends is stopped by terminating its
  * thread, and the pool goes on with a fresh one; a thread that dies fails its render only; a real
- * render through the pool gives the same images as one in this thread.
+ * render through the pool gives the same images as one in this thread; the burned-in text scan's
+ * frame loop and the re-encoding of blanked compressed pixel data give in a thread what they give
+ * here; one file's requests share one deadline.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DicomFile } from '@medimg/dicom';
-import { parseDicom } from '@medimg/dicom';
+import { parseDicom, writePart10 } from '@medimg/dicom';
 import { afterAll, describe, expect, it } from 'vitest';
+import { blankEncapsulated } from '../deid/blank-encapsulated.ts';
+import { textImageSet } from '../deid/testing/text-images.ts';
+import { DEFAULT_SCAN_LIMITS, findCandidates } from '../deid/text-scan.ts';
 import { ImagingError } from './errors.ts';
 import { renderImage } from './render.ts';
-import { RenderPool } from './render-pool.ts';
+import { PixelThreadError, RenderPool } from './render-pool.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const stuckThread = new URL('./testing/stuck-thread.mjs', import.meta.url);
@@ -120,4 +125,78 @@ describe('RenderPool', () => {
     expect(error).toBeInstanceOf(ImagingError);
     expect((error as ImagingError).code).toBe('PIXEL_DECODE_FAILED');
   });
+});
+
+describe("RenderPool: the de-identify step's pixel work", () => {
+  it('finds the same text candidates in a thread as here, on every kind of generated image', async () => {
+    const cases = await textImageSet({ textPerKind: 1, cleanPerKind: 0, seed: 34 });
+    const pool = new RenderPool({ size: 1, timeoutMs: 60_000 });
+    pools.push(pool);
+
+    for (const c of cases) {
+      const here = await findCandidates(c.file, DEFAULT_SCAN_LIMITS);
+      const there = await pool.findCandidates(c.file, DEFAULT_SCAN_LIMITS, []);
+
+      expect(there.found.length, c.name).toBeGreaterThan(0);
+      expect(there.found.map((m) => m.candidate)).toEqual(here.found.map((m) => m.candidate));
+      // The same views (one object per view, shared by its candidates), pixel for pixel.
+      expect(new Set(there.found.map((m) => m.image)).size).toBe(
+        new Set(here.found.map((m) => m.image)).size,
+      );
+      there.found.forEach((m, i) => {
+        expect(Buffer.compare(m.image.pixels, here.found[i]!.image.pixels)).toBe(0);
+      });
+      expect({ ...there, found: [], ms: 0 }).toEqual({ ...here, found: [], ms: 0 });
+    }
+  }, 120_000);
+
+  it('re-encodes blanked compressed pixel data in a thread to the same object as here', async () => {
+    const [rle] = await textImageSet({ textPerKind: 1, cleanPerKind: 0, kinds: ['us-rle'], seed: 34 });
+    const pool = new RenderPool({ size: 1, timeoutMs: 60_000 });
+    pools.push(pool);
+    const regions = [{ x: 10, y: 20, width: 200, height: 30 }];
+
+    const here = await blankEncapsulated(rle!.file, regions);
+    const there = await pool.blankEncapsulated(rle!.file, regions);
+
+    expect(Buffer.compare(writePart10(there), writePart10(here))).toBe(0);
+    // The caller's object is left as it was (the thread had a copy).
+    expect(rle!.file.dataset.get(0x7fe00010)?.encapsulated).toBeDefined();
+  }, 60_000);
+
+  it("fails a scan or a re-encoding in a thread with the error's name and code, never its message", async () => {
+    const [rle] = await textImageSet({ textPerKind: 1, cleanPerKind: 0, kinds: ['us-rle'], seed: 34 });
+    const pool = new RenderPool({ size: 1, timeoutMs: 60_000 });
+    pools.push(pool);
+
+    const scan = await pool
+      .findCandidates(rle!.file, { ...DEFAULT_SCAN_LIMITS, maxPixels: 100 }, [])
+      .catch((e: unknown) => e);
+    const blank = await pool.blankEncapsulated(rle!.file, []).catch((e: unknown) => e);
+
+    expect(scan).toBeInstanceOf(PixelThreadError);
+    expect(scan).toMatchObject({ errorName: 'ScanError', code: 'BURNED_IN_SCAN_TOO_LARGE' });
+    expect(blank).toBeInstanceOf(PixelThreadError);
+    expect(blank).toMatchObject({
+      errorName: 'DeidError',
+      code: 'BURNED_IN_ANNOTATION',
+      reason: 'NO_BLANK_RULE',
+    });
+  }, 60_000);
+
+  it("counts every request of one file against the file's one deadline", async () => {
+    const pool = new RenderPool({ size: 1, timeoutMs: 3000, threadUrl: stuckThread });
+    pools.push(pool);
+    const file = pool.forFile();
+
+    // Each request keeps its thread busy for 1 s (stuck-thread.mjs 'slow'): four of them cannot fit
+    // in the file's 3 s, though any one fits; another file has a deadline of its own.
+    const codes = [];
+    for (let i = 0; i < 4; i++) codes.push(await codeOf(file.render(fake('slow'))));
+    const other = await codeOf(pool.forFile().render(fake('slow')));
+
+    expect(codes[0]).toBe('NO_PIXEL_DATA');
+    expect(codes.at(-1)).toBe('PROCESSING_TIMEOUT');
+    expect(other).toBe('NO_PIXEL_DATA');
+  }, 60_000);
 });

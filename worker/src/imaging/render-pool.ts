@@ -1,16 +1,30 @@
 /**
- * A per-file time bound for the normalize step (decision 019). Decoding runs synchronously (WASM
- * codecs, pure-JS decoders): a codec stuck in a loop would block the worker's event loop, and no
- * timer in that thread could fire. So each file is rendered in a worker thread of a small pool; when
- * a render passes its deadline the thread is terminated (which stops even a WASM loop), replaced by
- * a fresh one, and the render fails with ImagingError PROCESSING_TIMEOUT. Threads are kept between
+ * A per-file time bound over every decode of a file (decision 019). Decoding runs synchronously
+ * (WASM codecs, pure-JS decoders): a codec stuck in a loop would block the worker's event loop, and
+ * no timer in that thread could fire. So all the pixel work of a file runs in a worker thread of a
+ * small pool: the burned-in text scan's frame loop (`findCandidates`), the re-encoding of blanked
+ * compressed pixel data (`blankEncapsulated`), the check of a redacted output, and the render. When
+ * a request passes its deadline the thread is terminated (which stops even a WASM loop), replaced by
+ * a fresh one, and the request fails with ImagingError PROCESSING_TIMEOUT. Threads are kept between
  * files, so the codecs are initialised once per thread, not once per file.
+ *
+ * `forFile()` gives one file's handle: its requests share ONE deadline, the time its requests spend
+ * in threads (waiting for a free thread excluded) - the bound is per file, not per request.
  */
 import { Worker } from 'node:worker_threads';
-import type { DicomFile } from '@medimg/dicom';
+import type { DataSet, DicomFile } from '@medimg/dicom';
+import type { BlankRegion } from '../deid/options.ts';
+import type { FrameCandidates, ScanLimits, TextRegion } from '../deid/text-scan.ts';
 import { ImagingError } from './errors.ts';
 import type { RenderedImage } from './render.ts';
-import type { RenderReply, RenderRequest } from './render-thread.ts';
+import type {
+  BlankedChanges,
+  BlankRequest,
+  RenderRequest,
+  ScanRequest,
+  ThreadReply,
+  ThreadRequest,
+} from './render-thread.ts';
 
 // A JavaScript bootstrap that registers tsx in the thread, then loads render-thread.ts.
 const THREAD_URL = new URL('./render-thread.mjs', import.meta.url);
@@ -31,9 +45,47 @@ interface Slot {
   busy: boolean;
 }
 
+/** Whatever a thread answered (a failure becomes a rejection). */
+type Answer = Exclude<ThreadReply, { ok: false }>;
+
 interface Pending {
-  readonly resolve: (answer: { image: RenderedImage; part10?: Uint8Array }) => void;
+  readonly resolve: (answer: Answer) => void;
   readonly reject: (error: Error) => void;
+}
+
+/**
+ * A scan or re-encoding that failed in its thread: the error's class name and stable code (and a
+ * DeidError's reason), never its message. burned-in-text.ts turns it back into its ScanError or
+ * DeidError.
+ */
+export class PixelThreadError extends Error {
+  override readonly name = 'PixelThreadError';
+  constructor(
+    readonly errorName: string,
+    readonly code: string | undefined,
+    readonly reason: string | undefined,
+  ) {
+    super(`the pixel work failed in its thread (${errorName}${code ? ` ${code}` : ''})`);
+  }
+}
+
+/** The pixel work of one file, under one deadline (RenderPool.forFile). */
+export interface FileThreads {
+  render(file: DicomFile): Promise<RenderedImage>;
+  renderPart10(part10: Uint8Array): Promise<{ image: RenderedImage; part10: Uint8Array }>;
+  /** text-scan.ts findCandidates in a thread; rejects with PixelThreadError or ImagingError. */
+  findCandidates(
+    file: DicomFile,
+    limits: ScanLimits,
+    blanked: readonly TextRegion[],
+  ): Promise<FrameCandidates>;
+  /** blank-encapsulated.ts blankEncapsulated in a thread; rejects with PixelThreadError or ImagingError. */
+  blankEncapsulated(file: DicomFile, regions: readonly BlankRegion[]): Promise<DicomFile>;
+}
+
+/** Thread time a file has used, in ms. */
+interface Deadline {
+  spentMs: number;
 }
 
 const toBuffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
@@ -42,6 +94,8 @@ export class RenderPool {
   private readonly slots: Slot[] = [];
   private readonly waiting: ((slot: Slot) => void)[] = [];
   private readonly pending = new Map<number, Pending>();
+  /** The kind of each request in flight (how its failure is reported). */
+  private readonly kinds = new Map<number, NonNullable<ThreadRequest['kind']>>();
   private nextId = 0;
   private closed = false;
   /** Renders that passed their deadline (their threads were terminated). */
@@ -63,11 +117,15 @@ export class RenderPool {
     worker.on('error', (error) => {
       this.threadErrors.set(worker, error instanceof Error ? error.name : 'Error');
     });
-    worker.on('message', (reply: RenderReply) => {
+    worker.on('message', (reply: ThreadReply) => {
       const p = this.pending.get(reply.id);
       if (!p) return;
       this.pending.delete(reply.id);
-      if (reply.ok) {
+      if (reply.ok && (reply.kind === 'scan' || reply.kind === 'blank')) {
+        p.resolve(reply);
+      } else if (!reply.ok && this.kinds.get(reply.id) !== 'render') {
+        p.reject(new PixelThreadError(reply.name, reply.code, reply.reason));
+      } else if (reply.ok) {
         const { image } = reply;
         const thumbnail = toBuffer(image.thumbnail);
         p.resolve({
@@ -80,7 +138,7 @@ export class RenderPool {
               image.modelInput.buffer === image.thumbnail.buffer ? thumbnail : toBuffer(image.modelInput),
           },
           ...(reply.part10 ? { part10: reply.part10 } : {}),
-        });
+        } as Answer);
       } else if (reply.name === 'ImagingError' && reply.code) {
         p.reject(new ImagingError(reply.code as ImagingError['code'], 'the image could not be rendered'));
       } else {
@@ -111,8 +169,10 @@ export class RenderPool {
   }
 
   /** Renders `file` in a thread; rejects with ImagingError (PROCESSING_TIMEOUT past the deadline). */
-  async render(file: DicomFile): Promise<RenderedImage> {
-    return (await this.send({ file })).image;
+  async render(file: DicomFile, deadline?: Deadline): Promise<RenderedImage> {
+    const answer = await this.send({ file }, [], deadline);
+    if (answer.kind === 'scan' || answer.kind === 'blank') throw new Error('unexpected reply');
+    return answer.image;
   }
 
   /**
@@ -121,27 +181,82 @@ export class RenderPool {
    * buffer), and come back with the images; after the call `part10` itself is detached: use the
    * returned bytes. Rejects like `render`, and then the bytes are gone.
    */
-  async renderPart10(part10: Uint8Array): Promise<{ image: RenderedImage; part10: Uint8Array }> {
+  async renderPart10(
+    part10: Uint8Array,
+    deadline?: Deadline,
+  ): Promise<{ image: RenderedImage; part10: Uint8Array }> {
     const own =
       part10.byteOffset === 0 && part10.byteLength === part10.buffer.byteLength ? part10 : part10.slice();
-    const answer = await this.send({ part10: own }, [own.buffer as ArrayBuffer]);
-    if (!answer.part10) throw new ImagingError('PIXEL_DECODE_FAILED', 'the render thread kept the bytes');
+    const answer = await this.send({ part10: own }, [own.buffer as ArrayBuffer], deadline);
+    if (answer.kind === 'scan' || answer.kind === 'blank' || !answer.part10) {
+      throw new ImagingError('PIXEL_DECODE_FAILED', 'the render thread kept the bytes');
+    }
     return { image: answer.image, part10: answer.part10 };
   }
 
+  /**
+   * The burned-in text scan's frame loop (text-scan.ts findCandidates) in a thread. The file is
+   * copied to the thread (structured clone: it is still the caller's); the views with a candidate
+   * come back moved.
+   */
+  async findCandidates(
+    file: DicomFile,
+    limits: ScanLimits,
+    blanked: readonly TextRegion[],
+    deadline?: Deadline,
+  ): Promise<FrameCandidates> {
+    const answer = await this.send({ kind: 'scan', file, limits, blanked }, [], deadline);
+    if (answer.kind !== 'scan') throw new Error('unexpected reply');
+    return answer.scan;
+  }
+
+  /**
+   * blankEncapsulated in a thread: the file is copied there; what the re-encoding changed comes back
+   * (the new pixel data moved) and is applied to a copy of the caller's data set.
+   */
+  async blankEncapsulated(
+    file: DicomFile,
+    regions: readonly BlankRegion[],
+    deadline?: Deadline,
+  ): Promise<DicomFile> {
+    const answer = await this.send({ kind: 'blank', file, regions }, [], deadline);
+    if (answer.kind !== 'blank') throw new Error('unexpected reply');
+    return applyChanges(file, answer.changes);
+  }
+
+  /**
+   * One file's handle: every request made through it counts against one deadline (`timeoutMs` of
+   * thread time for the whole file).
+   */
+  forFile(): FileThreads {
+    const deadline: Deadline = { spentMs: 0 };
+    return {
+      render: (file) => this.render(file, deadline),
+      renderPart10: (part10) => this.renderPart10(part10, deadline),
+      findCandidates: (file, limits, blanked) => this.findCandidates(file, limits, blanked, deadline),
+      blankEncapsulated: (file, regions) => this.blankEncapsulated(file, regions, deadline),
+    };
+  }
+
   private async send(
-    request: Omit<RenderRequest, 'id'>,
+    request: Omit<RenderRequest, 'id'> | Omit<ScanRequest, 'id'> | Omit<BlankRequest, 'id'>,
     transfer: ArrayBuffer[] = [],
-  ): Promise<{ image: RenderedImage; part10?: Uint8Array }> {
+    deadline: Deadline = { spentMs: 0 },
+  ): Promise<Answer> {
     if (this.closed) throw new Error('render pool is closed');
+    const timeoutMs = this.options.timeoutMs - deadline.spentMs;
+    // The file has used its time already (no thread to stop).
+    if (timeoutMs <= 0) throw this.timedOut(false);
     const slot = await this.acquire();
     const id = this.nextId++;
+    this.kinds.set(id, request.kind ?? 'render');
     let timer: NodeJS.Timeout | undefined;
     let onExit: ((code: number) => void) | undefined;
+    const started = performance.now();
     try {
-      return await new Promise<{ image: RenderedImage; part10?: Uint8Array }>((resolve, reject) => {
+      return await new Promise<Answer>((resolve, reject) => {
         this.pending.set(id, { resolve, reject });
-        // A thread that dies (out of heap, a crash in native code) fails its render, not the worker.
+        // A thread that dies (out of heap, a crash in native code) fails its request, not the worker.
         onExit = () => {
           this.pending.delete(id);
           const cause = this.threadErrors.get(slot.worker);
@@ -152,23 +267,30 @@ export class RenderPool {
         };
         slot.worker.once('exit', onExit);
         timer = setTimeout(() => {
-          this.timeouts += 1;
           this.pending.delete(id);
           const stuck = slot.worker;
           if (onExit) stuck.off('exit', onExit);
           slot.worker = this.spawn();
           void stuck.terminate();
-          reject(
-            new ImagingError('PROCESSING_TIMEOUT', `rendering passed its ${this.options.timeoutMs} ms bound`),
-          );
-        }, this.options.timeoutMs);
-        slot.worker.postMessage({ id, ...request } satisfies RenderRequest, transfer);
+          reject(this.timedOut(true));
+        }, timeoutMs);
+        slot.worker.postMessage({ id, ...request } as ThreadRequest, transfer);
       });
     } finally {
+      deadline.spentMs += performance.now() - started;
       clearTimeout(timer);
+      this.kinds.delete(id);
       if (onExit) slot.worker.off('exit', onExit);
       this.release(slot);
     }
+  }
+
+  private timedOut(stopped: boolean): ImagingError {
+    if (stopped) this.timeouts += 1;
+    return new ImagingError(
+      'PROCESSING_TIMEOUT',
+      `the file's pixel work passed its ${this.options.timeoutMs} ms bound`,
+    );
   }
 
   /** Stops every thread. */
@@ -179,6 +301,14 @@ export class RenderPool {
   }
 }
 
+/** `file` with the changes a thread's blankEncapsulated made (render-thread.ts). */
+function applyChanges(file: DicomFile, changes: BlankedChanges): DicomFile {
+  const dataset: DataSet = new Map(file.dataset);
+  for (const t of changes.removed) dataset.delete(t);
+  for (const el of changes.set) dataset.set(el.tag, el);
+  return { meta: changes.meta, dataset, transferSyntax: changes.transferSyntax };
+}
+
 const shared = new Map<string, RenderPool>();
 
 /**
@@ -187,7 +317,7 @@ const shared = new Map<string, RenderPool>();
  * imaging modules in each thread) is paid once per worker task.
  */
 export function sharedRenderPool(options: RenderPoolOptions): RenderPool {
-  const id = `${options.size ?? 2}:${options.timeoutMs}:${options.maxHeapMiB ?? 512}`;
+  const id = `${options.size ?? 2}:${options.timeoutMs}:${options.maxHeapMiB ?? 512}:${options.threadUrl ?? ''}`;
   let pool = shared.get(id);
   if (!pool) {
     pool = new RenderPool(options);

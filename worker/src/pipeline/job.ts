@@ -67,10 +67,14 @@ export interface JobDeps {
     /** Memory budget per input in decoded bytes (process-file.ts maxDecodedBytes). */
     readonly maxDecodedBytes?: number;
     /**
-     * Per-file time bound of the normalize step in ms: each image is rendered in a worker thread
-     * that is terminated past it (PROCESSING_TIMEOUT, decision 019). 0 renders in this thread.
+     * Per-file time bound in ms over every decode of a file (the burned-in text scan, the
+     * re-encoding of blanked compressed pixel data, the render): they run in worker threads, and
+     * the thread of a file past it is terminated (PROCESSING_TIMEOUT, decision 019). 0 decodes in
+     * this thread.
      */
     readonly fileTimeoutMs?: number;
+    /** Test seam: the pool threads' entry module (RenderPoolOptions.threadUrl). */
+    readonly threadUrl?: URL;
   };
   readonly previewLinkTtlSeconds?: number;
   /** What each step covers today; written into the job record. */
@@ -161,7 +165,7 @@ class JobRun {
   readonly log: Logger;
   readonly status: JobStatus;
   readonly batchRef: string | undefined;
-  private readonly limits: typeof DEFAULT_LIMITS;
+  private readonly limits: typeof DEFAULT_LIMITS & { readonly threadUrl?: URL };
 
   constructor(
     private readonly spec: JobSpec,
@@ -254,11 +258,14 @@ class JobRun {
         ? sharedRenderPool({
             size: renderThreadsFor(this.limits.maxConcurrent),
             timeoutMs: this.limits.fileTimeoutMs,
+            ...(this.limits.threadUrl ? { threadUrl: this.limits.threadUrl } : {}),
           })
         : undefined;
     const results = await Promise.all(
       this.spec.objects.map((object, index) =>
         budget.run(Math.max(object.size, 1), async () => {
+          // Every decode of the file (text scan, re-encoding, render) under one deadline.
+          const threads = pool?.forFile();
           const result = await processFile(
             { index, key: object.key, size: object.size },
             {
@@ -273,10 +280,11 @@ class JobRun {
               maxObjectBytes: this.limits.maxObjectBytes,
               maxDecodedBytes: this.limits.maxDecodedBytes,
               linkageWrites,
-              ...(pool
+              ...(threads
                 ? {
-                    render: (file: DicomFile) => pool.render(file),
-                    renderPart10: (bytes: Uint8Array) => pool.renderPart10(bytes),
+                    render: (file: DicomFile) => threads.render(file),
+                    renderPart10: (bytes: Uint8Array) => threads.renderPart10(bytes),
+                    pixelThreads: threads,
                   }
                 : {}),
               onStep,

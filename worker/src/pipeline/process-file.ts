@@ -19,7 +19,12 @@ import {
   T,
   writePart10,
 } from '@medimg/dicom';
-import { deidentifyCheckingText, type TextCheck, TextCheckError } from '../deid/burned-in-text.ts';
+import {
+  deidentifyCheckingText,
+  type PixelThreads,
+  type TextCheck,
+  TextCheckError,
+} from '../deid/burned-in-text.ts';
 import { DeidError } from '../deid/deidentify.ts';
 import { sharedTextReader, type TextReader } from '../deid/ocr.ts';
 import type { DeidOptions } from '../deid/options.ts';
@@ -103,6 +108,13 @@ export interface FileContext {
    * when set. The bytes given back are the ones stored.
    */
   readonly renderPart10?: (part10: Uint8Array) => Promise<{ image: RenderedImage; part10: Uint8Array }>;
+  /**
+   * Where the de-identify step's decodes run: the burned-in text scan's frame loop, the re-encoding
+   * of blanked compressed pixel data and the check of the output. The job passes the same
+   * RenderPool.forFile() handle as `render`, so every decode of the file shares one deadline
+   * (decision 019); this thread when not set.
+   */
+  readonly pixelThreads?: PixelThreads;
   /** Called with each step's duration, for the job record. */
   readonly onStep: (step: StepName, ok: boolean, ms: number) => void;
 }
@@ -186,13 +198,15 @@ export async function processFile(input: FileInput, ctx: FileContext): Promise<F
           options: ctx.deid.options,
           reader: ctx.deid.reader ?? sharedTextReader(),
           ...(ctx.batchId !== undefined ? { batchId: ctx.batchId } : {}),
+          ...(ctx.pixelThreads ? { threads: ctx.pixelThreads } : {}),
         });
       } catch (error) {
         if (error instanceof TextCheckError) {
           throw new Quarantine(reasonOf(error, 'BURNED_IN_TEXT'), 'deidentify', error.check);
         }
         if (error instanceof DeidError) throw new Quarantine(reasonOf(error, 'DEID_FAILED'), 'deidentify');
-        // ScanError: a frame that cannot be decoded (the decoder's code), too large, OCR failed.
+        // ScanError: a frame that cannot be decoded (the decoder's code), too large, OCR failed;
+        // ImagingError PROCESSING_TIMEOUT: a decode in a pool thread passed the file's deadline.
         throw new Quarantine(reasonOf(error, 'DEID_FAILED'), 'deidentify');
       }
     });
