@@ -88,20 +88,29 @@ function putOnce(
   const url = new URL(target);
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
+    // Once the timer fired, whatever error follows (the request's, the answer's) is the stall.
+    let stalled = false;
+    const fail = (err: unknown) => reject(stalled ? new PutStalled() : err);
     const req: ClientRequest = send(
       url,
       { method: 'PUT', headers, timeout: stallTimeoutMs },
       (res: IncomingMessage) => {
-        res.on('error', reject);
+        res.on('error', fail);
         res.on('end', () => {
           const etag = res.headers.etag;
           resolve({ status: res.statusCode ?? 0, etag: typeof etag === 'string' ? etag : undefined });
         });
+        res.on('close', () => {
+          if (!res.complete) fail(new Error('answer cut short'));
+        });
         res.resume(); // S3's answer body (an error document at most) is not needed
       },
     );
-    req.on('timeout', () => req.destroy(new PutStalled()));
-    req.on('error', reject);
+    req.on('timeout', () => {
+      stalled = true;
+      req.destroy(new PutStalled());
+    });
+    req.on('error', fail);
     const write = async () => {
       for (let at = 0; at < body.length && !req.destroyed; at += WRITE_CHUNK) {
         if (!req.write(body.subarray(at, at + WRITE_CHUNK))) {
