@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,12 +16,14 @@ import { fileURLToPath } from 'node:url';
 import { rawKeys } from '@medimg/common';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ApiUnavailableError, UploadApiClient } from './client/api-client.ts';
-import { UploadError, uploadFiles } from './client/uploader.ts';
+import { answerWaitMs, UploadError, uploadFiles } from './client/uploader.ts';
 import { CALLER, type LocalApi, startLocalApi } from './testing/local-api.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = path.join(REPO_ROOT, 'worker/bin/medimg.js');
 const DX = path.join(REPO_ROOT, 'sample-dicom/studies/dx-chest');
+/** A small DICOM file (78 kB): its buffered tail adds little to the wait for an answer. */
+const SMALL = path.join(REPO_ROOT, 'sample-dicom/bad/us-burned-in-annotation.dcm');
 const MiB = 1024 * 1024;
 
 const isUploadPut = (req: IncomingMessage) =>
@@ -30,12 +32,16 @@ const isUploadPut = (req: IncomingMessage) =>
 /**
  * A real HTTP server in front of an upstream (or of nothing): the requests `silence` picks are
  * accepted and never answered, the others are passed on. `read` reads a silenced request's body;
- * `ignore` never reads it, so a large body fills the socket buffers and the sender stops.
+ * `ignore` never reads it, so a large body fills the socket buffers and the sender stops. The
+ * requests `trickle` picks are passed on slowly: a pause of 40 ms after each chunk read.
  */
 class SilentProxy {
   silence: (req: IncomingMessage) => boolean = () => true;
+  trickle: (req: IncomingMessage) => boolean = () => false;
   mode: 'read' | 'ignore' = 'read';
   silenced = 0;
+  /** Pauses made while reading trickled requests. */
+  pauses = 0;
   readonly #held: ServerResponse[] = [];
   #server: Server | undefined;
 
@@ -56,7 +62,17 @@ class SilentProxy {
         },
       );
       out.on('error', () => res.destroy());
-      req.pipe(out);
+      if (!this.trickle(req)) {
+        req.pipe(out);
+        return;
+      }
+      req.on('data', (chunk: Buffer) => {
+        out.write(chunk);
+        this.pauses++;
+        req.pause();
+        setTimeout(() => req.resume(), 40);
+      });
+      req.on('end', () => out.end());
     });
     await new Promise<void>((r) => this.#server!.listen(0, '127.0.0.1', r));
     return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
@@ -208,6 +224,25 @@ describe('S3 that accepts a PUT and never answers', () => {
     expect(sha256(await api.getBytes(api.raw, rawKeys.batchFile(outcome.batchId, 0)))).toBe(sha256(data));
   });
 
+  it('does not cut a slow PUT that keeps going for longer than the stall timeout in all', async () => {
+    const { api, s3 } = await apiWithSilentS3();
+    s3.trickle = isUploadPut;
+    const data = new Uint8Array(4 * MiB).map((_, i) => (i * 13) % 251);
+    const retries: number[] = [];
+
+    const outcome = await uploadFiles([await localFile('slow.dcm', data)], {
+      client: api.client,
+      stateDir: path.join(dir, 'state-slow'),
+      stallTimeoutMs: 1000,
+      onRetry: (status) => retries.push(status),
+    });
+
+    // At least 64 pauses of 40 ms: the body took longer than the stall timeout to go through.
+    expect(s3.pauses).toBeGreaterThanOrEqual(64);
+    expect(retries).toEqual([]);
+    expect(sha256(await api.getBytes(api.raw, rawKeys.batchFile(outcome.batchId, 0)))).toBe(sha256(data));
+  });
+
   it('fails with PUT_FAILED naming the host, not the signed URL, when S3 never reads the body', async () => {
     const { api, s3 } = await apiWithSilentS3();
     s3.silence = isUploadPut;
@@ -266,18 +301,20 @@ describe('medimg upload and medimg status against silent endpoints', () => {
     const env = { MEDIMG_API_URL: api.url, XDG_STATE_HOME: path.join(dir, 'cli-state-2') };
     s3.silence = (req) => isUploadPut(req) && s3.silenced === 0;
 
-    const once = await medimg(['upload', DX, '--stall-timeout', '2'], env);
+    const once = await medimg(['upload', SMALL, '--stall-timeout', '2'], env);
 
     expect(once.code, once.stderr).toBe(0);
     expect(once.stdout).toMatch(/^b-\d{8}-[0-9a-f]{20}\n$/);
     expect(s3.silenced).toBe(1);
 
     s3.silence = isUploadPut;
-    const stuck = await medimg(['upload', DX], { ...env, MEDIMG_STALL_TIMEOUT: '0.3' });
+    const stuck = await medimg(['upload', SMALL], { ...env, MEDIMG_STALL_TIMEOUT: '0.3' });
 
+    // S3 read the whole body and kept quiet: the wait was for the answer, tail included.
+    const wait = answerWaitMs(300, (await stat(SMALL)).size) / 1000;
     expect(stuck.code).toBe(1);
     expect(stuck.stderr).toContain(
-      `medimg upload: PUT_FAILED: file 0 failed 5 times (last: no progress for 0.3 s from ${s3.host})\n`,
+      `medimg upload: PUT_FAILED: file 0 failed 5 times (last: no answer ${wait} s after the last byte was sent from ${s3.host})\n`,
     );
     expect(stuck.stderr).not.toContain('X-Amz-');
     expect(stuck.stderr).not.toContain('/incoming/');

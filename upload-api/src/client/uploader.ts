@@ -45,7 +45,10 @@ export interface UploadOptions {
   readonly concurrency?: number;
   /** Attempts per PUT before the upload fails (default 5). */
   readonly attempts?: number;
-  /** A PUT with no byte sent or received for this long is dropped and tried again (default 30 s). */
+  /**
+   * A PUT with no byte sent or received for this long is dropped and tried again (default 30 s);
+   * once its body is sent, the answer may take this plus its buffered tail's time (answerWaitMs).
+   */
   readonly stallTimeoutMs?: number;
   readonly onBatchCreated?: (batchId: string) => void;
   readonly onProgress?: (progress: UploadProgress) => void;
@@ -70,14 +73,27 @@ export const DEFAULT_STALL_TIMEOUT_MS = 30_000;
 /** Bytes handed to the socket at a time: each write (and each one completed) restarts the stall timer. */
 const WRITE_CHUNK = 64 * 1024;
 
+/**
+ * After the last write, what the operating system buffered is still on its way and the timer
+ * cannot see it go: the wait for the answer adds the time of that much (at most the body, at most
+ * 8 MiB) at 64 KiB/s, so that a slow link is not taken for a silent endpoint at the end of a PUT.
+ */
+const TAIL_BYTES_MAX = 8 * 1024 * 1024;
+const TAIL_BYTES_PER_S = 64 * 1024;
+
+/** The stall timeout plus the time the body's buffered tail may take on a slow link. */
+export const answerWaitMs = (stallTimeoutMs: number, bodyBytes: number): number =>
+  stallTimeoutMs + Math.ceil((Math.min(bodyBytes, TAIL_BYTES_MAX) / TAIL_BYTES_PER_S) * 1000);
+
 class PutStalled extends Error {
   override readonly name = 'PutStalled';
 }
 
 /**
  * One PUT to a presigned URL with node:http(s), whose socket timeout is an idle timeout: it runs
- * while nothing is written, acknowledged or read, from the connection to the end of the answer.
- * Rejects with PutStalled when it fires, with the network error otherwise.
+ * while nothing is written, acknowledged or read, from the connection to the end of the answer
+ * (longer once the body is handed over: answerWaitMs). Rejects with PutStalled when it fires
+ * (its message says which bound), with the network error otherwise.
  */
 function putOnce(
   target: string,
@@ -89,8 +105,9 @@ function putOnce(
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     // Once the timer fired, whatever error follows (the request's, the answer's) is the stall.
-    let stalled = false;
-    const fail = (err: unknown) => reject(stalled ? new PutStalled() : err);
+    let stalled: PutStalled | undefined;
+    const fail = (err: unknown) => reject(stalled ?? err);
+    let sent = false;
     const req: ClientRequest = send(
       url,
       { method: 'PUT', headers, timeout: stallTimeoutMs },
@@ -107,8 +124,17 @@ function putOnce(
       },
     );
     req.on('timeout', () => {
-      stalled = true;
-      req.destroy(new PutStalled());
+      stalled = new PutStalled(
+        sent
+          ? `no answer ${seconds(answerWaitMs(stallTimeoutMs, body.length))} after the last byte was sent`
+          : `no progress for ${seconds(stallTimeoutMs)}`,
+      );
+      req.destroy(stalled);
+    });
+    // Every byte is with the operating system: from here the answer may wait for the buffered tail.
+    req.on('finish', () => {
+      sent = true;
+      req.setTimeout(answerWaitMs(stallTimeoutMs, body.length));
     });
     req.on('error', fail);
     const write = async () => {
@@ -298,9 +324,7 @@ async function drive(
         status = 0; // network error or stall
         const host = new URL(item.request.url).host;
         failure =
-          err instanceof PutStalled
-            ? `no progress for ${seconds(stallTimeoutMs)} from ${host}`
-            : `network error reaching ${host}`;
+          err instanceof PutStalled ? `${err.message} from ${host}` : `network error reaching ${host}`;
       }
       if (status === 403 && !refreshed) {
         // The URL expired (a slow link, a long queue): ask for a fresh one and send again.
