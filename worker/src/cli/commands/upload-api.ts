@@ -58,7 +58,7 @@ Exit codes: 0 uploaded, 1 the upload failed (resume it), 64 usage error, 66 no D
       type: 'string',
       value: '<seconds>',
       description:
-        'an upload request with no byte sent or received for this long is tried again (default 30; $MEDIMG_STALL_TIMEOUT)',
+        'retry an upload with no byte sent or received this long (default 30; $MEDIMG_STALL_TIMEOUT)',
     },
     'state-dir': {
       type: 'string',
