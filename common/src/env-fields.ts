@@ -61,6 +61,11 @@ export const envFields = {
 export interface EnvProblem {
   readonly variable: string;
   readonly expected: string;
+  /**
+   * Where inside the variable, dotted: the variable itself, or a place in its JSON value
+   * (`CRITICAL_THRESHOLDS.nodule`); empty for a problem with the environment as a whole.
+   */
+  readonly path: string;
 }
 
 /**
@@ -77,10 +82,11 @@ export function parseEnv<S extends z.ZodType>(
   const problems = parsed.error.issues.map((issue) => ({
     variable: issue.path.length > 0 ? String(issue.path[0]) : 'environment',
     expected: issue.message,
+    path: issue.path.map(String).join('.'),
   }));
   throw fail(
     problems.length > 0
       ? (problems as [EnvProblem, ...EnvProblem[]])
-      : [{ variable: 'environment', expected: 'invalid' }],
+      : [{ variable: 'environment', expected: 'invalid', path: '' }],
   );
 }

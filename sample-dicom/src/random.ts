@@ -1,17 +1,6 @@
 /** Seeded, platform-independent randomness for the sample generator (no Date.now, no Math.random). */
 import { createHash } from 'node:crypto';
-
-/** mulberry32: a small 32-bit PRNG, enough for image noise. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '@medimg/common/testing/random.ts';
 
 export interface Rng {
   /** Uniform in [0, 1). */

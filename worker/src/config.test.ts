@@ -82,6 +82,33 @@ describe('readWorkerConfig', () => {
   });
 });
 
+describe('readWorkerConfig messages (read through parseEnv, as every deployable reads its environment)', () => {
+  it('names every bad variable in schema order, with the place inside a JSON value, never the value', () => {
+    const err = configErrorOf({
+      CRITICAL_THRESHOLDS: JSON.stringify({ nodule: 7 }),
+      LOG_LEVEL: 'verbose',
+      JOB_ATTEMPT: '0',
+    });
+
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).code).toBe('CONFIG_INVALID');
+    expect((err as Error).message).toBe(
+      'invalid worker configuration: CRITICAL_THRESHOLDS.nodule: Too big: expected number to be <=1; ' +
+        'LOG_LEVEL: Invalid option: expected one of "debug"|"info"|"warn"|"error"; ' +
+        'JOB_ATTEMPT: Too small: expected number to be >=1',
+    );
+    expect((err as Error).message).not.toContain('verbose');
+  });
+
+  it('says a required variable is missing', () => {
+    const { PROCESSED_BUCKET: _, ...without } = env;
+
+    expect(() => readWorkerConfig(without)).toThrow(
+      'invalid worker configuration: PROCESSED_BUCKET: Invalid input: expected string, received undefined',
+    );
+  });
+});
+
 describe('the worker entry point', () => {
   it('exits 78 (configuration error) on an invalid LOG_LEVEL, before touching any service', () => {
     const main = path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.ts');

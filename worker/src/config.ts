@@ -1,5 +1,5 @@
 import { HTTP_TIMEOUTS } from '@medimg/aws';
-import { CodedError, WORKER_ENV, type WorkerEnvName } from '@medimg/common';
+import { CodedError, parseEnv, WORKER_ENV, type WorkerEnvName } from '@medimg/common';
 import { z } from 'zod';
 import { DEID_PROFILES, type DeidOptions, deidOptionsSchema, PROFILE_OPTIONS } from './deid/options.ts';
 import type { CriticalThresholds } from './pipeline/assess.ts';
@@ -105,23 +105,27 @@ export class ConfigError extends CodedError<'CONFIG_INVALID'> {
 
 /** Reads and validates the environment once; the message names each bad variable and its expected form. */
 export function readWorkerConfig(env: NodeJS.ProcessEnv): WorkerConfig {
-  const parsed = WorkerEnvSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new ConfigError(`invalid worker configuration: ${problems}`);
-  }
+  // Every wrong variable in one message, each with the place inside a JSON value when it is there.
+  const data = parseEnv(
+    WorkerEnvSchema,
+    env,
+    (problems) =>
+      new ConfigError(
+        `invalid worker configuration: ${problems.map((p) => `${p.path}: ${p.expected}`).join('; ')}`,
+      ),
+  );
   const deid = deidOptionsSchema.safeParse({
-    ...PROFILE_OPTIONS[parsed.data.DEID_PROFILE],
-    ...parsed.data.DEID_OPTIONS,
-    burnedInPolicy: parsed.data.BURNED_IN_POLICY,
+    ...PROFILE_OPTIONS[data.DEID_PROFILE],
+    ...data.DEID_OPTIONS,
+    burnedInPolicy: data.BURNED_IN_POLICY,
   });
   if (!deid.success) {
     const problems = deid.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new ConfigError(`invalid worker configuration: ${WORKER_ENV.DEID_OPTIONS}: ${problems}`);
   }
   return {
-    ...parsed.data,
-    ...(parsed.data.CRITICAL_THRESHOLDS ? { thresholds: parsed.data.CRITICAL_THRESHOLDS } : {}),
+    ...data,
+    ...(data.CRITICAL_THRESHOLDS ? { thresholds: data.CRITICAL_THRESHOLDS } : {}),
     deidOptions: deid.data,
   };
 }

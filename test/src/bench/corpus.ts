@@ -9,10 +9,12 @@
  * They are cached under a folder (default: <tmp>/medimg-bench-corpus) and made again only when
  * their stamp (the generator version and the options) differs.
  */
+
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { mulberry32 } from '@medimg/common/testing/random.ts';
 import {
   buildFileMeta,
   type DataElement,
@@ -31,18 +33,6 @@ const CT_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.2';
 const CR_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.1';
 const NM_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.20';
 const ROOT_UID = '2.25.';
-
-/** A deterministic 32-bit generator (mulberry32). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A UID under 2.25 made from the parts (deterministic, unique per parts). */
 function uid(...parts: (string | number)[]): string {

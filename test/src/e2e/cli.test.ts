@@ -316,6 +316,14 @@ describe('medimg process --infer (the reference model in-process)', () => {
         );
       expect(thumbs).toBeGreaterThanOrEqual(3);
       expect(await page.locator('[data-set-aside]').count()).toBe(3);
+      // The quarantined ultrasound's burned-in text check, as report.json has it: counts and action only.
+      const scanned = report.entries.find((e) => e.reason === 'BURNED_IN_TEXT')?.textCheck;
+      expect(scanned?.textBoxes).toBeGreaterThan(0);
+      const textCheck = page.locator('[data-set-aside="BURNED_IN_TEXT"] [data-text-check]');
+      expect(await textCheck.textContent()).toBe(
+        `${scanned!.textBoxes} region(s), ${scanned!.phiMatches} matching the header: quarantined`,
+      );
+      expect(await page.locator('[data-set-aside] [data-text-check]').count()).toBe(1);
       expect(browser.problems).toEqual([]);
     } finally {
       await browser.close();

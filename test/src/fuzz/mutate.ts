@@ -6,6 +6,7 @@
  * transfer syntax); the others work on any file.
  */
 import { deflateRawSync } from 'node:zlib';
+import { mulberry32 } from '@medimg/common/testing/random.ts';
 import { encodeDataSet, numberElement, parseDicom, T, writePart10 } from '@medimg/dicom';
 import type { Seed } from './seeds.ts';
 
@@ -17,16 +18,9 @@ export interface Random {
   pick<T>(items: readonly T[]): T;
 }
 
-/** mulberry32: small, fast, the same sequence on every platform. */
+/** mulberry32 (shared by the test data generators): the same sequence on every platform. */
 export function random(seed: number): Random {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   const int = (n: number): number => Math.floor(next() * n);
   return { next, int, pick: (items) => items[int(items.length)]! };
 }

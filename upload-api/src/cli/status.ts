@@ -2,10 +2,9 @@
  * `medimg status <batchId> [--wait]`: a batch's state and results from the upload API. With --wait,
  * asks again until the job has ended. Exits 1 when the job failed.
  */
-import { UploadApiClient } from '../client/api-client.ts';
 import { sleep } from '../client/retry.ts';
 import type { BatchStatus } from '../contract.ts';
-import { type CliIo, describeApiError, UsageProblem } from './upload.ts';
+import { apiClient, type CliIo, describeApiError, UsageProblem } from './upload.ts';
 
 /** The command's parsed options (the worker's CLI declares them, with their help: `medimg status --help`). */
 export interface StatusRequest {
@@ -16,6 +15,7 @@ export interface StatusRequest {
   readonly timeout?: string | undefined;
   readonly json?: boolean | undefined;
   readonly region?: string | undefined;
+  readonly requestTimeout?: string | undefined;
 }
 
 function describe(s: BatchStatus): string {
@@ -43,7 +43,7 @@ export async function runStatus(
   if (timeout !== undefined && !(timeout > 0))
     throw new UsageProblem('--timeout must be a positive number of seconds');
 
-  const client = new UploadApiClient({ url: api, ...(values.region ? { region: values.region } : {}) });
+  const client = apiClient(api, values, io.env);
   const batchId = request.batchId;
   const deadline = timeout === undefined ? undefined : Date.now() + timeout * 1000;
   let lastState = '';

@@ -3,11 +3,22 @@
  * content), uploads them as one batch through the upload API's presigned URLs, completes the batch
  * and prints its id on stdout. Progress and messages go to stderr.
  */
-import { ApiCallError, UploadApiClient } from '../client/api-client.ts';
+import {
+  ApiCallError,
+  ApiUnavailableError,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  UploadApiClient,
+} from '../client/api-client.ts';
 import { collectFiles } from '../client/files.ts';
 import { ProgressReporter } from '../client/progress.ts';
 import { defaultStateDir } from '../client/state.ts';
-import { resumeUpload, UploadError, type UploadOptions, uploadFiles } from '../client/uploader.ts';
+import {
+  DEFAULT_STALL_TIMEOUT_MS,
+  resumeUpload,
+  UploadError,
+  type UploadOptions,
+  uploadFiles,
+} from '../client/uploader.ts';
 
 /** The command's parsed options (the worker's CLI declares them, with their help: `medimg upload --help`). */
 export interface UploadRequest {
@@ -17,6 +28,8 @@ export interface UploadRequest {
   readonly concurrency?: string | undefined;
   readonly stateDir?: string | undefined;
   readonly region?: string | undefined;
+  readonly requestTimeout?: string | undefined;
+  readonly stallTimeout?: string | undefined;
 }
 
 /** A request that cannot be served as given: the CLI prints it with a pointer to --help, exit 64. */
@@ -43,8 +56,45 @@ export function describeApiError(err: unknown): string {
     ].filter(Boolean);
     return `${err.code}: ${err.error.message}${details.length ? ` (${details.join('; ')})` : ''}`;
   }
-  if (err instanceof UploadError) return `${err.code}: ${err.message}`;
+  if (err instanceof UploadError || err instanceof ApiUnavailableError) return `${err.code}: ${err.message}`;
   return err instanceof Error ? err.message : 'failed';
+}
+
+/**
+ * A time bound in seconds from its option, else its environment variable, else the default;
+ * in milliseconds.
+ */
+export function secondsOption(
+  value: string | undefined,
+  env: string | undefined,
+  option: string,
+  defaultMs: number,
+): number {
+  const given = value ?? env;
+  if (given === undefined || given === '') return defaultMs;
+  const s = Number(given);
+  if (!(Number.isFinite(s) && s > 0))
+    throw new UsageProblem(`${option} must be a positive number of seconds`);
+  return Math.round(s * 1000);
+}
+
+/** The upload API's client as the options and environment configure it. */
+export function apiClient(
+  api: string,
+  values: { region?: string | undefined; requestTimeout?: string | undefined },
+  env: NodeJS.ProcessEnv,
+): UploadApiClient {
+  const requestTimeoutMs = secondsOption(
+    values.requestTimeout,
+    env.MEDIMG_REQUEST_TIMEOUT,
+    '--request-timeout',
+    DEFAULT_REQUEST_TIMEOUT_MS,
+  );
+  return new UploadApiClient({
+    url: api,
+    requestTimeoutMs,
+    ...(values.region ? { region: values.region } : {}),
+  });
 }
 
 /** Throws UsageProblem before any request when the options do not make a valid upload. */
@@ -63,13 +113,20 @@ export async function runUpload(request: UploadRequest, io: CliIo = defaultIo): 
     throw new UsageProblem('--concurrency must be an integer from 1 to 64');
   }
 
-  const client = new UploadApiClient({ url: api, ...(values.region ? { region: values.region } : {}) });
+  const client = apiClient(api, values, io.env);
+  const stallTimeoutMs = secondsOption(
+    values.stallTimeout,
+    io.env.MEDIMG_STALL_TIMEOUT,
+    '--stall-timeout',
+    DEFAULT_STALL_TIMEOUT_MS,
+  );
   const progress = new ProgressReporter(io.stderr);
   let batchId = values.resume;
   const options: UploadOptions = {
     client,
     stateDir: values.stateDir ?? defaultStateDir(io.env),
     concurrency,
+    stallTimeoutMs,
     onBatchCreated: (id) => {
       batchId = id;
       io.stderr.write(`medimg: batch ${id} created (resume with: medimg upload --resume ${id})\n`);

@@ -1,6 +1,8 @@
 /**
  * A client of the upload API: every call signed with SigV4 (`execute-api`) using the caller's AWS
  * credentials, answers checked against the contract, transient failures retried with backoff.
+ * Each call is bounded in time (request to the end of the answer): an API that accepts the
+ * connection and never answers is a retried failure, not a hang.
  */
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import {
@@ -34,6 +36,38 @@ export class ApiCallError extends Error {
   }
 }
 
+/** The API could not be reached, or did not answer in time; the message names its host only. */
+export class ApiUnavailableError extends Error {
+  readonly code: 'API_TIMEOUT' | 'API_UNREACHABLE';
+  readonly host: string;
+
+  constructor(
+    code: ApiUnavailableError['code'],
+    host: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'ApiUnavailableError';
+    this.code = code;
+    this.host = host;
+  }
+}
+
+/** Default bound on one API call: API Gateway itself gives up on an integration after 30 s. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+
+const isTimeout = (err: unknown) => err instanceof Error && err.name === 'TimeoutError';
+
+/** `ECONNREFUSED`, `ENOTFOUND`...: the network error's code (never a URL or a value). */
+function networkCode(err: unknown): string | undefined {
+  const cause = (err as { cause?: { code?: unknown } } | undefined)?.cause;
+  return typeof cause?.code === 'string' && /^[A-Z_]+$/.test(cause.code) ? cause.code : undefined;
+}
+
+/** Seconds for a message: `0.5 s`, `60 s`. */
+export const seconds = (ms: number) => `${Number((ms / 1000).toFixed(3))} s`;
+
 export interface UploadApiClientOptions {
   /** The API's base URL (the stack output `UploadApiUrl`, or the local demo's). */
   readonly url: string;
@@ -41,6 +75,8 @@ export interface UploadApiClientOptions {
   /** Default: the AWS SDK's default credential chain (environment, profile, SSO, instance role). */
   readonly credentials?: AwsCredentials | (() => Promise<AwsCredentials>);
   readonly attempts?: number;
+  /** Bound on one call, from the request to the end of the answer (default 60 s); retried like a 5xx. */
+  readonly requestTimeoutMs?: number;
 }
 
 /** `https://<id>.execute-api.<region>.amazonaws.com/...` names its region. */
@@ -54,12 +90,14 @@ export class UploadApiClient {
   readonly #region: string;
   readonly #credentials: AwsCredentials | (() => Promise<AwsCredentials>);
   readonly #attempts: number;
+  readonly #requestTimeoutMs: number;
 
   constructor(options: UploadApiClientOptions) {
     this.url = options.url.replace(/\/+$/, '');
     this.#region = options.region ?? regionOf(this.url);
     this.#credentials = options.credentials ?? defaultProvider();
     this.#attempts = options.attempts ?? 4;
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   }
 
   limits(): Promise<Limits> {
@@ -100,13 +138,28 @@ export class UploadApiClient {
         text === undefined ? {} : { 'content-type': 'application/json' };
       const signed = await signRequest({ method, url, headers, body: text }, this.#credentials, this.#region);
       let res: Response;
+      let answer: string;
       try {
-        res = await fetch(url, { method, headers: signed, ...(text !== undefined ? { body: text } : {}) });
+        // The whole call (connect, headers, body) within the bound: fetch's own defaults wait
+        // minutes for headers and for each chunk of the body.
+        const signal = AbortSignal.timeout(this.#requestTimeoutMs);
+        res = await fetch(url, {
+          method,
+          headers: signed,
+          signal,
+          ...(text !== undefined ? { body: text } : {}),
+        });
+        answer = await res.text();
       } catch (err) {
-        lastError = err;
-        continue; // network error: retry
+        lastError = err; // no answer in time, or a network error: retry
+        continue;
       }
-      const json: unknown = await res.json().catch(() => undefined);
+      let json: unknown;
+      try {
+        json = JSON.parse(answer);
+      } catch {
+        json = undefined;
+      }
       if (res.ok) return parse(json);
       const parsed = ErrorBodySchema.safeParse(json);
       // API Gateway's own answers ({"message": "..."}) for 403 (signature) and 429 (throttled).
@@ -119,6 +172,22 @@ export class UploadApiClient {
       lastError = new ApiCallError(res.status, error);
       if (res.status !== 429 && res.status < 500) throw lastError;
     }
-    throw lastError;
+    if (lastError instanceof ApiCallError) throw lastError;
+    const host = new URL(this.url).host;
+    const tries = attempts === 1 ? '1 attempt' : `${attempts} attempts`;
+    if (isTimeout(lastError)) {
+      throw new ApiUnavailableError(
+        'API_TIMEOUT',
+        host,
+        `the upload API at ${host} did not answer within ${seconds(this.#requestTimeoutMs)} (${tries})`,
+      );
+    }
+    const code = networkCode(lastError);
+    throw new ApiUnavailableError(
+      'API_UNREACHABLE',
+      host,
+      `the upload API at ${host} could not be reached (${code ? `${code}, ` : ''}${tries})`,
+      { cause: lastError },
+    );
   }
 }

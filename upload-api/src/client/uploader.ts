@@ -2,10 +2,16 @@
  * An upload batch from this machine: checksums, `POST /batches`, parallel PUTs to the presigned
  * URLs (parts for large files) with retries and backoff, `complete`, and a state file so that an
  * interrupted upload resumes without sending again what S3 already accepted.
+ *
+ * A PUT is bounded by a stall timeout (no byte sent or received for that long), not by a total:
+ * a slow link that keeps sending is never cut, an endpoint that stops reading or never answers is
+ * dropped and the PUT tried again.
  */
 import { stat } from 'node:fs/promises';
+import { type ClientRequest, request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { type BatchStatus, type PresignedRequest, partRange, type UploadUrlsResponse } from '../contract.ts';
-import { ApiCallError, type UploadApiClient } from './api-client.ts';
+import { ApiCallError, seconds, type UploadApiClient } from './api-client.ts';
 import { checksums, type FileChecksums, type LocalFile, readRange } from './files.ts';
 import { backoff, sleep } from './retry.ts';
 import { readState, StateWriter, type UploadState } from './state.ts';
@@ -39,6 +45,11 @@ export interface UploadOptions {
   readonly concurrency?: number;
   /** Attempts per PUT before the upload fails (default 5). */
   readonly attempts?: number;
+  /**
+   * A PUT with no byte sent or received for this long is dropped and tried again (default 30 s);
+   * once its body is sent, the answer may take this plus its buffered tail's time (answerWaitMs).
+   */
+  readonly stallTimeoutMs?: number;
   readonly onBatchCreated?: (batchId: string) => void;
   readonly onProgress?: (progress: UploadProgress) => void;
   /** A PUT that failed and will be tried again (status, or 0 for a network error). */
@@ -54,6 +65,96 @@ export interface UploadOutcome {
   /** Files that were already uploaded before this run (a resume). */
   readonly alreadyUploaded: number;
   readonly status: BatchStatus;
+}
+
+/** Default stall timeout of a PUT. */
+export const DEFAULT_STALL_TIMEOUT_MS = 30_000;
+
+/** Bytes handed to the socket at a time: each write (and each one completed) restarts the stall timer. */
+const WRITE_CHUNK = 64 * 1024;
+
+/**
+ * After the last write, what the operating system buffered is still on its way and the timer
+ * cannot see it go: the wait for the answer adds the time of that much (at most the body, at most
+ * 8 MiB) at 64 KiB/s, so that a slow link is not taken for a silent endpoint at the end of a PUT.
+ */
+const TAIL_BYTES_MAX = 8 * 1024 * 1024;
+const TAIL_BYTES_PER_S = 64 * 1024;
+
+/** The stall timeout plus the time the body's buffered tail may take on a slow link. */
+export const answerWaitMs = (stallTimeoutMs: number, bodyBytes: number): number =>
+  stallTimeoutMs + Math.ceil((Math.min(bodyBytes, TAIL_BYTES_MAX) / TAIL_BYTES_PER_S) * 1000);
+
+class PutStalled extends Error {
+  override readonly name = 'PutStalled';
+}
+
+/**
+ * One PUT to a presigned URL with node:http(s), whose socket timeout is an idle timeout: it runs
+ * while nothing is written, acknowledged or read, from the connection to the end of the answer
+ * (longer once the body is handed over: answerWaitMs). Rejects with PutStalled when it fires
+ * (its message says which bound), with the network error otherwise.
+ */
+function putOnce(
+  target: string,
+  headers: Readonly<Record<string, string>>,
+  body: Uint8Array,
+  stallTimeoutMs: number,
+): Promise<{ status: number; etag: string | undefined }> {
+  const url = new URL(target);
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    // Once the timer fired, whatever error follows (the request's, the answer's) is the stall.
+    let stalled: PutStalled | undefined;
+    const fail = (err: unknown) => reject(stalled ?? err);
+    let sent = false;
+    const req: ClientRequest = send(
+      url,
+      { method: 'PUT', headers, timeout: stallTimeoutMs },
+      (res: IncomingMessage) => {
+        res.on('error', fail);
+        res.on('end', () => {
+          const etag = res.headers.etag;
+          resolve({ status: res.statusCode ?? 0, etag: typeof etag === 'string' ? etag : undefined });
+        });
+        res.on('close', () => {
+          if (!res.complete) fail(new Error('answer cut short'));
+        });
+        res.resume(); // S3's answer body (an error document at most) is not needed
+      },
+    );
+    req.on('timeout', () => {
+      stalled = new PutStalled(
+        sent
+          ? `no answer ${seconds(answerWaitMs(stallTimeoutMs, body.length))} after the last byte was sent`
+          : `no progress for ${seconds(stallTimeoutMs)}`,
+      );
+      req.destroy(stalled);
+    });
+    // Every byte is with the operating system: from here the answer may wait for the buffered tail.
+    req.on('finish', () => {
+      sent = true;
+      req.setTimeout(answerWaitMs(stallTimeoutMs, body.length));
+    });
+    req.on('error', fail);
+    const write = async () => {
+      for (let at = 0; at < body.length && !req.destroyed; at += WRITE_CHUNK) {
+        if (!req.write(body.subarray(at, at + WRITE_CHUNK))) {
+          await new Promise<void>((r) => {
+            const done = () => {
+              req.off('drain', done);
+              req.off('close', done);
+              r();
+            };
+            req.on('drain', done);
+            req.on('close', done);
+          });
+        }
+      }
+      if (!req.destroyed) req.end();
+    };
+    void write();
+  });
 }
 
 interface WorkItem {
@@ -197,15 +298,17 @@ async function drive(
     const file = state.files[item.index]!;
     const body = await readRange(file.path, item.start, item.end);
     const attempts = options.attempts ?? 5;
+    const stallTimeoutMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
     let refreshed = false;
     for (let attempt = 0; ; attempt++) {
       let status = 0;
+      // What went wrong, for the message: the host only (the URL's query carries its signature).
+      let failure: string;
       try {
-        const res = await fetch(item.request.url, { method: 'PUT', headers: item.request.headers, body });
+        const res = await putOnce(item.request.url, item.request.headers, body, stallTimeoutMs);
         status = res.status;
-        await res.arrayBuffer();
-        if (res.ok) {
-          const etag = res.headers.get('etag')?.replace(/"/g, '') ?? '';
+        if (status >= 200 && status < 300) {
+          const etag = res.etag?.replace(/"/g, '') ?? '';
           if (item.partNumber === undefined) file.done = true;
           else {
             file.etags = { ...file.etags, [String(item.partNumber)]: etag };
@@ -216,8 +319,12 @@ async function drive(
           report();
           return;
         }
-      } catch {
-        status = 0; // network error
+        failure = `HTTP ${status}`;
+      } catch (err) {
+        status = 0; // network error or stall
+        const host = new URL(item.request.url).host;
+        failure =
+          err instanceof PutStalled ? `${err.message} from ${host}` : `network error reaching ${host}`;
       }
       if (status === 403 && !refreshed) {
         // The URL expired (a slow link, a long queue): ask for a fresh one and send again.
@@ -234,10 +341,7 @@ async function drive(
         throw new UploadError('PUT_REFUSED', `S3 refused file ${item.index} with HTTP ${status}`);
       }
       if (attempt + 1 >= attempts) {
-        throw new UploadError(
-          'PUT_FAILED',
-          `file ${item.index} failed ${attempts} times (last: HTTP ${status || 'network error'})`,
-        );
+        throw new UploadError('PUT_FAILED', `file ${item.index} failed ${attempts} times (last: ${failure})`);
       }
       options.onRetry?.(status);
       await sleep(backoff(attempt + 1));

@@ -34,7 +34,15 @@ export interface LocalApi {
   close(): Promise<void>;
 }
 
-export async function startLocalApi(limits: Partial<Limits> = {}): Promise<LocalApi> {
+export interface LocalApiOptions {
+  /** Puts something (a proxy) between the API and s3rver: gets s3rver's URL, gives the one to use. */
+  readonly s3Via?: (s3rverUrl: string) => Promise<string>;
+}
+
+export async function startLocalApi(
+  limits: Partial<Limits> = {},
+  options: LocalApiOptions = {},
+): Promise<LocalApi> {
   const root = join(tmpdir(), 'upload-api');
   await mkdir(root, { recursive: true });
   const directory = await mkdtemp(join(root, 's3-'));
@@ -42,7 +50,8 @@ export async function startLocalApi(limits: Partial<Limits> = {}): Promise<Local
   const processed = 'processed';
   const server = await startS3rver({ directory, buckets: [raw, processed] });
   const s3 = new S3Client({
-    endpoint: server.url,
+    // Presigned URLs name this endpoint: a proxy here sees the uploader's PUTs.
+    endpoint: options.s3Via ? await options.s3Via(server.url) : server.url,
     forcePathStyle: true,
     region: 'us-east-1',
     credentials: CALLER,

@@ -3,9 +3,14 @@
  * values escaped, images only as PNG data URIs. What it shows is checked in headless Chromium by
  * test/src/e2e/cli.test.ts and the demo's test.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { FsObjectStore } from '../adapters/fs-object-store.ts';
+import { newJobStatus } from '../pipeline/status.ts';
 import { renderReportHtml } from './html.ts';
-import type { RunReport } from './model.ts';
+import { collectRunReport, type ReportInput, type RunReport } from './model.ts';
 
 const PNG = 'data:image/png;base64,iVBORw0KGgo=';
 
@@ -126,5 +131,97 @@ describe('a critical finding in the report', () => {
       'Decision support from a reference model: not a diagnosis and not a medical device.',
     );
     expect(card).not.toContain('Intended use');
+  });
+});
+
+describe('inputs set aside in the report', () => {
+  const jobId = 'job-0123456789abcdef01234567';
+  const burned: ReportInput = {
+    index: 2,
+    inputId: 'in-0123456789abcdef0123',
+    jobId,
+    status: 'quarantined',
+    reason: 'BURNED_IN_TEXT',
+    step: 'deidentify',
+    textCheck: { textBoxes: 4, phiMatches: 2, action: 'quarantined' },
+  };
+  const truncated: ReportInput = {
+    index: 3,
+    inputId: 'in-abcdef0123456789abcd',
+    jobId,
+    status: 'quarantined',
+    reason: 'DICOM_TRUNCATED',
+    step: 'parse',
+  };
+  const row = (html: string, reason: string) => {
+    const at = html.indexOf(`<tr data-set-aside="${reason}">`);
+    return html.slice(at, html.indexOf('</tr>', at));
+  };
+
+  it('shows the burned-in text counts and action of a quarantined input whose pixels were scanned', () => {
+    const html = renderReportHtml(report({ setAside: [burned, truncated] }));
+
+    expect(html).toContain('<th>burned-in text</th>');
+    expect(row(html, 'BURNED_IN_TEXT')).toContain(
+      '<td data-text-check="quarantined" data-text-boxes="4" data-phi-matches="2">4 region(s), 2 matching the header: quarantined</td>',
+    );
+    expect(row(html, 'DICOM_TRUNCATED').endsWith('<td>parse</td><td>-</td>')).toBe(true);
+  });
+
+  it('shows nothing but counts and the closed vocabulary, whatever the job record holds', () => {
+    const forged = [
+      { textBoxes: 1, phiMatches: 0, action: 'DOE^JOHN' },
+      { textBoxes: '3 DOE^JOHN', phiMatches: 0, action: 'quarantined' },
+      { textBoxes: 1, phiMatches: -1, action: 'quarantined' },
+    ];
+    for (const textCheck of forged) {
+      const html = renderReportHtml(report({ setAside: [{ ...burned, textCheck: textCheck as never }] }));
+
+      expect(row(html, 'BURNED_IN_TEXT').endsWith('<td>deidentify</td><td>-</td>')).toBe(true);
+      expect(html).not.toContain('DOE');
+      expect(html).not.toContain('data-text-check');
+    }
+  });
+
+  it('takes a quarantined file’s text check from the job record, counts and action only', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'report-model-'));
+    try {
+      const status = newJobStatus(jobId, undefined, 2, new Date('2026-12-02T00:00:00Z'));
+      status.files[0] = {
+        index: 0,
+        inputId: burned.inputId,
+        status: 'quarantined',
+        reason: 'BURNED_IN_TEXT',
+        step: 'deidentify',
+        textCheck: {
+          checked: true,
+          frames: 1,
+          textBoxes: 4,
+          phiMatches: 2,
+          action: 'quarantined',
+          ocrMs: 812,
+        },
+      };
+      status.files[1] = {
+        index: 1,
+        inputId: truncated.inputId,
+        status: 'quarantined',
+        reason: 'DICOM_TRUNCATED',
+        step: 'parse',
+      };
+
+      const collected = await collectRunReport({
+        store: new FsObjectStore(dir),
+        processedBucket: 'processed',
+        statuses: [status],
+      });
+
+      expect(collected.setAside).toEqual([
+        { ...burned, index: 0 },
+        { ...truncated, index: 1 },
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -12,7 +12,14 @@ import {
 } from '../pipeline/decision-support.ts';
 import { boxRegion } from '../pipeline/notification.ts';
 import { BOX_COLOUR_NAME } from './annotate.ts';
-import type { ReportFinding, ReportJob, ReportSeries, ReportStudy, RunReport } from './model.ts';
+import type {
+  ReportFinding,
+  ReportJob,
+  ReportSeries,
+  ReportStudy,
+  ReportTextCheck,
+  RunReport,
+} from './model.ts';
 
 const escapeHtml = (value: unknown): string =>
   String(value).replace(
@@ -22,6 +29,19 @@ const escapeHtml = (value: unknown): string =>
 
 /** Only PNG data URIs are ever put in an src attribute. */
 const imageSrc = (src: string): string => (/^data:image\/png;base64,[A-Za-z0-9+/=]+$/.test(src) ? src : '');
+
+const TEXT_CHECK_ACTIONS: ReadonlySet<string> = new Set(['none', 'redacted', 'quarantined']);
+const count = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
+
+/**
+ * An input's burned-in text check: two counts and the action, each checked to be a count or a word
+ * of the closed vocabulary (the job record is read back from a bucket), so that no text can pass.
+ */
+function textCheckCell(check: ReportTextCheck | undefined): string {
+  if (!check || !count(check.textBoxes) || !count(check.phiMatches) || !TEXT_CHECK_ACTIONS.has(check.action))
+    return '<td>-</td>';
+  return `<td data-text-check="${check.action}" data-text-boxes="${check.textBoxes}" data-phi-matches="${check.phiMatches}">${check.textBoxes} region(s), ${check.phiMatches} matching the header: ${check.action}</td>`;
+}
 
 const label = (l: string) => escapeHtml(l.replace(/_/g, ' '));
 const score = (s: number | undefined) => (s === undefined ? 'n/a' : s.toFixed(3));
@@ -136,10 +156,10 @@ export function renderReportHtml(report: RunReport): string {
   // Files of the studies shown (a study's own report shows its study; the jobs' other counts stay job-wide).
   const images = report.studies.reduce((n, s) => n + s.series.reduce((m, x) => m + x.instances, 0), 0);
   const setAside = report.setAside.length
-    ? `<table><thead><tr><th>job</th><th>input #</th><th>input id</th><th>outcome</th><th>reason</th><th>step</th></tr></thead><tbody>${report.setAside
+    ? `<table><thead><tr><th>job</th><th>input #</th><th>input id</th><th>outcome</th><th>reason</th><th>step</th><th>burned-in text</th></tr></thead><tbody>${report.setAside
         .map(
           (i) =>
-            `<tr data-set-aside="${escapeHtml(i.reason)}"><td class="mono">${escapeHtml(i.jobId)}</td><td>${i.index}</td><td class="mono">${escapeHtml(i.inputId)}</td><td>${escapeHtml(i.status)}</td><td>${escapeHtml(i.reason)}</td><td>${escapeHtml(i.step ?? '-')}</td></tr>`,
+            `<tr data-set-aside="${escapeHtml(i.reason)}"><td class="mono">${escapeHtml(i.jobId)}</td><td>${i.index}</td><td class="mono">${escapeHtml(i.inputId)}</td><td>${escapeHtml(i.status)}</td><td>${escapeHtml(i.reason)}</td><td>${escapeHtml(i.step ?? '-')}</td>${textCheckCell(i.textCheck)}</tr>`,
         )
         .join('')}</tbody></table>`
     : '<p>None.</p>';

@@ -5,6 +5,7 @@
 
 import type { ObjectStore } from '@medimg/common';
 import { processedKeys } from '@medimg/common';
+import type { TextCheck } from '../deid/burned-in-text.ts';
 import type { SeriesFinding } from '../pipeline/assess.ts';
 import type { DecisionSupport } from '../pipeline/decision-support.ts';
 import type { JobStatus, StepName, StepRecord } from '../pipeline/status.ts';
@@ -76,6 +77,9 @@ export interface ReportJob {
   readonly steps: readonly (StepRecord & { readonly name: StepName })[];
 }
 
+/** The burned-in text check of one image as the report shows it: counts and a closed vocabulary. */
+export type ReportTextCheck = Pick<TextCheck, 'textBoxes' | 'phiMatches' | 'action'>;
+
 export interface ReportInput {
   readonly index: number;
   readonly inputId: string;
@@ -83,6 +87,8 @@ export interface ReportInput {
   readonly status: 'quarantined' | 'failed';
   readonly reason: string;
   readonly step?: string;
+  /** Set when the pixels were scanned for text before the input was quarantined. */
+  readonly textCheck?: ReportTextCheck;
 }
 
 export interface RunReport {
@@ -193,6 +199,15 @@ export async function collectRunReport(options: CollectOptions): Promise<RunRepo
         status: f.status as 'quarantined' | 'failed',
         reason: f.reason ?? f.errorCode ?? 'UNKNOWN',
         ...(f.step ? { step: f.step } : {}),
+        ...(f.textCheck
+          ? {
+              textCheck: {
+                textBoxes: f.textCheck.textBoxes,
+                phiMatches: f.textCheck.phiMatches,
+                action: f.textCheck.action,
+              },
+            }
+          : {}),
       })),
   };
 }

@@ -18,6 +18,11 @@ const API_OPTIONS = {
     value: '<region>',
     description: 'signing region (default: from the API URL, else $AWS_REGION)',
   },
+  'request-timeout': {
+    type: 'string',
+    value: '<seconds>',
+    description: 'bound on each API call, retried when reached (default 60; $MEDIMG_REQUEST_TIMEOUT)',
+  },
 } as const;
 
 /** The client's usage problems are the CLI's usage errors (one line, a pointer to --help, exit 64). */
@@ -49,6 +54,12 @@ Exit codes: 0 uploaded, 1 the upload failed (resume it), 64 usage error, 66 no D
     ...API_OPTIONS,
     resume: { type: 'string', value: '<batchId>', description: 'resume an interrupted upload' },
     concurrency: { type: 'string', value: '<n>', description: 'uploads in flight at once (default 4)' },
+    'stall-timeout': {
+      type: 'string',
+      value: '<seconds>',
+      description:
+        'retry an upload with no byte sent or received this long (default 30; $MEDIMG_STALL_TIMEOUT)',
+    },
     'state-dir': {
       type: 'string',
       value: '<dir>',
@@ -62,6 +73,8 @@ Exit codes: 0 uploaded, 1 the upload failed (resume it), 64 usage error, 66 no D
           inputs: positionals,
           api: options.api,
           region: options.region,
+          requestTimeout: options['request-timeout'],
+          stallTimeout: options['stall-timeout'],
           resume: options.resume,
           concurrency: options.concurrency,
           stateDir: options['state-dir'],
@@ -95,6 +108,7 @@ export const statusCommand = defineCommand({
           batchId: positionals[0] ?? '',
           api: options.api,
           region: options.region,
+          requestTimeout: options['request-timeout'],
           wait: options.wait,
           interval: options.interval,
           timeout: options.timeout,

@@ -11,6 +11,7 @@
  * is judged against the truth, not against the detector under test.
  */
 
+import { mulberry32 } from '@medimg/common/testing/random.ts';
 import { type DataElement, type DicomFile, stringElement } from '@medimg/dicom';
 import sharp from 'sharp';
 import { imageFile, pack } from '../../imaging/testing.ts';
@@ -30,17 +31,8 @@ export interface TextImageCase {
   readonly textPixels: readonly Int32Array[];
 }
 
-/** Deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (mulberry32, shared by the test data generators). */
+export const rng: (seed: number) => () => number = mulberry32;
 
 const FIRST = [
   'John',
