@@ -48,6 +48,8 @@ export interface DetectOptions {
   readonly minContrast?: number;
   /** Fewest characters in a line for it to be a candidate (2 by default). */
   readonly minCharacters?: number;
+  /** Whether lone glyphs in one flat colour are candidates too (loneGlyphs; true by default). */
+  readonly loneGlyphs?: boolean;
 }
 
 const RADIUS = 12;
@@ -62,6 +64,7 @@ interface Component {
   x1: number; // exclusive
   y1: number; // exclusive
   area: number;
+  id: number;
 }
 
 /** Integral images (width+1)x(height+1) of the values and their squares, Float64 (no overflow). */
@@ -116,19 +119,28 @@ function masks(img: GreyImage, contrast: number, floor: number): { bright: Uint8
 }
 
 /** 8-connected components of a mask (iterative flood fill; the mask is cleared as it goes). */
-function components(mask: Uint8Array, w: number, h: number, maxArea: number): Component[] {
+function components(
+  mask: Uint8Array,
+  w: number,
+  h: number,
+  maxArea: number,
+  /** When given, each pixel of a component gets the component's `id`. */
+  labels?: Int32Array,
+): Component[] {
   const out: Component[] = [];
   const stack = new Int32Array(w * h);
+  let id = 0;
   for (let start = 0; start < mask.length; start++) {
     if (mask[start] !== 1) continue;
     let top = 0;
     stack[top++] = start;
     mask[start] = 2;
-    const c: Component = { x0: w, y0: h, x1: 0, y1: 0, area: 0 };
+    const c: Component = { x0: w, y0: h, x1: 0, y1: 0, area: 0, id: ++id };
     while (top > 0) {
       const p = stack[--top]!;
       const px = p % w;
       const py = (p - px) / w;
+      if (labels) labels[p] = c.id;
       c.area++;
       if (px < c.x0) c.x0 = px;
       if (px >= c.x1) c.x1 = px + 1;
@@ -277,7 +289,7 @@ function strokeMask(w: number, h: number, comps: readonly Component[], source: U
   return m;
 }
 
-/** Candidate text lines of one frame, both polarities. */
+/** Candidate text lines of one frame, both polarities, and lone glyphs drawn in one flat colour. */
 export function detectTextCandidates(img: GreyImage, options: DetectOptions = {}): TextCandidate[] {
   const contrast = options.contrast ?? 48;
   const { width: w, height: h } = img;
@@ -292,6 +304,76 @@ export function detectTextCandidates(img: GreyImage, options: DetectOptions = {}
     for (const line of lines(comps)) {
       if (line.length < (options.minCharacters ?? 2)) continue;
       out.push(describeLine(img, line, polarity, strokes));
+    }
+  }
+  if (options.loneGlyphs ?? true) out.push(...loneGlyphs(img));
+  return out;
+}
+
+/** Radius of the square of the lone-glyph top-hat: strokes up to 8 px wide stand out of it. */
+const GLYPH_RADIUS = 4;
+/** Top-hat grey levels for a pixel to belong to a glyph's shape, and for its strongest stroke. */
+const GLYPH_SHAPE = 8;
+const GLYPH_PEAK = 12;
+/** Share of a glyph's pixels at exactly its extreme value: text is drawn in one flat colour. */
+const GLYPH_FLAT = 0.4;
+/** Its strongest stroke against the 90th percentile of the top-hat around it (a quiet background). */
+const GLYPH_QUIET = 2.5;
+
+/**
+ * Single characters alone on a plain background (a character whose line is otherwise invisible,
+ * e.g. white text on a white-saturated field of which one digit shows): thin-stroke components of a
+ * morphological top-hat (which ignores the flat bright field beside them, where the local-mean
+ * masks do not), shaped like a character, away from the frame's edge, of which 40 % or more of
+ * the pixels have exactly the glyph's extreme value (drawn text is one flat colour; speckle, noise,
+ * vessels and anatomy reach their extreme in a pixel or two) and whose strongest stroke is 12 grey
+ * levels or more and 2.5 times the top-hat of the background around it. Text-like: blanked whatever
+ * OCR reads.
+ */
+export function loneGlyphs(img: GreyImage): TextCandidate[] {
+  const { width: w, height: h } = img;
+  const r = GLYPH_RADIUS;
+  if (w <= 2 * (r + 1) || h <= 2 * (r + 1)) return [];
+  const whole: Box = { x: 0, y: 0, width: w, height: h };
+  const out: TextCandidate[] = [];
+  for (const [polarity, hat] of [
+    ['bright', topHatOf(img, whole, r, 'white')],
+    ['dark', topHatOf(img, whole, r, 'black')],
+  ] as const) {
+    const mask = Uint8Array.from(hat, (t) => (t >= GLYPH_SHAPE ? 1 : 0));
+    const labels = new Int32Array(w * h);
+    for (const c of components(mask, w, h, MAX_CHAR_HEIGHT * MAX_CHAR_HEIGHT, labels)) {
+      if (!isCharacter(c)) continue;
+      if (c.x0 <= r || c.y0 <= r || c.x1 >= w - r || c.y1 >= h - r) continue; // the top-hat's edge effect
+      let extreme = polarity === 'bright' ? 0 : 255;
+      let peak = 0;
+      for (let y = c.y0; y < c.y1; y++) {
+        for (let x = c.x0; x < c.x1; x++) {
+          const i = y * w + x;
+          if (labels[i] !== c.id) continue;
+          const v = img.pixels[i]!;
+          extreme = polarity === 'bright' ? Math.max(extreme, v) : Math.min(extreme, v);
+          peak = Math.max(peak, hat[i]!);
+        }
+      }
+      if (peak < GLYPH_PEAK) continue;
+      let flat = 0;
+      const around: number[] = [];
+      const ring = grow({ x: c.x0, y: c.y0, width: c.x1 - c.x0, height: c.y1 - c.y0 }, 3, w, h);
+      for (let y = ring.y; y < ring.y + ring.height; y++) {
+        for (let x = ring.x; x < ring.x + ring.width; x++) {
+          const i = y * w + x;
+          if (labels[i] === c.id) {
+            if (img.pixels[i] === extreme) flat++;
+          } else around.push(hat[i]!);
+        }
+      }
+      if (flat < GLYPH_FLAT * c.area) continue;
+      around.sort((a, b) => a - b);
+      const quiet = around[Math.floor(around.length * 0.9)] ?? 0;
+      if (peak < GLYPH_QUIET * quiet) continue;
+      const box: Box = { x: c.x0, y: c.y0, width: c.x1 - c.x0, height: c.y1 - c.y0 };
+      out.push({ box, polarity, characters: 1, charHeight: box.height, textLike: true });
     }
   }
   return out;
@@ -363,7 +445,12 @@ export function extendAlongLine(img: GreyImage, box: Box, charHeight: number): B
       img.height,
     );
     if (band.width < 4 || band.height < 4) return b;
-    const found = detectTextCandidates(crop(img, band), { contrast: 16, minContrast: 6, minCharacters: 1 });
+    const found = detectTextCandidates(crop(img, band), {
+      contrast: 16,
+      minContrast: 6,
+      minCharacters: 1,
+      loneGlyphs: false,
+    });
     let next = b;
     for (const c of found) {
       const cb = { x: c.box.x + band.x, y: c.box.y + band.y, width: c.box.width, height: c.box.height };
@@ -427,14 +514,21 @@ export function inkMask(img: GreyImage, box: Box, charHeight: number): Uint8Arra
 
 /** The larger of the white and black top-hats in `box` (grey levels a thin stroke stands out). */
 function topHat(img: GreyImage, box: Box, charHeight: number): Float32Array {
-  const r = Math.max(2, Math.round(charHeight * 0.3));
+  return topHatOf(img, box, Math.max(2, Math.round(charHeight * 0.3)), 'both');
+}
+
+/**
+ * The white top-hat (the view minus its opening: bright strokes), the black one (its closing minus
+ * the view: dark strokes) or the larger of both, by a square of 2r+1, in `box`.
+ */
+function topHatOf(img: GreyImage, box: Box, r: number, which: 'white' | 'black' | 'both'): Float32Array {
   const pad = grow(box, r, img.width, img.height);
   const { width: w, height: h } = pad;
   const v = new Float32Array(w * h);
   for (let y = 0; y < h; y++)
     for (let x = 0; x < w; x++) v[y * w + x] = img.pixels[(pad.y + y) * img.width + pad.x + x]!;
-  const opened = squareFilter(squareFilter(v, w, h, r, false), w, h, r, true);
-  const closed = squareFilter(squareFilter(v, w, h, r, true), w, h, r, false);
+  const opened = which === 'black' ? v : squareFilter(squareFilter(v, w, h, r, false), w, h, r, true);
+  const closed = which === 'white' ? v : squareFilter(squareFilter(v, w, h, r, true), w, h, r, false);
   const out = new Float32Array(box.width * box.height);
   for (let y = 0; y < box.height; y++) {
     for (let x = 0; x < box.width; x++) {

@@ -339,7 +339,12 @@ export async function scanForText(
       phi: phi !== undefined && read !== undefined && phi.matches(read),
     });
   });
-  return { frames: desc.frameCount, regions: [...regions, ...leftovers], ocrCrops: crops.length, ocrMs };
+  // A piece left beside a box is blanked, if the redaction goes on, with the margin of its line.
+  const pieces = leftovers.map((r) => ({
+    ...r,
+    blank: grow(r.box, Math.max(3, Math.ceil(r.charHeight * 0.5)), desc.columns, desc.rows),
+  }));
+  return { frames: desc.frameCount, regions: [...regions, ...pieces], ocrCrops: crops.length, ocrMs };
 }
 
 /**
