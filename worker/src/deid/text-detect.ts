@@ -27,6 +27,12 @@ export interface GreyImage {
   readonly height: number;
   /** One byte per pixel, row-major. */
   readonly pixels: Uint8Array;
+  /**
+   * Whether 255 is one colour in this view (white: a grey rendering, luminance, darkest channel),
+   * so that text drawn in it vanishes into a field saturated at 255; not so for a colour frame's
+   * brightest channel, where any saturated colour is 255. True when absent.
+   */
+  readonly saturates?: boolean;
 }
 
 export interface TextCandidate {
@@ -289,7 +295,7 @@ function strokeMask(w: number, h: number, comps: readonly Component[], source: U
   return m;
 }
 
-/** Candidate text lines of one frame, both polarities, and lone glyphs drawn in one flat colour. */
+/** Candidate text lines of one frame, both polarities, and bright lone glyphs beside a saturated field. */
 export function detectTextCandidates(img: GreyImage, options: DetectOptions = {}): TextCandidate[] {
   const contrast = options.contrast ?? 48;
   const { width: w, height: h } = img;
@@ -314,67 +320,74 @@ export function detectTextCandidates(img: GreyImage, options: DetectOptions = {}
 const GLYPH_RADIUS = 4;
 /** Top-hat grey levels for a pixel to belong to a glyph's shape, and for its strongest stroke. */
 const GLYPH_SHAPE = 8;
-const GLYPH_PEAK = 12;
-/** Share of a glyph's pixels at exactly its extreme value: text is drawn in one flat colour. */
+const GLYPH_PEAK = 10;
+/** Share of a glyph's pixels at the top value (255): the text's colour, that of the field too. */
 const GLYPH_FLAT = 0.4;
+/** Share of the field beside the glyph (one glyph height along its rows) at the top value. */
+const GLYPH_FIELD = 0.5;
 /** Its strongest stroke against the 90th percentile of the top-hat around it (a quiet background). */
 const GLYPH_QUIET = 2.5;
 
 /**
- * Single characters alone on a plain background (a character whose line is otherwise invisible,
- * e.g. white text on a white-saturated field of which one digit shows): thin-stroke components of a
- * morphological top-hat (which ignores the flat bright field beside them, where the local-mean
- * masks do not), shaped like a character, away from the frame's edge, of which 40 % or more of
- * the pixels have exactly the glyph's extreme value (drawn text is one flat colour; speckle, noise,
- * vessels and anatomy reach their extreme in a pixel or two) and whose strongest stroke is 12 grey
- * levels or more and 2.5 times the top-hat of the background around it. Text-like: blanked whatever
- * OCR reads.
+ * Bright glyphs alone beside a saturated field: text drawn in the view's top value (white) that
+ * runs over a field saturated at that value is invisible there, and what shows of its line may be
+ * one character at the field's edge (a white date on a white-saturated photograph, of which only
+ * the last digit differs from the field). Found in a morphological white top-hat (which ignores the
+ * flat bright field beside them, where the local-mean masks do not): components shaped like a
+ * character, away from the frame's edge, 40 % or more of their pixels at exactly the top value,
+ * their strongest stroke 10 grey levels or more and 2.5 times the top-hat of the background
+ * around them, with a field at the top value on half or more of the glyph's rows for one glyph
+ * height on its left or right. Text-like: blanked whatever OCR reads. Not for views whose top value
+ * is not one colour (`saturates: false`: a colour frame's brightest channel).
  */
 export function loneGlyphs(img: GreyImage): TextCandidate[] {
   const { width: w, height: h } = img;
   const r = GLYPH_RADIUS;
-  if (w <= 2 * (r + 1) || h <= 2 * (r + 1)) return [];
-  const whole: Box = { x: 0, y: 0, width: w, height: h };
+  if (img.saturates === false || w <= 2 * (r + 1) || h <= 2 * (r + 1)) return [];
+  const TOP = 255;
+  let tops = 0;
+  for (const v of img.pixels) if (v === TOP) tops++;
+  // A glyph of six rows or more and a field beside it half at the top value: 36 pixels at least.
+  if (tops < (GLYPH_FLAT + GLYPH_FIELD) * MIN_CHAR_HEIGHT * MIN_CHAR_HEIGHT) return [];
+  const hat = topHatOf(img, { x: 0, y: 0, width: w, height: h }, r, 'white');
+  const mask = new Uint8Array(w * h);
+  for (let i = 0; i < mask.length; i++) if (hat[i]! >= GLYPH_SHAPE) mask[i] = 1;
+  const labels = new Int32Array(w * h);
   const out: TextCandidate[] = [];
-  for (const [polarity, hat] of [
-    ['bright', topHatOf(img, whole, r, 'white')],
-    ['dark', topHatOf(img, whole, r, 'black')],
-  ] as const) {
-    const mask = Uint8Array.from(hat, (t) => (t >= GLYPH_SHAPE ? 1 : 0));
-    const labels = new Int32Array(w * h);
-    for (const c of components(mask, w, h, MAX_CHAR_HEIGHT * MAX_CHAR_HEIGHT, labels)) {
-      if (!isCharacter(c)) continue;
-      if (c.x0 <= r || c.y0 <= r || c.x1 >= w - r || c.y1 >= h - r) continue; // the top-hat's edge effect
-      let extreme = polarity === 'bright' ? 0 : 255;
-      let peak = 0;
-      for (let y = c.y0; y < c.y1; y++) {
-        for (let x = c.x0; x < c.x1; x++) {
-          const i = y * w + x;
-          if (labels[i] !== c.id) continue;
-          const v = img.pixels[i]!;
-          extreme = polarity === 'bright' ? Math.max(extreme, v) : Math.min(extreme, v);
+  for (const c of components(mask, w, h, MAX_CHAR_HEIGHT * MAX_CHAR_HEIGHT, labels)) {
+    if (!isCharacter(c)) continue;
+    if (c.x0 <= r || c.y0 <= r || c.x1 >= w - r || c.y1 >= h - r) continue; // the top-hat's edge effect
+    let peak = 0;
+    let flat = 0;
+    const around: number[] = [];
+    const ring = grow({ x: c.x0, y: c.y0, width: c.x1 - c.x0, height: c.y1 - c.y0 }, 3, w, h);
+    for (let y = ring.y; y < ring.y + ring.height; y++) {
+      for (let x = ring.x; x < ring.x + ring.width; x++) {
+        const i = y * w + x;
+        if (labels[i] === c.id) {
           peak = Math.max(peak, hat[i]!);
-        }
+          if (img.pixels[i] === TOP) flat++;
+        } else around.push(hat[i]!);
       }
-      if (peak < GLYPH_PEAK) continue;
-      let flat = 0;
-      const around: number[] = [];
-      const ring = grow({ x: c.x0, y: c.y0, width: c.x1 - c.x0, height: c.y1 - c.y0 }, 3, w, h);
-      for (let y = ring.y; y < ring.y + ring.height; y++) {
-        for (let x = ring.x; x < ring.x + ring.width; x++) {
-          const i = y * w + x;
-          if (labels[i] === c.id) {
-            if (img.pixels[i] === extreme) flat++;
-          } else around.push(hat[i]!);
-        }
-      }
-      if (flat < GLYPH_FLAT * c.area) continue;
-      around.sort((a, b) => a - b);
-      const quiet = around[Math.floor(around.length * 0.9)] ?? 0;
-      if (peak < GLYPH_QUIET * quiet) continue;
-      const box: Box = { x: c.x0, y: c.y0, width: c.x1 - c.x0, height: c.y1 - c.y0 };
-      out.push({ box, polarity, characters: 1, charHeight: box.height, textLike: true });
     }
+    if (peak < GLYPH_PEAK || flat < GLYPH_FLAT * c.area) continue;
+    around.sort((a, b) => a - b);
+    if (peak < GLYPH_QUIET * (around[Math.floor(around.length * 0.9)] ?? 0)) continue;
+    const gh = c.y1 - c.y0;
+    const field = (x0: number, x1: number): boolean => {
+      let top = 0;
+      let n = 0;
+      for (let y = c.y0; y < c.y1; y++) {
+        for (let x = Math.max(0, x0); x < Math.min(w, x1); x++) {
+          n++;
+          if (img.pixels[y * w + x] === TOP) top++;
+        }
+      }
+      return n > 0 && top >= GLYPH_FIELD * n;
+    };
+    if (!field(c.x0 - gh, c.x0) && !field(c.x1, c.x1 + gh)) continue;
+    const box: Box = { x: c.x0, y: c.y0, width: c.x1 - c.x0, height: gh };
+    out.push({ box, polarity: 'bright', characters: 1, charHeight: gh, textLike: true });
   }
   return out;
 }
@@ -469,25 +482,52 @@ export function extendAlongLine(img: GreyImage, box: Box, charHeight: number): B
   return b;
 }
 
-/** Running minimum (erode) or maximum (dilate) over 2r+1 samples along one axis. */
+/**
+ * Running minimum (erode) or maximum (dilate) over 2r+1 samples along one axis, in three
+ * comparisons per sample whatever r (van Herk / Gil-Werman: maxima from the start and from the end
+ * of blocks of 2r+1; a window spans two blocks at most). Samples past the ends do not count.
+ */
 function linePass(
   src: Float32Array,
   w: number,
   h: number,
   r: number,
-  pick: (a: number, b: number) => number,
+  max: boolean,
   vertical: boolean,
 ): Float32Array {
   const out = new Float32Array(src.length);
-  const [len, step] = vertical ? [h, w] : [w, 1];
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const i = y * w + x;
-      const at = vertical ? y : x;
-      let v = src[i]!;
-      for (let d = Math.max(0, at - r); d <= Math.min(len - 1, at + r); d++)
-        v = pick(v, src[i + (d - at) * step]!);
-      out[i] = v;
+  // Along a row (step 1, `len` samples) or down a column (step w); lines start every `next`.
+  const [len, step, lines, next] = vertical ? [h, w, w, 1] : [w, 1, h, w];
+  const k = 2 * r + 1;
+  const m = Math.ceil((len + 2 * r) / k) * k;
+  const sign = max ? 1 : -1; // a minimum is the maximum of the negated samples
+  const buf = new Float32Array(m);
+  const fromStart = new Float32Array(m);
+  const fromEnd = new Float32Array(m);
+  for (let l = 0; l < lines; l++) {
+    const base = l * next;
+    buf.fill(Number.NEGATIVE_INFINITY);
+    for (let at = 0; at < len; at++) buf[r + at] = sign * src[base + at * step]!;
+    for (let b0 = 0; b0 < m; b0 += k) {
+      let acc = buf[b0]!;
+      fromStart[b0] = acc;
+      for (let j = b0 + 1; j < b0 + k; j++) {
+        const v = buf[j]!;
+        if (v > acc) acc = v;
+        fromStart[j] = acc;
+      }
+      acc = buf[b0 + k - 1]!;
+      fromEnd[b0 + k - 1] = acc;
+      for (let j = b0 + k - 2; j >= b0; j--) {
+        const v = buf[j]!;
+        if (v > acc) acc = v;
+        fromEnd[j] = acc;
+      }
+    }
+    for (let at = 0; at < len; at++) {
+      const a = fromEnd[at]!;
+      const b = fromStart[at + 2 * r]!;
+      out[base + at * step] = sign * (a > b ? a : b);
     }
   }
   return out;
@@ -495,8 +535,7 @@ function linePass(
 
 /** Running minimum (erode) or maximum (dilate) over a square of 2r+1, along rows then columns. */
 function squareFilter(src: Float32Array, w: number, h: number, r: number, max: boolean): Float32Array {
-  const pick = max ? Math.max : Math.min;
-  return linePass(linePass(src, w, h, r, pick, false), w, h, r, pick, true);
+  return linePass(linePass(src, w, h, r, max, false), w, h, r, max, true);
 }
 
 /** Grey levels a thin stroke must stand out of its surroundings (top-hat) to be ink. */
@@ -591,15 +630,37 @@ export function leftoverInk(img: GreyImage, blank: Box, line: Box, charHeight: n
   const span = Math.ceil(4 * charHeight);
   const y0 = Math.max(0, line.y);
   const y1 = Math.min(img.height, line.y + line.height);
+  const below = blank.y + blank.height;
+  const across = Math.ceil(1.5 * charHeight);
+  // Left and right in the line's rows; above and below in the box's columns (a character of the
+  // next line, or a lone one, cut by the box's margin). `edge`: the first row or column outside.
   const sides = [
-    { x0: blank.x - span, x1: blank.x, edge: blank.x - 1 },
-    { x0: blank.x + blank.width, x1: blank.x + blank.width + span, edge: blank.x + blank.width },
+    { x0: blank.x - span, x1: blank.x, y0, y1, edge: blank.x - 1, vertical: false },
+    {
+      x0: blank.x + blank.width,
+      x1: blank.x + blank.width + span,
+      y0,
+      y1,
+      edge: blank.x + blank.width,
+      vertical: false,
+    },
+    {
+      x0: blank.x,
+      x1: blank.x + blank.width,
+      y0: blank.y - across,
+      y1: blank.y,
+      edge: blank.y - 1,
+      vertical: true,
+    },
+    { x0: blank.x, x1: blank.x + blank.width, y0: below, y1: below + across, edge: below, vertical: true },
   ];
   for (const s of sides) {
     const x0 = Math.max(0, s.x0);
     const x1 = Math.min(img.width, s.x1);
-    if (x1 - x0 < 2 || y1 - y0 < 2) continue;
-    const side: Box = { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
+    const sy0 = Math.max(0, s.y0);
+    const sy1 = Math.min(img.height, s.y1);
+    if (x1 - x0 < 2 || sy1 - sy0 < 2) continue;
+    const side: Box = { x: x0, y: sy0, width: x1 - x0, height: sy1 - sy0 };
     const hat = topHat(img, side, charHeight);
     const ink = Uint8Array.from(hat, (t) => (t >= INK_CONTRAST ? 1 : 0));
     let inked = 0;
@@ -609,16 +670,25 @@ export function leftoverInk(img: GreyImage, blank: Box, line: Box, charHeight: n
     const copy = ink.slice();
     for (const c of components(copy, side.width, side.height, ink.length)) {
       const h = c.y1 - c.y0;
-      // Two pixels or fewer: a strip of background left between the box and an edge in the image.
-      if (c.x1 - c.x0 < 3 || h < Math.max(4, 0.5 * charHeight) || h > 1.5 * charHeight) continue;
-      const touches = Math.abs(side.x + c.x0 - s.edge) <= 2 || Math.abs(side.x + c.x1 - 1 - s.edge) <= 2;
-      if (!touches) continue;
+      const w = c.x1 - c.x0;
+      if (s.vertical) {
+        // Part of a character: three pixels or more each way, no wider than two characters (not a
+        // ruler or an edge along the box), its end at the box's top or bottom.
+        if (w < 3 || h < 3 || h > 1.5 * charHeight || w > 2 * charHeight) continue;
+        const touches = Math.abs(side.y + c.y0 - s.edge) <= 2 || Math.abs(side.y + c.y1 - 1 - s.edge) <= 2;
+        if (!touches) continue;
+      } else {
+        // Two pixels or fewer: a strip of background left between the box and an edge in the image.
+        if (w < 3 || h < Math.max(4, 0.5 * charHeight) || h > 1.5 * charHeight) continue;
+        const touches = Math.abs(side.x + c.x0 - s.edge) <= 2 || Math.abs(side.x + c.x1 - 1 - s.edge) <= 2;
+        if (!touches) continue;
+      }
       let strong = false;
       for (let y = c.y0; y < c.y1 && !strong; y++)
         for (let x = c.x0; x < c.x1; x++)
           if (copy[y * side.width + x] === 2 && peaks[y * side.width + x] === 1) strong = true;
       if (!strong) continue;
-      out.push({ x: side.x + c.x0, y: side.y + c.y0, width: c.x1 - c.x0, height: h });
+      out.push({ x: side.x + c.x0, y: side.y + c.y0, width: w, height: h });
     }
   }
   return out;

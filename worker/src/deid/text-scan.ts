@@ -108,7 +108,7 @@ function views(
     }
     return [
       { width, height, pixels: lum },
-      { width, height, pixels: max },
+      { width, height, pixels: max, saturates: false },
       { width, height, pixels: min },
     ];
   }
@@ -339,11 +339,13 @@ export async function scanForText(
       phi: phi !== undefined && read !== undefined && phi.matches(read),
     });
   });
-  // A piece left beside a box is blanked, if the redaction goes on, with the margin of its line.
-  const pieces = leftovers.map((r) => ({
-    ...r,
-    blank: grow(r.box, Math.max(3, Math.ceil(r.charHeight * 0.5)), desc.columns, desc.rows),
-  }));
+  // Pieces left beside boxes, one per place (the same piece is seen in every frame and view),
+  // blanked if the redaction goes on with the margin of their line.
+  const pieces = mergeBoxes(leftovers.map((r) => r.box)).map((box): TextRegion => {
+    const charHeight = Math.max(...leftovers.filter((r) => overlaps(r.box, box)).map((r) => r.charHeight));
+    const blank = grow(box, Math.max(3, Math.ceil(charHeight * 0.5)), desc.columns, desc.rows);
+    return { box, blank, textLike: true, charHeight, words: 0, phi: false };
+  });
   return { frames: desc.frameCount, regions: [...regions, ...pieces], ocrCrops: crops.length, ocrMs };
 }
 
