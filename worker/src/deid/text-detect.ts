@@ -527,7 +527,7 @@ function linePass(
     for (let at = 0; at < len; at++) {
       const a = fromEnd[at]!;
       const b = fromStart[at + 2 * r]!;
-      out[base + at * step] = sign * (a > b ? a : b);
+      out[base + at * step] = sign * Math.max(a, b);
     }
   }
   return out;
