@@ -618,6 +618,35 @@ export function extendToLineEnd(img: GreyImage, box: Box, charHeight: number, re
 }
 
 /**
+ * The top-hat of a band above or below a blanked box as if the box were not there: the rows next to
+ * it are the band's own rows mirrored, so that the box's flat value does not enclose what touches
+ * it (a strip of background between the box and the edge of a body is not a stroke).
+ */
+function topHatBeside(img: GreyImage, side: Box, boxAbove: boolean, charHeight: number): Float32Array {
+  const r = Math.max(2, Math.round(charHeight * 0.3));
+  const x0 = Math.max(0, side.x - r);
+  const x1 = Math.min(img.width, side.x + side.width + r);
+  const w = x1 - x0;
+  const rows = side.height + r;
+  const pixels = new Uint8Array(w * rows);
+  for (let k = 0; k < rows; k++) {
+    // Row k of the padded band, from the box's side: r mirrored rows, then the band's rows.
+    const j = k < r ? r - 1 - k : k - r;
+    const from = boxAbove
+      ? side.y + Math.min(j, side.height - 1)
+      : side.y + side.height - 1 - Math.min(j, side.height - 1);
+    const to = boxAbove ? k : rows - 1 - k;
+    pixels.set(img.pixels.subarray(from * img.width + x0, from * img.width + x1), to * w);
+  }
+  const band: GreyImage = { width: w, height: rows, pixels };
+  return topHat(
+    band,
+    { x: side.x - x0, y: boxAbove ? r : 0, width: side.width, height: side.height },
+    charHeight,
+  );
+}
+
+/**
  * What is left of a text line beside its blanked box (checking a redacted output): in the line's
  * rows, on each side of `blank`, the ink components (inkMask) that touch the box's edge, three
  * pixels wide or more, half to one and a half characters high, and of a clear stroke contrast
@@ -661,7 +690,9 @@ export function leftoverInk(img: GreyImage, blank: Box, line: Box, charHeight: n
     const sy1 = Math.min(img.height, s.y1);
     if (x1 - x0 < 2 || sy1 - sy0 < 2) continue;
     const side: Box = { x: x0, y: sy0, width: x1 - x0, height: sy1 - sy0 };
-    const hat = topHat(img, side, charHeight);
+    const hat = s.vertical
+      ? topHatBeside(img, side, s.edge < side.y, charHeight)
+      : topHat(img, side, charHeight);
     const ink = Uint8Array.from(hat, (t) => (t >= INK_CONTRAST ? 1 : 0));
     let inked = 0;
     for (const v of ink) inked += v;
@@ -677,6 +708,14 @@ export function leftoverInk(img: GreyImage, blank: Box, line: Box, charHeight: n
         if (w < 3 || h < 3 || h > 1.5 * charHeight || w > 2 * charHeight) continue;
         const touches = Math.abs(side.y + c.y0 - s.edge) <= 2 || Math.abs(side.y + c.y1 - 1 - s.edge) <= 2;
         if (!touches) continue;
+        // On a plain background, as burned-in text is (not a rib or the edge of a body).
+        const behind: number[] = [];
+        for (let y = Math.max(0, c.y0 - 2); y < Math.min(side.height, c.y1 + 2); y++)
+          for (let x = Math.max(0, c.x0 - 2); x < Math.min(side.width, c.x1 + 2); x++)
+            if (ink[y * side.width + x] === 0)
+              behind.push(img.pixels[(side.y + y) * img.width + side.x + x]!);
+        const bg = median(behind);
+        if (behind.filter((v) => Math.abs(v - bg) <= 24).length < 0.85 * behind.length) continue;
       } else {
         // Two pixels or fewer: a strip of background left between the box and an edge in the image.
         if (w < 3 || h < Math.max(4, 0.5 * charHeight) || h > 1.5 * charHeight) continue;
