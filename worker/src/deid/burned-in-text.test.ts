@@ -240,6 +240,33 @@ describe('the last leak of seed 4242 (vl-colour-text-2), as a regression', () =>
   }, 60_000);
 });
 
+describe('redaction goes on over what the re-check finds', () => {
+  it('blanks a piece the re-check finds beside a box in a second round, and passes the image only then', async () => {
+    // Seed 2027's us-text-3: the first re-check finds a piece of ink, 9 x 6 px, touching the end of
+    // a line's box over the sector (quarantined BURNED_IN_TEXT_REMAINS before the rounds).
+    const set = await textImageSet({ textPerKind: 4, cleanPerKind: 0, seed: 2027, kinds: ['us'] });
+    const us = set.find((c) => c.name === 'us-text-3')!;
+    const options = parseDeidOptions({ burnedInPolicy: 'redact' });
+    const found = await scanForText(us.file, reader, undefined);
+    const once = blankNativePixelData(us.file.dataset, blankBoxes(found.regions), 'little');
+    if ('failure' in once) throw new Error(once.failure);
+    const pixel = us.file.dataset.get(T.PixelData)!;
+    const blankedOnce = {
+      ...us.file,
+      dataset: new Map(us.file.dataset).set(T.PixelData, { ...pixel, value: once.value }),
+    };
+    const firstCheck = await scanForText(blankedOnce, reader, undefined, undefined, 'verify', found.regions);
+
+    const { result, check } = await deidentifyCheckingText(us.file, { key: KEY, options, reader });
+
+    expect(firstCheck.regions.length).toBeGreaterThan(0);
+    expect(check).toMatchObject({ action: 'redacted' });
+    expect(check!.textBoxes).toBeGreaterThan(found.regions.length);
+    const out = await decodeFrame(result.file, 0);
+    expect([...us.textPixels[0]!].filter((k) => out.pixels[k] !== 0)).toEqual([]);
+  }, 120_000);
+});
+
 describe.skipIf(!CORPUS_PRESENT)('redaction goes on over what the re-check finds (public corpus)', () => {
   it('redacts the YBR_FULL_422 ultrasound whose first blanking left the next lines of its block', async () => {
     // examples_ybr_color.dcm, 30 JPEG frames: the first scan finds the top line of the upper-left
