@@ -10,6 +10,7 @@ import { CORPUS_DIR, CORPUS_PRESENT } from '@medimg/common/testing/corpus.ts';
 import { type DicomFile, getString, parseDicom, stringElement, T } from '@medimg/dicom';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeFrame } from '../imaging/decode.ts';
+import { imageFile } from '../imaging/testing.ts';
 import { blankNativePixelData } from './burned-in.ts';
 import { deidentifyCheckingText, needsTextScan, TextCheckError } from './burned-in-text.ts';
 import { TesseractReader, type TextReader } from './ocr.ts';
@@ -240,6 +241,22 @@ describe('the last leak of seed 4242 (vl-colour-text-2), as a regression', () =>
   }, 60_000);
 });
 
+describe('blanking native YBR_FULL_422', () => {
+  it('blanks whole pairs of pixels to black (Y 0, Cb and Cr 128) and leaves the rest', () => {
+    // 6 x 2 pixels, three pairs per row: Y1 Y2 Cb Cr each.
+    const pixels = Uint8Array.from({ length: 2 * 3 * 4 }, (_, i) => 200 + (i % 4));
+    const file = imageFile({ rows: 2, columns: 6, samplesPerPixel: 3, photometric: 'YBR_FULL_422', pixels });
+
+    // Columns 1 to 2 of row 1: the pairs (0, 1) and (2, 3).
+    const r = blankNativePixelData(file.dataset, [{ x: 1, y: 1, width: 2, height: 1 }], 'little');
+
+    if ('failure' in r) throw new Error(r.failure);
+    expect([...r.value.subarray(0, 12)]).toEqual([...pixels.subarray(0, 12)]);
+    expect([...r.value.subarray(12, 20)]).toEqual([0, 0, 128, 128, 0, 0, 128, 128]);
+    expect([...r.value.subarray(20)]).toEqual([...pixels.subarray(20)]);
+  });
+});
+
 describe('redaction goes on over what the re-check finds', () => {
   it('blanks a piece the re-check finds beside a box in a second round, and passes the image only then', async () => {
     // Seed 2027's us-text-3: the first re-check finds a piece of ink, 9 x 6 px, touching the end of
@@ -268,6 +285,33 @@ describe('redaction goes on over what the re-check finds', () => {
 });
 
 describe.skipIf(!CORPUS_PRESENT)('redaction goes on over what the re-check finds (public corpus)', () => {
+  it('redacts the native YBR_FULL_422 ultrasound (two pixels in four bytes) to black, no longer refused', async () => {
+    // US-YBR_FULL_422-EVRLE.dcm, 800x555, Burned In Annotation NO, its settings drawn on the left:
+    // text was found, then quarantined BURNED_IN_ANNOTATION because native 4:2:2 could not be blanked.
+    const file = parseDicom(
+      new Uint8Array(
+        await readFile(
+          path.join(
+            CORPUS_DIR,
+            'cornerstonejs__cornerstoneWADOImageLoader/testImages/US-YBR_FULL_422-EVRLE.dcm',
+          ),
+        ),
+      ),
+    );
+    const options = parseDeidOptions({ burnedInPolicy: 'redact' });
+
+    const { result, check } = await deidentifyCheckingText(file, { key: KEY, options, reader });
+
+    expect(check).toMatchObject({ action: 'redacted' });
+    expect(check!.textBoxes).toBeGreaterThan(0);
+    expect(getString(result.file.dataset, T.PhotometricInterpretation)).toBe('YBR_FULL_422');
+    // The settings block at the top left (rows 20 to 60, columns 170 to 330) is black: Y 0, Cb and Cr 128.
+    const out = (await decodeFrame(result.file, 0)).pixels;
+    let lit = 0;
+    for (let y = 20; y < 60; y++) for (let x = 170; x < 330; x++) if (out[3 * (y * 800 + x)]! > 20) lit++;
+    expect(lit).toBe(0);
+  }, 120_000);
+
   it('redacts the YBR_FULL_422 ultrasound whose first blanking left the next lines of its block', async () => {
     // examples_ybr_color.dcm, 30 JPEG frames: the first scan finds the top line of the upper-left
     // block ("PLA" beside an icon); its neighbours hid the next line from the detector, and blanking
