@@ -74,10 +74,9 @@ export function blankNativePixelData(
   if (rows <= 0 || cols <= 0 || bitsAllocated % 8 !== 0 || bitsAllocated === 0 || spp < 1) {
     return { failure: 'UNSUPPORTED_LAYOUT' };
   }
-  // 4:2:2 subsampled native data has no one-sample-per-pixel layout.
-  if (photometric.startsWith('YBR_FULL_422') || photometric.startsWith('YBR_PARTIAL')) {
-    return { failure: 'UNSUPPORTED_LAYOUT' };
-  }
+  if (photometric === 'YBR_FULL_422')
+    return blankYbr422(pixel.value, regions, rows, cols, frames, bitsAllocated, spp);
+  if (photometric.startsWith('YBR_PARTIAL')) return { failure: 'UNSUPPORTED_LAYOUT' };
   const bps = bitsAllocated / 8;
   const frameBytes = rows * cols * spp * bps;
   if (pixel.value.length < frameBytes * frames) return { failure: 'UNSUPPORTED_LAYOUT' };
@@ -99,6 +98,45 @@ export function blankNativePixelData(
         } else {
           const start = base + (y * cols + x0) * spp * bps;
           out.fill(0, start, start + (x1 - x0) * spp * bps);
+        }
+      }
+    }
+  }
+  return { value: out };
+}
+
+/**
+ * Native YBR_FULL_422 (8 bits): two pixels in four bytes, Y1 Y2 Cb Cr (PS3.3 C.7.6.3.1.2), so a
+ * region is widened to whole pairs of pixels and blanked to black: Y 0 and Cb, Cr 128 (no colour;
+ * Cb and Cr at 0 would be green).
+ */
+function blankYbr422(
+  value: Uint8Array,
+  regions: readonly BlankRegion[],
+  rows: number,
+  cols: number,
+  frames: number,
+  bitsAllocated: number,
+  spp: number,
+): { value: Uint8Array } | { failure: BlankFailure } {
+  if (bitsAllocated !== 8 || spp !== 3) return { failure: 'UNSUPPORTED_LAYOUT' };
+  const pairs = Math.ceil(cols / 2);
+  const frameBytes = rows * pairs * 4;
+  if (value.length < frameBytes * frames) return { failure: 'UNSUPPORTED_LAYOUT' };
+  const out = value.slice();
+  for (let f = 0; f < frames; f++) {
+    for (const r of regions) {
+      const p0 = Math.floor(Math.min(r.x, cols) / 2);
+      const p1 = Math.ceil(Math.min(r.x + r.width, cols) / 2);
+      const y0 = Math.min(r.y, rows);
+      const y1 = Math.min(r.y + r.height, rows);
+      for (let y = y0; y < y1; y++) {
+        for (let p = p0; p < p1; p++) {
+          const o = f * frameBytes + (y * pairs + p) * 4;
+          out[o] = 0;
+          out[o + 1] = 0;
+          out[o + 2] = 128;
+          out[o + 3] = 128;
         }
       }
     }

@@ -7,6 +7,7 @@ import {
   extendToLineEnd,
   type GreyImage,
   leftoverInk,
+  loneGlyphs,
   mergeBoxes,
 } from './text-detect.ts';
 
@@ -118,6 +119,73 @@ describe('text candidates', () => {
 
     expect(leftoverInk(cut.image, cut.box, line!.box, line!.charHeight).length).toBeGreaterThan(0);
     expect(leftoverInk(covered.image, covered.box, line!.box, line!.charHeight)).toEqual([]);
+  });
+
+  it('finds a piece of the next line cut by the bottom of a blanked box, and nothing below a box that covers it', async () => {
+    const img = await drawn(
+      '<text x="20" y="40" font-family="DejaVu Sans" font-size="16" fill="#fff">DUPONT MARIE</text><text x="20" y="66" font-family="DejaVu Sans" font-size="16" fill="#fff">S</text>',
+    );
+    const [line] = detectTextCandidates(img).filter((c) => c.textLike);
+    const blank = (y1: number) => {
+      const pixels = img.pixels.slice();
+      for (let y = 0; y < y1; y++) for (let x = 0; x < 200; x++) pixels[y * img.width + x] = 0;
+      return { image: { ...img, pixels }, box: { x: 0, y: 0, width: 200, height: y1 } };
+    };
+
+    const cut = blank(60); // the "S" below (rows 54 to 66) loses its top half
+    const covered = blank(72);
+
+    const pieces = leftoverInk(cut.image, cut.box, line!.box, line!.charHeight);
+    expect(pieces.length).toBeGreaterThan(0);
+    expect(pieces.every((p) => p.y >= 60 && p.x >= 18 && p.x < 35)).toBe(true);
+    expect(leftoverInk(covered.image, covered.box, line!.box, line!.charHeight)).toEqual([]);
+  });
+
+  it('finds a lone white glyph beside a white-saturated field, and no glyph without the field or in a brightest-channel view', () => {
+    // A near-white field with noise (240 +- 3), saturated at 255 on the left; a white "0" drawn
+    // at its edge, of which only that character differs from the field (the seed 4242 leak).
+    const width = 200;
+    const height = 60;
+    const r = rng(9);
+    const field = (saturated: boolean) => {
+      const pixels = new Uint8Array(width * height);
+      for (let y = 0; y < height; y++)
+        for (let x = 0; x < width; x++)
+          pixels[y * width + x] = saturated && x < 96 ? 255 : Math.round(240 + (r() - 0.5) * 6);
+      // An oval ring 9 px wide and 15 high at x 100-108, y 20-34, two pixels thick.
+      for (let y = 20; y < 35; y++)
+        for (let x = 100; x < 109; x++) {
+          const d = ((x - 104) / 4.5) ** 2 + ((y - 27) / 7.5) ** 2;
+          if (d <= 1 && d >= 0.45) pixels[y * width + x] = 255;
+        }
+      return { width, height, pixels };
+    };
+
+    const found = loneGlyphs(field(true));
+    const noField = loneGlyphs(field(false));
+    const brightestChannel = loneGlyphs({ ...field(true), saturates: false });
+
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({ polarity: 'bright', textLike: true, characters: 1 });
+    expect(found[0]!.box.x).toBeGreaterThanOrEqual(99);
+    expect(found[0]!.box.x + found[0]!.box.width).toBeLessThanOrEqual(110);
+    expect(noField).toEqual([]);
+    expect(brightestChannel).toEqual([]);
+  });
+
+  it('finds no lone glyph in speckle clipped at white nor in a gradient that saturates', () => {
+    const r = rng(11);
+    const width = 320;
+    const height = 240;
+    const speckle = new Uint8Array(width * height);
+    for (let i = 0; i < speckle.length; i++)
+      speckle[i] = Math.min(255, Math.round(-Math.log(r() + 1e-9) * 90));
+    const gradient = Uint8Array.from({ length: width * height }, (_, i) =>
+      Math.min(255, Math.round(((i % width) / width) * 400 + (r() - 0.5) * 6)),
+    );
+
+    expect(loneGlyphs({ width, height, pixels: speckle })).toEqual([]);
+    expect(loneGlyphs({ width, height, pixels: gradient })).toEqual([]);
   });
 
   it('merges overlapping boxes into their union and leaves separate ones alone', () => {

@@ -27,6 +27,12 @@ export interface GreyImage {
   readonly height: number;
   /** One byte per pixel, row-major. */
   readonly pixels: Uint8Array;
+  /**
+   * Whether 255 is one colour in this view (white: a grey rendering, luminance, darkest channel),
+   * so that text drawn in it vanishes into a field saturated at 255; not so for a colour frame's
+   * brightest channel, where any saturated colour is 255. True when absent.
+   */
+  readonly saturates?: boolean;
 }
 
 export interface TextCandidate {
@@ -48,6 +54,8 @@ export interface DetectOptions {
   readonly minContrast?: number;
   /** Fewest characters in a line for it to be a candidate (2 by default). */
   readonly minCharacters?: number;
+  /** Whether lone glyphs in one flat colour are candidates too (loneGlyphs; true by default). */
+  readonly loneGlyphs?: boolean;
 }
 
 const RADIUS = 12;
@@ -62,6 +70,7 @@ interface Component {
   x1: number; // exclusive
   y1: number; // exclusive
   area: number;
+  id: number;
 }
 
 /** Integral images (width+1)x(height+1) of the values and their squares, Float64 (no overflow). */
@@ -116,19 +125,28 @@ function masks(img: GreyImage, contrast: number, floor: number): { bright: Uint8
 }
 
 /** 8-connected components of a mask (iterative flood fill; the mask is cleared as it goes). */
-function components(mask: Uint8Array, w: number, h: number, maxArea: number): Component[] {
+function components(
+  mask: Uint8Array,
+  w: number,
+  h: number,
+  maxArea: number,
+  /** When given, each pixel of a component gets the component's `id`. */
+  labels?: Int32Array,
+): Component[] {
   const out: Component[] = [];
   const stack = new Int32Array(w * h);
+  let id = 0;
   for (let start = 0; start < mask.length; start++) {
     if (mask[start] !== 1) continue;
     let top = 0;
     stack[top++] = start;
     mask[start] = 2;
-    const c: Component = { x0: w, y0: h, x1: 0, y1: 0, area: 0 };
+    const c: Component = { x0: w, y0: h, x1: 0, y1: 0, area: 0, id: ++id };
     while (top > 0) {
       const p = stack[--top]!;
       const px = p % w;
       const py = (p - px) / w;
+      if (labels) labels[p] = c.id;
       c.area++;
       if (px < c.x0) c.x0 = px;
       if (px >= c.x1) c.x1 = px + 1;
@@ -277,7 +295,7 @@ function strokeMask(w: number, h: number, comps: readonly Component[], source: U
   return m;
 }
 
-/** Candidate text lines of one frame, both polarities. */
+/** Candidate text lines of one frame, both polarities, and bright lone glyphs beside a saturated field. */
 export function detectTextCandidates(img: GreyImage, options: DetectOptions = {}): TextCandidate[] {
   const contrast = options.contrast ?? 48;
   const { width: w, height: h } = img;
@@ -293,6 +311,83 @@ export function detectTextCandidates(img: GreyImage, options: DetectOptions = {}
       if (line.length < (options.minCharacters ?? 2)) continue;
       out.push(describeLine(img, line, polarity, strokes));
     }
+  }
+  if (options.loneGlyphs ?? true) out.push(...loneGlyphs(img));
+  return out;
+}
+
+/** Radius of the square of the lone-glyph top-hat: strokes up to 8 px wide stand out of it. */
+const GLYPH_RADIUS = 4;
+/** Top-hat grey levels for a pixel to belong to a glyph's shape, and for its strongest stroke. */
+const GLYPH_SHAPE = 8;
+const GLYPH_PEAK = 10;
+/** Share of a glyph's pixels at the top value (255): the text's colour, that of the field too. */
+const GLYPH_FLAT = 0.4;
+/** Share of the field beside the glyph (one glyph height along its rows) at the top value. */
+const GLYPH_FIELD = 0.5;
+/** Its strongest stroke against the 90th percentile of the top-hat around it (a quiet background). */
+const GLYPH_QUIET = 2.5;
+
+/**
+ * Bright glyphs alone beside a saturated field: text drawn in the view's top value (white) that
+ * runs over a field saturated at that value is invisible there, and what shows of its line may be
+ * one character at the field's edge (a white date on a white-saturated photograph, of which only
+ * the last digit differs from the field). Found in a morphological white top-hat (which ignores the
+ * flat bright field beside them, where the local-mean masks do not): components shaped like a
+ * character, away from the frame's edge, 40 % or more of their pixels at exactly the top value,
+ * their strongest stroke 10 grey levels or more and 2.5 times the top-hat of the background
+ * around them, with a field at the top value on half or more of the glyph's rows for one glyph
+ * height on its left or right. Text-like: blanked whatever OCR reads. Not for views whose top value
+ * is not one colour (`saturates: false`: a colour frame's brightest channel).
+ */
+export function loneGlyphs(img: GreyImage): TextCandidate[] {
+  const { width: w, height: h } = img;
+  const r = GLYPH_RADIUS;
+  if (img.saturates === false || w <= 2 * (r + 1) || h <= 2 * (r + 1)) return [];
+  const TOP = 255;
+  let tops = 0;
+  for (const v of img.pixels) if (v === TOP) tops++;
+  // A glyph of six rows or more and a field beside it half at the top value: 36 pixels at least.
+  if (tops < (GLYPH_FLAT + GLYPH_FIELD) * MIN_CHAR_HEIGHT * MIN_CHAR_HEIGHT) return [];
+  const hat = topHatOf(img, { x: 0, y: 0, width: w, height: h }, r, 'white');
+  const mask = new Uint8Array(w * h);
+  for (let i = 0; i < mask.length; i++) if (hat[i]! >= GLYPH_SHAPE) mask[i] = 1;
+  const labels = new Int32Array(w * h);
+  const out: TextCandidate[] = [];
+  for (const c of components(mask, w, h, MAX_CHAR_HEIGHT * MAX_CHAR_HEIGHT, labels)) {
+    if (!isCharacter(c)) continue;
+    if (c.x0 <= r || c.y0 <= r || c.x1 >= w - r || c.y1 >= h - r) continue; // the top-hat's edge effect
+    let peak = 0;
+    let flat = 0;
+    const around: number[] = [];
+    const ring = grow({ x: c.x0, y: c.y0, width: c.x1 - c.x0, height: c.y1 - c.y0 }, 3, w, h);
+    for (let y = ring.y; y < ring.y + ring.height; y++) {
+      for (let x = ring.x; x < ring.x + ring.width; x++) {
+        const i = y * w + x;
+        if (labels[i] === c.id) {
+          peak = Math.max(peak, hat[i]!);
+          if (img.pixels[i] === TOP) flat++;
+        } else around.push(hat[i]!);
+      }
+    }
+    if (peak < GLYPH_PEAK || flat < GLYPH_FLAT * c.area) continue;
+    around.sort((a, b) => a - b);
+    if (peak < GLYPH_QUIET * (around[Math.floor(around.length * 0.9)] ?? 0)) continue;
+    const gh = c.y1 - c.y0;
+    const field = (x0: number, x1: number): boolean => {
+      let top = 0;
+      let n = 0;
+      for (let y = c.y0; y < c.y1; y++) {
+        for (let x = Math.max(0, x0); x < Math.min(w, x1); x++) {
+          n++;
+          if (img.pixels[y * w + x] === TOP) top++;
+        }
+      }
+      return n > 0 && top >= GLYPH_FIELD * n;
+    };
+    if (!field(c.x0 - gh, c.x0) && !field(c.x1, c.x1 + gh)) continue;
+    const box: Box = { x: c.x0, y: c.y0, width: c.x1 - c.x0, height: gh };
+    out.push({ box, polarity: 'bright', characters: 1, charHeight: gh, textLike: true });
   }
   return out;
 }
@@ -363,7 +458,12 @@ export function extendAlongLine(img: GreyImage, box: Box, charHeight: number): B
       img.height,
     );
     if (band.width < 4 || band.height < 4) return b;
-    const found = detectTextCandidates(crop(img, band), { contrast: 16, minContrast: 6, minCharacters: 1 });
+    const found = detectTextCandidates(crop(img, band), {
+      contrast: 16,
+      minContrast: 6,
+      minCharacters: 1,
+      loneGlyphs: false,
+    });
     let next = b;
     for (const c of found) {
       const cb = { x: c.box.x + band.x, y: c.box.y + band.y, width: c.box.width, height: c.box.height };
@@ -382,25 +482,52 @@ export function extendAlongLine(img: GreyImage, box: Box, charHeight: number): B
   return b;
 }
 
-/** Running minimum (erode) or maximum (dilate) over 2r+1 samples along one axis. */
+/**
+ * Running minimum (erode) or maximum (dilate) over 2r+1 samples along one axis, in three
+ * comparisons per sample whatever r (van Herk / Gil-Werman: maxima from the start and from the end
+ * of blocks of 2r+1; a window spans two blocks at most). Samples past the ends do not count.
+ */
 function linePass(
   src: Float32Array,
   w: number,
   h: number,
   r: number,
-  pick: (a: number, b: number) => number,
+  max: boolean,
   vertical: boolean,
 ): Float32Array {
   const out = new Float32Array(src.length);
-  const [len, step] = vertical ? [h, w] : [w, 1];
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const i = y * w + x;
-      const at = vertical ? y : x;
-      let v = src[i]!;
-      for (let d = Math.max(0, at - r); d <= Math.min(len - 1, at + r); d++)
-        v = pick(v, src[i + (d - at) * step]!);
-      out[i] = v;
+  // Along a row (step 1, `len` samples) or down a column (step w); lines start every `next`.
+  const [len, step, lines, next] = vertical ? [h, w, w, 1] : [w, 1, h, w];
+  const k = 2 * r + 1;
+  const m = Math.ceil((len + 2 * r) / k) * k;
+  const sign = max ? 1 : -1; // a minimum is the maximum of the negated samples
+  const buf = new Float32Array(m);
+  const fromStart = new Float32Array(m);
+  const fromEnd = new Float32Array(m);
+  for (let l = 0; l < lines; l++) {
+    const base = l * next;
+    buf.fill(Number.NEGATIVE_INFINITY);
+    for (let at = 0; at < len; at++) buf[r + at] = sign * src[base + at * step]!;
+    for (let b0 = 0; b0 < m; b0 += k) {
+      let acc = buf[b0]!;
+      fromStart[b0] = acc;
+      for (let j = b0 + 1; j < b0 + k; j++) {
+        const v = buf[j]!;
+        if (v > acc) acc = v;
+        fromStart[j] = acc;
+      }
+      acc = buf[b0 + k - 1]!;
+      fromEnd[b0 + k - 1] = acc;
+      for (let j = b0 + k - 2; j >= b0; j--) {
+        const v = buf[j]!;
+        if (v > acc) acc = v;
+        fromEnd[j] = acc;
+      }
+    }
+    for (let at = 0; at < len; at++) {
+      const a = fromEnd[at]!;
+      const b = fromStart[at + 2 * r]!;
+      out[base + at * step] = sign * Math.max(a, b);
     }
   }
   return out;
@@ -408,8 +535,7 @@ function linePass(
 
 /** Running minimum (erode) or maximum (dilate) over a square of 2r+1, along rows then columns. */
 function squareFilter(src: Float32Array, w: number, h: number, r: number, max: boolean): Float32Array {
-  const pick = max ? Math.max : Math.min;
-  return linePass(linePass(src, w, h, r, pick, false), w, h, r, pick, true);
+  return linePass(linePass(src, w, h, r, max, false), w, h, r, max, true);
 }
 
 /** Grey levels a thin stroke must stand out of its surroundings (top-hat) to be ink. */
@@ -427,14 +553,21 @@ export function inkMask(img: GreyImage, box: Box, charHeight: number): Uint8Arra
 
 /** The larger of the white and black top-hats in `box` (grey levels a thin stroke stands out). */
 function topHat(img: GreyImage, box: Box, charHeight: number): Float32Array {
-  const r = Math.max(2, Math.round(charHeight * 0.3));
+  return topHatOf(img, box, Math.max(2, Math.round(charHeight * 0.3)), 'both');
+}
+
+/**
+ * The white top-hat (the view minus its opening: bright strokes), the black one (its closing minus
+ * the view: dark strokes) or the larger of both, by a square of 2r+1, in `box`.
+ */
+function topHatOf(img: GreyImage, box: Box, r: number, which: 'white' | 'black' | 'both'): Float32Array {
   const pad = grow(box, r, img.width, img.height);
   const { width: w, height: h } = pad;
   const v = new Float32Array(w * h);
   for (let y = 0; y < h; y++)
     for (let x = 0; x < w; x++) v[y * w + x] = img.pixels[(pad.y + y) * img.width + pad.x + x]!;
-  const opened = squareFilter(squareFilter(v, w, h, r, false), w, h, r, true);
-  const closed = squareFilter(squareFilter(v, w, h, r, true), w, h, r, false);
+  const opened = which === 'black' ? v : squareFilter(squareFilter(v, w, h, r, false), w, h, r, true);
+  const closed = which === 'white' ? v : squareFilter(squareFilter(v, w, h, r, true), w, h, r, false);
   const out = new Float32Array(box.width * box.height);
   for (let y = 0; y < box.height; y++) {
     for (let x = 0; x < box.width; x++) {
@@ -485,6 +618,35 @@ export function extendToLineEnd(img: GreyImage, box: Box, charHeight: number, re
 }
 
 /**
+ * The top-hat of a band above or below a blanked box as if the box were not there: the rows next to
+ * it are the band's own rows mirrored, so that the box's flat value does not enclose what touches
+ * it (a strip of background between the box and the edge of a body is not a stroke).
+ */
+function topHatBeside(img: GreyImage, side: Box, boxAbove: boolean, charHeight: number): Float32Array {
+  const r = Math.max(2, Math.round(charHeight * 0.3));
+  const x0 = Math.max(0, side.x - r);
+  const x1 = Math.min(img.width, side.x + side.width + r);
+  const w = x1 - x0;
+  const rows = side.height + r;
+  const pixels = new Uint8Array(w * rows);
+  for (let k = 0; k < rows; k++) {
+    // Row k of the padded band, from the box's side: r mirrored rows, then the band's rows.
+    const j = k < r ? r - 1 - k : k - r;
+    const from = boxAbove
+      ? side.y + Math.min(j, side.height - 1)
+      : side.y + side.height - 1 - Math.min(j, side.height - 1);
+    const to = boxAbove ? k : rows - 1 - k;
+    pixels.set(img.pixels.subarray(from * img.width + x0, from * img.width + x1), to * w);
+  }
+  const band: GreyImage = { width: w, height: rows, pixels };
+  return topHat(
+    band,
+    { x: side.x - x0, y: boxAbove ? r : 0, width: side.width, height: side.height },
+    charHeight,
+  );
+}
+
+/**
  * What is left of a text line beside its blanked box (checking a redacted output): in the line's
  * rows, on each side of `blank`, the ink components (inkMask) that touch the box's edge, three
  * pixels wide or more, half to one and a half characters high, and of a clear stroke contrast
@@ -497,16 +659,40 @@ export function leftoverInk(img: GreyImage, blank: Box, line: Box, charHeight: n
   const span = Math.ceil(4 * charHeight);
   const y0 = Math.max(0, line.y);
   const y1 = Math.min(img.height, line.y + line.height);
+  const below = blank.y + blank.height;
+  const across = Math.ceil(1.5 * charHeight);
+  // Left and right in the line's rows; above and below in the box's columns (a character of the
+  // next line, or a lone one, cut by the box's margin). `edge`: the first row or column outside.
   const sides = [
-    { x0: blank.x - span, x1: blank.x, edge: blank.x - 1 },
-    { x0: blank.x + blank.width, x1: blank.x + blank.width + span, edge: blank.x + blank.width },
+    { x0: blank.x - span, x1: blank.x, y0, y1, edge: blank.x - 1, vertical: false },
+    {
+      x0: blank.x + blank.width,
+      x1: blank.x + blank.width + span,
+      y0,
+      y1,
+      edge: blank.x + blank.width,
+      vertical: false,
+    },
+    {
+      x0: blank.x,
+      x1: blank.x + blank.width,
+      y0: blank.y - across,
+      y1: blank.y,
+      edge: blank.y - 1,
+      vertical: true,
+    },
+    { x0: blank.x, x1: blank.x + blank.width, y0: below, y1: below + across, edge: below, vertical: true },
   ];
   for (const s of sides) {
     const x0 = Math.max(0, s.x0);
     const x1 = Math.min(img.width, s.x1);
-    if (x1 - x0 < 2 || y1 - y0 < 2) continue;
-    const side: Box = { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
-    const hat = topHat(img, side, charHeight);
+    const sy0 = Math.max(0, s.y0);
+    const sy1 = Math.min(img.height, s.y1);
+    if (x1 - x0 < 2 || sy1 - sy0 < 2) continue;
+    const side: Box = { x: x0, y: sy0, width: x1 - x0, height: sy1 - sy0 };
+    const hat = s.vertical
+      ? topHatBeside(img, side, s.edge < side.y, charHeight)
+      : topHat(img, side, charHeight);
     const ink = Uint8Array.from(hat, (t) => (t >= INK_CONTRAST ? 1 : 0));
     let inked = 0;
     for (const v of ink) inked += v;
@@ -515,16 +701,33 @@ export function leftoverInk(img: GreyImage, blank: Box, line: Box, charHeight: n
     const copy = ink.slice();
     for (const c of components(copy, side.width, side.height, ink.length)) {
       const h = c.y1 - c.y0;
-      // Two pixels or fewer: a strip of background left between the box and an edge in the image.
-      if (c.x1 - c.x0 < 3 || h < Math.max(4, 0.5 * charHeight) || h > 1.5 * charHeight) continue;
-      const touches = Math.abs(side.x + c.x0 - s.edge) <= 2 || Math.abs(side.x + c.x1 - 1 - s.edge) <= 2;
-      if (!touches) continue;
+      const w = c.x1 - c.x0;
+      if (s.vertical) {
+        // Part of a character: three pixels or more each way, no wider than two characters (not a
+        // ruler or an edge along the box), its end at the box's top or bottom.
+        if (w < 3 || h < 3 || h > 1.5 * charHeight || w > 2 * charHeight) continue;
+        const touches = Math.abs(side.y + c.y0 - s.edge) <= 2 || Math.abs(side.y + c.y1 - 1 - s.edge) <= 2;
+        if (!touches) continue;
+        // On a plain background, as burned-in text is (not a rib or the edge of a body).
+        const behind: number[] = [];
+        for (let y = Math.max(0, c.y0 - 2); y < Math.min(side.height, c.y1 + 2); y++)
+          for (let x = Math.max(0, c.x0 - 2); x < Math.min(side.width, c.x1 + 2); x++)
+            if (ink[y * side.width + x] === 0)
+              behind.push(img.pixels[(side.y + y) * img.width + side.x + x]!);
+        const bg = median(behind);
+        if (behind.filter((v) => Math.abs(v - bg) <= 24).length < 0.85 * behind.length) continue;
+      } else {
+        // Two pixels or fewer: a strip of background left between the box and an edge in the image.
+        if (w < 3 || h < Math.max(4, 0.5 * charHeight) || h > 1.5 * charHeight) continue;
+        const touches = Math.abs(side.x + c.x0 - s.edge) <= 2 || Math.abs(side.x + c.x1 - 1 - s.edge) <= 2;
+        if (!touches) continue;
+      }
       let strong = false;
       for (let y = c.y0; y < c.y1 && !strong; y++)
         for (let x = c.x0; x < c.x1; x++)
           if (copy[y * side.width + x] === 2 && peaks[y * side.width + x] === 1) strong = true;
       if (!strong) continue;
-      out.push({ x: side.x + c.x0, y: side.y + c.y0, width: c.x1 - c.x0, height: h });
+      out.push({ x: side.x + c.x0, y: side.y + c.y0, width: w, height: h });
     }
   }
   return out;

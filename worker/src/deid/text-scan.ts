@@ -106,7 +106,7 @@ function views(
     }
     return [
       { width, height, pixels: lum },
-      { width, height, pixels: max },
+      { width, height, pixels: max, saturates: false },
       { width, height, pixels: min },
     ];
   }
@@ -396,7 +396,14 @@ export async function scanForText(
       phi: phi !== undefined && read !== undefined && phi.matches(read),
     });
   });
-  return { frames: desc.frameCount, regions: [...regions, ...leftovers], ocrCrops: crops.length, ocrMs };
+  // Pieces left beside boxes, one per place (the same piece is seen in every frame and view),
+  // blanked if the redaction goes on with the margin of their line.
+  const pieces = mergeBoxes(leftovers.map((r) => r.box)).map((box): TextRegion => {
+    const charHeight = Math.max(...leftovers.filter((r) => overlaps(r.box, box)).map((r) => r.charHeight));
+    const blank = grow(box, Math.max(3, Math.ceil(charHeight * 0.5)), desc.columns, desc.rows);
+    return { box, blank, textLike: true, charHeight, words: 0, phi: false };
+  });
+  return { frames: desc.frameCount, regions: [...regions, ...pieces], ocrCrops: crops.length, ocrMs };
 }
 
 /**
