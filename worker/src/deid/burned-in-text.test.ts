@@ -257,6 +257,39 @@ describe('blanking native YBR_FULL_422', () => {
   });
 });
 
+describe('blanking native YBR_FULL', () => {
+  it.each([0, 1] as const)(
+    'blanks to black (Y 0, Cb and Cr 128), not to green, planar configuration %i',
+    (planar) => {
+      // 3 x 2 pixels, every sample 200.
+      const pixels = new Uint8Array(3 * 2 * 3).fill(200);
+      const file = imageFile({
+        rows: 2,
+        columns: 3,
+        samplesPerPixel: 3,
+        photometric: 'YBR_FULL',
+        planarConfiguration: planar,
+        pixels,
+      });
+
+      // Pixel (1, 0) and (2, 0).
+      const r = blankNativePixelData(file.dataset, [{ x: 1, y: 0, width: 2, height: 1 }], 'little');
+
+      if ('failure' in r) throw new Error(r.failure);
+      const sample = (x: number, y: number, s: number) =>
+        r.value[planar === 1 ? s * 6 + y * 3 + x : (y * 3 + x) * 3 + s];
+      for (const x of [1, 2]) expect([0, 1, 2].map((s) => sample(x, 0, s))).toEqual([0, 128, 128]);
+      for (const [x, y] of [
+        [0, 0],
+        [0, 1],
+        [1, 1],
+        [2, 1],
+      ] as const)
+        expect([0, 1, 2].map((s) => sample(x, y, s))).toEqual([200, 200, 200]);
+    },
+  );
+});
+
 describe('redaction goes on over what the re-check finds', () => {
   it('blanks a piece the re-check finds beside a box in a second round, and passes the image only then', async () => {
     // Seed 2027's us-text-3: the first re-check finds a piece of ink, 9 x 6 px, touching the end of

@@ -53,8 +53,9 @@ export function blankRegionsFor(
 export type BlankFailure = 'ENCAPSULATED' | 'NO_PIXEL_DATA' | 'UNSUPPORTED_LAYOUT';
 
 /**
- * Pixel Data with every region set to zero in every frame and sample, as a new value; or why it
- * cannot be done. Regions are clipped to the image.
+ * Pixel Data with every region set to black in every frame (zero in every sample; Y 0 and Cb, Cr
+ * 128 in YBR_FULL and YBR_FULL_422), as a new value; or why it cannot be done. Regions are clipped
+ * to the image.
  */
 export function blankNativePixelData(
   ds: DataSet,
@@ -80,6 +81,8 @@ export function blankNativePixelData(
   const bps = bitsAllocated / 8;
   const frameBytes = rows * cols * spp * bps;
   if (pixel.value.length < frameBytes * frames) return { failure: 'UNSUPPORTED_LAYOUT' };
+  // YBR_FULL is black at Y 0 with no colour (Cb, Cr 128); zeros there would be dark green.
+  const ybr = photometric === 'YBR_FULL' && spp === 3 && bps === 1;
   const out = pixel.value.slice();
   for (let f = 0; f < frames; f++) {
     const base = f * frameBytes;
@@ -93,11 +96,12 @@ export function blankNativePixelData(
         if (planar === 1 && spp > 1) {
           for (let s = 0; s < spp; s++) {
             const start = base + s * rows * cols * bps + (y * cols + x0) * bps;
-            out.fill(0, start, start + (x1 - x0) * bps);
+            out.fill(ybr && s > 0 ? 128 : 0, start, start + (x1 - x0) * bps);
           }
         } else {
           const start = base + (y * cols + x0) * spp * bps;
           out.fill(0, start, start + (x1 - x0) * spp * bps);
+          if (ybr) for (let o = start; o < start + (x1 - x0) * 3; o += 3) out[o + 1] = out[o + 2] = 128;
         }
       }
     }
