@@ -1,12 +1,12 @@
 /**
  * Normalisation (DESIGN D4): a frame decoded, through the modality and VOI transforms to 8 bits, then
- * written with sharp as a preview PNG, a thumbnail and the model input of common/src/inference.ts.
+ * resized with sharp (libvips) where needed and written as a preview PNG, a thumbnail and the model input of common/src/inference.ts.
  */
 
 import { crc32, deflateSync, constants as zlibConstants } from 'node:zlib';
 import { type FindingBox, MODEL_INPUT_SIZE } from '@medimg/common';
 import { type DicomFile, getString, T } from '@medimg/dicom';
-import sharp, { type Sharp } from 'sharp';
+import type { Sharp } from 'sharp';
 import { describePixels, pixelAspect, readGreyscaleParameters } from './attributes.ts';
 import { decodeFrame } from './decode.ts';
 import { ImagingError, wrapDecodeError } from './errors.ts';
@@ -180,7 +180,18 @@ export function fitSize(
   return { width: Math.max(1, Math.round(w * scale)), height: Math.max(1, Math.round(h * scale)) };
 }
 
-function image(frame: DisplayFrame): Sharp {
+/**
+ * sharp (libvips), loaded on first use: the render threads load it at start (render-thread.ts); the
+ * main thread, which renders only without a pool, need not (start-up, decision 018 part 3).
+ */
+let sharpModule: typeof import('sharp').default | undefined;
+const loadSharp = async () => {
+  sharpModule ??= (await import('sharp')).default;
+  return sharpModule;
+};
+
+async function image(frame: DisplayFrame): Promise<Sharp> {
+  const sharp = await loadSharp();
   return sharp(frame.pixels, { raw: { width: frame.columns, height: frame.rows, channels: frame.channels } });
 }
 
@@ -252,7 +263,7 @@ async function resized(frame: DisplayFrame, width: number, height: number, grey:
   const toGrey = grey && frame.channels === 3;
   if (width === frame.columns && height === frame.rows && !toGrey)
     return { pixels: frame.pixels, width, height, channels: frame.channels };
-  let pipeline = image(frame);
+  let pipeline = await image(frame);
   if (width !== frame.columns || height !== frame.rows)
     pipeline = pipeline.resize(width, height, { fit: 'fill' });
   pipeline = grey || frame.channels === 1 ? pipeline.toColourspace('b-w') : pipeline.toColourspace('srgb');
