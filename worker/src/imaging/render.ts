@@ -4,7 +4,8 @@
  */
 
 import { crc32, deflateSync, constants as zlibConstants } from 'node:zlib';
-import { type FindingBox, MODEL_INPUT_SIZE } from '@medimg/common';
+import type { FindingBox } from '@medimg/common';
+import { MODEL_INPUT_SIZE } from '@medimg/common/model-input.ts';
 import { type DicomFile, getString, T } from '@medimg/dicom';
 import type { Sharp } from 'sharp';
 import { describePixels, pixelAspect, readGreyscaleParameters } from './attributes.ts';
