@@ -337,9 +337,22 @@ describe('PNG encoding (render.ts writes the PNGs, libvips resizes)', () => {
   });
 
   it('writes grey and RGB PNGs that decode to the pixels given, with IHDR, IDAT and IEND only', async () => {
-    for (const channels of [1, 3] as const) {
-      const [width, height] = [7, 5];
-      const pixels = Uint8Array.from({ length: width * height * channels }, (_, i) => (i * 97) % 256);
+    // Widths with and without whole 32-bit words per row, pixels at aligned and unaligned offsets
+    // (grey rows of whole words are filtered four bytes at a time), values that wrap below 0.
+    const shapes = [
+      [1, 7, 5, 0],
+      [1, 8, 3, 0],
+      [1, 64, 9, 4],
+      [1, 64, 9, 1],
+      [3, 7, 5, 0],
+      [3, 8, 4, 0],
+    ] as const;
+    for (const [channels, width, height, offset] of shapes) {
+      const bytes = Uint8Array.from(
+        { length: offset + width * height * channels },
+        (_, i) => (i * 2654435761) % 256,
+      );
+      const pixels = bytes.subarray(offset);
       const png = encodePngPixels(pixels, width, height, channels);
       expect(pngInfo(png)).toMatchObject({
         chunks: ['IHDR', 'IDAT', 'IEND'],
@@ -353,7 +366,7 @@ describe('PNG encoding (render.ts writes the PNGs, libvips resizes)', () => {
         .raw()
         .toBuffer({ resolveWithObject: true });
       expect(info.channels).toBe(channels);
-      expect(Buffer.compare(data, Buffer.from(pixels))).toBe(0);
+      expect(Buffer.compare(data, Buffer.from(pixels)), `${width}x${height}x${channels}+${offset}`).toBe(0);
     }
     expect(() => encodePngPixels(new Uint8Array(5), 2, 2, 1)).toThrow(RangeError);
   });
