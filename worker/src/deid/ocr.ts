@@ -11,13 +11,8 @@ import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { loadSharp } from '../imaging/sharp.ts';
 import type { Box, GreyImage } from './text-detect.ts';
-
-/**
- * sharp (libvips), loaded on first use: `medimg process` on images that need no text scan or report
- * annotation never loads it in its main thread (start-up, decision 018 part 3).
- */
-const loadSharp = async () => (await import('sharp')).default;
 
 export interface OcrWord {
   readonly text: string;
@@ -127,7 +122,7 @@ export class TesseractReader implements TextReader {
       tops.push(y);
       y += p.height + GAP;
     }
-    const sharp = await loadSharp();
+    const sharp = loadSharp();
     const png = await sharp({
       create: { width, height: y, channels: 3, background: { r: 255, g: 255, b: 255 } },
     })
@@ -189,7 +184,7 @@ async function prepareCrop(c: OcrCrop): Promise<Prepared> {
     width = Math.max(1, Math.floor(width * s));
     height = Math.max(1, Math.floor(height * s));
   }
-  const sharp = await loadSharp();
+  const sharp = loadSharp();
   const png = await sharp(pixels, { raw: { width: w, height: h, channels: 1 } })
     .resize(width, height, { fit: 'fill', kernel: 'cubic' })
     .normalise()

@@ -129,31 +129,42 @@ export function applyWindowToStored(
     return undefined;
   const n = stored.length;
   if (n === 0) return new Uint8Array(0);
-  let lo = stored[0]!;
-  let hi = lo;
-  for (let i = 1; i < n; i++) {
-    const v = stored[i]!;
-    if (v < lo) lo = v;
-    else if (v > hi) hi = v;
-  }
+  const [lo, hi] = rangeOf(stored);
   const span = hi - lo + 1;
   if (span > n) return undefined;
   const table = new Uint8Array(span);
-  const entry = storedToDisplay(m, w);
-  for (let s = lo; s <= hi; s++) table[s - lo] = entry(s);
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) out[i] = table[stored[i]! - lo]!;
-  return out;
+  for (let s = lo; s <= hi; s++) table[s - lo] = displayValue(s, m, w);
+  return throughTable(stored, table, lo);
 }
 
 /** One stored value through the modality transform (rounded to float32) and the window, to 0..255. */
-function storedToDisplay(m: ModalityTransform, w: WindowLevel): (s: number) => number {
-  if (isIdentity(m)) return (s) => Math.round(windowValue(s, w));
-  if (m.kind === 'rescale') {
-    const { slope, intercept } = m;
-    return (s) => Math.round(windowValue(Math.fround(s * slope + intercept), w));
+function displayValue(s: number, m: ModalityTransform, w: WindowLevel): number {
+  if (m.kind === 'table') return Math.round(windowValue(Math.fround(lookup(m.lut, s)), w));
+  if (m.slope === 1 && m.intercept === 0) return Math.round(windowValue(s, w));
+  return Math.round(windowValue(Math.fround(s * m.slope + m.intercept), w));
+}
+
+// The two passes over the pixels are functions of their own, each always called with the same kinds
+// of arguments, so that V8 keeps them optimised from frame to frame (a closure per frame made it
+// throw their optimised code away again and again: decision 018, part 3).
+
+/** Smallest and largest value. */
+function rangeOf(values: ArrayLike<number>): [number, number] {
+  let lo = values[0]!;
+  let hi = lo;
+  for (let i = 1; i < values.length; i++) {
+    const v = values[i]!;
+    if (v < lo) lo = v;
+    else if (v > hi) hi = v;
   }
-  return (s) => Math.round(windowValue(Math.fround(lookup(m.lut, s)), w));
+  return [lo, hi];
+}
+
+/** Each value v as table[v - lo]. */
+function throughTable(values: ArrayLike<number>, table: Uint8Array, lo: number): Uint8Array {
+  const out = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = table[values[i]! - lo]!;
+  return out;
 }
 
 /**
@@ -189,21 +200,18 @@ export function applyWindowToWords(
   const { words } = s;
   const n = words.length;
   if (n === 0) return new Uint8Array(0);
-  let lo = words[0]!;
-  let hi = lo;
-  for (let i = 1; i < n; i++) {
-    const v = words[i]!;
-    if (v < lo) lo = v;
-    else if (v > hi) hi = v;
-  }
+  const [lo, hi] = rangeOf(words);
   const span = hi - lo + 1;
   if (span > n) return undefined;
   const table = new Uint8Array(span);
-  const entry = storedToDisplay(m, w);
-  for (let word = lo; word <= hi; word++) table[word - lo] = entry(storedValueOf(word, s));
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) out[i] = table[words[i]! - lo]!;
-  return out;
+  const mask = 2 ** s.bitsStored - 1;
+  const range = 2 ** s.bitsStored;
+  const signBit = 2 ** (s.bitsStored - 1);
+  for (let word = lo; word <= hi; word++) {
+    const v = (word >>> s.shift) & mask; // storedValueOf, its constants taken out of the loop
+    table[word - lo] = displayValue(s.signed && v >= signBit ? v - range : v, m, w);
+  }
+  return throughTable(words, table, lo);
 }
 
 /** Modality values through a VOI LUT table to 8-bit, scaling the table's range (2^bits - 1) to 255. */

@@ -22,6 +22,7 @@ import {
   type WindowLevel,
   windowFromData,
 } from './lut.ts';
+import { loadSharp } from './sharp.ts';
 
 export const PREVIEW_MAX_SIZE = 1024;
 export const THUMBNAIL_MAX_SIZE = 128;
@@ -181,18 +182,8 @@ export function fitSize(
   return { width: Math.max(1, Math.round(w * scale)), height: Math.max(1, Math.round(h * scale)) };
 }
 
-/**
- * sharp (libvips), loaded on first use: the render threads load it at start (render-thread.ts); the
- * main thread, which renders only without a pool, need not (start-up, decision 018 part 3).
- */
-let sharpModule: typeof import('sharp').default | undefined;
-const loadSharp = async () => {
-  sharpModule ??= (await import('sharp')).default;
-  return sharpModule;
-};
-
-async function image(frame: DisplayFrame): Promise<Sharp> {
-  const sharp = await loadSharp();
+function image(frame: DisplayFrame): Sharp {
+  const sharp = loadSharp();
   return sharp(frame.pixels, { raw: { width: frame.columns, height: frame.rows, channels: frame.channels } });
 }
 
@@ -293,7 +284,7 @@ async function resized(frame: DisplayFrame, width: number, height: number, grey:
   const toGrey = grey && frame.channels === 3;
   if (width === frame.columns && height === frame.rows && !toGrey)
     return { pixels: frame.pixels, width, height, channels: frame.channels };
-  let pipeline = await image(frame);
+  let pipeline = image(frame);
   if (width !== frame.columns || height !== frame.rows)
     pipeline = pipeline.resize(width, height, { fit: 'fill' });
   pipeline = grey || frame.channels === 1 ? pipeline.toColourspace('b-w') : pipeline.toColourspace('srgb');

@@ -1,10 +1,6 @@
 import type { FindingBox } from '@medimg/common';
 import { modelBoxToImage } from '../imaging/render.ts';
-
-/**
- * sharp (libvips), loaded on first use: `medimg process` on images that need no finding to draw never loads it in its main thread (start-up, decision 018 part 3).
- */
-const loadSharp = async () => (await import('sharp')).default;
+import { loadSharp } from '../imaging/sharp.ts';
 
 /** Outline colour of a finding's box: visible on grey, and not a grey itself. */
 export const BOX_COLOUR = { r: 255, g: 48, b: 48 } as const;
@@ -16,7 +12,7 @@ export const BOX_COLOUR_NAME = 'red';
  * coordinates and is mapped onto the preview by the inverse of the model input's fit-inside rule.
  */
 export async function drawFindingBox(preview: Uint8Array, box: FindingBox): Promise<Buffer> {
-  const sharp = await loadSharp();
+  const sharp = loadSharp();
   const image = sharp(preview);
   const { width = 0, height = 0 } = await image.metadata();
   const r = modelBoxToImage(box, width, height);
