@@ -200,18 +200,75 @@ export function applyWindowToWords(
   const { words } = s;
   const n = words.length;
   if (n === 0) return new Uint8Array(0);
+  const table = wordTable(s, m, w);
+  if (table) return throughWordTable(words, table);
   const [lo, hi] = rangeOf(words);
   const span = hi - lo + 1;
   if (span > n) return undefined;
-  const table = new Uint8Array(span);
+  const range = new Uint8Array(span);
   const mask = 2 ** s.bitsStored - 1;
-  const range = 2 ** s.bitsStored;
+  const full = 2 ** s.bitsStored;
   const signBit = 2 ** (s.bitsStored - 1);
   for (let word = lo; word <= hi; word++) {
     const v = (word >>> s.shift) & mask; // storedValueOf, its constants taken out of the loop
-    table[word - lo] = displayValue(s.signed && v >= signBit ? v - range : v, m, w);
+    range[word - lo] = displayValue(s.signed && v >= signBit ? v - full : v, m, w);
   }
-  return throughTable(words, table, lo);
+  return throughTable(words, range, lo);
+}
+
+/**
+ * The display value of every possible word (256 or 65,536 entries), when that is cheap to make: a
+ * rescale (the modality transform of CT, MR, PET...) and a valid window make the display value a
+ * monotonic function of the stored value, so a run of stored values whose two ends have the same
+ * display value has it throughout and is filled at once (fillMonotonic); a few hundred values are
+ * computed, not one per word. The words then need no pass to find their range. Undefined otherwise
+ * (a modality table, stored values not at the bottom of the word, odd sizes).
+ */
+function wordTable(s: StoredWords, m: ModalityTransform, w: WindowLevel): Uint8Array | undefined {
+  const wordBits = s.words instanceof Uint16Array ? 16 : 8;
+  const bits = s.bitsStored;
+  if (m.kind !== 'rescale' || !Number.isFinite(m.slope) || !Number.isFinite(m.intercept)) return undefined;
+  if (!isValidWindow(w) || s.shift !== 0 || !Number.isInteger(bits) || bits < 1 || bits > wordBits)
+    return undefined;
+  const table = new Uint8Array(2 ** wordBits);
+  const period = 2 ** bits;
+  const value = (stored: number) => displayValue(stored, m, w);
+  if (s.signed) {
+    // Words 0 .. 2^(bits-1) - 1 hold the stored values 0 up; the words above, the negative ones.
+    fillMonotonic(table, 0, 0, period / 2 - 1, value);
+    fillMonotonic(table, period / 2, -period / 2, -1, value);
+  } else {
+    fillMonotonic(table, 0, 0, period - 1, value);
+  }
+  // Masking drops the bits above Bits Stored: the table repeats every 2^bitsStored words.
+  for (let filled = period; filled < table.length; filled *= 2) table.copyWithin(filled, 0, filled);
+  return table;
+}
+
+/** table[at + (x - a)] = f(x) for the integers x of [a, b], f monotonic (either way). */
+function fillMonotonic(table: Uint8Array, at: number, a: number, b: number, f: (x: number) => number): void {
+  const first = a;
+  const run = (a: number, b: number, fa: number, fb: number): void => {
+    if (fa === fb) {
+      table.fill(fa, at + a - first, at + b - first + 1);
+    } else if (b - a <= 1) {
+      table[at + a - first] = fa;
+      table[at + b - first] = fb;
+    } else {
+      const mid = Math.floor((a + b) / 2);
+      const fm = f(mid);
+      run(a, mid, fa, fm);
+      run(mid, b, fm, fb);
+    }
+  };
+  run(a, b, f(a), f(b));
+}
+
+/** Each word w as table[w]. */
+function throughWordTable(words: Uint8Array | Uint16Array, table: Uint8Array): Uint8Array {
+  const out = new Uint8Array(words.length);
+  for (let i = 0; i < words.length; i++) out[i] = table[words[i]!]!;
+  return out;
 }
 
 /** Modality values through a VOI LUT table to 8-bit, scaling the table's range (2^bits - 1) to 255. */
