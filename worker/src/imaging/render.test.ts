@@ -370,4 +370,17 @@ describe('PNG encoding (render.ts writes the PNGs, libvips resizes)', () => {
     }
     expect(() => encodePngPixels(new Uint8Array(5), 2, 2, 1)).toThrow(RangeError);
   });
+
+  it('gives each PNG an ArrayBuffer of its own, even a small one (the render thread moves them)', async () => {
+    // Small PNGs (a few hundred bytes) from Buffer.allocUnsafe would be slices of Node's shared pool:
+    // the thumbnail and the model input would then share one ArrayBuffer, which render-pool.ts takes
+    // for a model input that is the thumbnail itself.
+    const out = await renderImage(grey(10, 30));
+    expect(out.modelInput).not.toBe(out.thumbnail);
+    for (const png of [out.preview, out.thumbnail, out.modelInput]) {
+      expect(png.byteOffset).toBe(0);
+      expect(png.byteLength).toBe(png.buffer.byteLength);
+    }
+    expect(out.modelInput.buffer).not.toBe(out.thumbnail.buffer);
+  });
 });

@@ -198,14 +198,22 @@ export const PNG_DEFLATE = { level: 3, strategy: zlibConstants.Z_RLE } as const;
 
 const PNG_SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
 
-function pngChunk(type: string, data: Uint8Array): Buffer {
-  const chunk = Buffer.allocUnsafe(12 + data.length);
-  chunk.writeUInt32BE(data.length, 0);
-  chunk.write(type, 4, 'latin1');
-  chunk.set(data, 8);
-  chunk.writeUInt32BE(crc32(chunk.subarray(4, 8 + data.length)), 8 + data.length);
-  return chunk;
+/** Writes a chunk (length, type, data, CRC of type and data) into `png` at `at`; returns its end. */
+function writeChunk(png: Buffer, at: number, type: string, data: Uint8Array): number {
+  png.writeUInt32BE(data.length, at);
+  png.write(type, at + 4, 'latin1');
+  png.set(data, at + 8);
+  png.writeUInt32BE(crc32(png.subarray(at + 4, at + 8 + data.length)), at + 8 + data.length);
+  return at + 12 + data.length;
 }
+
+/**
+ * The filtered rows of the image being encoded, kept from one PNG to the next in this thread (they
+ * are deflated before encodePngPixels returns): a megabyte less to allocate, and for V8 to count
+ * towards its next collection, per 1024 px preview. Up to 4 MiB are kept.
+ */
+let rowsScratch: Buffer | undefined;
+const ROWS_SCRATCH_MAX = 4 * 1024 * 1024;
 
 /**
  * An 8-bit grey (1 channel) or RGB (3 channels) PNG of row-major pixels, with no chunk but IHDR, IDAT
@@ -217,7 +225,13 @@ export function encodePngPixels(pixels: Uint8Array, width: number, height: numbe
   if (pixels.length !== stride * height) throw new RangeError('pixel count does not match the PNG size');
   // Each row: its filter type, 1 (Sub), then each byte minus the byte of the same channel to its left
   // (modulo 256: a Uint8Array store wraps).
-  const rows = Buffer.allocUnsafe((stride + 1) * height);
+  const size = (stride + 1) * height;
+  let rows: Buffer;
+  if (size > ROWS_SCRATCH_MAX) rows = Buffer.allocUnsafe(size);
+  else {
+    if (!rowsScratch || rowsScratch.length < size) rowsScratch = Buffer.allocUnsafe(Math.max(size, 1 << 16));
+    rows = rowsScratch.subarray(0, size);
+  }
   const swar = channels === 1 && HOST_LITTLE_ENDIAN && stride % 4 === 0 && pixels.byteOffset % 4 === 0;
   const words = swar ? new Uint32Array(pixels.buffer, pixels.byteOffset, pixels.length / 4) : undefined;
   const scratch = words ? new Uint32Array(stride / 4) : undefined;
@@ -240,12 +254,16 @@ export function encodePngPixels(pixels: Uint8Array, width: number, height: numbe
   header[8] = 8; // bit depth
   header[9] = channels === 1 ? 0 : 2; // colour type: grey, or RGB
   // compression, filter method and interlace: 0
-  return Buffer.concat([
-    PNG_SIGNATURE,
-    pngChunk('IHDR', header),
-    pngChunk('IDAT', deflateSync(rows, PNG_DEFLATE)),
-    pngChunk('IEND', new Uint8Array(0)),
-  ]);
+  const idat = deflateSync(rows, PNG_DEFLATE);
+  // A buffer of its own, never a slice of Node's shared pool (where small allocUnsafe buffers go): the
+  // render thread moves it to the main thread, and two PNGs must never share one ArrayBuffer there
+  // (render-pool.ts takes a model input on the thumbnail's buffer for the thumbnail itself).
+  const png = Buffer.allocUnsafeSlow(PNG_SIGNATURE.length + 25 + 12 + idat.length + 12);
+  png.set(PNG_SIGNATURE, 0);
+  let at = writeChunk(png, PNG_SIGNATURE.length, 'IHDR', header);
+  at = writeChunk(png, at, 'IDAT', idat);
+  writeChunk(png, at, 'IEND', new Uint8Array(0));
+  return png;
 }
 
 const HOST_LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
