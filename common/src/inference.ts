@@ -6,9 +6,8 @@
  */
 import { z } from 'zod';
 
-/** Model input: 8-bit greyscale PNG, MODEL_INPUT_SIZE x MODEL_INPUT_SIZE, windowed image resized with
- * its aspect ratio kept (`fit: contain`) on a black background. The model scales pixels to [0, 1]. */
-export const MODEL_INPUT_SIZE = 128;
+/** Model input: 8-bit greyscale PNG, MODEL_INPUT_SIZE x MODEL_INPUT_SIZE (model-input.ts). */
+export { MODEL_INPUT_SIZE } from './model-input.ts';
 
 /** SageMaker payload limits (bytes): real-time endpoints 6 MB, serverless 4 MB. */
 export const PAYLOAD_LIMIT_REALTIME = 6 * 1024 * 1024;

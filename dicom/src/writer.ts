@@ -29,9 +29,14 @@ const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 
 
 const UNDEFINED_LENGTH = 0xffffffff;
 
+/**
+ * Bytes written in order: small values gathered in a scratch buffer, large ones (pixel data) kept by
+ * reference until `concat`, which copies everything once.
+ */
 class Sink {
   private chunks: Uint8Array[] = [];
-  private scratch = new Uint8Array(1 << 16);
+  private scratch = new Uint8Array(1 << 14);
+  private view = new DataView(this.scratch.buffer);
   private used = 0;
   length = 0;
 
@@ -46,13 +51,13 @@ class Sink {
   }
   u16(v: number, little: boolean): void {
     this.room(2);
-    new DataView(this.scratch.buffer).setUint16(this.used, v, little);
+    this.view.setUint16(this.used, v, little);
     this.used += 2;
     this.length += 2;
   }
   u32(v: number, little: boolean): void {
     this.room(4);
-    new DataView(this.scratch.buffer).setUint32(this.used, v >>> 0, little);
+    this.view.setUint32(this.used, v >>> 0, little);
     this.used += 4;
     this.length += 4;
   }
@@ -218,19 +223,16 @@ export function writePart10(file: DicomFile): Uint8Array {
     writeDataSet(metaBody, completeMeta(file), metaEnc);
     const metaBytes = metaBody.concat();
 
-    const head = new Sink();
-    head.bytes(new Uint8Array(128));
-    head.ascii('DICM');
-    writeHeader(head, T.FileMetaInformationGroupLength, 'UL', 4, metaEnc);
-    head.u32(metaBytes.length, true);
-    head.bytes(metaBytes);
-
-    let body = encodeDataSet(file.dataset, ts);
-    if (ts.deflated) body = new Uint8Array(deflateRawSync(body));
-    const out = new Uint8Array(head.length + body.length);
-    out.set(head.concat(), 0);
-    out.set(body, head.length);
-    return out;
+    const out = new Sink();
+    out.bytes(new Uint8Array(128));
+    out.ascii('DICM');
+    writeHeader(out, T.FileMetaInformationGroupLength, 'UL', 4, metaEnc);
+    out.u32(metaBytes.length, true);
+    out.bytes(metaBytes);
+    // The data set into the same sink: its pixel data is copied once, into the file's bytes.
+    if (ts.deflated) out.bytes(new Uint8Array(deflateRawSync(encodeDataSet(file.dataset, ts))));
+    else writeDataSet(out, file.dataset, { explicitVr: ts.explicitVr, little: ts.byteOrder === 'little' });
+    return out.concat();
   } catch (error) {
     if (error instanceof DicomWriteError) throw error;
     throw new DicomWriteError('data set cannot be encoded', { cause: error });

@@ -1,9 +1,11 @@
 /**
- * `npm run bench:profile [-- --corpus ct-300]`: where the CLI's time goes. Runs `medimg process` on
- * a bench corpus under `node --cpu-prof`, then sums the main thread's self time by area (start-up,
- * parsing, de-identification, decoding, LUTs, sharp's JavaScript side, writes, GC, idle). sharp's
- * resizing and PNG encoding run on libuv's pool, off the main thread: there they show as idle time
- * of the main thread. Also times `medimg --help` (process start and module loading alone).
+ * `npm run bench:profile [-- --corpus ct-300] [--stage-files 300]`: where the CLI's time goes. Runs
+ * `medimg process` on a bench corpus under `node --cpu-prof`, then sums each thread's self time by
+ * area (start-up, parsing, de-identification, decoding, LUTs, PNG encoding, sharp's JavaScript side,
+ * writes, GC, idle). sharp's resizing runs on libuv's pool: there it shows as idle time of the thread
+ * that asked for it. Also times `medimg --help` (process start and module loading alone), and ends
+ * with the CPU time of each stage in process, one file after another (stages.ts), which a loaded
+ * machine skews less than the profile's sampled times.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -12,6 +14,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { type CorpusName, corpusSpecs, ensureCorpus } from './corpus.ts';
 import { deidKeyFile, MEDIMG_BIN } from './side-by-side.ts';
+import { stageCpu, stageLines } from './stages.ts';
 import { timed } from './tools.ts';
 
 interface ProfileNode {
@@ -35,6 +38,7 @@ export function areaOf(frame: { functionName: string; url: string }): string {
   if (fn === '(program)') return 'V8/native (program)';
   if (/node_modules\/(tsx|esbuild|get-tsconfig)|node:internal\/modules|internal\/modules/.test(url))
     return 'start-up: module loading, tsx transform';
+  if (url === 'node:zlib') return 'PNG encoding (filter, zlib)';
   // The built CLI is bundled (dist/medimg.js, its chunks, dist/render-thread.mjs): its frames are
   // told apart by function name.
   if (/worker\/dist\//.test(url)) return bundledArea(fn);
@@ -42,7 +46,7 @@ export function areaOf(frame: { functionName: string; url: string }): string {
   if (/dicom\/src\//.test(url)) return 'parse (DICOM library)';
   if (/worker\/src\/deid\//.test(url)) return 'de-identification';
   if (/worker\/src\/imaging\/lut/.test(url)) return 'LUTs (modality, VOI)';
-  if (/worker\/src\/imaging\/render/.test(url)) return 'render (PNG pipeline set-up)';
+  if (/worker\/src\/imaging\/render/.test(url)) return 'render (PNG encoding, resizing set-up)';
   if (/worker\/src\/imaging\/|@cornerstonejs|jpeg-lossless|dcmjs-codecs/.test(url)) return 'decode';
   if (/node_modules\/sharp/.test(url)) return 'sharp (JavaScript side)';
   if (/fs-object-store|local-input-store|node:fs|internal\/fs/.test(url)) return 'file reads/writes';
@@ -57,13 +61,14 @@ const BUNDLED_AREAS: [RegExp, string][] = [
   [/^(parseDicom|readElement|readDataSet|parse\w*)$/, 'parse (DICOM library)'],
   [/^(deidentify\w*|apply\w*Action|pseudonym\w*|keyed\w*|hmac\w*)$/i, 'de-identification'],
   [
-    /^(apply(Window|Modality|Voi)\w*|windowValue|storedToDisplay|storedValueOf|lookup|invert8)$/,
+    /^(apply(Window|Modality|Voi)\w*|windowValue|displayValue|storedValueOf|lookup|invert8|rangeOf|through(Word)?Table|wordTable|fillMonotonic|run)$/,
     'LUTs (modality, VOI)',
   ],
+  [/^(encodePngPixels|subFilterWords|writeChunk)$/, 'PNG encoding (filter, zlib)'],
   [/^(decode\w*|normaliseIntegers|readIntegers|finishIntegers|encapsulatedFrame)$/, 'decode'],
   [
-    /^(renderImage|renderDisplayFrame|displayFrame|encodePng|encodeModelInput|image|fitSize)$/,
-    'render (PNG pipeline set-up)',
+    /^(renderImage|renderDisplayFrame|displayFrame|encodePng|encodeModelInput|image|fitSize|resized|fitted|onModelSquare|modelInputFrom)$/,
+    'render (PNG encoding, resizing set-up)',
   ],
 ];
 
@@ -108,6 +113,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       corpus: { type: 'string', default: 'ct-300' },
       'corpus-dir': { type: 'string', default: path.join(os.tmpdir(), 'medimg-bench-corpus') },
       out: { type: 'string', default: path.join(process.cwd(), 'bench-results') },
+      /** Files of the corpus for the CPU-per-stage table (0: none). */
+      'stage-files': { type: 'string', default: '300' },
     },
   });
   const specs = corpusSpecs();
@@ -189,6 +196,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
             .map((f) => `${(f.ms / 1000).toFixed(2).padStart(8)} s  ${f.fn}  ${f.url}`),
         ]
       : [];
+    const stageFiles = corpus.files.slice(0, Number(values['stage-files']));
+    const stages = stageFiles.length > 0 ? ['', ...stageLines(await stageCpu(stageFiles))] : [];
     const lines = [
       `profile of medimg process on ${spec.name} (${corpus.files.length} files, ${(corpus.bytes / 1e6).toFixed(0)} MB), load average ${os
         .loadavg()
@@ -206,6 +215,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       'main thread, top functions (self time):',
       ...summary.top.map((f) => `${(f.ms / 1000).toFixed(2).padStart(8)} s  ${f.fn}  ${f.url}`),
       ...threadLines,
+      ...stages,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
     await writeFile(path.join(values.out, `profile-${spec.name}.txt`), `${lines.join('\n')}\n`).catch(

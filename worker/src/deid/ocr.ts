@@ -11,7 +11,7 @@ import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import sharp from 'sharp';
+import { loadSharp } from '../imaging/sharp.ts';
 import type { Box, GreyImage } from './text-detect.ts';
 
 export interface OcrWord {
@@ -122,6 +122,7 @@ export class TesseractReader implements TextReader {
       tops.push(y);
       y += p.height + GAP;
     }
+    const sharp = loadSharp();
     const png = await sharp({
       create: { width, height: y, channels: 3, background: { r: 255, g: 255, b: 255 } },
     })
@@ -183,6 +184,7 @@ async function prepareCrop(c: OcrCrop): Promise<Prepared> {
     width = Math.max(1, Math.floor(width * s));
     height = Math.max(1, Math.floor(height * s));
   }
+  const sharp = loadSharp();
   const png = await sharp(pixels, { raw: { width: w, height: h, channels: 1 } })
     .resize(width, height, { fit: 'fill', kernel: 'cubic' })
     .normalise()

@@ -198,17 +198,66 @@ describe('the window applied to stored values through a table', () => {
     ).toEqual(expected);
   });
 
-  it('declines words spanning a wider range than the frame', () => {
+  it('declines words spanning a wider range than the frame, through a modality table', () => {
     const w: WindowLevel = { center: 0, width: 10, function: 'LINEAR' };
+    const table: ModalityTransform = {
+      kind: 'table',
+      lut: { firstMapped: 0, bitsPerEntry: 16, data: [0, 1] },
+    };
 
     expect(
       applyWindowToWords(
         { words: Uint16Array.of(0, 60_000), shift: 0, bitsStored: 16, signed: false },
-        IDENTITY_MODALITY,
+        table,
         w,
       ),
     ).toBeUndefined();
   });
+
+  // With a rescale, the table covers every possible word (lut.ts wordTable): each word of every
+  // layout it takes, through rescales either way and every VOI function, against masking first.
+  const rescales: ModalityTransform[] = [
+    IDENTITY_MODALITY,
+    { kind: 'rescale', slope: 1, intercept: -1024 },
+    { kind: 'rescale', slope: -0.5, intercept: 100 },
+    { kind: 'rescale', slope: 2.7, intercept: 0.3 },
+  ];
+  const windows: WindowLevel[] = [
+    { center: 40, width: 400, function: 'LINEAR' },
+    { center: 0.5, width: 1, function: 'LINEAR' },
+    { center: -300, width: 2500.5, function: 'LINEAR_EXACT' },
+    { center: 1000, width: 60, function: 'SIGMOID' },
+  ];
+  const wordLayouts = [
+    { wordBits: 8, bitsStored: 8, signed: false },
+    { wordBits: 8, bitsStored: 7, signed: true },
+    { wordBits: 16, bitsStored: 12, signed: false },
+    { wordBits: 16, bitsStored: 12, signed: true },
+    { wordBits: 16, bitsStored: 16, signed: true },
+    { wordBits: 16, bitsStored: 16, signed: false },
+  ];
+  for (const l of wordLayouts) {
+    it(`maps every word of ${JSON.stringify(l)} as masking first does, for every rescale and window`, () => {
+      const all = Array.from({ length: 2 ** l.wordBits }, (_, i) => i);
+      const words = l.wordBits === 8 ? Uint8Array.from(all) : Uint16Array.from(all);
+      const stored = normaliseIntegers(words, l.bitsStored, l.bitsStored - 1, l.signed);
+      for (const m of rescales) {
+        for (const w of windows) {
+          const expected = applyWindow(applyModalityLut(stored, m), w);
+
+          const actual = applyWindowToWords(
+            { words, shift: 0, bitsStored: l.bitsStored, signed: l.signed },
+            m,
+            w,
+          );
+
+          expect(Buffer.compare(Buffer.from(actual!), Buffer.from(expected)), JSON.stringify({ m, w })).toBe(
+            0,
+          );
+        }
+      }
+    });
+  }
 
   it('declines values that are not integers, and ranges wider than the frame', () => {
     const w: WindowLevel = { center: 0, width: 10, function: 'LINEAR' };

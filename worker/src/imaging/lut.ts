@@ -129,31 +129,42 @@ export function applyWindowToStored(
     return undefined;
   const n = stored.length;
   if (n === 0) return new Uint8Array(0);
-  let lo = stored[0]!;
-  let hi = lo;
-  for (let i = 1; i < n; i++) {
-    const v = stored[i]!;
-    if (v < lo) lo = v;
-    else if (v > hi) hi = v;
-  }
+  const [lo, hi] = rangeOf(stored);
   const span = hi - lo + 1;
   if (span > n) return undefined;
   const table = new Uint8Array(span);
-  const entry = storedToDisplay(m, w);
-  for (let s = lo; s <= hi; s++) table[s - lo] = entry(s);
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) out[i] = table[stored[i]! - lo]!;
-  return out;
+  for (let s = lo; s <= hi; s++) table[s - lo] = displayValue(s, m, w);
+  return throughTable(stored, table, lo);
 }
 
 /** One stored value through the modality transform (rounded to float32) and the window, to 0..255. */
-function storedToDisplay(m: ModalityTransform, w: WindowLevel): (s: number) => number {
-  if (isIdentity(m)) return (s) => Math.round(windowValue(s, w));
-  if (m.kind === 'rescale') {
-    const { slope, intercept } = m;
-    return (s) => Math.round(windowValue(Math.fround(s * slope + intercept), w));
+function displayValue(s: number, m: ModalityTransform, w: WindowLevel): number {
+  if (m.kind === 'table') return Math.round(windowValue(Math.fround(lookup(m.lut, s)), w));
+  if (m.slope === 1 && m.intercept === 0) return Math.round(windowValue(s, w));
+  return Math.round(windowValue(Math.fround(s * m.slope + m.intercept), w));
+}
+
+// The two passes over the pixels are functions of their own, each always called with the same kinds
+// of arguments, so that V8 keeps them optimised from frame to frame (a closure per frame made it
+// throw their optimised code away again and again: decision 018, part 3).
+
+/** Smallest and largest value. */
+function rangeOf(values: ArrayLike<number>): [number, number] {
+  let lo = values[0]!;
+  let hi = lo;
+  for (let i = 1; i < values.length; i++) {
+    const v = values[i]!;
+    if (v < lo) lo = v;
+    else if (v > hi) hi = v;
   }
-  return (s) => Math.round(windowValue(Math.fround(lookup(m.lut, s)), w));
+  return [lo, hi];
+}
+
+/** Each value v as table[v - lo]. */
+function throughTable(values: ArrayLike<number>, table: Uint8Array, lo: number): Uint8Array {
+  const out = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = table[values[i]! - lo]!;
+  return out;
 }
 
 /**
@@ -189,20 +200,74 @@ export function applyWindowToWords(
   const { words } = s;
   const n = words.length;
   if (n === 0) return new Uint8Array(0);
-  let lo = words[0]!;
-  let hi = lo;
-  for (let i = 1; i < n; i++) {
-    const v = words[i]!;
-    if (v < lo) lo = v;
-    else if (v > hi) hi = v;
-  }
+  const table = wordTable(s, m, w);
+  if (table) return throughWordTable(words, table);
+  const [lo, hi] = rangeOf(words);
   const span = hi - lo + 1;
   if (span > n) return undefined;
-  const table = new Uint8Array(span);
-  const entry = storedToDisplay(m, w);
-  for (let word = lo; word <= hi; word++) table[word - lo] = entry(storedValueOf(word, s));
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) out[i] = table[words[i]! - lo]!;
+  const range = new Uint8Array(span);
+  const mask = 2 ** s.bitsStored - 1;
+  const full = 2 ** s.bitsStored;
+  const signBit = 2 ** (s.bitsStored - 1);
+  for (let word = lo; word <= hi; word++) {
+    const v = (word >>> s.shift) & mask; // storedValueOf, its constants taken out of the loop
+    range[word - lo] = displayValue(s.signed && v >= signBit ? v - full : v, m, w);
+  }
+  return throughTable(words, range, lo);
+}
+
+/**
+ * The display value of every possible word (256 or 65,536 entries), when that is cheap to make: a
+ * rescale (the modality transform of CT, MR, PET...) and a valid window make the display value a
+ * monotonic function of the stored value, so a run of stored values whose two ends have the same
+ * display value has it throughout and is filled at once (fillMonotonic); a few hundred values are
+ * computed, not one per word. The words then need no pass to find their range. Undefined otherwise
+ * (a modality table, stored values not at the bottom of the word, odd sizes).
+ */
+function wordTable(s: StoredWords, m: ModalityTransform, w: WindowLevel): Uint8Array | undefined {
+  const wordBits = s.words instanceof Uint16Array ? 16 : 8;
+  const bits = s.bitsStored;
+  if (m.kind !== 'rescale' || !Number.isFinite(m.slope) || !Number.isFinite(m.intercept)) return undefined;
+  if (!isValidWindow(w) || s.shift !== 0 || !Number.isInteger(bits) || bits < 1 || bits > wordBits)
+    return undefined;
+  const table = new Uint8Array(2 ** wordBits);
+  const period = 2 ** bits;
+  const value = (stored: number) => displayValue(stored, m, w);
+  if (s.signed) {
+    // Words 0 .. 2^(bits-1) - 1 hold the stored values 0 up; the words above, the negative ones.
+    fillMonotonic(table, 0, 0, period / 2 - 1, value);
+    fillMonotonic(table, period / 2, -period / 2, -1, value);
+  } else {
+    fillMonotonic(table, 0, 0, period - 1, value);
+  }
+  // Masking drops the bits above Bits Stored: the table repeats every 2^bitsStored words.
+  for (let filled = period; filled < table.length; filled *= 2) table.copyWithin(filled, 0, filled);
+  return table;
+}
+
+/** table[at + (x - a)] = f(x) for the integers x of [a, b], f monotonic (either way). */
+function fillMonotonic(table: Uint8Array, at: number, a: number, b: number, f: (x: number) => number): void {
+  const first = a;
+  const run = (a: number, b: number, fa: number, fb: number): void => {
+    if (fa === fb) {
+      table.fill(fa, at + a - first, at + b - first + 1);
+    } else if (b - a <= 1) {
+      table[at + a - first] = fa;
+      table[at + b - first] = fb;
+    } else {
+      const mid = Math.floor((a + b) / 2);
+      const fm = f(mid);
+      run(a, mid, fa, fm);
+      run(mid, b, fm, fb);
+    }
+  };
+  run(a, b, f(a), f(b));
+}
+
+/** Each word w as table[w]. */
+function throughWordTable(words: Uint8Array | Uint16Array, table: Uint8Array): Uint8Array {
+  const out = new Uint8Array(words.length);
+  for (let i = 0; i < words.length; i++) out[i] = table[words[i]!]!;
   return out;
 }
 

@@ -17,11 +17,11 @@
 import { parentPort } from 'node:worker_threads';
 import type { DataElement, DataSet, DicomFile, Tag, TransferSyntax } from '@medimg/dicom';
 import { parseDicom } from '@medimg/dicom';
-import sharp from 'sharp';
 import { blankEncapsulated } from '../deid/blank-encapsulated.ts';
 import type { BlankRegion } from '../deid/options.ts';
 import { type FrameCandidates, findCandidates, type ScanLimits, type TextRegion } from '../deid/text-scan.ts';
 import { renderImage } from './render.ts';
+import { loadSharp } from './sharp.ts';
 
 export interface RenderRequest {
   readonly id: number;
@@ -88,6 +88,7 @@ if (!port) throw new Error('render-thread.ts runs as a worker thread only');
 // rendered twice, so it only held memory (decision 018). One libvips thread per pipeline: the
 // parallelism comes from the pool's threads and the three PNGs of each file, which run at once;
 // more threads per small image cost more in handing out work than they save.
+const sharp = loadSharp(); // its CommonJS build, as render.ts uses (sharp.ts)
 sharp.cache(false);
 sharp.concurrency(1);
 

@@ -4,12 +4,17 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { ImagingError } from './errors.ts';
 import {
+  type DisplayFrame,
   encodeModelInput,
+  encodePngPixels,
+  fitSize,
   modelInputIsThumbnail,
+  PREVIEW_MAX_SIZE,
   renderDisplayFrame,
   renderImage,
   renderModelInputs,
   representativeFrame,
+  THUMBNAIL_MAX_SIZE,
 } from './render.ts';
 import { ds, imageFile, numberElement, pack, sequenceElement, stringElement } from './testing.ts';
 
@@ -243,5 +248,139 @@ describe('renderImage', () => {
     const file = imageFile({ rows: 2, columns: 2, pixels: new Uint8Array(4) });
     await expect(renderImage(file, { frame: 5 })).rejects.toBeInstanceOf(ImagingError);
     await expect(renderModelInputs(file, [0, 1])).rejects.toMatchObject({ code: 'NO_PIXEL_DATA' });
+  });
+});
+
+/** The raw 8-bit samples of a PNG as sharp decodes it, with its shape. */
+async function decoded(png: Buffer): Promise<{ shape: string; data: Buffer }> {
+  const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+  return { shape: `${info.width}x${info.height}x${info.channels}`, data };
+}
+
+/**
+ * What the worker did before it wrote its PNGs itself (decision 018, part 3): each image one sharp
+ * pipeline to PNG. The pixels must not change (the model input above all: the model was trained on
+ * it), only the compression.
+ */
+const sharpOf = (f: DisplayFrame) =>
+  sharp(f.pixels, { raw: { width: f.columns, height: f.rows, channels: f.channels } });
+function sharpPng(frame: DisplayFrame, max: number): Promise<Buffer> {
+  const { width, height } = fitSize(frame, max);
+  let p = sharpOf(frame);
+  if (width !== frame.columns || height !== frame.rows) p = p.resize(width, height, { fit: 'fill' });
+  return (frame.channels === 1 ? p.toColourspace('b-w') : p.toColourspace('srgb')).png().toBuffer();
+}
+function sharpModelInput(frame: DisplayFrame): Promise<Buffer> {
+  const size = MODEL_INPUT_SIZE;
+  const h = frame.rows * frame.pixelAspect;
+  const scale = size / Math.max(frame.columns, h);
+  const width = Math.min(size, Math.max(1, Math.round(frame.columns * scale)));
+  const height = Math.min(size, Math.max(1, Math.round(h * scale)));
+  const left = Math.floor((size - width) / 2);
+  const top = Math.floor((size - height) / 2);
+  return sharpOf(frame)
+    .resize(width, height, { fit: 'fill' })
+    .extend({ top, bottom: size - height - top, left, right: size - width - left, background: '#000' })
+    .toColourspace('b-w')
+    .png()
+    .toBuffer();
+}
+
+describe('PNG encoding (render.ts writes the PNGs, libvips resizes)', () => {
+  const grey = (rows: number, columns: number, extra = [] as ReturnType<typeof stringElement>[]) =>
+    imageFile({
+      rows,
+      columns,
+      bitsAllocated: 16,
+      // Not a ramp only: noise, so that the resizing kernel's rounding shows.
+      pixels: pack(
+        Array.from({ length: rows * columns }, (_, i) => (i * 2654435761) % 4001),
+        'u16',
+      ),
+      extra,
+    });
+  const colour = (rows: number, columns: number) =>
+    imageFile({
+      rows,
+      columns,
+      samplesPerPixel: 3,
+      pixels: Uint8Array.from({ length: rows * columns * 3 }, (_, i) => (i * 2654435761) % 251),
+    });
+
+  it("gives the preview, thumbnail and model input the pixels of sharp's own pipelines", async () => {
+    const files = [
+      grey(300, 300), // model input = thumbnail
+      grey(512, 384), // model input = thumbnail on black
+      grey(200, 2048), // preview resized too
+      grey(100, 100), // model input enlarged
+      grey(128, 128), // nothing resized
+      grey(10, 20, [stringElement(T.PixelSpacing, 'DS', ['2', '1'])]), // aspect corrected
+      colour(300, 200),
+      colour(40, 30),
+    ];
+    for (const file of files) {
+      const frame = await renderDisplayFrame(file);
+      const out = await renderImage(file);
+      const cases: [string, Buffer, Buffer][] = [
+        ['preview', out.preview, await sharpPng(frame, PREVIEW_MAX_SIZE)],
+        ['thumbnail', out.thumbnail, await sharpPng(frame, THUMBNAIL_MAX_SIZE)],
+        ['model input', out.modelInput, await sharpModelInput(frame)],
+        ['model input alone', await encodeModelInput(frame), await sharpModelInput(frame)],
+      ];
+      for (const [name, ours, theirs] of cases) {
+        const [a, b] = [await decoded(ours), await decoded(theirs)];
+        const label = `${name} of ${frame.columns}x${frame.rows}x${frame.channels}`;
+        expect(a.shape, label).toBe(b.shape);
+        expect(Buffer.compare(a.data, b.data), label).toBe(0);
+      }
+    }
+  });
+
+  it('writes grey and RGB PNGs that decode to the pixels given, with IHDR, IDAT and IEND only', async () => {
+    // Widths with and without whole 32-bit words per row, pixels at aligned and unaligned offsets
+    // (grey rows of whole words are filtered four bytes at a time), values that wrap below 0.
+    const shapes = [
+      [1, 7, 5, 0],
+      [1, 8, 3, 0],
+      [1, 64, 9, 4],
+      [1, 64, 9, 1],
+      [3, 7, 5, 0],
+      [3, 8, 4, 0],
+    ] as const;
+    for (const [channels, width, height, offset] of shapes) {
+      const bytes = Uint8Array.from(
+        { length: offset + width * height * channels },
+        (_, i) => (i * 2654435761) % 256,
+      );
+      const pixels = bytes.subarray(offset);
+      const png = encodePngPixels(pixels, width, height, channels);
+      expect(pngInfo(png)).toMatchObject({
+        chunks: ['IHDR', 'IDAT', 'IEND'],
+        width,
+        height,
+        bitDepth: 8,
+        colourType: channels === 1 ? 0 : 2,
+      });
+      const { data, info } = await sharp(png)
+        .toColourspace(channels === 1 ? 'b-w' : 'srgb')
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      expect(info.channels).toBe(channels);
+      expect(Buffer.compare(data, Buffer.from(pixels)), `${width}x${height}x${channels}+${offset}`).toBe(0);
+    }
+    expect(() => encodePngPixels(new Uint8Array(5), 2, 2, 1)).toThrow(RangeError);
+  });
+
+  it('gives each PNG an ArrayBuffer of its own, even a small one (the render thread moves them)', async () => {
+    // Small PNGs (a few hundred bytes) from Buffer.allocUnsafe would be slices of Node's shared pool:
+    // the thumbnail and the model input would then share one ArrayBuffer, which render-pool.ts takes
+    // for a model input that is the thumbnail itself.
+    const out = await renderImage(grey(10, 30));
+    expect(out.modelInput).not.toBe(out.thumbnail);
+    for (const png of [out.preview, out.thumbnail, out.modelInput]) {
+      expect(png.byteOffset).toBe(0);
+      expect(png.byteLength).toBe(png.buffer.byteLength);
+    }
+    expect(out.modelInput.buffer).not.toBe(out.thumbnail.buffer);
   });
 });

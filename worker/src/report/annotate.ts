@@ -1,6 +1,6 @@
 import type { FindingBox } from '@medimg/common';
-import sharp from 'sharp';
 import { modelBoxToImage } from '../imaging/render.ts';
+import { loadSharp } from '../imaging/sharp.ts';
 
 /** Outline colour of a finding's box: visible on grey, and not a grey itself. */
 export const BOX_COLOUR = { r: 255, g: 48, b: 48 } as const;
@@ -12,6 +12,7 @@ export const BOX_COLOUR_NAME = 'red';
  * coordinates and is mapped onto the preview by the inverse of the model input's fit-inside rule.
  */
 export async function drawFindingBox(preview: Uint8Array, box: FindingBox): Promise<Buffer> {
+  const sharp = loadSharp();
   const image = sharp(preview);
   const { width = 0, height = 0 } = await image.metadata();
   const r = modelBoxToImage(box, width, height);
