@@ -13,6 +13,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { DataSet, DicomFile } from '@medimg/dicom';
+import type { PixelThreads } from '../deid/burned-in-text.ts';
 import type { BlankRegion } from '../deid/options.ts';
 import type { FrameCandidates, ScanLimits, TextRegion } from '../deid/text-scan.ts';
 import { ImagingError } from './errors.ts';
@@ -70,17 +71,9 @@ export class PixelThreadError extends Error {
 }
 
 /** The pixel work of one file, under one deadline (RenderPool.forFile). */
-export interface FileThreads {
+export interface FileThreads extends PixelThreads {
   render(file: DicomFile): Promise<RenderedImage>;
   renderPart10(part10: Uint8Array): Promise<{ image: RenderedImage; part10: Uint8Array }>;
-  /** text-scan.ts findCandidates in a thread; rejects with PixelThreadError or ImagingError. */
-  findCandidates(
-    file: DicomFile,
-    limits: ScanLimits,
-    blanked: readonly TextRegion[],
-  ): Promise<FrameCandidates>;
-  /** blank-encapsulated.ts blankEncapsulated in a thread; rejects with PixelThreadError or ImagingError. */
-  blankEncapsulated(file: DicomFile, regions: readonly BlankRegion[]): Promise<DicomFile>;
 }
 
 /** Thread time a file has used, in ms. */

@@ -107,27 +107,22 @@ async function runStuck(stage: 'scan' | 'blank') {
 }
 
 describe('a codec stuck in the de-identify step', () => {
-  it('during the burned-in text scan: the file is quarantined PROCESSING_TIMEOUT, the next one processed', async () => {
-    const { results, status, ticksWhileStuck } = await runStuck('scan');
+  it.each<['scan' | 'blank', string]>([
+    ['scan', 'during the burned-in text scan'],
+    ['blank', 'while re-encoding blanked compressed pixel data'],
+  ])(
+    '%s (%s): the file is quarantined PROCESSING_TIMEOUT, the next one processed',
+    async (where) => {
+      const { results, status, ticksWhileStuck } = await runStuck(where);
 
-    expect(results[0]).toEqual({ status: 'quarantined', reason: 'PROCESSING_TIMEOUT', step: 'deidentify' });
-    expect(results[1]).toMatchObject({
-      status: 'processed',
-      instance: { textCheck: { action: 'redacted' } },
-    });
-    expect(status.counts).toMatchObject({ processed: 1, quarantined: 1 });
-    expect(ticksWhileStuck).toBeGreaterThan(0);
-  }, 120_000);
-
-  it('while re-encoding blanked compressed pixel data: quarantined PROCESSING_TIMEOUT, the next one processed', async () => {
-    const { results, status, ticksWhileStuck } = await runStuck('blank');
-
-    expect(results[0]).toEqual({ status: 'quarantined', reason: 'PROCESSING_TIMEOUT', step: 'deidentify' });
-    expect(results[1]).toMatchObject({
-      status: 'processed',
-      instance: { textCheck: { action: 'redacted' } },
-    });
-    expect(status.counts).toMatchObject({ processed: 1, quarantined: 1 });
-    expect(ticksWhileStuck).toBeGreaterThan(0);
-  }, 120_000);
+      expect(results[0]).toEqual({ status: 'quarantined', reason: 'PROCESSING_TIMEOUT', step: 'deidentify' });
+      expect(results[1]).toMatchObject({
+        status: 'processed',
+        instance: { textCheck: { action: 'redacted' } },
+      });
+      expect(status.counts).toMatchObject({ processed: 1, quarantined: 1 });
+      expect(ticksWhileStuck).toBeGreaterThan(0);
+    },
+    120_000,
+  );
 });
