@@ -9,6 +9,12 @@ import type { LinkSigner } from '../ports/link-signer.port.ts';
  * Keys are validated so that none escapes its bucket folder.
  */
 export class FsObjectStore implements ObjectStore, LinkSigner {
+  /**
+   * Folders this store made or found (a study's series folder holds four files per instance: one
+   * mkdir for them all, not one per file; a file of 300 slices makes 1,200 writes).
+   */
+  private readonly folders = new Set<string>();
+
   constructor(private readonly root: string) {}
 
   private pathOf(bucket: string, key: string): string {
@@ -52,9 +58,21 @@ export class FsObjectStore implements ObjectStore, LinkSigner {
     options: PutOptions = {},
   ): Promise<boolean> {
     const file = this.pathOf(bucket, key);
-    await mkdir(path.dirname(file), { recursive: true });
+    const dir = path.dirname(file);
+    const flag = options.ifNoneMatch ? 'wx' : 'w';
+    if (!this.folders.has(dir)) {
+      await mkdir(dir, { recursive: true });
+      this.folders.add(dir);
+    }
     try {
-      await writeFile(file, body, { flag: options.ifNoneMatch ? 'wx' : 'w' });
+      try {
+        await writeFile(file, body, { flag });
+      } catch (error) {
+        // The folder was removed since it was made here: made again, written once more.
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        await mkdir(dir, { recursive: true });
+        await writeFile(file, body, { flag });
+      }
       return true;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
