@@ -83,20 +83,6 @@ describe('RenderPool', () => {
     expect(codes).toEqual(Array(5).fill('NO_PIXEL_DATA'));
   });
 
-  it('starts its threads ahead of the first request when warmed, never more than its size, and uses them', async () => {
-    const pool = new RenderPool({ size: 2, timeoutMs: 30_000, threadUrl: stuckThread });
-    pools.push(pool);
-
-    pool.warm(1);
-    expect(pool.threadCount).toBe(1);
-    pool.warm(50);
-    expect(pool.threadCount).toBe(2);
-    const codes = await Promise.all(Array.from({ length: 4 }, () => codeOf(pool.render(fake('answer')))));
-
-    expect(codes).toEqual(Array(4).fill('NO_PIXEL_DATA'));
-    expect(pool.threadCount).toBe(2);
-  });
-
   it('renders a real image in its thread exactly as renderImage does here', async () => {
     const bytes = readFileSync(
       path.resolve(here, '../../../sample-dicom/studies/mr-head/3-t1-se-axial/001.dcm'),

@@ -155,22 +155,6 @@ export class RenderPool {
     return new Promise((resolve) => this.waiting.push(resolve));
   }
 
-  /**
-   * Starts up to `files` threads (at most the pool's size) now, before the first request, so that
-   * their start (loading the codecs and sharp) overlaps the job's first fetches and parses instead
-   * of counting against the first files' deadlines.
-   */
-  warm(files: number): void {
-    if (this.closed) return;
-    const want = Math.min(this.options.size ?? 2, Math.max(0, files));
-    while (this.slots.length < want) this.slots.push({ worker: this.spawn(), busy: false });
-  }
-
-  /** Threads started (for tests and the job record). */
-  get threadCount(): number {
-    return this.slots.length;
-  }
-
   private release(slot: Slot): void {
     const next = this.waiting.shift();
     if (next) next(slot);

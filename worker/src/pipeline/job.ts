@@ -261,7 +261,6 @@ class JobRun {
             ...(this.limits.threadUrl ? { threadUrl: this.limits.threadUrl } : {}),
           })
         : undefined;
-    pool?.warm(this.spec.objects.length);
     const results = await Promise.all(
       this.spec.objects.map((object, index) =>
         budget.run(Math.max(object.size, 1), async () => {
