@@ -110,7 +110,14 @@ describe('decoded-size budget', () => {
           `process.stdout.write(JSON.stringify({ code, maxRssMiB: process.resourceUsage().maxRSS / 1024 }));`,
         ].join('\n'),
       );
-      const child = spawnSync(process.execPath, ['--import', 'tsx', runner], { encoding: 'utf8' });
+      // Bounded: a child that never exits fails this test instead of blocking the whole run.
+      const child = spawnSync(process.execPath, ['--import', 'tsx', runner], {
+        encoding: 'utf8',
+        timeout: 100_000,
+      });
+      if (child.error || child.status !== 0) {
+        throw new Error(`the CLI child did not finish (${child.error?.message ?? `exit ${child.status}`})`);
+      }
       result = JSON.parse(child.stdout) as typeof result;
       report = JSON.parse(await readFile(path.join(work, 'out', 'report.json'), 'utf8')) as typeof report;
     }, 120_000);
