@@ -14,7 +14,7 @@ import { ApiCallError } from './client/api-client.ts';
 import { uploadFiles } from './client/uploader.ts';
 import type { CreateBatchRequest, PresignedRequest, UploadUrlsResponse } from './contract.ts';
 import { type AwsCredentials, signRequest } from './sigv4.ts';
-import { CALLER, type LocalApi, startLocalApi } from './testing/local-api.ts';
+import { CALLER, callerEnv, type LocalApi, startLocalApi } from './testing/local-api.ts';
 
 const MiB = 1024 * 1024;
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -432,13 +432,7 @@ describe('GET /batches/{id}', () => {
         [path.join(REPO_ROOT, 'worker/bin/medimg.js'), 'status', done.batchId, '--api', api.url, '--wait'],
         {
           encoding: 'utf8',
-          env: {
-            ...process.env,
-            AWS_ACCESS_KEY_ID: CALLER.accessKeyId,
-            AWS_SECRET_ACCESS_KEY: CALLER.secretAccessKey,
-            AWS_REGION: 'us-east-1',
-            AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-          },
+          env: callerEnv(),
         },
         (error, stdout, stderr) => resolve({ status: error ? Number(error.code) : 0, stdout, stderr }),
       );

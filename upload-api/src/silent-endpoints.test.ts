@@ -17,7 +17,7 @@ import { rawKeys } from '@medimg/common';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ApiUnavailableError, UploadApiClient } from './client/api-client.ts';
 import { answerWaitMs, UploadError, uploadFiles } from './client/uploader.ts';
-import { CALLER, type LocalApi, startLocalApi } from './testing/local-api.ts';
+import { CALLER, callerEnv, type LocalApi, startLocalApi } from './testing/local-api.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = path.join(REPO_ROOT, 'worker/bin/medimg.js');
@@ -94,15 +94,7 @@ class SilentProxy {
 /** `medimg <args>` in its own process, asynchronously (the servers answer from this one). */
 function medimg(args: readonly string[], env: Record<string, string>) {
   const child = spawn(process.execPath, [BIN, ...args], {
-    env: {
-      ...process.env,
-      AWS_ACCESS_KEY_ID: CALLER.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: CALLER.secretAccessKey,
-      AWS_REGION: 'us-east-1',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      MEDIMG_API_URL: '',
-      ...env,
-    },
+    env: callerEnv({ MEDIMG_API_URL: '', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

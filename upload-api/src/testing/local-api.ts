@@ -15,6 +15,18 @@ import { startLocalUploadApi } from '../local-server.ts';
 import { createAuditLogger } from '../logger.ts';
 
 export const CALLER = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+/** The environment of a `medimg` child process that signs its API calls as CALLER. */
+export function callerEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    AWS_ACCESS_KEY_ID: CALLER.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: CALLER.secretAccessKey,
+    AWS_REGION: 'us-east-1',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    ...extra,
+  };
+}
+
 export const OTHER = { accessKeyId: 'OTHERSITE', secretAccessKey: 'other-secret' } as const;
 
 export interface LocalApi {
