@@ -6,6 +6,7 @@
  *   --large              also the 2 GB study (slow: generating it alone takes minutes)
  *   --corpus a,b         only these corpora (ct-300, ct-300-jpegls, mf-100, cr-1000, large)
  *   --no-in-process      skip the in-process section
+ *   --runs <n>           side by side, every tool n times, interleaved; rows give the median (default 3)
  *   --corpus-dir <dir>   where corpora are cached (default <tmp>/medimg-bench-corpus)
  *   --out <dir>          where results.json and results.md go (default bench-results/)
  *   --scale <0..1>       shrink the corpora (a quick look; figures are then not comparable)
@@ -32,6 +33,7 @@ const { values } = parseArgs({
     'corpus-dir': { type: 'string', default: path.join(os.tmpdir(), 'medimg-bench-corpus') },
     out: { type: 'string', default: path.join(REPO_ROOT, 'bench-results') },
     scale: { type: 'string', default: '1' },
+    runs: { type: 'string', default: '3' },
     'burned-in-only': { type: 'boolean', default: false },
     'no-burned-in': { type: 'boolean', default: false },
   },
@@ -43,6 +45,8 @@ if (values['burned-in-only']) {
 }
 const scale = Number(values.scale);
 if (!(scale > 0 && scale <= 1)) throw new Error('--scale must be in (0, 1]');
+const runs = Number(values.runs);
+if (!(Number.isInteger(runs) && runs >= 1)) throw new Error('--runs must be a whole number, 1 or more');
 const specs = corpusSpecs(scale);
 const wanted: CorpusName[] = values.corpus
   ? (values.corpus.split(',') as CorpusName[])
@@ -65,14 +69,14 @@ try {
     const c = await ensureCorpus(values['corpus-dir'], spec, specs, scale);
     const corpus: Corpus = { name, ...c, jpegLs: name === 'ct-300-jpegls' };
     corpora.push({ name, description: spec.description, files: c.files.length, mb: c.bytes / 1e6 });
-    rows.push(...(await sideBySide(corpus, work, keyFile, cert)));
+    rows.push(...(await sideBySide(corpus, work, keyFile, cert, runs)));
     if (!values['no-in-process'] && name === 'ct-300') rows.push(...(await inProcess(corpus)));
   }
 } finally {
   await rm(work, { recursive: true, force: true });
 }
 const after = environment();
-const result = { date: new Date().toISOString(), scale, environment: { before, after }, corpora, rows };
+const result = { date: new Date().toISOString(), scale, runs, environment: { before, after }, corpora, rows };
 process.stdout.write(`\n${textTable(rows)}\n`);
 await mkdir(values.out, { recursive: true });
 await writeFile(path.join(values.out, 'results.json'), `${JSON.stringify(result, null, 2)}\n`);

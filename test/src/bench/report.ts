@@ -52,44 +52,62 @@ export function environment() {
   };
 }
 
-/** Reference tool time / medimg time on the same corpus (above 1: medimg faster). */
-export function ratios(rows: readonly Row[]): { corpus: string; reference: string; ratio: number }[] {
-  const out: { corpus: string; reference: string; ratio: number }[] = [];
+/**
+ * Reference tool time / medimg time on the same corpus (above 1: medimg faster), from the median
+ * runs; `low` and `high` pair the slowest medimg run with the fastest reference run and the reverse
+ * (where the tools ran more than once).
+ */
+export function ratios(
+  rows: readonly Row[],
+): { corpus: string; reference: string; ratio: number; low?: number; high?: number }[] {
+  const out: { corpus: string; reference: string; ratio: number; low?: number; high?: number }[] = [];
   for (const m of rows.filter((r) => r.section === 'side-by-side' && r.tool.startsWith('medimg'))) {
     // A reference that failed on some files is not compared (its time is not the same work).
     const done = (x: Row) =>
       x.section === 'side-by-side' && x.corpus === m.corpus && x !== m && x.ok === x.files;
     for (const r of rows.filter(done)) {
-      out.push({ corpus: m.corpus, reference: r.tool, ratio: r.seconds / m.seconds });
+      const spread =
+        m.runs && r.runs && m.runs.count > 1
+          ? { low: r.runs.min / m.runs.max, high: r.runs.max / m.runs.min }
+          : {};
+      out.push({ corpus: m.corpus, reference: r.tool, ratio: r.seconds / m.seconds, ...spread });
     }
   }
   return out;
 }
+
+/** "6.10x" or, over several runs, "6.10x (5.20x to 7.00x)". */
+const ratioText = (x: { ratio: number; low?: number; high?: number }) =>
+  `${x.ratio.toFixed(2)}x${x.low !== undefined && x.high !== undefined ? ` (${x.low.toFixed(2)}x to ${x.high.toFixed(2)}x)` : ''}`;
+
+/** "2.61 to 3.05" over several runs, '-' for one. */
+const rangeText = (r: Row) =>
+  r.runs && r.runs.count > 1 ? `${fmt(r.runs.min, 2)} to ${fmt(r.runs.max, 2)}` : '-';
 
 const fmt = (n: number | undefined, d = 1) => (n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(d));
 
 export function textTable(rows: readonly Row[]): string {
   const pad = (s: string, n: number) => s.padEnd(n);
   const lines = [
-    `${pad('section', 13)}${pad('corpus', 15)}${pad('tool', 36)}${pad('ok', 10)}${pad('s', 9)}${pad('files/s', 9)}${pad('MB/s', 8)}peak MB`,
+    `${pad('section', 13)}${pad('corpus', 15)}${pad('tool', 36)}${pad('ok', 10)}${pad('s', 9)}${pad('runs s', 15)}${pad('files/s', 9)}${pad('MB/s', 8)}peak MB`,
   ];
   for (const r of rows) {
     lines.push(
-      `${pad(r.section, 13)}${pad(r.corpus, 15)}${pad(r.tool, 36)}${pad(`${r.ok}/${r.files}`, 10)}${pad(fmt(r.seconds, 2), 9)}${pad(fmt(filesPerSecond(r)), 9)}${pad(fmt(mbPerSecond(r)), 8)}${fmt(r.peakRssMb, 0)}${r.note ? `  ${r.note}` : ''}`,
+      `${pad(r.section, 13)}${pad(r.corpus, 15)}${pad(r.tool, 36)}${pad(`${r.ok}/${r.files}`, 10)}${pad(fmt(r.seconds, 2), 9)}${pad(rangeText(r), 15)}${pad(fmt(filesPerSecond(r)), 9)}${pad(fmt(mbPerSecond(r)), 8)}${fmt(r.peakRssMb, 0)}${r.note ? `  ${r.note}` : ''}`,
     );
   }
   lines.push(
     '',
-    'ratios (reference seconds / medimg seconds; above 1 = medimg faster; references that failed on some files are left out):',
+    'ratios (reference seconds / medimg seconds, median runs; in brackets the slowest medimg run against the fastest reference run and the reverse; above 1 = medimg faster; references that failed on some files are left out):',
   );
-  for (const x of ratios(rows))
-    lines.push(`  ${pad(x.corpus, 15)}${pad(x.reference, 36)}${x.ratio.toFixed(2)}x`);
+  for (const x of ratios(rows)) lines.push(`  ${pad(x.corpus, 15)}${pad(x.reference, 36)}${ratioText(x)}`);
   return lines.join('\n');
 }
 
 export function markdownReport(result: {
   date: string;
   scale: number;
+  runs: number;
   environment: { before: ReturnType<typeof environment>; after: ReturnType<typeof environment> };
   corpora: { name: string; description: string; files: number; mb: number }[];
   rows: Row[];
@@ -103,23 +121,24 @@ export function markdownReport(result: {
       .map(([k, v]) => `${k} ${v}`)
       .join('; ')}.`,
     result.scale === 1 ? '' : `**Scaled corpora (${result.scale}): not comparable with full runs.**`,
+    `Side by side, every tool ran ${result.runs} time(s), interleaved; \`s\` is the median run, \`runs s\` the fastest and slowest.`,
     '',
     '| corpus | files | MB | description |',
     '|---|---|---|---|',
     ...result.corpora.map((c) => `| ${c.name} | ${c.files} | ${c.mb.toFixed(1)} | ${c.description} |`),
     '',
-    '| section | corpus | step | tool | ok | s | files/s | MB/s | peak RSS MB |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| section | corpus | step | tool | ok | s | runs s | files/s | MB/s | peak RSS MB |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...result.rows.map(
       (r) =>
-        `| ${r.section} | ${r.corpus} | ${r.step} | ${r.tool} | ${r.ok}/${r.files} | ${fmt(r.seconds, 2)} | ${fmt(filesPerSecond(r))} | ${fmt(mbPerSecond(r))} | ${fmt(r.peakRssMb, 0)}${r.note ? ` (${r.note})` : ''} |`,
+        `| ${r.section} | ${r.corpus} | ${r.step} | ${r.tool} | ${r.ok}/${r.files} | ${fmt(r.seconds, 2)} | ${rangeText(r)} | ${fmt(filesPerSecond(r))} | ${fmt(mbPerSecond(r))} | ${fmt(r.peakRssMb, 0)}${r.note ? ` (${r.note})` : ''} |`,
     ),
     '',
-    'Ratios (reference seconds / medimg seconds; above 1 means medimg is faster):',
+    'Ratios (reference seconds / medimg seconds, median runs; in brackets the slowest medimg run against the fastest reference run, and the reverse; above 1 means medimg is faster):',
     '',
     '| corpus | reference | ratio |',
     '|---|---|---|',
-    ...ratios(result.rows).map((x) => `| ${x.corpus} | ${x.reference} | ${x.ratio.toFixed(2)}x |`),
+    ...ratios(result.rows).map((x) => `| ${x.corpus} | ${x.reference} | ${ratioText(x)} |`),
     '',
   ];
   return out.join('\n');

@@ -9,7 +9,10 @@ export interface Row {
   readonly files: number;
   /** Files that came out processed (exit 0 / no error). */
   readonly ok: number;
+  /** Seconds: the median of `runs` where the tool ran more than once. */
   readonly seconds: number;
+  /** How many times it ran, and its fastest and slowest run (side by side). */
+  readonly runs?: { readonly count: number; readonly min: number; readonly max: number };
   readonly mb: number;
   readonly peakRssMb?: number;
   readonly note?: string;

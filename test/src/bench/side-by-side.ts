@@ -6,7 +6,7 @@
  *   - pydicom + numpy + Pillow (pydicom_bench.py: read, blank a few fields, write, one PNG per file).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { REPO_ROOT } from '../local/task-runner.ts';
@@ -39,110 +39,150 @@ async function medimgOk(outDir: string): Promise<number> {
   }
 }
 
+/** One timed run of one tool on the whole corpus. */
+interface Run {
+  readonly seconds: number;
+  readonly peakRssMb: number;
+  readonly ok: number;
+  readonly note?: string;
+}
+
+/** The middle value (the mean of the two middle ones for an even count). */
+export function median(values: readonly number[]): number {
+  const v = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
+}
+
+/**
+ * A row from `runs` of one tool: the median time, the fastest and slowest run, the largest peak
+ * RSS, and the fewest files done (a run that failed a file is not hidden by one that did not).
+ */
+export function summarise(runs: readonly Run[]): Pick<Row, 'seconds' | 'peakRssMb' | 'ok' | 'runs' | 'note'> {
+  const seconds = runs.map((r) => r.seconds);
+  const notes = [...new Set(runs.flatMap((r) => (r.note ? [r.note] : [])))];
+  return {
+    seconds: median(seconds),
+    runs: { count: runs.length, min: Math.min(...seconds), max: Math.max(...seconds) },
+    peakRssMb: Math.max(...runs.map((r) => r.peakRssMb)),
+    ok: Math.min(...runs.map((r) => r.ok)),
+    ...(notes.length ? { note: notes.join('; ') } : {}),
+  };
+}
+
+/**
+ * Every tool `runs` times, interleaved (medimg, gdcmanon, dcm2pnm, pydicom, then again), so that a
+ * change in the machine's load or its disk during the run weighs on every tool alike; each row gives
+ * the median run. Outputs are kept until the bench ends: deleting thousands of files just before a
+ * run slows the next file creations on ext4 (it skips recently freed inodes), which would weigh on
+ * whichever tool came next.
+ */
 export async function sideBySide(
   corpus: Corpus,
   work: string,
   keyFile: string,
   certFile: string,
+  runs = 3,
 ): Promise<Row[]> {
-  const rows: Row[] = [];
   const mb = corpus.bytes / 1e6;
   const base = { section: 'side-by-side', corpus: corpus.name, files: corpus.files.length, mb };
-  const fresh = async (name: string) => {
-    const dir = path.join(work, corpus.name, name);
-    await rm(dir, { recursive: true, force: true });
+  const fresh = async (name: string, run: number) => {
+    const dir = path.join(work, corpus.name, `${name}-${run}`);
     await mkdir(dir, { recursive: true });
     return dir;
   };
+  const pnmTool = corpus.jpegLs ? 'dcml2pnm' : 'dcm2pnm';
 
   // The worker's CLI, whole process.
-  const out = path.join(await fresh('medimg'), 'out');
-  const m = timed(process.execPath, [
-    MEDIMG_BIN,
-    'process',
-    corpus.dir,
-    '--out',
-    out,
-    '--restricted',
-    `${out}-restricted`,
-    '--key-file',
-    keyFile,
-  ]);
-  rows.push({
-    ...base,
-    step: 'de-identify + write + preview, thumbnail, model input',
-    tool: 'medimg process (CLI)',
-    ok: m.status === 0 ? await medimgOk(out) : 0,
-    seconds: m.seconds,
-    peakRssMb: m.peakRssMb,
-  });
-
+  const medimg = async (run: number): Promise<Run> => {
+    const out = path.join(await fresh('medimg', run), 'out');
+    const m = timed(process.execPath, [
+      MEDIMG_BIN,
+      'process',
+      corpus.dir,
+      '--out',
+      out,
+      '--restricted',
+      `${out}-restricted`,
+      '--key-file',
+      keyFile,
+    ]);
+    return { seconds: m.seconds, peakRssMb: m.peakRssMb, ok: m.status === 0 ? await medimgOk(out) : 0 };
+  };
   // gdcmanon, the whole folder in one process.
-  const anonOut = await fresh('gdcmanon');
-  const g = timed('gdcmanon', ['-e', '-c', certFile, '--continue', '-r', '-i', corpus.dir, '-o', anonOut]);
-  const anonOk = g.status === 0 ? corpus.files.length : 0;
-  rows.push({
-    ...base,
-    step: 'de-identify + write (basic profile)',
-    tool: 'gdcmanon (folder, 1 process)',
-    ok: anonOk,
-    seconds: g.seconds,
-    peakRssMb: g.peakRssMb,
-  });
-
+  const gdcmanon = async (run: number): Promise<Run> => {
+    const out = await fresh('gdcmanon', run);
+    const g = timed('gdcmanon', ['-e', '-c', certFile, '--continue', '-r', '-i', corpus.dir, '-o', out]);
+    return { seconds: g.seconds, peakRssMb: g.peakRssMb, ok: g.status === 0 ? corpus.files.length : 0 };
+  };
   // dcm2pnm per file (dcml2pnm for JPEG-LS).
-  const pnmOut = await fresh('dcm2pnm');
-  const pnmTool = corpus.jpegLs ? 'dcml2pnm' : 'dcm2pnm';
-  const p = timedPerFile(pnmTool, corpus.files, (f, i) => [
-    '+on',
-    '+Wi',
-    '1',
-    f,
-    path.join(pnmOut, `${i}.png`),
-  ]);
-  rows.push({
-    ...base,
-    step: 'render one PNG',
-    tool: `${pnmTool} (1 process per file)`,
-    ok: p.ok,
-    seconds: p.seconds,
-    peakRssMb: p.peakRssMb,
-  });
-  rows.push({
-    ...base,
-    step: 'de-identify + write + one PNG',
-    tool: `gdcmanon + ${pnmTool} (sum)`,
-    ok: Math.min(anonOk, p.ok),
-    seconds: g.seconds + p.seconds,
-    peakRssMb: Math.max(g.peakRssMb, p.peakRssMb),
-  });
-
+  const dcm2pnm = async (run: number): Promise<Run> => {
+    const out = await fresh('dcm2pnm', run);
+    return timedPerFile(pnmTool, corpus.files, (f, i) => ['+on', '+Wi', '1', f, path.join(out, `${i}.png`)]);
+  };
   // pydicom + numpy + Pillow.
-  const pyOut = await fresh('pydicom');
-  const py = timed(PYTHON, [PY_SCRIPT, corpus.dir, pyOut]);
-  let pyOk = 0;
-  let note: string | undefined;
-  try {
-    const summary = JSON.parse(py.stdout.trim().split('\n').at(-1) ?? '{}') as {
-      ok?: number;
-      errors?: Record<string, number>;
-    };
-    pyOk = summary.ok ?? 0;
-    if (summary.errors && Object.keys(summary.errors).length > 0)
-      note = `errors: ${JSON.stringify(summary.errors)}`;
-  } catch {
-    note = `script failed: ${py.stderr.trim().split('\n').at(-1) ?? ''}`;
+  const pydicom = async (run: number): Promise<Run> => {
+    const out = await fresh('pydicom', run);
+    const py = timed(PYTHON, [PY_SCRIPT, corpus.dir, out]);
+    let ok = 0;
+    let note: string | undefined;
+    try {
+      const summary = JSON.parse(py.stdout.trim().split('\n').at(-1) ?? '{}') as {
+        ok?: number;
+        errors?: Record<string, number>;
+      };
+      ok = summary.ok ?? 0;
+      if (summary.errors && Object.keys(summary.errors).length > 0)
+        note = `errors: ${JSON.stringify(summary.errors)}`;
+    } catch {
+      note = `script failed: ${py.stderr.trim().split('\n').at(-1) ?? ''}`;
+    }
+    return { seconds: py.seconds, peakRssMb: py.peakRssMb, ok, ...(note ? { note } : {}) };
+  };
+
+  const done = { medimg: [] as Run[], gdcmanon: [] as Run[], dcm2pnm: [] as Run[], pydicom: [] as Run[] };
+  for (let run = 1; run <= runs; run++) {
+    done.medimg.push(await medimg(run));
+    done.gdcmanon.push(await gdcmanon(run));
+    done.dcm2pnm.push(await dcm2pnm(run));
+    done.pydicom.push(await pydicom(run));
   }
-  rows.push({
-    ...base,
-    step: 'read, blank fields, write + one PNG',
-    tool: 'pydicom + numpy + Pillow script',
-    ok: pyOk,
-    seconds: py.seconds,
-    peakRssMb: py.peakRssMb,
-    ...(note ? { note } : {}),
+  // The sum of the two references run by run (both ran in the same round), then its median.
+  const sum = done.gdcmanon.map((g, i) => {
+    const p = done.dcm2pnm[i]!;
+    return {
+      seconds: g.seconds + p.seconds,
+      peakRssMb: Math.max(g.peakRssMb, p.peakRssMb),
+      ok: Math.min(g.ok, p.ok),
+    };
   });
-  return rows;
+  return [
+    {
+      ...base,
+      step: 'de-identify + write + preview, thumbnail, model input',
+      tool: 'medimg process (CLI)',
+      ...summarise(done.medimg),
+    },
+    {
+      ...base,
+      step: 'de-identify + write (basic profile)',
+      tool: 'gdcmanon (folder, 1 process)',
+      ...summarise(done.gdcmanon),
+    },
+    { ...base, step: 'render one PNG', tool: `${pnmTool} (1 process per file)`, ...summarise(done.dcm2pnm) },
+    {
+      ...base,
+      step: 'de-identify + write + one PNG',
+      tool: `gdcmanon + ${pnmTool} (sum)`,
+      ...summarise(sum),
+    },
+    {
+      ...base,
+      step: 'read, blank fields, write + one PNG',
+      tool: 'pydicom + numpy + Pillow script',
+      ...summarise(done.pydicom),
+    },
+  ];
 }
 
 /** A self-signed certificate for gdcmanon's basic profile (it encrypts the original attributes). */
