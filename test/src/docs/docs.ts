@@ -270,10 +270,122 @@ export function blankPlaceholders(code: string): string {
   return code.replace(/<[^<>\n"$|]*>|\{[^{}\n":$]*\}|[\w.+-]+@[\w.-]+\.example\b/g, '<>');
 }
 
-/** Inline code spans (identifiers, commands, paths, values) of a Markdown text, outside fences. */
+/**
+ * The blocks of a Markdown text that hold inline text, fenced code left out: a paragraph (or a list
+ * item with its continuation lines) is one block, its lines joined by line breaks; a heading and a
+ * table row are blocks of one line. A code span never crosses a block, but may cross the line breaks
+ * inside one.
+ */
+export function inlineBlocks(markdown: string): string[] {
+  const blocks: string[] = [];
+  let current: string[] = [];
+  const flush = () => {
+    if (current.length > 0) blocks.push(current.join('\n'));
+    current = [];
+  };
+  let fence: string | undefined;
+  for (const raw of markdown.split(/\r?\n/)) {
+    // A fence opens with three or more backticks (an info string without backticks) or tildes, and
+    // closes with a bare run of the same character at least as long.
+    const opening = /^ *(`{3,}(?=[^`]*$)|~{3,})/.exec(raw);
+    if (fence !== undefined) {
+      const closing = /^ *(`{3,}|~{3,})\s*$/.exec(raw)?.[1];
+      if (closing !== undefined && closing[0] === fence[0] && closing.length >= fence.length)
+        fence = undefined;
+      continue;
+    }
+    if (opening) {
+      flush();
+      fence = opening[1]!;
+      continue;
+    }
+    const line = raw.replace(/^ {0,3}(?:> ?)+/, '');
+    if (line.trim() === '') {
+      flush();
+    } else if (/^ {0,3}#{1,6}(?:\s|$)/.test(line) || /^\s*\|/.test(line)) {
+      flush();
+      blocks.push(line);
+    } else {
+      if (/^\s*(?:[-*+]|\d{1,9}[.)])\s/.test(line)) flush();
+      current.push(line.trim());
+    }
+  }
+  flush();
+  return blocks;
+}
+
+/**
+ * A code span's text as CommonMark shows it: line breaks become spaces, and one space is stripped
+ * from each end when both ends have one. Runs of white space are collapsed to one space, so that a
+ * span re-wrapped in a translation compares equal.
+ */
+function normaliseSpan(content: string): string {
+  const text = content.replace(/\s+/g, ' ');
+  return text.trim() !== '' && text.startsWith(' ') && text.endsWith(' ') ? text.slice(1, -1) : text;
+}
+
+/**
+ * Inline code spans (identifiers, commands, paths, values) of a Markdown text, outside fences, by
+ * CommonMark's rule: a run of backticks opens a span that the next run of the same length closes,
+ * within one block (a span may continue on the paragraph's next line); a run never closed, or one
+ * escaped by a backslash, is a literal backtick.
+ */
 export function codeSpans(markdown: string): string[] {
-  const text = markdown.replace(/^ *```[\s\S]*?^ *```$/gm, '');
-  return [...text.matchAll(/`([^`\n]+)`/g)].map((m) => m[1]!);
+  const spans: string[] = [];
+  for (const block of inlineBlocks(markdown)) {
+    let i = 0;
+    while (i < block.length) {
+      if (block[i] === '\\') {
+        i += 2;
+        continue;
+      }
+      const run = /^`+/.exec(block.slice(i))?.[0];
+      if (run === undefined) {
+        i += 1;
+        continue;
+      }
+      const rest = block.slice(i + run.length);
+      const close = new RegExp(`(?<!\`)${run}(?!\`)`).exec(rest);
+      if (close) spans.push(normaliseSpan(rest.slice(0, close.index)));
+      i += run.length + (close ? close.index + run.length : 0);
+    }
+  }
+  return spans;
+}
+
+/**
+ * The code spans of an English text that its French version lacks, placeholders blanked: each span
+ * must appear in the French text at least as many times as in the English one. A repository path
+ * shown as code may instead become a link in the French text, to the file or to its French version.
+ * A span the French text lacks entirely is named as it is; one it shows fewer times is named with
+ * both counts.
+ */
+export function spansMissingFrom(english: string, french: string, frenchDoc: string): string[] {
+  const count = (markdown: string) => {
+    const counts = new Map<string, number>();
+    for (const span of codeSpans(markdown)) {
+      const key = blankPlaceholders(span);
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    return counts;
+  };
+  const frenchOf = (doc: string) => BILINGUAL_DOCUMENTS.find((pair) => pair.en === doc)?.fr;
+  const linked = relativeLinks(french).map((href) =>
+    path.posix.join(path.posix.dirname(frenchDoc), href.split('#')[0]!),
+  );
+  const isLinked = (span: string) =>
+    linked.some(
+      (target) =>
+        target === span || target === frenchOf(span) || (span.endsWith('/') && target.startsWith(span)),
+    );
+  const inFrench = count(french);
+  const missing: string[] = [];
+  for (const [span, times] of count(english)) {
+    const found = inFrench.get(span) ?? 0;
+    if (found >= times || isLinked(span)) continue;
+    missing.push(found === 0 ? span : `${span} (${times} times in English, ${found} in French)`);
+  }
+  return missing;
 }
 
 /**

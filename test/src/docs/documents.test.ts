@@ -9,13 +9,13 @@ import { ERROR_CODES, REASON_CODES } from '@medimg/common';
 import { describe, expect, it } from 'vitest';
 import {
   BILINGUAL_DOCUMENTS,
-  blankPlaceholders,
   codeBlocks,
   codeSpans,
   outline,
   REPO_ROOT,
   readDoc,
   relativeLinks,
+  spansMissingFrom,
 } from './docs.ts';
 import {
   ERROR_CODE_TEXTS_FR,
@@ -77,23 +77,11 @@ describe('English and French documents', () => {
   });
 
   it('keep every identifier, command, path and value that the English version shows as code', () => {
-    const frenchOf = (doc: string) => BILINGUAL_DOCUMENTS.find((pair) => pair.en === doc)?.fr;
     for (const pair of BILINGUAL_DOCUMENTS) {
-      const fr = readDoc(pair.fr);
-      const spans = new Set(codeSpans(fr).map(blankPlaceholders));
-      // A repository path shown as code may become a link, to the file or to its French version.
-      const linked = relativeLinks(fr).map((href) =>
-        path.posix.join(path.posix.dirname(pair.fr), href.split('#')[0]!),
-      );
-      const isLinked = (span: string) =>
-        linked.some(
-          (target) =>
-            target === span || target === frenchOf(span) || (span.endsWith('/') && target.startsWith(span)),
-        );
-      const dropped = codeSpans(readDoc(pair.en)).filter(
-        (span) => !spans.has(blankPlaceholders(span)) && !isLinked(span),
-      );
-      expect(dropped, `${pair.fr} lacks these spans of ${pair.en}`).toEqual([]);
+      expect(
+        spansMissingFrom(readDoc(pair.en), readDoc(pair.fr), pair.fr),
+        `${pair.fr} lacks these spans of ${pair.en}`,
+      ).toEqual([]);
     }
   });
 
@@ -110,6 +98,66 @@ describe('English and French documents', () => {
       expect(outline(readDoc(pair.en)).length, pair.en).toBeGreaterThanOrEqual(3);
       expect(readDoc(pair.fr), pair.fr).toMatch(/\b(les|des|une|est|pour)\b/);
     }
+  });
+});
+
+describe('code spans, as the pair test sees them', () => {
+  const english = [
+    '# Replay',
+    '',
+    'Replay the failed files with `npm run replay --',
+    '--since 2024-01-01` from the repository root, then check `worker/`.',
+  ].join('\n');
+
+  it('include a span split over two lines of a paragraph, its line break read as a space', () => {
+    expect(codeSpans(english)).toEqual(['npm run replay -- --since 2024-01-01', 'worker/']);
+  });
+
+  it('compare white space collapsed, never cross a blank line or a list item, and leave fenced code out', () => {
+    const markdown = [
+      '- first `a',
+      '  b`, then `c   d` and ``e `f` g``',
+      '- second ` x',
+      '- y` ends the item',
+      '',
+      'an escaped \\`tick` is no span',
+      '',
+      '```sh',
+      'echo `date` `and',
+      'more`',
+      '```',
+      '',
+      'a lone ` tick',
+      '',
+      'and another` one',
+    ].join('\n');
+    expect(codeSpans(markdown)).toEqual(['a b', 'c d', 'e `f` g']);
+  });
+
+  it('fail a French text that drops the split span, and pass one that keeps it, however wrapped', () => {
+    const kept = [
+      '# Rejouer',
+      '',
+      'Rejouez les fichiers en échec avec `npm run replay -- --since',
+      '2024-01-01` depuis la racine du dépôt, puis vérifiez `worker/`.',
+    ].join('\n');
+    const dropped = [
+      '# Rejouer',
+      '',
+      'Rejouez les fichiers en échec depuis la racine du dépôt, puis vérifiez `worker/`.',
+    ].join('\n');
+    const changed = kept.replace('--since\n2024', '--depuis\n2024');
+    const fr = 'docs/fr/example.md';
+    expect(spansMissingFrom(english, kept, fr)).toEqual([]);
+    expect(spansMissingFrom(english, dropped, fr)).toEqual(['npm run replay -- --since 2024-01-01']);
+    expect(spansMissingFrom(english, changed, fr)).toEqual(['npm run replay -- --since 2024-01-01']);
+  });
+
+  it('fail a French text that shows a span fewer times than the English one', () => {
+    const twice = `${english}\n\nAgain: \`npm run replay -- --since 2024-01-01\`.`;
+    expect(spansMissingFrom(twice, english, 'docs/fr/example.md')).toEqual([
+      'npm run replay -- --since 2024-01-01 (2 times in English, 1 in French)',
+    ]);
   });
 });
 
