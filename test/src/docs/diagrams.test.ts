@@ -56,7 +56,7 @@ const CDK_INTERNAL =
   /^(BucketNotificationsHandler|Custom::|CustomVpcRestrictDefaultSG|AWS679f53fac|LogRetention)/;
 
 const architectureDiagrams = (lang: 'en' | 'fr'): Diagram[] => {
-  const doc = BILINGUAL_DOCUMENTS[0][lang];
+  const doc = BILINGUAL_DOCUMENTS.find((pair) => pair.en === 'docs/architecture.md')![lang];
   return extractDiagrams(readDoc(doc), doc);
 };
 const allDiagrams = (): Diagram[] =>

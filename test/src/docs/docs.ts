@@ -56,6 +56,7 @@ export const BILINGUAL_DOCUMENTS = [
   { en: 'models/REPLACING.md', fr: 'docs/fr/replacing-the-model.md' },
   { en: 'docs/burned-in-text.md', fr: 'docs/fr/burned-in-text.md' },
   { en: 'docs/performance.md', fr: 'docs/fr/performance.md' },
+  { en: 'README.md', fr: 'README.fr.md' },
   ...TRANSLATED_DECISION_RECORDS.map((name) => ({
     en: `docs/decisions/${name}`,
     fr: `docs/fr/decisions/${name}`,
