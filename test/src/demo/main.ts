@@ -71,7 +71,7 @@ const demo = defineCommand({
       type: 'string',
       value: '<folder>',
       description:
-        'the DICOM files to upload, only its studies/ and bad/ when it has them (default: sample-dicom)',
+        'the DICOM files to upload, only its studies/, bad/ and burned-in/ when it has them (default: sample-dicom)',
     },
     keep: { type: 'boolean', description: "keep the previous run's data (the same scans then notify once)" },
     'burned-in': {

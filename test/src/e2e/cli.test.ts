@@ -112,6 +112,26 @@ describe('medimg (built binary)', () => {
       "medimg process: unknown option '--frobnicate'\nRun 'medimg process --help' for usage.\n",
     );
   });
+
+  it('exits 78 on a de-identification key that is not a key, as its help says, showing neither its content nor its path', async () => {
+    const bad = path.join(tmp, 'not-a-key.hex');
+    await writeFile(bad, 'not hex at all');
+    const run = medimg([
+      'process',
+      sample('studies/dx-chest'),
+      '--out',
+      path.join(tmp, 'k'),
+      '--key-file',
+      bad,
+    ]);
+    expect(run.status).toBe(78);
+    expect(run.stderr).toMatch(/^medimg process: de-identification key: .+\n$/);
+    expect(run.stderr).not.toContain('not hex');
+    expect(run.stderr).not.toContain(bad);
+    expect(medimg(['process', '--help']).stdout).toMatch(
+      /78 the\s+de-identification key is missing or invalid/,
+    );
+  });
 });
 
 describe('medimg process', () => {

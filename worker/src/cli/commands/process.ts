@@ -105,7 +105,8 @@ by index and keyed id, never by path) and report.html (the run, to open in a bro
 folder gets the linkage records, the quarantined originals and inputs.json (index -> path).
 Without --key-file, DEID_KEY_FILE or DEID_KEY, a key is created once in ~/.config/medimg/deid.key and
 reused, so pseudonyms stay stable. Exit codes: 0 it ran (inputs may be quarantined), 1 a step failed,
-64 usage error, 66 an input is missing or unreadable, 73 --out cannot be written.`,
+64 usage error, 66 an input is missing or unreadable, 73 --out cannot be written, 78 the
+de-identification key is missing or invalid.`,
   async run({ options, positionals }, io) {
     const thresholds = parseThresholds(options.threshold);
     if (options.endpoint !== undefined) checkUrl(options.endpoint);
