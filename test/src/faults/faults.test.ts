@@ -30,8 +30,8 @@ describe('faults injected in front of the local services', () => {
     // retry, 14 per other retry (10 before), given back when the retry succeeds) is a circuit
     // breaker: a counter-based rule ("every 10th request") could hit a retry again, and the faults
     // in flight together once drained it (one run in three, when denser). Here, even if no token
-    // came back, the faults cost 29 x 5 + 14 (the SlowDown on a HEAD has no body, so it is no
-    // throttling error) + 13 x 14 = 341 tokens, asserted below to stay under 500.
+    // came back, the faults cost 29 x 5 + 14 (a HEAD's answer has no body to name SlowDown, so that
+    // one counts as a 5xx) + 13 x 14 = 341 tokens, asserted below to stay under 500.
     stack.s3.rules = [
       {
         name: 's3 503 SlowDown',
@@ -46,6 +46,8 @@ describe('faults injected in front of the local services', () => {
         fault: { kind: 'status', status: 500, code: 'InternalError' },
       },
     ];
+    // SNS throttled for two attempts in all and the model slowed for one (`times`, whichever come
+    // first): no call fails more than twice, under the SDK's 5 attempts; 2 x 5 of SNS's tokens.
     stack.aws.rules = [
       {
         name: 'sns throttled',
@@ -93,6 +95,7 @@ describe('faults injected in front of the local services', () => {
     timeout: 300_000,
   }, async () => {
     stack = await startFaultStack();
+    // An outage, not a density: every request fails until the rule is lifted.
     stack.model.rules = [{ name: 'model down', match: is.any, fault: { kind: 'reset' } }];
 
     const files = await uploadStudy(stack);
@@ -161,7 +164,9 @@ describe('faults injected in front of the local services', () => {
     const { pipeline } = stack;
     const ops = () => pipeline.mail.filter((m) => m.topicArn === pipeline.servers.opsTopicArn);
 
-    // 1. S3 silent for everything: the job spec cannot be read; the task gives up and says why.
+    // 1. S3 silent for everything (an outage: every attempt of every call fails, so no retry may
+    // pass): the job spec cannot be read; the task gives up and says why. Steps 2 and 3 fail a
+    // fixed number of calls (`times`) or every Publish (SNS silent until lifted).
     stack.s3.rules = [{ name: 's3 silent', match: is.any, fault: { kind: 'silent' } }];
     const files = await uploadStudy(stack);
     await pipeline.settle();

@@ -52,7 +52,10 @@ export interface FaultRule {
   readonly every?: number;
   /** Asked for each matching request (after `every`): false lets it through. The soak's dice. */
   readonly when?: () => boolean;
-  /** Picks distinct requests instead of counting them (see {@link DistinctPick}); not with `every`. */
+  /**
+   * Picks distinct requests instead of counting them (see {@link DistinctPick}); `every` and `when`
+   * do not apply then, and a request one such rule picked is not faulted by a later one.
+   */
   readonly distinct?: DistinctPick;
 }
 
