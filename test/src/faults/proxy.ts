@@ -5,7 +5,14 @@
  * throttling, a slow endpoint, a silent one (it accepts the connection, reads the request and never
  * answers: only the client's own time bounds end the call), a connection reset (the endpoint down). Which
  * requests fail is decided by rules, in order; every request and every fault is counted.
+ *
+ * A rule either counts matching requests (`times`, `every`, `when`: which request a fault hits then
+ * depends on the order concurrent requests arrive in, and a retry may be hit again), or picks
+ * distinct requests (`distinct`): each request is known by an identity its retries share (method
+ * and path), a seeded hash of that identity decides whether it fails, and a picked request fails a
+ * fixed number of attempts only, so its retry always gets through, whatever the arrival order.
  */
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -36,18 +43,63 @@ export interface FaultRule {
   readonly name: string;
   readonly match: (request: RequestInfo) => boolean;
   readonly fault: Fault;
-  /** How many matching requests fail (then the rule lets them through); unlimited when not set. */
+  /**
+   * How many matching requests fail (then the rule lets them through); unlimited when not set. With
+   * `distinct`: how many distinct requests it picks.
+   */
   times?: number;
   /** Fail one matching request in this many (1: every one); the n-th, 2n-th ... fail. */
   readonly every?: number;
   /** Asked for each matching request (after `every`): false lets it through. The soak's dice. */
   readonly when?: () => boolean;
+  /**
+   * Picks distinct requests instead of counting them (see {@link DistinctPick}); `every` and `when`
+   * do not apply then, and a request one such rule picked is not faulted by a later one.
+   */
+  readonly distinct?: DistinctPick;
+}
+
+/**
+ * Fails a deterministic subset of distinct requests, each a fixed number of times: the request's
+ * identity (`identity`, by default its method and path with the query: an SDK retry sends the same)
+ * is hashed with `seed`, and one identity in about `oneIn` fails its first `attempts` attempts
+ * (default 1; keep it below the client's maximum attempts, so the retry after them passes). The
+ * same identities give the same picks in every run, in any arrival order. A request's later
+ * attempts, and the same request sent again later, go through.
+ */
+export interface DistinctPick {
+  readonly seed: string;
+  readonly oneIn: number;
+  readonly attempts?: number;
+  readonly identity?: (request: RequestInfo) => string;
+}
+
+/** A request's identity for {@link DistinctPick}: method and path (with the query). */
+export const requestIdentity = (request: RequestInfo): string => `${request.method} ${request.path}`;
+
+/** Whether `pick` picks the request known by `identity` (a seeded SHA-256 of it, modulo `oneIn`). */
+export function isPicked(pick: DistinctPick, identity: string): boolean {
+  return createHash('sha256').update(`${pick.seed}\n${identity}`).digest().readUInt32BE(0) % pick.oneIn === 0;
+}
+
+/** What happened to one identity a `distinct` rule picked. */
+export interface PickedRequest {
+  /** The rule that picked it (the first `distinct` rule, in order, whose pick it is). */
+  readonly rule: string;
+  /** Attempts it fails before it is let through. */
+  readonly attempts: number;
+  /** Attempts failed by the rule. */
+  faults: number;
+  /** Attempts forwarded to the service after the faults (its retries that got through). */
+  passed: number;
 }
 
 export interface FaultProxy {
   readonly url: string;
   /** Requests seen, and faults injected per rule name. */
   readonly counts: { requests: number; faults: Record<string, number> };
+  /** Each request a `distinct` rule picked (and saw), by identity. */
+  readonly picked: Map<string, PickedRequest>;
   rules: FaultRule[];
   close(): Promise<void>;
 }
@@ -77,6 +129,7 @@ export async function startFaultProxy(target: string, rules: FaultRule[] = []): 
   const state: FaultProxy = {
     url: '',
     counts: { requests: 0, faults: {} },
+    picked: new Map(),
     rules,
     close: async () => {
       for (const s of sockets) s.destroy();
@@ -96,8 +149,31 @@ export async function startFaultProxy(target: string, rules: FaultRule[] = []): 
         headers: req.headers,
       };
       let fault: Fault | undefined;
+      // Attempts of picked requests that are let through (their faults spent) are counted as passed.
+      const passing = new Set<PickedRequest>();
       for (const rule of state.rules) {
-        if ((rule.times !== undefined && rule.times <= 0) || !rule.match(info)) continue;
+        if (!rule.match(info)) continue;
+        if (rule.distinct) {
+          // One entry per identity: a request picked by one rule is not faulted by another.
+          const identity = (rule.distinct.identity ?? requestIdentity)(info);
+          let picked = state.picked.get(identity);
+          if (!picked) {
+            if ((rule.times !== undefined && rule.times <= 0) || !isPicked(rule.distinct, identity)) continue;
+            picked = { rule: rule.name, attempts: rule.distinct.attempts ?? 1, faults: 0, passed: 0 };
+            state.picked.set(identity, picked);
+          }
+          if (picked.rule !== rule.name) continue;
+          if (picked.faults >= picked.attempts) {
+            passing.add(picked);
+            continue;
+          }
+          picked.faults += 1;
+          if (rule.times !== undefined && picked.faults === 1) rule.times -= 1;
+          state.counts.faults[rule.name] = (state.counts.faults[rule.name] ?? 0) + 1;
+          fault = rule.fault;
+          break;
+        }
+        if (rule.times !== undefined && rule.times <= 0) continue;
         const n = (seen.get(rule) ?? 0) + 1;
         seen.set(rule, n);
         if (n % (rule.every ?? 1) !== 0) continue;
@@ -124,7 +200,10 @@ export async function startFaultProxy(target: string, rules: FaultRule[] = []): 
         out.on('error', () => res.destroy());
         out.end(body);
       };
-      if (!fault) return forward();
+      if (!fault) {
+        for (const picked of passing) picked.passed += 1;
+        return forward();
+      }
       if (fault.kind === 'reset') return void req.socket.destroy();
       if (fault.kind === 'silent') return;
       if (fault.kind === 'delay') {

@@ -27,6 +27,10 @@ export const is = {
   invoke: (r: RequestInfo) => r.method === 'POST' && r.path.includes('/invocations'),
 };
 
+/** The batch id and de-identification key of a stack with the same keys in every run (test values). */
+const FIXED_BATCH_ID = 'b-faults00000000000000000001';
+const FIXED_DEID_KEY = '0f'.repeat(32);
+
 export interface FaultStack {
   readonly pipeline: LocalPipeline;
   readonly s3: FaultProxy;
@@ -44,6 +48,12 @@ export async function startFaultStack(
     workerEnvironment?: Readonly<Record<string, string>>;
     /** Jobs through the dispatcher (task cap, retries), as in AWS. */
     dispatch?: DispatcherConfig;
+    /**
+     * The same S3 keys in every run: a fixed batch id (hence job id) and de-identification key (hence
+     * processed keys), so that a `distinct` fault rule picks the same requests each time. One
+     * upload per stack then (a second batch would get the same id).
+     */
+    sameKeysEveryRun?: boolean;
   } = {},
 ): Promise<FaultStack> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'medimg-faults-'));
@@ -52,6 +62,7 @@ export async function startFaultStack(
     visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
     ...(options.workerEnvironment ? { workerEnvironment: options.workerEnvironment } : {}),
     ...(options.dispatch ? { dispatch: options.dispatch } : {}),
+    ...(options.sameKeysEveryRun ? { newBatchId: () => FIXED_BATCH_ID, deidKey: FIXED_DEID_KEY } : {}),
   });
   const s3 = await startFaultProxy(pipeline.servers.s3Url);
   const aws = await startFaultProxy(pipeline.servers.awsUrl);

@@ -55,6 +55,12 @@ export interface LocalPipelineOptions {
   readonly visibilityTimeoutSeconds?: number;
   /** The local upload API's batch ids (default: random, as in AWS); a test may fix one. */
   readonly newBatchId?: (now: Date) => string;
+  /**
+   * The local de-identification key (hex, at least 32 bytes), written to the data folder when none
+   * is there yet (default: random, made once per data folder); a test may fix one, so that the
+   * de-identified UIDs, and the processed keys named by them, are the same in every run.
+   */
+  readonly deidKey?: string;
   /** Where the trigger Lambda's JSON logs go (default: <dataDir>/logs/trigger-lambda.log). */
   readonly triggerLog?: (line: string) => void;
   /**
@@ -112,11 +118,11 @@ export interface LocalPipeline {
 }
 
 /** A local de-identification key, made once per data folder (in AWS it lives in Secrets Manager). */
-async function localKeyFile(dataDir: string): Promise<string> {
+async function localKeyFile(dataDir: string, key?: string): Promise<string> {
   const file = path.join(dataDir, 'secrets', 'deid.key');
   if (!existsSync(file)) {
     await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, randomBytes(32).toString('hex'), { mode: 0o600 });
+    await writeFile(file, key ?? randomBytes(32).toString('hex'), { mode: 0o600 });
   }
   return file;
 }
@@ -139,7 +145,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
   });
   const { names } = servers;
-  const keyFile = await localKeyFile(options.dataDir);
+  const keyFile = await localKeyFile(options.dataDir, options.deidKey);
   const containers = options.containers;
   // The worker's container reaches the stand-ins by the service's name, and gets the key itself
   // (in AWS: Secrets Manager); started here, it reads the key file and the loopback addresses.
