@@ -48,7 +48,7 @@ export function runBounded(command: string, args: readonly string[], options: Bo
   if (r.status === null) throw new Error(`${name} was killed by ${r.signal ?? 'a signal'}`);
   const allowed = exit === 'any' || (typeof exit === 'number' ? [exit] : exit).includes(r.status);
   if (!allowed) throw new Error(`${name} exited ${r.status} (expected ${String(exit)})`);
-  return { status: r.status, stdout: String(r.stdout), stderr: String(r.stderr) };
+  return { status: r.status, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
 }
 
 export interface ChildExit {

@@ -126,7 +126,7 @@ describe('medimg (built binary)', () => {
 });
 
 describe('medimg process', () => {
-  let run: SpawnSyncReturns<string>;
+  let run: BoundedRun;
   let report: Report;
   let entries: ReportEntry[];
   let inputOf: Map<number, string>;

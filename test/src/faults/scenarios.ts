@@ -44,6 +44,8 @@ export async function startFaultStack(
     workerEnvironment?: Readonly<Record<string, string>>;
     /** Jobs through the dispatcher (task cap, retries), as in AWS. */
     dispatch?: DispatcherConfig;
+    /** Longest a worker task may run (LocalTaskRunnerOptions.taskTimeoutMs). */
+    taskTimeoutMs?: number;
   } = {},
 ): Promise<FaultStack> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'medimg-faults-'));
@@ -52,6 +54,7 @@ export async function startFaultStack(
     visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
     ...(options.workerEnvironment ? { workerEnvironment: options.workerEnvironment } : {}),
     ...(options.dispatch ? { dispatch: options.dispatch } : {}),
+    ...(options.taskTimeoutMs ? { taskTimeoutMs: options.taskTimeoutMs } : {}),
   });
   const s3 = await startFaultProxy(pipeline.servers.s3Url);
   const aws = await startFaultProxy(pipeline.servers.awsUrl);
