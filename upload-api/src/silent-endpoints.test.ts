@@ -94,7 +94,7 @@ class SilentProxy {
 
 /**
  * `medimg <args>` in its own process, asynchronously (the servers answer from this one); bounded
- * (25 s: two can run in one test of 60 s), killed past it and the test failed naming it.
+ * (50 s; the tests that run two have 120 s), killed past it and the test failed naming it.
  */
 function medimg(args: readonly string[], env: Record<string, string>) {
   const child = spawn(process.execPath, [BIN, ...args], {
@@ -109,7 +109,7 @@ function medimg(args: readonly string[], env: Record<string, string>) {
   child.stderr.on('data', (d: Buffer) => {
     stderr += d.toString('utf8');
   });
-  return exitOf(child, { name: `medimg ${args[0]}`, timeoutMs: 25_000 }).then(({ code }) => ({
+  return exitOf(child, { name: `medimg ${args[0]}`, timeoutMs: 50_000 }).then(({ code }) => ({
     code,
     stdout,
     stderr,
@@ -264,7 +264,7 @@ describe('S3 that accepts a PUT and never answers', () => {
   });
 });
 
-describe('medimg upload and medimg status against silent endpoints', () => {
+describe('medimg upload and medimg status against silent endpoints', { timeout: 120_000 }, () => {
   it('end with a clear error when the API never answers', async () => {
     const { proxy: silent, url } = await proxy();
     const env = { XDG_STATE_HOME: path.join(dir, 'cli-state-1') };

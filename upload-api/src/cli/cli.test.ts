@@ -14,7 +14,7 @@ const BIN = fileURLToPath(new URL('../../../worker/bin/medimg.js', import.meta.u
 function medimg(...args: string[]) {
   const env: NodeJS.ProcessEnv = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
   delete env.MEDIMG_API_URL;
-  // Bounded (each run answers in about a second), below the test's 60 s; the test asserts the status.
+  // Bounded (each run answers in about a second; two in a test of 60 s); the test asserts the status.
   return runBounded(process.execPath, [BIN, ...args], {
     name: 'the medimg CLI',
     timeoutMs: 25_000,
