@@ -8,19 +8,23 @@ const STUCK = ['-e', "process.on('SIGTERM', () => {}); setInterval(() => {}, 100
 
 describe('runBounded', () => {
   it('returns the status and output of a child that exits as expected', () => {
-    const r = runBounded(node, ['-e', "process.stdout.write('out'); process.stderr.write('err'); process.exit(3)"], {
-      name: 'the child',
-      timeoutMs: 30_000,
-      exit: [0, 3],
-    });
+    const r = runBounded(
+      node,
+      ['-e', "process.stdout.write('out'); process.stderr.write('err'); process.exit(3)"],
+      {
+        name: 'the child',
+        timeoutMs: 30_000,
+        exit: [0, 3],
+      },
+    );
 
     expect(r).toEqual({ status: 3, stdout: 'out', stderr: 'err' });
   });
 
   it('fails, naming the child, when it exits with a status the test did not expect', () => {
-    expect(() => runBounded(node, ['-e', 'process.exit(2)'], { name: 'the child', timeoutMs: 30_000 })).toThrow(
-      'the child exited 2 (expected 0)',
-    );
+    expect(() =>
+      runBounded(node, ['-e', 'process.exit(2)'], { name: 'the child', timeoutMs: 30_000 }),
+    ).toThrow('the child exited 2 (expected 0)');
   });
 
   it('kills a child past its bound (SIGTERM ignored) and fails, naming it', () => {
@@ -48,7 +52,9 @@ describe('runBounded', () => {
 
 describe('exitOf', () => {
   it('resolves with the exit of a child that ends, and checks it when told', async () => {
-    await expect(exitOf(spawn(node, ['-e', 'process.exit(4)']), { name: 'c', timeoutMs: 30_000 })).resolves.toEqual({
+    await expect(
+      exitOf(spawn(node, ['-e', 'process.exit(4)']), { name: 'c', timeoutMs: 30_000 }),
+    ).resolves.toEqual({
       code: 4,
       signal: null,
     });
@@ -63,7 +69,9 @@ describe('exitOf', () => {
     await expect(exitOf(child, { name: 'the stuck child', timeoutMs: 1500 })).rejects.toThrow(
       'the stuck child ran past its 1500 ms bound and was killed',
     );
-    await new Promise((resolve) => (child.exitCode !== null || child.signalCode ? resolve(0) : child.once('exit', resolve)));
+    await new Promise((resolve) =>
+      child.exitCode !== null || child.signalCode ? resolve(0) : child.once('exit', resolve),
+    );
     expect(child.signalCode).toBe('SIGKILL');
   });
 });
