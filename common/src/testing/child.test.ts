@@ -18,7 +18,7 @@ describe('runBounded', () => {
       },
     );
 
-    expect(r).toEqual({ status: 3, stdout: 'out', stderr: 'err' });
+    expect(r).toEqual({ status: 3, signal: null, stdout: 'out', stderr: 'err' });
   });
 
   it('fails, naming the child, when it exits with a status the test did not expect', () => {
@@ -44,6 +44,15 @@ describe('runBounded', () => {
         exit: 'any',
       }),
     ).toThrow('the child was killed by SIGKILL');
+    // Unless the test runs a tool it expects to crash on some inputs.
+    expect(
+      runBounded(node, ['-e', "process.kill(process.pid, 'SIGABRT')"], {
+        name: 'the child',
+        timeoutMs: 30_000,
+        exit: 'any',
+        signalOk: true,
+      }),
+    ).toMatchObject({ status: null, signal: 'SIGABRT' });
     expect(() => runBounded('/nonexistent/tool', [], { name: 'the tool', timeoutMs: 30_000 })).toThrow(
       'the tool could not run (ENOENT)',
     );

@@ -21,10 +21,17 @@ export interface BoundedRunOptions
   readonly exit?: number | readonly number[] | 'any';
   /** Default utf8. */
   readonly encoding?: BufferEncoding;
+  /**
+   * A child ended by a signal (not the bound's kill) is not a failure: status null, `signal` set. For
+   * a tool the test runs on inputs it may crash on (dciodvfy on some public files).
+   */
+  readonly signalOk?: boolean;
 }
 
 export interface BoundedRun {
-  readonly status: number;
+  /** Null only with `signalOk`, when a signal ended the child. */
+  readonly status: number | null;
+  readonly signal: NodeJS.Signals | null;
   readonly stdout: string;
   readonly stderr: string;
 }
@@ -34,7 +41,7 @@ export interface BoundedRun {
  * signal, or exited with a status not in `exit`.
  */
 export function runBounded(command: string, args: readonly string[], options: BoundedRunOptions): BoundedRun {
-  const { name, timeoutMs, exit = 0, encoding = 'utf8', ...spawnOptions } = options;
+  const { name, timeoutMs, exit = 0, encoding = 'utf8', signalOk = false, ...spawnOptions } = options;
   const r = spawnSync(command, args, {
     maxBuffer: 256 * 1024 * 1024,
     ...spawnOptions,
@@ -45,10 +52,14 @@ export function runBounded(command: string, args: readonly string[], options: Bo
   const code = (r.error as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'ETIMEDOUT') throw new Error(`${name} ran past its ${timeoutMs} ms bound and was killed`);
   if (r.error) throw new Error(`${name} could not run (${code ?? r.error.name})`);
-  if (r.status === null) throw new Error(`${name} was killed by ${r.signal ?? 'a signal'}`);
+  const output = { signal: r.signal, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
+  if (r.status === null) {
+    if (signalOk) return { status: null, ...output };
+    throw new Error(`${name} was killed by ${r.signal ?? 'a signal'}`);
+  }
   const allowed = exit === 'any' || (typeof exit === 'number' ? [exit] : exit).includes(r.status);
   if (!allowed) throw new Error(`${name} exited ${r.status} (expected ${String(exit)})`);
-  return { status: r.status, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
+  return { status: r.status, ...output };
 }
 
 export interface ChildExit {
