@@ -1,7 +1,7 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runBounded } from '@medimg/common/testing/child.ts';
 import { CORPUS_DIR, CORPUS_PRESENT } from '@medimg/common/testing/corpus.ts';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { DataSet, DicomFile } from './dataset.ts';
@@ -40,13 +40,14 @@ function describeDataSet(ds: DataSet, prefix = ''): string[] {
 
 /** dcmdump's E:/W: lines, or a line saying dcmdump failed. */
 function dcmdumpIssues(path: string): string[] {
-  let text: string;
-  try {
-    text = execFileSync('dcmdump', ['-q', path], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch (error) {
-    const e = error as { stdout?: string; stderr?: string };
-    text = `E: dcmdump failed\n${e.stdout ?? ''}${e.stderr ?? ''}`;
-  }
+  // Bounded (well under a second per file): a dcmdump that never ends fails the test by name.
+  const r = runBounded('dcmdump', ['-q', path], {
+    name: 'dcmdump',
+    timeoutMs: 30_000,
+    exit: 'any',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const text = r.status === 0 ? r.stdout : `E: dcmdump failed\n${r.stdout}${r.stderr}`;
   return text.split('\n').filter((l) => /^[EW]:/.test(l));
 }
 

@@ -4,6 +4,7 @@ import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { InferenceErrorBody, InferenceResponse, MetadataResponse } from '@medimg/common/inference.ts';
+import { exitOf } from '@medimg/common/testing/child.ts';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVAL_KINDS, type EvalSet, evalImagePng, readEvalSet } from './eval-set.ts';
@@ -388,7 +389,9 @@ describe('serve executable', () => {
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // Bounded (it starts in a second or two and stops at once on SIGTERM), below the test's 120 s.
+    const exited = exitOf(child, { name: 'the serve executable', timeoutMs: 100_000 });
+    exited.catch(() => undefined);
     try {
       let status = 0;
       for (let i = 0; i < 200 && status !== 200; i++) {
@@ -400,9 +403,9 @@ describe('serve executable', () => {
       }
       expect(status).toBe(200);
       child.kill('SIGTERM');
-      expect(await exited).toBe(0);
+      expect(await exited).toEqual({ code: 0, signal: null });
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
-  });
+  }, 120_000);
 });

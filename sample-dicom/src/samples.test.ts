@@ -1,7 +1,7 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { runBounded } from '@medimg/common/testing/child.ts';
 import { characterSetOf, getNumber, getString, parseDicom, T } from '@medimg/dicom';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CT_STUDY, ctLesionSlices, SAMPLE_ROOT, writeSamples } from './generate.ts';
@@ -52,10 +52,11 @@ describe('sample DICOM files', () => {
       const file = parseDicom(readFileSync(path));
       if (!getString(file.dataset, T.SOPInstanceUID)?.startsWith('2.25.'))
         problems.push(`${rel}: SOP Instance UID`);
-      const dump = execFileSync('dcmdump', ['-q', path], {
-        encoding: 'utf8',
+      const dump = runBounded('dcmdump', ['-q', path], {
+        name: 'dcmdump',
+        timeoutMs: 30_000,
         stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      }).stdout;
       const issues = dump.split('\n').filter((l) => /^[EW]:/.test(l));
       if (issues.length > 0) problems.push(`${rel}: ${issues[0]}`);
     }

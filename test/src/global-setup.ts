@@ -15,9 +15,15 @@ export default function setup(): void {
       throw new Error(`CI=true: ${corpusMissingLine().replace(' tests skipped', ' missing')}`);
     process.stdout.write(`\n${corpusMissingLine()}\n\n`);
   }
+  // Bounded (a few seconds; 180 s on a loaded machine): a build that never ends fails the run by name.
   const run = spawnSync(process.execPath, [path.join(repo, 'worker/scripts/build-cli.mjs')], {
     cwd: repo,
     encoding: 'utf8',
+    timeout: 180_000,
+    killSignal: 'SIGKILL',
   });
-  if (run.status !== 0) throw new Error(`building the medimg CLI failed:\n${run.stderr}`);
+  if (run.error || run.status !== 0) {
+    const why = run.error ? (run.error as NodeJS.ErrnoException).code : `exit ${run.status ?? run.signal}`;
+    throw new Error(`building the medimg CLI failed (${why}):\n${run.stderr}`);
+  }
 }

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { rawKeys } from '@medimg/common';
+import { exitOf } from '@medimg/common/testing/child.ts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ApiUnavailableError, UploadApiClient } from './client/api-client.ts';
 import { answerWaitMs, UploadError, uploadFiles } from './client/uploader.ts';
@@ -91,7 +92,10 @@ class SilentProxy {
   }
 }
 
-/** `medimg <args>` in its own process, asynchronously (the servers answer from this one). */
+/**
+ * `medimg <args>` in its own process, asynchronously (the servers answer from this one); bounded
+ * (50 s; the tests that run two have 120 s), killed past it and the test failed naming it.
+ */
 function medimg(args: readonly string[], env: Record<string, string>) {
   const child = spawn(process.execPath, [BIN, ...args], {
     env: callerEnv({ MEDIMG_API_URL: '', ...env }),
@@ -105,9 +109,11 @@ function medimg(args: readonly string[], env: Record<string, string>) {
   child.stderr.on('data', (d: Buffer) => {
     stderr += d.toString('utf8');
   });
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('close', (code) => resolve({ code, stdout, stderr })),
-  );
+  return exitOf(child, { name: `medimg ${args[0]}`, timeoutMs: 50_000 }).then(({ code }) => ({
+    code,
+    stdout,
+    stderr,
+  }));
 }
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -258,7 +264,7 @@ describe('S3 that accepts a PUT and never answers', () => {
   });
 });
 
-describe('medimg upload and medimg status against silent endpoints', () => {
+describe('medimg upload and medimg status against silent endpoints', { timeout: 120_000 }, () => {
   it('end with a clear error when the API never answers', async () => {
     const { proxy: silent, url } = await proxy();
     const env = { XDG_STATE_HOME: path.join(dir, 'cli-state-1') };

@@ -1,6 +1,6 @@
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runBounded } from '@medimg/common/testing/child.ts';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, readWorkerConfig } from './config.ts';
 
@@ -113,10 +113,11 @@ describe('the worker entry point', () => {
   it('exits 78 (configuration error) on an invalid LOG_LEVEL, before touching any service', () => {
     const main = path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.ts');
 
-    const run = spawnSync(process.execPath, ['--import', 'tsx', main], {
+    const run = runBounded(process.execPath, ['--import', 'tsx', main], {
+      name: 'the worker entry point',
+      timeoutMs: 50_000,
+      exit: 'any',
       env: { PATH: process.env.PATH ?? '', ...env, LOG_LEVEL: 'loud' },
-      encoding: 'utf8',
-      timeout: 60_000,
     });
 
     expect(run.status).toBe(78);

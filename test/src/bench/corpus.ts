@@ -10,10 +10,10 @@
  * their stamp (the generator version and the options) differs.
  */
 
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { runBounded } from '@medimg/common/testing/child.ts';
 import { mulberry32 } from '@medimg/common/testing/random.ts';
 import {
   buildFileMeta,
@@ -348,11 +348,15 @@ export async function ensureCorpus(
       const from = specs[spec.derivedFrom.corpus];
       const source = await ensureCorpus(root, from, specs, scale);
       for (const input of source.files) {
-        const r = spawnSync(
+        // Bounded: one file's conversion takes well under a second.
+        runBounded(
           spec.derivedFrom.tool,
           spec.derivedFrom.args(input, path.join(dir, path.basename(input))),
+          {
+            name: `${spec.derivedFrom.tool} on ${path.basename(input)}`,
+            timeoutMs: 60_000,
+          },
         );
-        if (r.status !== 0) throw new Error(`${spec.derivedFrom.tool} failed on ${input}: ${r.stderr}`);
       }
     }
     await writeFile(stampFile, stamp);

@@ -72,8 +72,16 @@ export interface ToolResult {
   readonly output: string;
 }
 
+/**
+ * Runs a reference tool; a failure (a non-zero exit, or a tool that is not installed) is `ok: false`.
+ * Bounded: a tool still running after 120 s (a second or two per file; 120 s on a loaded machine) is
+ * killed and, like one killed by a signal, fails the test by name instead of hanging the run.
+ */
 export function run(command: string, args: readonly string[]): ToolResult {
-  const r = spawnSync(command, args, { encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(command, args, { encoding: 'utf8', timeout: 120_000, killSignal: 'SIGKILL' });
+  if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT')
+    throw new Error(`${command} ran past its 120000 ms bound and was killed`);
+  if (!r.error && r.status === null) throw new Error(`${command} was killed by ${r.signal ?? 'a signal'}`);
   const output = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
   return { ok: r.status === 0 && !r.error, output: r.error ? String(r.error) : output };
 }

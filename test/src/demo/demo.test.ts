@@ -3,26 +3,37 @@
  * its refusal to touch a folder it did not create, and a full run whose summary names files that
  * exist, with report.html opened in headless Chromium.
  */
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { exitOf } from '@medimg/common/testing/child.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openInChromium } from '../local/browser.ts';
 import { REPO_ROOT } from '../local/task-runner.ts';
 
 const MAIN = path.join(REPO_ROOT, 'test/src/demo/main.ts');
 
-function demo(args: readonly string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', MAIN, ...args],
-      { cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, INIT_CWD: REPO_ROOT }, timeout: 240_000 },
-      (error, stdout, stderr) => resolve({ status: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    );
+/**
+ * The demo in a child process, bounded below the test's own timeout (50 s for the default 60 s): past
+ * it the child is killed and the test fails naming it. The test asserts the exit status.
+ */
+async function demo(
+  args: readonly string[],
+  timeoutMs = 50_000,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, INIT_CWD: REPO_ROOT },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  const { code } = await exitOf(child, { name: 'npm run demo', timeoutMs });
+  return { status: code, stdout, stderr };
 }
 
 describe('npm run demo', () => {
@@ -69,7 +80,8 @@ describe('npm run demo', () => {
 
   it('runs, lists files that exist, and writes a report.html that shows the finding in Chromium', async () => {
     const data = path.join(tmp, 'run');
-    const run = await demo(['--data', data]);
+    // The whole pipeline: bounded below the test's 240 s.
+    const run = await demo(['--data', data], 200_000);
     expect(run.status, run.stderr).toBe(0);
     const listed = [...run.stdout.matchAll(/^ {2}(?:report|finding preview): +(\S+)/gm)].map((m) =>
       path.resolve(REPO_ROOT, m[1]!),

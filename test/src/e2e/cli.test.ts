@@ -3,11 +3,12 @@
  * JavaScript) in a child process; then the report, the files it names and the HTML report in
  * headless Chromium are checked.
  */
-import { execFile, type SpawnSyncReturns, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { type BoundedRun, exitOf, runBounded } from '@medimg/common/testing/child.ts';
 import { getString, parseDicom, T } from '@medimg/dicom';
 import { ARTIFACTS_DIR, type ModelServer, startModelServer } from '@medimg/models';
 import sharp from 'sharp';
@@ -52,23 +53,33 @@ const CALIBRATED = (
 ).criticalThresholds.suspicious_lesion!;
 const sample = (p: string) => path.join(REPO_ROOT, 'sample-dicom', p);
 
-function medimg(args: readonly string[]): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, [BIN, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+const CLI_ENV = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+
+/**
+ * The CLI in a child process, bounded (below the test's own timeout: 50 s for the default 60 s;
+ * a run over the samples takes 5 to 20 s unloaded). The test asserts the exit status.
+ */
+function medimg(args: readonly string[], timeoutMs = 50_000): BoundedRun {
+  return runBounded(process.execPath, [BIN, ...args], {
+    name: 'the medimg CLI',
+    timeoutMs,
+    exit: 'any',
+    env: CLI_ENV,
   });
 }
 
 /** The same, without blocking this process (whose event loop serves the model server below). */
-function medimgAsync(args: readonly string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { encoding: 'utf8', env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } },
-      (error, stdout, stderr) => resolve({ status: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
+async function medimgAsync(
+  args: readonly string[],
+  timeoutMs: number,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [BIN, ...args], { env: CLI_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  const { code } = await exitOf(child, { name: 'the medimg CLI', timeoutMs });
+  return { status: code, stdout, stderr };
 }
 
 let tmp: string;
@@ -135,22 +146,17 @@ describe('medimg (built binary)', () => {
 });
 
 describe('medimg process', () => {
-  let run: SpawnSyncReturns<string>;
+  let run: BoundedRun;
   let report: Report;
   let entries: ReportEntry[];
   let inputOf: Map<number, string>;
   const out = () => path.join(tmp, 'plain');
 
   beforeAll(async () => {
-    run = medimg([
-      'process',
-      sample('studies/dx-chest'),
-      sample('bad'),
-      '--out',
-      out(),
-      '--key-file',
-      keyFile,
-    ]);
+    run = medimg(
+      ['process', sample('studies/dx-chest'), sample('bad'), '--out', out(), '--key-file', keyFile],
+      100_000,
+    );
     report = await readReport(out());
     entries = report.entries;
     inputOf = await readInputs(out());
@@ -258,20 +264,14 @@ describe('medimg process', () => {
 
 describe('medimg process --infer (the reference model in-process)', () => {
   const out = () => path.join(tmp, 'infer');
-  let run: SpawnSyncReturns<string>;
+  let run: BoundedRun;
   let report: Report;
 
   beforeAll(async () => {
-    run = medimg([
-      'process',
-      sample('studies'),
-      sample('bad'),
-      '--out',
-      out(),
-      '--key-file',
-      keyFile,
-      '--infer',
-    ]);
+    run = medimg(
+      ['process', sample('studies'), sample('bad'), '--out', out(), '--key-file', keyFile, '--infer'],
+      100_000,
+    );
     report = await readReport(out());
   }, 120_000);
 
@@ -376,24 +376,20 @@ describe('medimg process --infer --endpoint (the model server)', () => {
     const inputs = [sample('studies/ct-chest')];
     const local = path.join(tmp, 'ct-local');
     const remote = path.join(tmp, 'ct-remote');
-    const a = await medimgAsync(['process', ...inputs, '--out', local, '--key-file', keyFile, '--infer']);
-    const b = await medimgAsync([
-      'process',
-      ...inputs,
-      '--out',
-      remote,
-      '--key-file',
-      keyFile,
-      '--infer',
-      '--endpoint',
-      server.url,
-    ]);
+    const a = await medimgAsync(
+      ['process', ...inputs, '--out', local, '--key-file', keyFile, '--infer'],
+      100_000,
+    );
+    const b = await medimgAsync(
+      ['process', ...inputs, '--out', remote, '--key-file', keyFile, '--infer', '--endpoint', server.url],
+      100_000,
+    );
     expect([a.status, b.status], `${a.stderr}\n${b.stderr}`).toEqual([0, 0]);
     const [ra, rb] = [await readReport(local), await readReport(remote)];
     expect(rb.critical).toHaveLength(1);
     const strip = (c: CriticalEntry) => ({ ...c, preview: path.basename(c.preview) });
     expect(rb.critical.map(strip)).toEqual(ra.critical.map(strip));
-  });
+  }, 240_000);
 
   it('fails the run with ENDPOINT_UNAVAILABLE, exit 1, when nothing answers there', async () => {
     const run = medimg([
@@ -413,7 +409,7 @@ describe('medimg process --infer --endpoint (the model server)', () => {
 
 describe('medimg process --burned-in redact', () => {
   let out: string;
-  let run: ReturnType<typeof spawnSync>;
+  let run: BoundedRun;
   let entries: ReportEntry[];
   const names = new Map<number, string>();
   const nameOf = (e: ReportEntry): string => names.get(e.index) ?? '';
@@ -422,10 +418,8 @@ describe('medimg process --burned-in redact', () => {
     out = await mkdtemp(path.join(os.tmpdir(), 'medimg-cli-redact-'));
     const keyFile = path.join(out, 'key.hex');
     await writeFile(keyFile, 'b2'.repeat(32));
-    run = spawnSync(
-      process.execPath,
+    run = medimg(
       [
-        path.join(REPO_ROOT, 'worker/bin/medimg.js'),
         'process',
         path.join(REPO_ROOT, 'sample-dicom/burned-in'),
         '--out',
@@ -435,7 +429,7 @@ describe('medimg process --burned-in redact', () => {
         '--burned-in',
         'redact',
       ],
-      { encoding: 'utf8', env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } },
+      100_000,
     );
     entries = (
       JSON.parse(await readFile(path.join(out, 'result', 'report.json'), 'utf8')) as {

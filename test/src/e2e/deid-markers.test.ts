@@ -7,11 +7,11 @@
  * rows), in the de-identified DICOM only; under `--profile safe-harbor`, none at all. The input's
  * folder and file names are markers too: they appear in the restricted folder only.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { runBounded } from '@medimg/common/testing/child.ts';
 import { writePart10 } from '@medimg/dicom';
 import { profileRowOf } from '@medimg/worker/deid/rules.ts';
 import {
@@ -74,7 +74,8 @@ describe('markers in every free-text attribute, through medimg process', () => {
     for (const profile of ['research', 'safe-harbor']) {
       const out = path.join(work, `out-${profile}`);
       const restricted = path.join(work, `restricted-${profile}`);
-      const run = spawnSync(
+      // Bounded (one small file: a few seconds), below the hook's 120 s for both profiles.
+      const run = runBounded(
         process.execPath,
         [
           path.join(REPO_ROOT, 'worker/bin/medimg.js'),
@@ -89,7 +90,7 @@ describe('markers in every free-text attribute, through medimg process', () => {
           '--key-file',
           keyFile,
         ],
-        { encoding: 'utf8' },
+        { name: 'the medimg CLI', timeoutMs: 50_000, exit: 'any' },
       );
       runs.set(profile, {
         out: await scan(out, run.status, run.stderr),

@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { rawKeys } from '@medimg/common';
+import { exitOf } from '@medimg/common/testing/child.ts';
 import type { LocalUploadApi } from '@medimg/upload-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalPipeline, startLocalPipeline } from '../local/pipeline.ts';
@@ -33,8 +34,11 @@ interface Run {
   }>;
 }
 
-/** `medimg <args>` in its own process (asynchronously: the API answers from this one). */
-function medimg(args: readonly string[], env: Record<string, string>): Run {
+/**
+ * `medimg <args>` in its own process (asynchronously: the API answers from this one). Bounded: past
+ * `timeoutMs` (below the test's own timeout) the child is killed and `done` rejects, naming it.
+ */
+function medimg(args: readonly string[], env: Record<string, string>, timeoutMs = 50_000): Run {
   const child = spawn(process.execPath, [path.join(REPO_ROOT, 'worker/bin/medimg.js'), ...args], {
     env: {
       ...process.env,
@@ -54,12 +58,14 @@ function medimg(args: readonly string[], env: Record<string, string>): Run {
   child.stderr!.on('data', (d: Buffer) => {
     stderr += d.toString('utf8');
   });
-  const done = new Promise<{
-    code: number | null;
-    signal: NodeJS.Signals | null;
-    stdout: string;
-    stderr: string;
-  }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  const done = exitOf(child, { name: `medimg ${args[0]}`, timeoutMs }).then(({ code, signal }) => ({
+    code,
+    signal,
+    stdout,
+    stderr,
+  }));
+  // Awaited later (status --wait runs while the pipeline settles): no unhandled rejection meanwhile.
+  done.catch(() => undefined);
   return { child, done };
 }
 
@@ -159,7 +165,7 @@ describe('medimg upload and medimg status against the local upload API', () => {
     expect(batchId).toMatch(/^b-\d{8}-[0-9a-f]{20}$/);
     expect(upload.stderr).toContain(`skipped (not DICOM): ${path.join(BAD, 'not-dicom.txt')}`);
     expect(upload.stderr).toMatch(/upload: 3\/3 files .* done/);
-    const status = medimg(['status', batchId, '--wait', '--interval', '0.5'], env);
+    const status = medimg(['status', batchId, '--wait', '--interval', '0.5'], env, 100_000);
     await pipeline.settle();
     const waited = await status.done;
 

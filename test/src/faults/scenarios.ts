@@ -54,6 +54,8 @@ export async function startFaultStack(
      * upload per stack then (a second batch would get the same id).
      */
     sameKeysEveryRun?: boolean;
+    /** Longest a worker task may run (LocalTaskRunnerOptions.taskTimeoutMs). */
+    taskTimeoutMs?: number;
   } = {},
 ): Promise<FaultStack> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'medimg-faults-'));
@@ -63,6 +65,7 @@ export async function startFaultStack(
     ...(options.workerEnvironment ? { workerEnvironment: options.workerEnvironment } : {}),
     ...(options.dispatch ? { dispatch: options.dispatch } : {}),
     ...(options.sameKeysEveryRun ? { newBatchId: () => FIXED_BATCH_ID, deidKey: FIXED_DEID_KEY } : {}),
+    ...(options.taskTimeoutMs ? { taskTimeoutMs: options.taskTimeoutMs } : {}),
   });
   const s3 = await startFaultProxy(pipeline.servers.s3Url);
   const aws = await startFaultProxy(pipeline.servers.awsUrl);

@@ -143,6 +143,8 @@ async function main(): Promise<number> {
     ...(fullEvery > 0 ? { every: { n: fullEvery, size: 256 } } : {}),
   });
   const stack = await startFaultStack({
+    // A task of the soak may hold a whole batch under load: bounded by the soak's own time limit.
+    taskTimeoutMs: Math.max(240_000, deadline - Date.now()),
     visibilityTimeoutSeconds: 5,
     // Shorter time bounds than production's (10 s idle, 30 s per inference), so that silent calls
     // cost seconds, not minutes; the files per task are fewer than a real batch's too.

@@ -8,7 +8,8 @@
  * says why on stderr. Building the image takes a few minutes the first time (npm ci inside).
  * It also starts the image's entry (bundled plain JavaScript, issue 18) with no configuration.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { runBounded } from '@medimg/common/testing/child.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../local/task-runner.ts';
 
@@ -41,25 +42,43 @@ const IMAGE = 'localhost/medimg-worker-image-test:latest';
 const VOLUME = `medimg-worker-tmp-${process.pid}`;
 
 describe.skipIf(!engine)('the worker image', () => {
-  const run = (args: string[]) =>
-    execFileSync(engine as string, args, { cwd: REPO_ROOT, encoding: 'utf8', stdio: 'pipe' });
+  /** The engine, bounded (a failed or stuck command fails the test by name; 60 s unless told). */
+  const run = (args: string[], timeoutMs = 60_000): string => {
+    const r = runBounded(engine as string, args, {
+      name: `${engine} ${args[0]}`,
+      timeoutMs,
+      exit: 'any',
+      cwd: REPO_ROOT,
+    });
+    if (r.status !== 0) throw new Error(`${engine} ${args[0]} exited ${r.status}:\n${r.stderr.slice(-4000)}`);
+    return r.stdout;
+  };
 
   beforeAll(() => {
-    run([
-      'build',
-      ...(engine === 'podman' ? ['--pull=never'] : []),
-      '-f',
-      'worker/Dockerfile',
-      '-t',
-      IMAGE,
-      '.',
-    ]);
+    run(
+      [
+        'build',
+        ...(engine === 'podman' ? ['--pull=never'] : []),
+        '-f',
+        'worker/Dockerfile',
+        '-t',
+        IMAGE,
+        '.',
+        // A few minutes the first time (npm ci inside); below the hook's 900 s.
+      ],
+      840_000,
+    );
     run(['volume', 'create', VOLUME]);
   }, 900_000);
 
   afterAll(() => {
     if (!engine) return;
-    spawnSync(engine, ['volume', 'rm', '-f', VOLUME], { stdio: 'ignore' });
+    runBounded(engine, ['volume', 'rm', '-f', VOLUME], {
+      name: `${engine} volume rm`,
+      timeoutMs: 60_000,
+      exit: 'any',
+      stdio: 'ignore',
+    });
   });
 
   it('declares /tmp as a volume and runs as the unprivileged node user', () => {
@@ -87,12 +106,13 @@ describe.skipIf(!engine)('the worker image', () => {
   it('starts its bundled entry without tsx and exits 78 naming the missing variables', () => {
     const config = JSON.parse(run(['image', 'inspect', IMAGE, '--format', '{{json .Config}}']));
     expect(config.Entrypoint).toEqual(['node', 'main.mjs']);
-    const result = spawnSync(
+    const result = runBounded(
       engine as string,
       ['run', '--rm', '--read-only', '-v', `${VOLUME}:/tmp`, IMAGE],
       {
-        encoding: 'utf8',
-        timeout: 120_000,
+        name: `${engine} run`,
+        timeoutMs: 120_000,
+        exit: 'any',
       },
     );
     expect(result.status).toBe(78);

@@ -47,6 +47,8 @@ export interface LocalPipelineOptions {
   readonly onTaskExit?: (task: TaskRecord) => void;
   readonly onTaskStart?: (task: { jobId: string; taskArn: string }) => void;
   readonly onWorkerLine?: (task: { jobId: string; taskArn: string }, line: string) => void;
+  /** Longest a worker task may run before it is killed (LocalTaskRunnerOptions.taskTimeoutMs). */
+  readonly taskTimeoutMs?: number;
   readonly onMail?: (mail: ReceivedMail) => void;
   readonly onTriggerBatch?: (records: number, failed: number) => void;
   /** The SQS event source's batching window (AWS: 20 s in infra; 1.5 s by default here). */
@@ -185,6 +187,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     },
     onStart: options.onTaskStart,
     onLine: options.onWorkerLine,
+    ...(options.taskTimeoutMs ? { taskTimeoutMs: options.taskTimeoutMs } : {}),
     ...(containers ? { agentUrl: containers.agentUrl } : {}),
   });
 
@@ -319,7 +322,13 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       while (quietRounds < 3) {
         if (Date.now() > deadline) throw new Error('the local pipeline did not settle in time');
         await bridge.flush();
-        await runner.idle();
+        // The deadline holds while tasks run too: a task that never exits fails here, named.
+        await untilDeadline(runner.idle(), deadline, () => {
+          const running = runner.tasks
+            .filter((t) => t.exitCode === undefined)
+            .map((t) => t.taskArn.split('/').pop());
+          return `the local pipeline did not settle in time: task(s) still running: ${running.join(', ')}`;
+        });
         await dispatch?.idle();
         const depth = (await queueDepth()) + ((await dispatch?.depth()) ?? 0);
         quietRounds =
@@ -345,4 +354,19 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       await servers.stop();
     },
   };
+}
+
+/** `promise`, or a rejection with `why()` once `deadline` (epoch ms) has passed. */
+async function untilDeadline<T>(promise: Promise<T>, deadline: number, why: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(why())), Math.max(0, deadline - Date.now()));
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

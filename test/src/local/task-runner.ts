@@ -41,6 +41,12 @@ export interface LocalTaskRunnerOptions {
    * worker/src/local/ecs-agent.ts, running in the worker's production image, at this URL.
    */
   readonly agentUrl?: string;
+  /**
+   * Longest a task (a child process) may run, in ms; past it the task is killed (SIGKILL), its log
+   * says so, and it ends with exit code 128 (how a signal is recorded here), so that a worker that never exits fails its test instead of hanging
+   * the run. Default 240 s: a test's task processes a few files to a few dozen.
+   */
+  readonly taskTimeoutMs?: number;
 }
 
 export class LocalTaskRunner {
@@ -95,6 +101,13 @@ export class LocalTaskRunner {
       });
     }
     child.stderr.pipe(log, { end: false });
+    const timeoutMs = this.options.taskTimeoutMs ?? 240_000;
+    const bound = setTimeout(() => {
+      log.write(
+        `${JSON.stringify({ level: 'error', msg: `task killed: ran past its ${timeoutMs} ms bound` })}\n`,
+      );
+      child.kill('SIGKILL');
+    }, timeoutMs);
     this.byArn.set(taskArn, child);
     const record: TaskRecord = {
       taskArn,
@@ -104,6 +117,7 @@ export class LocalTaskRunner {
       logFile,
       done: new Promise<number>((resolve) => {
         child.on('close', (code, signal) => {
+          clearTimeout(bound);
           this.children.delete(child);
           this.byArn.delete(taskArn);
           log.end();

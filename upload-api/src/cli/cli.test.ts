@@ -2,11 +2,11 @@
  * `medimg upload` and `medimg status` as a person meets them before any network call: help, usage
  * errors (exit 64), no DICOM among the inputs (exit 66). Runs the package's bin in a child process.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runBounded } from '@medimg/common/testing/child.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const BIN = fileURLToPath(new URL('../../../worker/bin/medimg.js', import.meta.url));
@@ -14,7 +14,13 @@ const BIN = fileURLToPath(new URL('../../../worker/bin/medimg.js', import.meta.u
 function medimg(...args: string[]) {
   const env: NodeJS.ProcessEnv = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
   delete env.MEDIMG_API_URL;
-  return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env });
+  // Bounded (each run answers in about a second; two in a test of 60 s); the test asserts the status.
+  return runBounded(process.execPath, [BIN, ...args], {
+    name: 'the medimg CLI',
+    timeoutMs: 25_000,
+    exit: 'any',
+    env,
+  });
 }
 
 describe('medimg upload and status on the command line', () => {

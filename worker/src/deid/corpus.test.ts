@@ -8,11 +8,11 @@
  * Needs the corpus folder (CI has it) and dcmtk + dicom3tools on PATH.
  */
 
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runBounded } from '@medimg/common/testing/child.ts';
 import { CORPUS_DIR, CORPUS_PRESENT } from '@medimg/common/testing/corpus.ts';
 import { parseDicom, writePart10 } from '@medimg/dicom';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -106,13 +106,20 @@ function sampleFiles(): string[] {
   return out;
 }
 
-const run = (cmd: string, args: string[]): string => {
-  try {
-    return execFileSync(cmd, args, { encoding: 'latin1', stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch (e) {
-    const err = e as { stdout?: string; stderr?: string };
-    return `${err.stdout ?? ''}${err.stderr ?? ''}`;
-  }
+/**
+ * A dcmtk or dicom3tools command, bounded (a second or two per file; 60 s on a loaded machine).
+ * `validator`: dciodvfy, which exits non-zero when it finds errors and crashes on some public
+ * files; its lines are what is compared, whatever its ending.
+ */
+const run = (cmd: string, args: string[], validator = false): { status: number | null; output: string } => {
+  const r = runBounded(cmd, args, {
+    name: cmd,
+    timeoutMs: 60_000,
+    ...(validator ? { exit: 'any', signalOk: true } : { exit: 'any' }),
+    encoding: 'latin1',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return { status: r.status, output: `${r.stdout}${r.stderr}` };
 };
 
 /** dciodvfy error lines, UIDs normalised; deflated files are inflated first (dciodvfy cannot read them). */
@@ -120,12 +127,12 @@ function iodErrors(file: string, deflated: boolean): Set<string> {
   let target = file;
   if (deflated) {
     target = path.join(tmp, `inflated-${path.basename(file)}`);
-    run('dcmconv', ['-q', '+te', file, target]);
+    const inflated = run('dcmconv', ['-q', '+te', file, target]);
+    if (inflated.status !== 0) throw new Error(`dcmconv exited ${inflated.status} on ${path.basename(file)}`);
   }
-  const out = execFileSync('sh', ['-c', 'dciodvfy "$1" 2>&1 || true', 'sh', target], { encoding: 'latin1' });
   return new Set(
-    out
-      .split('\n')
+    run('dciodvfy', [target], true)
+      .output.split('\n')
       .filter((l) => l.startsWith('Error'))
       .map((l) => l.replace(/\b\d+(\.\d+)+\b/g, 'UID')),
   );
@@ -175,8 +182,9 @@ describe.skipIf(!CORPUS_PRESENT)('de-identification of the public corpus', () =>
         const outFile = path.join(tmp, `${label}-${rel.replace(/[/\\]/g, '__')}.dcm`);
         writeFileSync(outFile, out);
         const dump = run('dcmdump', ['-q', outFile]);
-        const eLines = dump.split('\n').filter((l) => l.startsWith('E:'));
+        const eLines = dump.output.split('\n').filter((l) => l.startsWith('E:'));
         if (eLines.length > 0) problems.push(`${rel} [${label}]: dcmdump ${eLines.join(' | ')}`);
+        if (dump.status !== 0) problems.push(`${rel} [${label}]: dcmdump exited ${dump.status}`);
         const deflated = file.transferSyntax.deflated;
         const before = iodErrors(f, deflated);
         const after = iodErrors(outFile, deflated);

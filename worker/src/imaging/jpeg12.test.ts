@@ -3,10 +3,10 @@
  * of ../shared/dicom-corpus: every frame must decode to exactly the values dcmtk's `dcmdjpeg` writes.
  */
 
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runBounded } from '@medimg/common/testing/child.ts';
 import { CORPUS_DIR, CORPUS_PRESENT } from '@medimg/common/testing/corpus.ts';
 import { type DicomFile, parseDicom } from '@medimg/dicom';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -51,9 +51,8 @@ function firstStream(file: DicomFile): Uint8Array {
 /** dcmtk's decompression of `path` (uncompressed explicit VR little endian). */
 function dcmdjpeg(path: string, name: string): DicomFile {
   const out = join(work, name);
-  const r = spawnSync('dcmdjpeg', [path, out], { encoding: 'utf8', timeout: 60_000 });
-  expect(r.error, 'dcmdjpeg (Debian package dcmtk) must be installed').toBeUndefined();
-  expect(existsSync(out), `dcmdjpeg failed: ${r.stderr}`).toBe(true);
+  runBounded('dcmdjpeg', [path, out], { name: 'dcmdjpeg (Debian package dcmtk)', timeoutMs: 60_000 });
+  expect(existsSync(out), 'dcmdjpeg wrote no file').toBe(true);
   return load(out);
 }
 

@@ -85,7 +85,7 @@ const toBuffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, 
 
 export class RenderPool {
   private readonly slots: Slot[] = [];
-  private readonly waiting: ((slot: Slot) => void)[] = [];
+  private readonly waiting: { resolve: (slot: Slot) => void; reject: (error: Error) => void }[] = [];
   private readonly pending = new Map<number, Pending>();
   /** The kind of each request in flight (how its failure is reported). */
   private readonly kinds = new Map<number, NonNullable<ThreadRequest['kind']>>();
@@ -152,12 +152,12 @@ export class RenderPool {
       this.slots.push(slot);
       return Promise.resolve(slot);
     }
-    return new Promise((resolve) => this.waiting.push(resolve));
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
   }
 
   private release(slot: Slot): void {
     const next = this.waiting.shift();
-    if (next) next(slot);
+    if (next) next.resolve(slot);
     else slot.busy = false;
   }
 
@@ -253,6 +253,8 @@ export class RenderPool {
         onExit = () => {
           this.pending.delete(id);
           const cause = this.threadErrors.get(slot.worker);
+          // Never a new thread once closed: it would outlive the pool.
+          if (this.closed) return reject(new Error('render pool is closed'));
           slot.worker = this.spawn();
           reject(
             new ImagingError('PIXEL_DECODE_FAILED', `the render thread stopped${cause ? ` (${cause})` : ''}`),
@@ -263,7 +265,7 @@ export class RenderPool {
           this.pending.delete(id);
           const stuck = slot.worker;
           if (onExit) stuck.off('exit', onExit);
-          slot.worker = this.spawn();
+          if (!this.closed) slot.worker = this.spawn();
           void stuck.terminate();
           reject(this.timedOut(true));
         }, timeoutMs);
@@ -286,9 +288,14 @@ export class RenderPool {
     );
   }
 
-  /** Stops every thread. */
+  /**
+   * Stops every thread (a request still in flight fails, one waiting for a thread too); no thread is
+   * started after. Idle threads can keep the process alive although unref'd (tsx's loader
+   * registered in them): whoever creates a pool closes it when done (the job does, in a finally).
+   */
   async close(): Promise<void> {
     this.closed = true;
+    for (const w of this.waiting.splice(0)) w.reject(new Error('render pool is closed'));
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
     this.slots.length = 0;
   }
@@ -300,21 +307,4 @@ function applyChanges(file: DicomFile, changes: BlankedChanges): DicomFile {
   for (const t of changes.removed) dataset.delete(t);
   for (const el of changes.set) dataset.set(el.tag, el);
   return { meta: changes.meta, dataset, transferSyntax: changes.transferSyntax };
-}
-
-const shared = new Map<string, RenderPool>();
-
-/**
- * One pool per process and setting: its threads (unref'd: they never keep the process alive) are
- * started on first use and kept for the next job, so their start (about a second: tsx compiles the
- * imaging modules in each thread) is paid once per worker task.
- */
-export function sharedRenderPool(options: RenderPoolOptions): RenderPool {
-  const id = `${options.size ?? 2}:${options.timeoutMs}:${options.maxHeapMiB ?? 512}:${options.threadUrl ?? ''}`;
-  let pool = shared.get(id);
-  if (!pool) {
-    pool = new RenderPool(options);
-    shared.set(id, pool);
-  }
-  return pool;
 }

@@ -8,12 +8,12 @@
  * announces N bytes, then N zero bytes, all through one raw deflate stream; the File Meta says
  * Deflated Explicit VR Little Endian.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDeflateRaw } from 'node:zlib';
+import { runBounded } from '@medimg/common/testing/child.ts';
 import {
   type DataSet,
   DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
@@ -111,13 +111,10 @@ describe('decoded-size budget', () => {
         ].join('\n'),
       );
       // Bounded: a child that never exits fails this test instead of blocking the whole run.
-      const child = spawnSync(process.execPath, ['--import', 'tsx', runner], {
-        encoding: 'utf8',
-        timeout: 100_000,
+      const child = runBounded(process.execPath, ['--import', 'tsx', runner], {
+        name: 'the CLI child',
+        timeoutMs: 100_000,
       });
-      if (child.error || child.status !== 0) {
-        throw new Error(`the CLI child did not finish (${child.error?.message ?? `exit ${child.status}`})`);
-      }
       result = JSON.parse(child.stdout) as typeof result;
       report = JSON.parse(await readFile(path.join(work, 'out', 'report.json'), 'utf8')) as typeof report;
     }, 120_000);

@@ -12,7 +12,7 @@ import {
 } from '@medimg/common';
 import type { DicomFile } from '@medimg/dicom';
 import { keyedBatchRef } from '../deid/pseudonyms.ts';
-import { sharedRenderPool } from '../imaging/render-pool.ts';
+import { RenderPool } from '../imaging/render-pool.ts';
 import { errorFields, type Logger } from '../logger.ts';
 import type { Clock } from '../ports/clock.port.ts';
 import type { InferenceClient } from '../ports/inference.port.ts';
@@ -253,53 +253,62 @@ class JobRun {
     };
     let lastFlush = Date.now();
     const linkageWrites = new Map<string, Promise<boolean>>();
+    // The job's own pool, closed when its files are done (finally): an idle pool thread can keep
+    // the process alive although unref'd (tsx's loader registered in it), so a caller that runs a
+    // job and returns (runCli without process.exit) would never exit. Threads start on a file's
+    // first pixel request.
     const pool =
       this.limits.fileTimeoutMs > 0
-        ? sharedRenderPool({
+        ? new RenderPool({
             size: renderThreadsFor(this.limits.maxConcurrent),
             timeoutMs: this.limits.fileTimeoutMs,
             ...(this.limits.threadUrl ? { threadUrl: this.limits.threadUrl } : {}),
           })
         : undefined;
-    const results = await Promise.all(
-      this.spec.objects.map((object, index) =>
-        budget.run(Math.max(object.size, 1), async () => {
-          // Every decode of the file (text scan, re-encoding, render) under one deadline.
-          const threads = pool?.forFile();
-          const result = await processFile(
-            { index, key: object.key, size: object.size },
-            {
-              jobId: this.spec.jobId,
-              batchId: this.spec.batchId,
-              rawBucket: this.spec.rawBucket,
-              processedBucket: this.deps.processedBucket,
-              linkageBucket: this.deps.linkageBucket,
-              store: this.deps.store,
-              rawStore: this.deps.rawStore,
-              deid: this.deps.deid,
-              maxObjectBytes: this.limits.maxObjectBytes,
-              maxDecodedBytes: this.limits.maxDecodedBytes,
-              linkageWrites,
-              ...(threads
-                ? {
-                    render: (file: DicomFile) => threads.render(file),
-                    renderPart10: (bytes: Uint8Array) => threads.renderPart10(bytes),
-                    pixelThreads: threads,
-                  }
-                : {}),
-              onStep,
-            },
-          );
-          this.recordFile(index, result);
-          this.deps.onFile?.(index, result);
-          if (Date.now() - lastFlush > 2000) {
-            lastFlush = Date.now();
-            await this.record();
-          }
-          return result;
-        }),
-      ),
-    );
+    let results: FileResult[];
+    try {
+      results = await Promise.all(
+        this.spec.objects.map((object, index) =>
+          budget.run(Math.max(object.size, 1), async () => {
+            // Every decode of the file (text scan, re-encoding, render) under one deadline.
+            const threads = pool?.forFile();
+            const result = await processFile(
+              { index, key: object.key, size: object.size },
+              {
+                jobId: this.spec.jobId,
+                batchId: this.spec.batchId,
+                rawBucket: this.spec.rawBucket,
+                processedBucket: this.deps.processedBucket,
+                linkageBucket: this.deps.linkageBucket,
+                store: this.deps.store,
+                rawStore: this.deps.rawStore,
+                deid: this.deps.deid,
+                maxObjectBytes: this.limits.maxObjectBytes,
+                maxDecodedBytes: this.limits.maxDecodedBytes,
+                linkageWrites,
+                ...(threads
+                  ? {
+                      render: (file: DicomFile) => threads.render(file),
+                      renderPart10: (bytes: Uint8Array) => threads.renderPart10(bytes),
+                      pixelThreads: threads,
+                    }
+                  : {}),
+                onStep,
+              },
+            );
+            this.recordFile(index, result);
+            this.deps.onFile?.(index, result);
+            if (Date.now() - lastFlush > 2000) {
+              lastFlush = Date.now();
+              await this.record();
+            }
+            return result;
+          }),
+        ),
+      );
+    } finally {
+      await pool?.close();
+    }
     for (const name of PER_FILE_STEPS) await this.finishStep(name);
     return results;
   }
