@@ -98,7 +98,7 @@ export function textTable(rows: readonly Row[]): string {
   }
   lines.push(
     '',
-    'ratios (reference seconds / medimg seconds, median runs; in brackets the slowest medimg run against the fastest reference run and the reverse; above 1 = medimg faster; references that failed on some files are left out):',
+    'ratios (reference seconds / medimg seconds, median runs; in parentheses the slowest medimg run against the fastest reference run and the reverse; above 1 = medimg faster; references that failed on some files are left out):',
   );
   for (const x of ratios(rows)) lines.push(`  ${pad(x.corpus, 15)}${pad(x.reference, 36)}${ratioText(x)}`);
   return lines.join('\n');
@@ -134,7 +134,7 @@ export function markdownReport(result: {
         `| ${r.section} | ${r.corpus} | ${r.step} | ${r.tool} | ${r.ok}/${r.files} | ${fmt(r.seconds, 2)} | ${rangeText(r)} | ${fmt(filesPerSecond(r))} | ${fmt(mbPerSecond(r))} | ${fmt(r.peakRssMb, 0)}${r.note ? ` (${r.note})` : ''} |`,
     ),
     '',
-    'Ratios (reference seconds / medimg seconds, median runs; in brackets the slowest medimg run against the fastest reference run, and the reverse; above 1 means medimg is faster):',
+    'Ratios (reference seconds / medimg seconds, median runs; in parentheses the slowest medimg run against the fastest reference run, and the reverse; above 1 means medimg is faster):',
     '',
     '| corpus | reference | ratio |',
     '|---|---|---|',
