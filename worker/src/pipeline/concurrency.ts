@@ -1,9 +1,10 @@
 /**
- * How many files the worker processes at once, from the CPUs it has (decision 018). Parsing,
- * de-identification and the LUTs run on the main thread; decoding codecs run there too, while
- * sharp's resizing and PNG encoding run on libuv's pool. Two files per CPU keeps the main thread
- * busy while the pool encodes the previous files; the byte budget (MAX_BYTES_IN_FLIGHT) still
- * bounds the memory, whatever the count.
+ * How many files the worker processes at once, from the CPUs it has (decision 018). Reading,
+ * parsing, de-identification and the writes run on the main thread (the file I/O on libuv's pool);
+ * decoding, the LUTs, PNG encoding and the burned-in scan run in the render threads (render-pool.ts),
+ * sharp's resizing on libuv's pool from there. Two files per CPU keeps the main thread busy while the
+ * threads render the previous files; the byte budget (MAX_BYTES_IN_FLIGHT) still bounds the memory,
+ * whatever the count.
  */
 import os from 'node:os';
 
