@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { getNumber, getString, parseDicom, T } from '@medimg/dicom';
@@ -41,5 +41,17 @@ describe('the bench corpus generator', () => {
     const image = parseDicom(new Uint8Array(await readFile(cr.files[9]!)));
     expect(getString(image.dataset, T.Modality)).toBe('CR');
     expect(getString(image.dataset, T.PatientName)).toBe('Banc^Fictif');
+  });
+
+  it('keeps a scaled corpus beside the others in the cache instead of replacing them', async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'bench-corpus-test-'));
+    dirs.push(root);
+    const small = await ensureCorpus(root, corpusSpecs(0.01)['ct-300'], corpusSpecs(0.01), 0.01);
+    const larger = await ensureCorpus(root, corpusSpecs(0.02)['ct-300'], corpusSpecs(0.02), 0.02);
+    expect(path.basename(small.dir)).toBe('ct-300-scale-0.01');
+    expect(path.basename(larger.dir)).toBe('ct-300-scale-0.02');
+    expect(larger.files.length).toBeGreaterThan(small.files.length);
+    // The first is still there, whole, after the second was made.
+    expect((await readdir(small.dir)).filter((f) => f.endsWith('.dcm'))).toHaveLength(small.files.length);
   });
 });

@@ -322,14 +322,17 @@ export function corpusSpecs(scale = 1): Record<CorpusName, CorpusSpec> {
 
 const fileName = (n: number) => `${String(n).padStart(4, '0')}.dcm`;
 
-/** Makes (or reuses) a corpus under root/<name>; returns its folder and its sorted files. */
+/**
+ * Makes (or reuses) a corpus under root/<name> (root/<name>-scale-<scale> when scaled, so that a quick
+ * look does not replace the full corpus in the cache); returns its folder and its sorted files.
+ */
 export async function ensureCorpus(
   root: string,
   spec: CorpusSpec,
   specs: Record<CorpusName, CorpusSpec>,
   scale = 1,
 ): Promise<{ dir: string; files: string[]; bytes: number }> {
-  const dir = path.join(root, spec.name);
+  const dir = path.join(root, scale === 1 ? spec.name : `${spec.name}-scale-${scale}`);
   const stampFile = path.join(dir, '.stamp');
   const stamp = JSON.stringify({
     GENERATOR_VERSION,
