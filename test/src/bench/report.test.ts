@@ -58,7 +58,17 @@ describe('bench side by side over several runs', () => {
       corpora: [],
       rows,
     });
-    expect(md).toContain('every tool ran 3 time(s), interleaved');
+    expect(md).toContain('every tool ran 3 times, interleaved');
+    expect(
+      markdownReport({
+        date: 'd',
+        scale: 1,
+        runs: 1,
+        environment: { before: env, after: env },
+        corpora: [],
+        rows,
+      }),
+    ).toContain('every tool ran once.');
     expect(md).toContain('| 3.00 | 2.50 to 4.00 |');
     expect(md).toContain('| ct-300 | gdcmanon + dcm2pnm (sum) | 6.67x (4.50x to 9.60x) |');
   });

@@ -121,7 +121,9 @@ export function markdownReport(result: {
       .map(([k, v]) => `${k} ${v}`)
       .join('; ')}.`,
     result.scale === 1 ? '' : `**Scaled corpora (${result.scale}): not comparable with full runs.**`,
-    `Side by side, every tool ran ${result.runs} time(s), interleaved; \`s\` is the median run, \`runs s\` the fastest and slowest.`,
+    result.runs === 1
+      ? 'Side by side, every tool ran once.'
+      : `Side by side, every tool ran ${result.runs} times, interleaved; \`s\` is the median run, \`runs s\` the fastest and slowest.`,
     '',
     '| corpus | files | MB | description |',
     '|---|---|---|---|',
