@@ -151,6 +151,9 @@ say(
   `medimg-pipeline demo: local S3, SQS, SNS and model servers; data in ${path.relative(process.cwd(), dataDir) || '.'}`,
 );
 
+/** Longest a worker task may run in the demo before it is killed, and the wait for the pipeline to settle: an hour. */
+const DEMO_TASK_TIMEOUT_MS = 60 * 60 * 1000;
+
 let triggerBatches = 0;
 let triggerEvents = 0;
 const pipeline = await startLocalPipeline({
@@ -170,6 +173,9 @@ const pipeline = await startLocalPipeline({
       }
     : {}),
   workerEnvironment: { BURNED_IN_POLICY: burnedIn },
+  // The local runner's default bound (240 s) is for tests' small jobs; a demo over a large
+  // --samples folder may run a job far longer (ECS puts no time limit on a task either).
+  taskTimeoutMs: DEMO_TASK_TIMEOUT_MS,
   onTriggerBatch: (records, failed) => {
     triggerBatches += 1;
     triggerEvents += records;
@@ -226,7 +232,7 @@ try {
   if (upload.code !== 0 || !batchId) throw new Error(`medimg upload exited with ${upload.code}`);
   say(`medimg status ${batchId} --wait`);
   const statusRun = medimg(['status', batchId, '--wait', '--interval', '1'], env, (l) => say(l));
-  await pipeline.settle();
+  await pipeline.settle(DEMO_TASK_TIMEOUT_MS);
   const status = await statusRun;
   for (const line of status.stdout.trimEnd().split('\n')) say(line);
 
