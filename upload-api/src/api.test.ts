@@ -2,14 +2,13 @@
  * The upload API through its local HTTP adapter (SigV4 checked) against a real S3 server (s3rver):
  * presigned URLs, expiry, complete's checks, each bad request's error, the status answer.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MANIFEST_WRITER_METADATA, processedKeys, rawKeys, UploadManifestSchema } from '@medimg/common';
-import { exitOf } from '@medimg/common/testing/child.ts';
+import { runBoundedAsync } from '@medimg/common/testing/child.ts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ApiCallError } from './client/api-client.ts';
 import { uploadFiles } from './client/uploader.ts';
@@ -427,18 +426,12 @@ describe('GET /batches/{id}', () => {
     );
 
     // Asynchronously: the API answers from this process.
-    const child = spawn(
+    // Bounded below the test's 60 s: a child that never exits fails the test by name.
+    const run = await runBoundedAsync(
       process.execPath,
       [path.join(REPO_ROOT, 'worker/bin/medimg.js'), 'status', done.batchId, '--api', api.url, '--wait'],
-      { env: callerEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+      { name: 'medimg status --wait', timeoutMs: 45_000, env: callerEnv() },
     );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    // Bounded below the test's 60 s: a child that never exits fails the test by name.
-    const { code } = await exitOf(child, { name: 'medimg status --wait', timeoutMs: 45_000 });
-    const run = { status: code, stdout, stderr };
 
     expect(run.status, run.stderr).toBe(1);
     expect(run.stdout).toContain(`batch ${done.batchId}: failed`);

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { exitOf, runBounded } from './child.ts';
+import { exitOf, runBounded, runBoundedAsync } from './child.ts';
 
 const node = process.execPath;
 /** A child that ignores SIGTERM and never ends by itself. */
@@ -82,5 +82,25 @@ describe('exitOf', () => {
       child.exitCode !== null || child.signalCode ? resolve(0) : child.once('exit', resolve),
     );
     expect(child.signalCode).toBe('SIGKILL');
+  });
+});
+
+describe('runBoundedAsync', () => {
+  it('gives the status and the whole output of a child that exits', async () => {
+    const run = await runBoundedAsync(
+      node,
+      ['-e', 'process.stdout.write("out".repeat(50000)); process.stderr.write("err"); process.exit(3)'],
+      { name: 'c', timeoutMs: 30_000 },
+    );
+    expect(run).toEqual({ status: 3, stdout: 'out'.repeat(50000), stderr: 'err' });
+  });
+
+  it('kills a child past its bound and names it', async () => {
+    await expect(
+      runBoundedAsync(node, ['-e', 'setInterval(() => {}, 1000)'], {
+        name: 'the idle child',
+        timeoutMs: 1500,
+      }),
+    ).rejects.toThrow('the idle child ran past its 1500 ms bound and was killed');
   });
 });

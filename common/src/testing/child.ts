@@ -5,7 +5,13 @@
  * a signal, or exited with a status the test did not expect - into an error that names the child.
  * The messages carry no output of the child (it could quote a DICOM file's values).
  */
-import { type ChildProcess, type SpawnSyncOptions, spawnSync } from 'node:child_process';
+import {
+  type ChildProcess,
+  type SpawnOptions,
+  type SpawnSyncOptions,
+  spawn,
+  spawnSync,
+} from 'node:child_process';
 
 export interface ChildBound {
   /** What the child is, for the messages ("the medimg CLI", "dcmdump"). */
@@ -99,4 +105,24 @@ export function exitOf(
       resolve({ code, signal });
     });
   });
+}
+
+/**
+ * spawn, bounded, without blocking this process (whose event loop may serve the servers the child
+ * talks to): the child's exit status and its whole output once it has closed. Rejects like
+ * `exitOf`; the test asserts the status.
+ */
+export async function runBoundedAsync(
+  command: string,
+  args: readonly string[],
+  options: Omit<SpawnOptions, 'stdio'> & ChildBound,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const { name, timeoutMs, ...spawnOptions } = options;
+  const child = spawn(command, args, { ...spawnOptions, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  const { code } = await exitOf(child, { name, timeoutMs });
+  return { status: code, stdout, stderr };
 }

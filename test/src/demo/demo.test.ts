@@ -3,12 +3,11 @@
  * its refusal to touch a folder it did not create, and a full run whose summary names files that
  * exist, with report.html opened in headless Chromium.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { exitOf } from '@medimg/common/testing/child.ts';
+import { runBoundedAsync } from '@medimg/common/testing/child.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openInChromium } from '../local/browser.ts';
 import { REPO_ROOT } from '../local/task-runner.ts';
@@ -23,17 +22,12 @@ async function demo(
   args: readonly string[],
   timeoutMs = 50_000,
 ): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+  return runBoundedAsync(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+    name: 'npm run demo',
+    timeoutMs,
     cwd: REPO_ROOT,
     env: { ...process.env, INIT_CWD: REPO_ROOT },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  const { code } = await exitOf(child, { name: 'npm run demo', timeoutMs });
-  return { status: code, stdout, stderr };
 }
 
 describe('npm run demo', () => {

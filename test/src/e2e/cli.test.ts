@@ -3,12 +3,11 @@
  * JavaScript) in a child process; then the report, the files it names and the HTML report in
  * headless Chromium are checked.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { type BoundedRun, exitOf, runBounded } from '@medimg/common/testing/child.ts';
+import { type BoundedRun, runBounded, runBoundedAsync } from '@medimg/common/testing/child.ts';
 import { getString, parseDicom, T } from '@medimg/dicom';
 import { ARTIFACTS_DIR, type ModelServer, startModelServer } from '@medimg/models';
 import sharp from 'sharp';
@@ -69,17 +68,15 @@ function medimg(args: readonly string[], timeoutMs = 50_000): BoundedRun {
 }
 
 /** The same, without blocking this process (whose event loop serves the model server below). */
-async function medimgAsync(
+function medimgAsync(
   args: readonly string[],
   timeoutMs: number,
 ): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { env: CLI_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  const { code } = await exitOf(child, { name: 'the medimg CLI', timeoutMs });
-  return { status: code, stdout, stderr };
+  return runBoundedAsync(process.execPath, [BIN, ...args], {
+    name: 'the medimg CLI',
+    timeoutMs,
+    env: CLI_ENV,
+  });
 }
 
 let tmp: string;
