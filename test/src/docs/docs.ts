@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Lexer, type Token, type Tokens } from 'marked';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -272,86 +273,30 @@ export function blankPlaceholders(code: string): string {
 }
 
 /**
- * The blocks of a Markdown text that hold inline text, fenced code left out: a paragraph (or a list
- * item with its continuation lines) is one block, its lines joined by line breaks; a heading and a
- * table row are blocks of one line. A code span never crosses a block, but may cross the line breaks
- * inside one.
- */
-export function inlineBlocks(markdown: string): string[] {
-  const blocks: string[] = [];
-  let current: string[] = [];
-  const flush = () => {
-    if (current.length > 0) blocks.push(current.join('\n'));
-    current = [];
-  };
-  let fence: string | undefined;
-  for (const raw of markdown.split(/\r?\n/)) {
-    // A fence opens with three or more backticks (an info string without backticks) or tildes, and
-    // closes with a bare run of the same character at least as long.
-    const opening = /^ *(`{3,}(?=[^`]*$)|~{3,})/.exec(raw);
-    if (fence !== undefined) {
-      const closing = /^ *(`{3,}|~{3,})\s*$/.exec(raw)?.[1];
-      if (closing !== undefined && closing[0] === fence[0] && closing.length >= fence.length)
-        fence = undefined;
-      continue;
-    }
-    if (opening) {
-      flush();
-      fence = opening[1]!;
-      continue;
-    }
-    const line = raw.replace(/^ {0,3}(?:> ?)+/, '');
-    if (line.trim() === '') {
-      flush();
-    } else if (/^ {0,3}#{1,6}(?:\s|$)/.test(line) || /^\s*\|/.test(line)) {
-      flush();
-      blocks.push(line);
-    } else {
-      if (/^\s*(?:[-*+]|\d{1,9}[.)])\s/.test(line)) flush();
-      current.push(line.trim());
-    }
-  }
-  flush();
-  return blocks;
-}
-
-/**
- * A code span's text as CommonMark shows it: line breaks become spaces, and one space is stripped
- * from each end when both ends have one. Runs of white space are collapsed to one space, so that a
- * span re-wrapped in a translation compares equal.
- */
-function normaliseSpan(content: string): string {
-  const text = content.replace(/\s+/g, ' ');
-  return text.trim() !== '' && text.startsWith(' ') && text.endsWith(' ') ? text.slice(1, -1) : text;
-}
-
-/**
- * Inline code spans (identifiers, commands, paths, values) of a Markdown text, outside fences, by
- * CommonMark's rule: a run of backticks opens a span that the next run of the same length closes,
- * within one block (a span may continue on the paragraph's next line); a run never closed, or one
- * escaped by a backslash, is a literal backtick.
+ * Inline code spans (identifiers, commands, paths, values) of a Markdown text, outside fenced code,
+ * as marked's CommonMark lexer reads them: a span may continue on the paragraph's next line (its line
+ * break read as a space), never past a block; an unclosed or escaped backtick is no span. Runs of
+ * white space are collapsed to one space, so that a span re-wrapped in a translation compares equal.
  */
 export function codeSpans(markdown: string): string[] {
   const spans: string[] = [];
-  for (const block of inlineBlocks(markdown)) {
-    let i = 0;
-    while (i < block.length) {
-      if (block[i] === '\\') {
-        i += 2;
-        continue;
-      }
-      const run = /^`+/.exec(block.slice(i))?.[0];
-      if (run === undefined) {
-        i += 1;
-        continue;
-      }
-      const rest = block.slice(i + run.length);
-      const close = new RegExp(`(?<!\`)${run}(?!\`)`).exec(rest);
-      if (close) spans.push(normaliseSpan(rest.slice(0, close.index)));
-      i += run.length + (close ? close.index + run.length : 0);
+  walkTokens(new Lexer().lex(markdown), (token) => {
+    if (token.type === 'codespan') spans.push(token.text.replace(/\s+/g, ' '));
+  });
+  return spans;
+}
+
+/** Every token of a lexed document, depth first (inline tokens, list items, table cells). */
+function walkTokens(tokens: readonly Token[], visit: (token: Token) => void): void {
+  for (const token of tokens) {
+    visit(token);
+    if ('tokens' in token && token.tokens) walkTokens(token.tokens, visit);
+    if (token.type === 'list') walkTokens((token as Tokens.List).items, visit);
+    if (token.type === 'table') {
+      const table = token as Tokens.Table;
+      for (const cell of [...table.header, ...table.rows.flat()]) walkTokens(cell.tokens, visit);
     }
   }
-  return spans;
 }
 
 /**
