@@ -52,15 +52,22 @@ export function environment() {
   };
 }
 
+/** One reference against medimg on one corpus. */
+export interface Ratio {
+  readonly corpus: string;
+  readonly reference: string;
+  readonly ratio: number;
+  readonly low?: number;
+  readonly high?: number;
+}
+
 /**
  * Reference tool time / medimg time on the same corpus (above 1: medimg faster), from the median
  * runs; `low` and `high` pair the slowest medimg run with the fastest reference run and the reverse
  * (where the tools ran more than once).
  */
-export function ratios(
-  rows: readonly Row[],
-): { corpus: string; reference: string; ratio: number; low?: number; high?: number }[] {
-  const out: { corpus: string; reference: string; ratio: number; low?: number; high?: number }[] = [];
+export function ratios(rows: readonly Row[]): Ratio[] {
+  const out: Ratio[] = [];
   for (const m of rows.filter((r) => r.section === 'side-by-side' && r.tool.startsWith('medimg'))) {
     // A reference that failed on some files is not compared (its time is not the same work).
     const done = (x: Row) =>
@@ -77,7 +84,7 @@ export function ratios(
 }
 
 /** "6.10x" or, over several runs, "6.10x (5.20x to 7.00x)". */
-const ratioText = (x: { ratio: number; low?: number; high?: number }) =>
+const ratioText = (x: Ratio) =>
   `${x.ratio.toFixed(2)}x${x.low !== undefined && x.high !== undefined ? ` (${x.low.toFixed(2)}x to ${x.high.toFixed(2)}x)` : ''}`;
 
 /** "2.61 to 3.05" over several runs, '-' for one. */

@@ -91,7 +91,7 @@ export async function sideBySide(
     await mkdir(dir, { recursive: true });
     return dir;
   };
-  const pnmTool = corpus.jpegLs ? 'dcml2pnm' : 'dcm2pnm';
+  const pnm = corpus.jpegLs ? 'dcml2pnm' : 'dcm2pnm';
 
   // The worker's CLI, whole process.
   const medimg = async (run: number): Promise<Run> => {
@@ -118,7 +118,7 @@ export async function sideBySide(
   // dcm2pnm per file (dcml2pnm for JPEG-LS).
   const dcm2pnm = async (run: number): Promise<Run> => {
     const out = await fresh('dcm2pnm', run);
-    return timedPerFile(pnmTool, corpus.files, (f, i) => ['+on', '+Wi', '1', f, path.join(out, `${i}.png`)]);
+    return timedPerFile(pnm, corpus.files, (f, i) => ['+on', '+Wi', '1', f, path.join(out, `${i}.png`)]);
   };
   // pydicom + numpy + Pillow.
   const pydicom = async (run: number): Promise<Run> => {
@@ -140,48 +140,45 @@ export async function sideBySide(
     return { seconds: py.seconds, peakRssMb: py.peakRssMb, ok, ...(note ? { note } : {}) };
   };
 
-  const done = { medimg: [] as Run[], gdcmanon: [] as Run[], dcm2pnm: [] as Run[], pydicom: [] as Run[] };
-  for (let run = 1; run <= runs; run++) {
-    done.medimg.push(await medimg(run));
-    done.gdcmanon.push(await gdcmanon(run));
-    done.dcm2pnm.push(await dcm2pnm(run));
-    done.pydicom.push(await pydicom(run));
-  }
-  // The sum of the two references run by run (both ran in the same round), then its median.
-  const sum = done.gdcmanon.map((g, i) => {
-    const p = done.dcm2pnm[i]!;
-    return {
-      seconds: g.seconds + p.seconds,
-      peakRssMb: Math.max(g.peakRssMb, p.peakRssMb),
-      ok: Math.min(g.ok, p.ok),
-    };
+  const medimgTool = {
+    step: 'de-identify + write + preview, thumbnail, model input',
+    tool: 'medimg process (CLI)',
+    run: medimg,
+  };
+  const anonTool = {
+    step: 'de-identify + write (basic profile)',
+    tool: 'gdcmanon (folder, 1 process)',
+    run: gdcmanon,
+  };
+  const pnmTool = { step: 'render one PNG', tool: `${pnm} (1 process per file)`, run: dcm2pnm };
+  const pyTool = {
+    step: 'read, blank fields, write + one PNG',
+    tool: 'pydicom + numpy + Pillow script',
+    run: pydicom,
+  };
+  const tools = [medimgTool, anonTool, pnmTool, pyTool];
+  const done = new Map(tools.map((t) => [t, [] as Run[]]));
+  for (let round = 1; round <= runs; round++) for (const t of tools) done.get(t)!.push(await t.run(round));
+  // The sum of the two references round by round (both ran in the same round), then its median.
+  const pnmRuns = done.get(pnmTool)!;
+  const sum = done.get(anonTool)!.map((g, i) => ({
+    seconds: g.seconds + pnmRuns[i]!.seconds,
+    peakRssMb: Math.max(g.peakRssMb, pnmRuns[i]!.peakRssMb),
+    ok: Math.min(g.ok, pnmRuns[i]!.ok),
+  }));
+  const row = (step: string, tool: string, r: readonly Run[]): Row => ({
+    ...base,
+    step,
+    tool,
+    ...summarise(r),
   });
+  const rowOf = (t: (typeof tools)[number]) => row(t.step, t.tool, done.get(t)!);
   return [
-    {
-      ...base,
-      step: 'de-identify + write + preview, thumbnail, model input',
-      tool: 'medimg process (CLI)',
-      ...summarise(done.medimg),
-    },
-    {
-      ...base,
-      step: 'de-identify + write (basic profile)',
-      tool: 'gdcmanon (folder, 1 process)',
-      ...summarise(done.gdcmanon),
-    },
-    { ...base, step: 'render one PNG', tool: `${pnmTool} (1 process per file)`, ...summarise(done.dcm2pnm) },
-    {
-      ...base,
-      step: 'de-identify + write + one PNG',
-      tool: `gdcmanon + ${pnmTool} (sum)`,
-      ...summarise(sum),
-    },
-    {
-      ...base,
-      step: 'read, blank fields, write + one PNG',
-      tool: 'pydicom + numpy + Pillow script',
-      ...summarise(done.pydicom),
-    },
+    rowOf(medimgTool),
+    rowOf(anonTool),
+    rowOf(pnmTool),
+    row('de-identify + write + one PNG', `gdcmanon + ${pnm} (sum)`, sum),
+    rowOf(pyTool),
   ];
 }
 
