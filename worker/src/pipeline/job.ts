@@ -2,6 +2,7 @@ import type { ObjectStore } from '@medimg/common';
 import {
   type InferenceResponse,
   type InstancePrediction,
+  type JobObject,
   type JobSpec,
   type ModelIdentity,
   type ModelMetadata,
@@ -265,45 +266,46 @@ class JobRun {
             ...(this.limits.threadUrl ? { threadUrl: this.limits.threadUrl } : {}),
           })
         : undefined;
+    const one = async (object: JobObject, index: number): Promise<FileResult> => {
+      // Every decode of the file (text scan, re-encoding, render) under one deadline.
+      const threads = pool?.forFile();
+      const result = await processFile(
+        { index, key: object.key, size: object.size },
+        {
+          jobId: this.spec.jobId,
+          batchId: this.spec.batchId,
+          rawBucket: this.spec.rawBucket,
+          processedBucket: this.deps.processedBucket,
+          linkageBucket: this.deps.linkageBucket,
+          store: this.deps.store,
+          rawStore: this.deps.rawStore,
+          deid: this.deps.deid,
+          maxObjectBytes: this.limits.maxObjectBytes,
+          maxDecodedBytes: this.limits.maxDecodedBytes,
+          linkageWrites,
+          ...(threads
+            ? {
+                render: (file: DicomFile) => threads.render(file),
+                renderPart10: (bytes: Uint8Array) => threads.renderPart10(bytes),
+                pixelThreads: threads,
+              }
+            : {}),
+          onStep,
+        },
+      );
+      this.recordFile(index, result);
+      this.deps.onFile?.(index, result);
+      if (Date.now() - lastFlush > 2000) {
+        lastFlush = Date.now();
+        await this.record();
+      }
+      return result;
+    };
     let results: FileResult[];
     try {
       results = await Promise.all(
         this.spec.objects.map((object, index) =>
-          budget.run(Math.max(object.size, 1), async () => {
-            // Every decode of the file (text scan, re-encoding, render) under one deadline.
-            const threads = pool?.forFile();
-            const result = await processFile(
-              { index, key: object.key, size: object.size },
-              {
-                jobId: this.spec.jobId,
-                batchId: this.spec.batchId,
-                rawBucket: this.spec.rawBucket,
-                processedBucket: this.deps.processedBucket,
-                linkageBucket: this.deps.linkageBucket,
-                store: this.deps.store,
-                rawStore: this.deps.rawStore,
-                deid: this.deps.deid,
-                maxObjectBytes: this.limits.maxObjectBytes,
-                maxDecodedBytes: this.limits.maxDecodedBytes,
-                linkageWrites,
-                ...(threads
-                  ? {
-                      render: (file: DicomFile) => threads.render(file),
-                      renderPart10: (bytes: Uint8Array) => threads.renderPart10(bytes),
-                      pixelThreads: threads,
-                    }
-                  : {}),
-                onStep,
-              },
-            );
-            this.recordFile(index, result);
-            this.deps.onFile?.(index, result);
-            if (Date.now() - lastFlush > 2000) {
-              lastFlush = Date.now();
-              await this.record();
-            }
-            return result;
-          }),
+          budget.run(Math.max(object.size, 1), () => one(object, index)),
         ),
       );
     } finally {
