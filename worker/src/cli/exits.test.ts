@@ -9,8 +9,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runBounded } from '@medimg/common/testing/child.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCliInChild } from './testing.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SAMPLES = path.resolve(here, '../../../sample-dicom');
@@ -30,26 +30,26 @@ describe('a process that runs a job through runCli and returns', () => {
   /** Runs `medimg process <input>` through runCli in a child that never calls process.exit. */
   async function runAndReturn(name: string, input: string): Promise<{ code: number; statuses: string[] }> {
     const out = path.join(work, name);
-    const runner = path.join(work, `${name}.mts`);
-    await writeFile(
-      runner,
-      [
-        `import { runCli } from ${JSON.stringify(path.join(here, 'main.ts'))};`,
-        `const code = await runCli(['process', ${JSON.stringify(input)}, '--out', ${JSON.stringify(out)}, '--restricted', ${JSON.stringify(path.join(work, `${name}-restricted`))}, '--key-file', ${JSON.stringify(path.join(work, 'key.hex'))}]);`,
-        // No process.exit: the process must end by itself once runCli has returned.
-        `process.stdout.write(JSON.stringify({ code }));`,
-      ].join('\n'),
-    );
     // About 3 s unloaded (one file, one render thread); a child still alive after 60 s is the hang.
-    const child = runBounded(process.execPath, ['--import', 'tsx', runner], {
-      name: 'the runCli child (it did not exit by itself after runCli returned?)',
-      timeoutMs: 60_000,
-    });
+    const { code } = await runCliInChild(
+      work,
+      [
+        'process',
+        input,
+        '--out',
+        out,
+        '--restricted',
+        path.join(work, `${name}-restricted`),
+        '--key-file',
+        path.join(work, 'key.hex'),
+      ],
+      { name: 'the runCli child (it did not exit by itself after runCli returned?)', timeoutMs: 60_000 },
+    );
     const report = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8')) as {
       entries: { status: string }[];
     };
     return {
-      code: (JSON.parse(child.stdout) as { code: number }).code,
+      code,
       statuses: report.entries.map((e) => e.status),
     };
   }

@@ -11,9 +11,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createDeflateRaw } from 'node:zlib';
-import { runBounded } from '@medimg/common/testing/child.ts';
 import {
   type DataSet,
   DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
@@ -24,9 +22,9 @@ import {
   writePart10,
 } from '@medimg/dicom';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCliInChild } from '../cli/testing.ts';
 import { DEFAULT_MAX_DECODED_BYTES } from './process-file.ts';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const MiB = 1024 * 1024;
 
 const EXPLICIT_LE = {
@@ -101,21 +99,19 @@ describe('decoded-size budget', () => {
       const bomb = await deflateBomb(1024 * MiB);
       await writeFile(path.join(work, 'bomb.dcm'), bomb);
       await writeFile(path.join(work, 'key.hex'), 'c3'.repeat(32));
-      const runner = path.join(work, 'run.mts');
-      await writeFile(
-        runner,
-        [
-          `import { runCli } from ${JSON.stringify(path.join(here, '../cli/main.ts'))};`,
-          `const code = await runCli(['process', ${JSON.stringify(path.join(work, 'bomb.dcm'))}, '--out', ${JSON.stringify(path.join(work, 'out'))}, '--key-file', ${JSON.stringify(path.join(work, 'key.hex'))}]);`,
-          `process.stdout.write(JSON.stringify({ code, maxRssMiB: process.resourceUsage().maxRSS / 1024 }));`,
-        ].join('\n'),
-      );
       // Bounded: a child that never exits fails this test instead of blocking the whole run.
-      const child = runBounded(process.execPath, ['--import', 'tsx', runner], {
-        name: 'the CLI child',
-        timeoutMs: 100_000,
-      });
-      result = JSON.parse(child.stdout) as typeof result;
+      result = await runCliInChild(
+        work,
+        [
+          'process',
+          path.join(work, 'bomb.dcm'),
+          '--out',
+          path.join(work, 'out'),
+          '--key-file',
+          path.join(work, 'key.hex'),
+        ],
+        { name: 'the CLI child', timeoutMs: 100_000 },
+      );
       report = JSON.parse(await readFile(path.join(work, 'out', 'report.json'), 'utf8')) as typeof report;
     }, 120_000);
 
