@@ -81,6 +81,9 @@ function medimgAsync(
 
 let tmp: string;
 let keyFile: string;
+/** `medimg process` on the dx-chest sample study into <tmp>/<outName>, with `more` options. */
+const processDxChest = (outName: string, ...more: string[]) =>
+  medimg(['process', sample('studies/dx-chest'), '--out', path.join(tmp, outName), ...more]);
 const readReport = async (out: string) =>
   JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8')) as Report;
 /** index -> input path, from the restricted folder's inputs.json. */
@@ -124,14 +127,7 @@ describe('medimg (built binary)', () => {
   it('exits 78 on a de-identification key that is not a key, as its help says, showing neither its content nor its path', async () => {
     const bad = path.join(tmp, 'not-a-key.hex');
     await writeFile(bad, 'not hex at all');
-    const run = medimg([
-      'process',
-      sample('studies/dx-chest'),
-      '--out',
-      path.join(tmp, 'k'),
-      '--key-file',
-      bad,
-    ]);
+    const run = processDxChest('k', '--key-file', bad);
     expect(run.status).toBe(78);
     expect(run.stderr).toMatch(/^medimg process: de-identification key: .+\n$/);
     expect(run.stderr).not.toContain('not hex');
@@ -226,29 +222,13 @@ describe('medimg process', () => {
   });
 
   it('refuses a restricted folder inside the output folder, with a usage error', () => {
-    const r = medimg([
-      'process',
-      sample('studies/dx-chest'),
-      '--out',
-      path.join(tmp, 'x'),
-      '--restricted',
-      path.join(tmp, 'x', 'restricted'),
-      '--key-file',
-      keyFile,
-    ]);
+    const r = processDxChest('x', '--restricted', path.join(tmp, 'x', 'restricted'), '--key-file', keyFile);
     expect(r.status).toBe(64);
     expect(r.stderr).toContain('--restricted must be a folder apart from --out');
   });
 
   it('refuses an unknown profile, naming the ones there are', () => {
-    const r = medimg([
-      'process',
-      sample('studies/dx-chest'),
-      '--out',
-      path.join(tmp, 'y'),
-      '--profile',
-      'hipaa',
-    ]);
+    const r = processDxChest('y', '--profile', 'hipaa');
     expect(r.status).toBe(64);
     expect(r.stderr).toContain('--profile must be one of research, safe-harbor');
   });
@@ -389,16 +369,7 @@ describe('medimg process --infer --endpoint (the model server)', () => {
   }, 240_000);
 
   it('fails the run with ENDPOINT_UNAVAILABLE, exit 1, when nothing answers there', async () => {
-    const run = medimg([
-      'process',
-      sample('studies/dx-chest'),
-      '--out',
-      path.join(tmp, 'down'),
-      '--key-file',
-      keyFile,
-      '--endpoint',
-      'http://127.0.0.1:9',
-    ]);
+    const run = processDxChest('down', '--key-file', keyFile, '--endpoint', 'http://127.0.0.1:9');
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('inference failed (ENDPOINT_UNAVAILABLE)');
   });
