@@ -126,6 +126,42 @@ export async function startFaultProxy(target: string, rules: FaultRule[] = []): 
   const upstream = new URL(target);
   const seen = new Map<FaultRule, number>();
   const sockets = new Set<import('node:net').Socket>();
+  /** Whether a counting rule fails this matching request (`times`, `every`, then `when`). */
+  const countedFails = (rule: FaultRule): boolean => {
+    if (rule.times !== undefined && rule.times <= 0) return false;
+    const n = (seen.get(rule) ?? 0) + 1;
+    seen.set(rule, n);
+    if (n % (rule.every ?? 1) !== 0) return false;
+    if (rule.when && !rule.when()) return false;
+    if (rule.times !== undefined) rule.times -= 1;
+    return true;
+  };
+  /**
+   * Whether a `distinct` rule fails this attempt of a matching request: one entry per identity, so a
+   * request picked by one rule is not faulted by another; past its faulted attempts it is `passing`.
+   */
+  const distinctFails = (
+    rule: FaultRule,
+    pick: DistinctPick,
+    info: RequestInfo,
+    passing: Set<PickedRequest>,
+  ): boolean => {
+    const identity = (pick.identity ?? requestIdentity)(info);
+    let picked = state.picked.get(identity);
+    if (!picked) {
+      if ((rule.times !== undefined && rule.times <= 0) || !isPicked(pick, identity)) return false;
+      picked = { rule: rule.name, attempts: pick.attempts ?? 1, faults: 0, passed: 0 };
+      state.picked.set(identity, picked);
+    }
+    if (picked.rule !== rule.name) return false;
+    if (picked.faults >= picked.attempts) {
+      passing.add(picked);
+      return false;
+    }
+    picked.faults += 1;
+    if (rule.times !== undefined && picked.faults === 1) rule.times -= 1;
+    return true;
+  };
   const state: FaultProxy = {
     url: '',
     counts: { requests: 0, faults: {} },
@@ -153,32 +189,8 @@ export async function startFaultProxy(target: string, rules: FaultRule[] = []): 
       const passing = new Set<PickedRequest>();
       for (const rule of state.rules) {
         if (!rule.match(info)) continue;
-        if (rule.distinct) {
-          // One entry per identity: a request picked by one rule is not faulted by another.
-          const identity = (rule.distinct.identity ?? requestIdentity)(info);
-          let picked = state.picked.get(identity);
-          if (!picked) {
-            if ((rule.times !== undefined && rule.times <= 0) || !isPicked(rule.distinct, identity)) continue;
-            picked = { rule: rule.name, attempts: rule.distinct.attempts ?? 1, faults: 0, passed: 0 };
-            state.picked.set(identity, picked);
-          }
-          if (picked.rule !== rule.name) continue;
-          if (picked.faults >= picked.attempts) {
-            passing.add(picked);
-            continue;
-          }
-          picked.faults += 1;
-          if (rule.times !== undefined && picked.faults === 1) rule.times -= 1;
-          state.counts.faults[rule.name] = (state.counts.faults[rule.name] ?? 0) + 1;
-          fault = rule.fault;
-          break;
-        }
-        if (rule.times !== undefined && rule.times <= 0) continue;
-        const n = (seen.get(rule) ?? 0) + 1;
-        seen.set(rule, n);
-        if (n % (rule.every ?? 1) !== 0) continue;
-        if (rule.when && !rule.when()) continue;
-        if (rule.times !== undefined) rule.times -= 1;
+        if (!(rule.distinct ? distinctFails(rule, rule.distinct, info, passing) : countedFails(rule)))
+          continue;
         state.counts.faults[rule.name] = (state.counts.faults[rule.name] ?? 0) + 1;
         fault = rule.fault;
         break;

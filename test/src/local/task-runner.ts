@@ -43,8 +43,9 @@ export interface LocalTaskRunnerOptions {
   readonly agentUrl?: string;
   /**
    * Longest a task (a child process) may run, in ms; past it the task is killed (SIGKILL), its log
-   * says so, and it ends with exit code 128 (how a signal is recorded here), so that a worker that never exits fails its test instead of hanging
-   * the run. Default 240 s: a test's task processes a few files to a few dozen.
+   * says so, and it ends with exit code 128 (how a signal is recorded here), so that a worker that
+   * never exits fails its test instead of hanging the run. Default 240 s: a test's task processes a
+   * few files to a few dozen (the demo sets an hour).
    */
   readonly taskTimeoutMs?: number;
 }
