@@ -9,6 +9,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { awsClientConfig, S3ObjectStore } from '@medimg/aws';
 import { emfSink, JobSpecSchema } from '@medimg/common';
+import { exitWhenFlushed } from '@medimg/common/exit.ts';
 import { SageMakerInferenceClient } from './adapters/sagemaker-inference.ts';
 import { secretsManagerFetcher } from './adapters/secrets-manager.ts';
 import { SnsNotifier } from './adapters/sns-notifier.ts';
@@ -154,4 +155,5 @@ main()
     },
     () => 1,
   )
-  .then((code) => process.exit(code));
+  // Once the log lines are flushed: the container's log driver reads them through a pipe.
+  .then(exitWhenFlushed);

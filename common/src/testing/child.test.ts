@@ -89,7 +89,11 @@ describe('runBoundedAsync', () => {
   it('gives the status and the whole output of a child that exits', async () => {
     const run = await runBoundedAsync(
       node,
-      ['-e', 'process.stdout.write("out".repeat(50000)); process.stderr.write("err"); process.exit(3)'],
+      [
+        '-e',
+        // exit once the writes are flushed: process.exit right after them cuts a pipe's output on Node 22
+        'process.stderr.write("err"); process.stdout.write("out".repeat(50000), () => process.exit(3))',
+      ],
       { name: 'c', timeoutMs: 30_000 },
     );
     expect(run).toEqual({ status: 3, stdout: 'out'.repeat(50000), stderr: 'err' });

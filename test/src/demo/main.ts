@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { exitWhenFlushed } from '@medimg/common/exit.ts';
 import {
   commandHelp,
   defineCommand,
@@ -346,4 +347,4 @@ try {
 } finally {
   await pipeline.stop();
 }
-process.exit(exitCode);
+exitWhenFlushed(exitCode);
