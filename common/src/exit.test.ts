@@ -15,7 +15,7 @@ function writerChild(kb: number): string {
 }
 
 describe('exitWhenFlushed', () => {
-  it('exits with the code after the whole of a large write to a pipe (process.exit alone cuts it on Node 22)', async () => {
+  it('exits with the code after the whole of a large write to a pipe (process.exit alone cuts it at 64 kB)', async () => {
     const run = await runBoundedAsync(
       process.execPath,
       ['--import', 'tsx', '--input-type=module', '-e', writerChild(1024)],

@@ -2,7 +2,7 @@
  * Ends the process with `code` once what it wrote to stdout and stderr has been handed to the
  * operating system. `process.exit` right after a write can cut the output short when stdout is a
  * pipe (the CLI's output read by a script, the worker's log lines read by the container's log
- * driver): on Node 22, a 150 kB write followed by `process.exit` loses all but the first 64 kB.
+ * driver): on Node 20 and 22, a 1 MB write followed by `process.exit` loses all but the first 64 kB.
  * A write's callback runs once it and every write before it on that stream are flushed.
  */
 export function exitWhenFlushed(code: number): void {

@@ -91,7 +91,7 @@ describe('runBoundedAsync', () => {
       node,
       [
         '-e',
-        // exit once the writes are flushed: process.exit right after them cuts a pipe's output on Node 22
+        // exit once the writes are flushed: process.exit right after them can cut a pipe's output at 64 kB
         'process.stderr.write("err"); process.stdout.write("out".repeat(50000), () => process.exit(3))',
       ],
       { name: 'c', timeoutMs: 30_000 },
