@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { REASON_CODES } from '@medimg/common';
 import { type BoundedRun, runBounded, runBoundedAsync } from '@medimg/common/testing/child.ts';
 import { getString, parseDicom, T } from '@medimg/dicom';
 import { ARTIFACTS_DIR, type ModelServer, startModelServer } from '@medimg/models';
@@ -321,6 +322,11 @@ describe('medimg process --infer (the reference model in-process)', () => {
         `${scanned!.textBoxes} region(s), ${scanned!.phiMatches} matching the header: quarantined`,
       );
       expect(await page.locator('[data-set-aside] [data-text-check]').count()).toBe(1);
+      // Each reason code as a person reads it: the code, and under it what it means.
+      // biome-ignore lint/performance/useDomNodeTextContent: the rendered text (line break included) is what is checked
+      expect(await page.locator('[data-set-aside="BURNED_IN_TEXT"] td:nth-child(5)').innerText()).toBe(
+        `BURNED_IN_TEXT\n${REASON_CODES.BURNED_IN_TEXT}`,
+      );
       expect(browser.problems).toEqual([]);
     } finally {
       await browser.close();

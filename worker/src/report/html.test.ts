@@ -6,6 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { processedKeys, REASON_CODES } from '@medimg/common';
 import { describe, expect, it } from 'vitest';
 import { FsObjectStore } from '../adapters/fs-object-store.ts';
 import { newJobStatus } from '../pipeline/status.ts';
@@ -38,7 +39,7 @@ function report(over: Partial<RunReport> = {}): RunReport {
             modality: 'CT',
             bodyPart: 'CHEST',
             instances: 1,
-            assessment: 'not assessed: OUT_OF_SCOPE',
+            assessment: 'not assessed (out of scope)',
             findings: [],
             thumbnails: [{ sop: '2.25.3', src: PNG }],
             thumbnailsOmitted: 0,
@@ -81,7 +82,7 @@ describe('renderReportHtml', () => {
   });
 
   it('shows a series the model did not assess, with the reason', () => {
-    expect(renderReportHtml(report())).toContain('not assessed: OUT_OF_SCOPE');
+    expect(renderReportHtml(report())).toContain('not assessed (out of scope)');
   });
 });
 
@@ -217,9 +218,56 @@ describe('inputs set aside in the report', () => {
       });
 
       expect(collected.setAside).toEqual([
-        { ...burned, index: 0 },
-        { ...truncated, index: 1 },
+        { ...burned, index: 0, meaning: REASON_CODES.BURNED_IN_TEXT },
+        { ...truncated, index: 1, meaning: REASON_CODES.DICOM_TRUNCATED },
       ]);
+      // A person reads the reason in words beside its code.
+      const html = renderReportHtml(report({ setAside: collected.setAside }));
+      expect(row(html, 'DICOM_TRUNCATED')).toContain(
+        '<span class="mono">DICOM_TRUNCATED</span><br><span class="meaning">The data set ends before an element it announces.</span>',
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a series the model did not assess, as collected from the job', () => {
+  it('gives the reason in the closed vocabulary’s words, not as a code', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'report-model-'));
+    try {
+      const store = new FsObjectStore(dir);
+      const status = newJobStatus('job-1', undefined, 1, new Date('2026-12-02T00:00:00Z'));
+      status.files[0] = {
+        index: 0,
+        inputId: 'in-abcdef0123456789abcd',
+        status: 'processed',
+        study: '2.25.1',
+        series: '2.25.2',
+        sop: '2.25.3',
+      };
+      const results = {
+        study: '2.25.1',
+        inference: 'succeeded',
+        model: { name: 'm', version: '1' },
+        thresholds: {},
+        critical: [],
+        series: [
+          {
+            series: '2.25.2',
+            modality: 'DX',
+            instances: 1,
+            findings: [],
+            notAssessed: { reason: 'OUT_OF_SCOPE' },
+          },
+        ],
+      };
+      await store.put('processed', processedKeys.results('2.25.1'), JSON.stringify(results));
+
+      const collected = await collectRunReport({ store, processedBucket: 'processed', statuses: [status] });
+
+      expect(collected.studies[0]?.series[0]?.assessment).toBe('not assessed (out of scope)');
+      expect(renderReportHtml(collected)).not.toContain('OUT_OF_SCOPE');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

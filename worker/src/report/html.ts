@@ -52,6 +52,7 @@ body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color
 main{max-width:1100px;margin:0 auto;padding:24px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px}h3{font-size:15px;margin:18px 0 6px}
 .muted{color:#5b6470}.mono{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px;word-break:break-all}
+.meaning{color:#3d4551;font-size:13px}
 .summary{display:flex;gap:12px;flex-wrap:wrap;margin:14px 0}
 .summary div{background:#fff;border:1px solid #dde1e6;border-radius:6px;padding:8px 12px}
 .summary b{display:block;font-size:20px}
@@ -159,7 +160,7 @@ export function renderReportHtml(report: RunReport): string {
     ? `<table><thead><tr><th>job</th><th>input #</th><th>input id</th><th>outcome</th><th>reason</th><th>step</th><th>burned-in text</th></tr></thead><tbody>${report.setAside
         .map(
           (i) =>
-            `<tr data-set-aside="${escapeHtml(i.reason)}"><td class="mono">${escapeHtml(i.jobId)}</td><td>${i.index}</td><td class="mono">${escapeHtml(i.inputId)}</td><td>${escapeHtml(i.status)}</td><td>${escapeHtml(i.reason)}</td><td>${escapeHtml(i.step ?? '-')}</td>${textCheckCell(i.textCheck)}</tr>`,
+            `<tr data-set-aside="${escapeHtml(i.reason)}"><td class="mono">${escapeHtml(i.jobId)}</td><td>${i.index}</td><td class="mono">${escapeHtml(i.inputId)}</td><td>${escapeHtml(i.status)}</td><td><span class="mono">${escapeHtml(i.reason)}</span>${i.meaning ? `<br><span class="meaning">${escapeHtml(i.meaning)}</span>` : ''}</td><td>${escapeHtml(i.step ?? '-')}</td>${textCheckCell(i.textCheck)}</tr>`,
         )
         .join('')}</tbody></table>`
     : '<p>None.</p>';

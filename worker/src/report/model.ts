@@ -4,7 +4,7 @@
  */
 
 import type { ObjectStore } from '@medimg/common';
-import { processedKeys } from '@medimg/common';
+import { ERROR_CODES, NOT_ASSESSED, processedKeys, REASON_CODES } from '@medimg/common';
 import type { TextCheck } from '../deid/burned-in-text.ts';
 import type { SeriesFinding } from '../pipeline/assess.ts';
 import type { DecisionSupport } from '../pipeline/decision-support.ts';
@@ -43,7 +43,7 @@ export interface ReportSeries {
   readonly modality: string | null;
   readonly bodyPart: string | null;
   readonly instances: number;
-  /** 'assessed', 'not assessed: <reason>', or 'not run' when inference did not run. */
+  /** 'assessed', 'not assessed (out of scope)' and the like (closed vocabulary), 'not assessed', or 'not run' when inference did not run. */
   readonly assessment: string;
   readonly findings: readonly SeriesFinding[];
   readonly thumbnails: readonly ReportImage[];
@@ -86,6 +86,11 @@ export interface ReportInput {
   readonly jobId: string;
   readonly status: 'quarantined' | 'failed';
   readonly reason: string;
+  /**
+   * The reason in plain words, from the closed vocabularies of reason and error codes
+   * (common/src/outcomes.ts, errors.ts); absent for a code neither names.
+   */
+  readonly meaning?: string;
   readonly step?: string;
   /** Set when the pixels were scanned for text before the input was quarantined. */
   readonly textCheck?: ReportTextCheck;
@@ -101,6 +106,20 @@ export interface RunReport {
 
 /** At most this many thumbnails per series (evenly spread, plus the flagged images). */
 export const MAX_THUMBNAILS = 12;
+
+/** "not assessed (out of scope)" and the like, from the closed vocabulary; the code for another reason. */
+const notAssessedWords = (reason: string): string =>
+  Object.hasOwn(NOT_ASSESSED, reason)
+    ? NOT_ASSESSED[reason as keyof typeof NOT_ASSESSED]
+    : `not assessed (${reason})`;
+
+/** The plain words of a reason or error code, when a closed vocabulary names it. */
+function meaningOf(code: string | undefined): { meaning?: string } {
+  if (code === undefined) return {};
+  if (Object.hasOwn(REASON_CODES, code)) return { meaning: REASON_CODES[code as keyof typeof REASON_CODES] };
+  if (Object.hasOwn(ERROR_CODES, code)) return { meaning: ERROR_CODES[code as keyof typeof ERROR_CODES] };
+  return {};
+}
 
 const dataUri = (png: Uint8Array): string => `data:image/png;base64,${Buffer.from(png).toString('base64')}`;
 
@@ -154,7 +173,7 @@ export async function collectRunReport(options: CollectOptions): Promise<RunRepo
         bodyPart: s.bodyPart,
         instances: s.instances,
         assessment: notAssessed
-          ? `not assessed: ${notAssessed}`
+          ? notAssessedWords(notAssessed)
           : s.findings.length > 0
             ? 'assessed'
             : results.inference === 'succeeded'
@@ -198,6 +217,7 @@ export async function collectRunReport(options: CollectOptions): Promise<RunRepo
         jobId: f.jobId,
         status: f.status as 'quarantined' | 'failed',
         reason: f.reason ?? f.errorCode ?? 'UNKNOWN',
+        ...meaningOf(f.reason ?? f.errorCode),
         ...(f.step ? { step: f.step } : {}),
         ...(f.textCheck
           ? {
