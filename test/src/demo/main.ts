@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { exitWhenFlushed } from '@medimg/common/exit.ts';
+import { exitOf } from '@medimg/common/testing/child.ts';
 import {
   commandHelp,
   defineCommand,
@@ -27,31 +28,36 @@ import {
   prepareDataFolder,
 } from './data-folder.ts';
 
-/** Runs `medimg <args>` as a user would, its stderr shown line by line; resolves to the exit code and stdout. */
-function medimg(args: readonly string[], env: NodeJS.ProcessEnv, onLine: (line: string) => void) {
-  return new Promise<{ code: number; stdout: string }>((resolve, reject) => {
-    // From source through tsx, so that a fresh clone needs no build step before the demo.
-    const cli = path.join(REPO_ROOT, 'worker/src/cli/run.ts');
-    const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let rest = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString('utf8');
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      const lines = (rest + d.toString('utf8')).split('\n');
-      rest = lines.pop() ?? '';
-      for (const l of lines) if (l.trim()) onLine(l);
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (rest.trim()) onLine(rest);
-      resolve({ code: code ?? 1, stdout });
-    });
+/**
+ * Runs `medimg <args>` as a user would, its stderr shown line by line; resolves to the exit code and
+ * stdout. Bounded: past `timeoutMs` the child is killed and the promise rejects naming the command,
+ * so that a stuck upload or status never leaves the demo waiting for good.
+ */
+async function medimg(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  onLine: (line: string) => void,
+  timeoutMs: number,
+): Promise<{ code: number; stdout: string }> {
+  // From source through tsx, so that a fresh clone needs no build step before the demo.
+  const cli = path.join(REPO_ROOT, 'worker/src/cli/run.ts');
+  const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let stdout = '';
+  let rest = '';
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString('utf8');
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    const lines = (rest + d.toString('utf8')).split('\n');
+    rest = lines.pop() ?? '';
+    for (const l of lines) if (l.trim()) onLine(l);
+  });
+  const { code } = await exitOf(child, { name: `medimg ${args[0]}`, timeoutMs });
+  if (rest.trim()) onLine(rest);
+  return { code: code ?? 1, stdout };
 }
 
 const started = performance.now();
@@ -154,6 +160,8 @@ say(
 
 /** Longest a worker task may run in the demo before it is killed, and the wait for the pipeline to settle: an hour. */
 const DEMO_TASK_TIMEOUT_MS = 60 * 60 * 1000;
+/** Longest the demo's `medimg upload` may run (the samples are a few MB; it retries what fails). */
+const UPLOAD_TIMEOUT_MS = 30 * 60 * 1000;
 
 let triggerBatches = 0;
 let triggerEvents = 0;
@@ -228,11 +236,24 @@ try {
   say(
     `medimg upload ${(inputs.length ? inputs : [samples]).map((p) => path.relative(process.cwd(), p)).join(' ')}`,
   );
-  const upload = await medimg(['upload', ...(inputs.length ? inputs : [samples])], env, (l) => say(l));
+  const upload = await medimg(
+    ['upload', ...(inputs.length ? inputs : [samples])],
+    env,
+    (l) => say(l),
+    UPLOAD_TIMEOUT_MS,
+  );
   const batchId = upload.stdout.trim();
   if (upload.code !== 0 || !batchId) throw new Error(`medimg upload exited with ${upload.code}`);
   say(`medimg status ${batchId} --wait`);
-  const statusRun = medimg(['status', batchId, '--wait', '--interval', '1'], env, (l) => say(l));
+  // It waits for the jobs: bounded a minute past the pipeline's own wait below.
+  const statusRun = medimg(
+    ['status', batchId, '--wait', '--interval', '1'],
+    env,
+    (l) => say(l),
+    DEMO_TASK_TIMEOUT_MS + 60_000,
+  );
+  // Awaited after the pipeline settles; a rejection before then is not unhandled (it throws there).
+  statusRun.catch(() => undefined);
   await pipeline.settle(DEMO_TASK_TIMEOUT_MS);
   const status = await statusRun;
   for (const line of status.stdout.trimEnd().split('\n')) say(line);
