@@ -89,6 +89,9 @@ export function explanationLines(finding: CriticalFinding): string[] {
   return lines;
 }
 
+/** A score or threshold as people read it: three decimals, as in the report. */
+const scoreText = (v: number): string => v.toFixed(3);
+
 export function composeCriticalNotification(
   finding: CriticalFinding,
   ctx: NotificationContext,
@@ -96,7 +99,9 @@ export function composeCriticalNotification(
   const modality = term(ctx.modality, modalityTerm, 'unspecified modality');
   const bodyPart = term(ctx.bodyPart, bodyPartTerm, 'unspecified');
   const label = finding.label.replace(/_/g, ' ');
-  const subject = `[medimg] Critical finding: ${label} (${modality}) score ${finding.score.toFixed(2)}`.slice(
+  // Scores and thresholds at one precision everywhere a person reads them (subject, body, report):
+  // rounded alike, a score at or above its threshold never reads below it.
+  const subject = `[medimg] Critical finding: ${label} (${modality}) score ${scoreText(finding.score)}`.slice(
     0,
     100,
   );
@@ -111,7 +116,7 @@ export function composeCriticalNotification(
     'The medimg pipeline flagged a critical finding that needs review by the clinical team.',
     '',
     `Finding:        ${label}`,
-    `Score:          ${finding.score.toFixed(3)} (critical threshold ${finding.threshold?.toFixed(2) ?? 'n/a'})`,
+    `Score:          ${scoreText(finding.score)} (critical threshold ${finding.threshold === undefined ? 'n/a' : scoreText(finding.threshold)})`,
     `Modality:       ${modality}`,
     `Body part:      ${bodyPart}`,
     `Study:          ${finding.study} (pseudonymous Study Instance UID)`,
