@@ -96,11 +96,11 @@ const fmt = (n: number | undefined, d = 1) => (n === undefined || !Number.isFini
 export function textTable(rows: readonly Row[]): string {
   const pad = (s: string, n: number) => s.padEnd(n);
   const lines = [
-    `${pad('section', 13)}${pad('corpus', 15)}${pad('tool', 36)}${pad('ok', 10)}${pad('s', 9)}${pad('runs s', 15)}${pad('files/s', 9)}${pad('MB/s', 8)}peak MB`,
+    `${pad('section', 13)}${pad('corpus', 15)}${pad('tool', 36)}${pad('ok', 10)}${pad('s', 9)}${pad('runs s', 15)}${pad('CPU s', 8)}${pad('files/s', 9)}${pad('MB/s', 8)}peak MB`,
   ];
   for (const r of rows) {
     lines.push(
-      `${pad(r.section, 13)}${pad(r.corpus, 15)}${pad(r.tool, 36)}${pad(`${r.ok}/${r.files}`, 10)}${pad(fmt(r.seconds, 2), 9)}${pad(rangeText(r), 15)}${pad(fmt(filesPerSecond(r)), 9)}${pad(fmt(mbPerSecond(r)), 8)}${fmt(r.peakRssMb, 0)}${r.note ? `  ${r.note}` : ''}`,
+      `${pad(r.section, 13)}${pad(r.corpus, 15)}${pad(r.tool, 36)}${pad(`${r.ok}/${r.files}`, 10)}${pad(fmt(r.seconds, 2), 9)}${pad(rangeText(r), 15)}${pad(fmt(r.cpuSeconds, 2), 8)}${pad(fmt(filesPerSecond(r)), 9)}${pad(fmt(mbPerSecond(r)), 8)}${fmt(r.peakRssMb, 0)}${r.note ? `  ${r.note}` : ''}`,
     );
   }
   lines.push(
@@ -129,18 +129,18 @@ export function markdownReport(result: {
       .join('; ')}.`,
     result.scale === 1 ? '' : `**Scaled corpora (${result.scale}): not comparable with full runs.**`,
     result.runs === 1
-      ? 'Side by side, every tool ran once.'
-      : `Side by side, every tool ran ${result.runs} times, interleaved; \`s\` is the median run, \`runs s\` the fastest and slowest.`,
+      ? 'Side by side, every tool ran once; `CPU s` is its CPU time (user + system, every thread and child process).'
+      : `Side by side, every tool ran ${result.runs} times, interleaved; \`s\` is the median run, \`runs s\` the fastest and slowest, \`CPU s\` the median CPU time (user + system, every thread and child process).`,
     '',
     '| corpus | files | MB | description |',
     '|---|---|---|---|',
     ...result.corpora.map((c) => `| ${c.name} | ${c.files} | ${c.mb.toFixed(1)} | ${c.description} |`),
     '',
-    '| section | corpus | step | tool | ok | s | runs s | files/s | MB/s | peak RSS MB |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| section | corpus | step | tool | ok | s | runs s | CPU s | files/s | MB/s | peak RSS MB |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
     ...result.rows.map(
       (r) =>
-        `| ${r.section} | ${r.corpus} | ${r.step} | ${r.tool} | ${r.ok}/${r.files} | ${fmt(r.seconds, 2)} | ${rangeText(r)} | ${fmt(filesPerSecond(r))} | ${fmt(mbPerSecond(r))} | ${fmt(r.peakRssMb, 0)}${r.note ? ` (${r.note})` : ''} |`,
+        `| ${r.section} | ${r.corpus} | ${r.step} | ${r.tool} | ${r.ok}/${r.files} | ${fmt(r.seconds, 2)} | ${rangeText(r)} | ${fmt(r.cpuSeconds, 2)} | ${fmt(filesPerSecond(r))} | ${fmt(mbPerSecond(r))} | ${fmt(r.peakRssMb, 0)}${r.note ? ` (${r.note})` : ''} |`,
     ),
     '',
     'Ratios (reference seconds / medimg seconds, median runs; in parentheses the slowest medimg run against the fastest reference run, and the reverse; above 1 means medimg is faster):',

@@ -14,6 +14,8 @@ export interface Row {
   /** How many times it ran, and its fastest and slowest run (side by side). */
   readonly runs?: { readonly count: number; readonly min: number; readonly max: number };
   readonly mb: number;
+  /** CPU seconds (user + system, every thread and child), the median over runs. */
+  readonly cpuSeconds?: number;
   readonly peakRssMb?: number;
   readonly note?: string;
 }

@@ -42,6 +42,8 @@ async function medimgOk(outDir: string): Promise<number> {
 /** One timed run of one tool on the whole corpus. */
 interface Run {
   readonly seconds: number;
+  /** User + system CPU seconds; absent where not measured. */
+  readonly cpuSeconds?: number;
   readonly peakRssMb: number;
   readonly ok: number;
   readonly note?: string;
@@ -55,14 +57,21 @@ export function median(values: readonly number[]): number {
 }
 
 /**
- * A row from `runs` of one tool: the median time, the fastest and slowest run, the largest peak
- * RSS, and the fewest files done (a run that failed a file is not hidden by one that did not).
+ * A row from `runs` of one tool: the median time, the fastest and slowest run, the median CPU time,
+ * the largest peak RSS, and the fewest files done (a run that failed a file is not hidden by one
+ * that did not).
  */
-export function summarise(runs: readonly Run[]): Pick<Row, 'seconds' | 'peakRssMb' | 'ok' | 'runs' | 'note'> {
+export function summarise(
+  runs: readonly Run[],
+): Pick<Row, 'seconds' | 'cpuSeconds' | 'peakRssMb' | 'ok' | 'runs' | 'note'> {
   const seconds = runs.map((r) => r.seconds);
+  const cpu = runs.flatMap((r) =>
+    r.cpuSeconds !== undefined && Number.isFinite(r.cpuSeconds) ? [r.cpuSeconds] : [],
+  );
   const notes = [...new Set(runs.flatMap((r) => (r.note ? [r.note] : [])))];
   return {
     seconds: median(seconds),
+    ...(cpu.length === runs.length ? { cpuSeconds: median(cpu) } : {}),
     runs: { count: runs.length, min: Math.min(...seconds), max: Math.max(...seconds) },
     peakRssMb: Math.max(...runs.map((r) => r.peakRssMb)),
     ok: Math.min(...runs.map((r) => r.ok)),
@@ -107,13 +116,23 @@ export async function sideBySide(
       '--key-file',
       keyFile,
     ]);
-    return { seconds: m.seconds, peakRssMb: m.peakRssMb, ok: m.status === 0 ? await medimgOk(out) : 0 };
+    return {
+      seconds: m.seconds,
+      cpuSeconds: m.cpuSeconds,
+      peakRssMb: m.peakRssMb,
+      ok: m.status === 0 ? await medimgOk(out) : 0,
+    };
   };
   // gdcmanon, the whole folder in one process.
   const gdcmanon = async (run: number): Promise<Run> => {
     const out = await fresh('gdcmanon', run);
     const g = timed('gdcmanon', ['-e', '-c', certFile, '--continue', '-r', '-i', corpus.dir, '-o', out]);
-    return { seconds: g.seconds, peakRssMb: g.peakRssMb, ok: g.status === 0 ? corpus.files.length : 0 };
+    return {
+      seconds: g.seconds,
+      cpuSeconds: g.cpuSeconds,
+      peakRssMb: g.peakRssMb,
+      ok: g.status === 0 ? corpus.files.length : 0,
+    };
   };
   // dcm2pnm per file (dcml2pnm for JPEG-LS).
   const dcm2pnm = async (run: number): Promise<Run> => {
@@ -137,7 +156,13 @@ export async function sideBySide(
     } catch {
       note = `script failed: ${py.stderr.trim().split('\n').at(-1) ?? ''}`;
     }
-    return { seconds: py.seconds, peakRssMb: py.peakRssMb, ok, ...(note ? { note } : {}) };
+    return {
+      seconds: py.seconds,
+      cpuSeconds: py.cpuSeconds,
+      peakRssMb: py.peakRssMb,
+      ok,
+      ...(note ? { note } : {}),
+    };
   };
 
   const medimgTool = {
@@ -163,6 +188,9 @@ export async function sideBySide(
   const pnmRuns = done.get(pnmTool)!;
   const sum = done.get(anonTool)!.map((g, i) => ({
     seconds: g.seconds + pnmRuns[i]!.seconds,
+    ...(g.cpuSeconds !== undefined && pnmRuns[i]!.cpuSeconds !== undefined
+      ? { cpuSeconds: g.cpuSeconds + pnmRuns[i]!.cpuSeconds! }
+      : {}),
     peakRssMb: Math.max(g.peakRssMb, pnmRuns[i]!.peakRssMb),
     ok: Math.min(g.ok, pnmRuns[i]!.ok),
   }));

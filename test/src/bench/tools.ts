@@ -1,6 +1,7 @@
 /**
  * Running a command as a user runs it, under /usr/bin/time -v: wall time (measured here, start-up
- * included), peak RSS (the process tree's largest "Maximum resident set size"), exit status.
+ * included), CPU time (user + system, of every thread and waited-for child), peak RSS (the process
+ * tree's largest "Maximum resident set size"), exit status.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -9,6 +10,8 @@ import path from 'node:path';
 
 export interface Timed {
   readonly seconds: number;
+  /** User + system CPU seconds. */
+  readonly cpuSeconds: number;
   readonly peakRssMb: number;
   readonly status: number | null;
   readonly stdout: string;
@@ -29,7 +32,21 @@ export function timed(command: string, args: readonly string[], env?: NodeJS.Pro
   const seconds = (performance.now() - start) / 1000;
   const text = readFileSync(report, 'utf8');
   const kb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(text)?.[1] ?? Number.NaN);
-  return { seconds, peakRssMb: kb / 1024, status: r.status, stdout: r.stdout, stderr: r.stderr };
+  return {
+    seconds,
+    cpuSeconds: cpuSecondsOf(text),
+    peakRssMb: kb / 1024,
+    status: r.status,
+    stdout: r.stdout,
+    stderr: r.stderr,
+  };
+}
+
+/** User + system seconds from a `/usr/bin/time -v` report (NaN when either is missing). */
+export function cpuSecondsOf(report: string): number {
+  const field = (name: string) =>
+    Number(new RegExp(`${name} time \\(seconds\\): ([\\d.]+)`).exec(report)?.[1] ?? Number.NaN);
+  return field('User') + field('System');
 }
 
 /** Runs once per file; total wall time, largest peak RSS, how many exited 0. */
@@ -37,17 +54,19 @@ export function timedPerFile(
   command: string,
   files: readonly string[],
   args: (file: string, index: number) => string[],
-): { seconds: number; peakRssMb: number; ok: number } {
+): { seconds: number; cpuSeconds: number; peakRssMb: number; ok: number } {
   let seconds = 0;
+  let cpuSeconds = 0;
   let peak = 0;
   let ok = 0;
   for (const [i, f] of files.entries()) {
     const t = timed(command, args(f, i));
     seconds += t.seconds;
+    cpuSeconds += t.cpuSeconds;
     if (Number.isFinite(t.peakRssMb)) peak = Math.max(peak, t.peakRssMb);
     if (t.status === 0) ok += 1;
   }
-  return { seconds, peakRssMb: peak, ok };
+  return { seconds, cpuSeconds, peakRssMb: peak, ok };
 }
 
 /** First line of a command's output (a tool's version), or 'not found'. */
