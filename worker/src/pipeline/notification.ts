@@ -89,8 +89,11 @@ export function explanationLines(finding: CriticalFinding): string[] {
   return lines;
 }
 
-/** A score or threshold as people read it: three decimals, as in the report. */
-const scoreText = (v: number): string => v.toFixed(3);
+/**
+ * A score or threshold as people read it, in the email and the report alike: three decimals, or
+ * 'n/a'. One precision for both, so a score at or above its threshold never reads below it.
+ */
+export const scoreText = (v: number | undefined): string => (v === undefined ? 'n/a' : v.toFixed(3));
 
 export function composeCriticalNotification(
   finding: CriticalFinding,
@@ -99,8 +102,6 @@ export function composeCriticalNotification(
   const modality = term(ctx.modality, modalityTerm, 'unspecified modality');
   const bodyPart = term(ctx.bodyPart, bodyPartTerm, 'unspecified');
   const label = finding.label.replace(/_/g, ' ');
-  // Scores and thresholds at one precision everywhere a person reads them (subject, body, report):
-  // rounded alike, a score at or above its threshold never reads below it.
   const subject = `[medimg] Critical finding: ${label} (${modality}) score ${scoreText(finding.score)}`.slice(
     0,
     100,
@@ -116,7 +117,7 @@ export function composeCriticalNotification(
     'The medimg pipeline flagged a critical finding that needs review by the clinical team.',
     '',
     `Finding:        ${label}`,
-    `Score:          ${scoreText(finding.score)} (critical threshold ${finding.threshold === undefined ? 'n/a' : scoreText(finding.threshold)})`,
+    `Score:          ${scoreText(finding.score)} (critical threshold ${scoreText(finding.threshold)})`,
     `Modality:       ${modality}`,
     `Body part:      ${bodyPart}`,
     `Study:          ${finding.study} (pseudonymous Study Instance UID)`,

@@ -10,7 +10,7 @@ import {
   falseAlarmText,
   pct,
 } from '../pipeline/decision-support.ts';
-import { boxRegion } from '../pipeline/notification.ts';
+import { boxRegion, scoreText as score } from '../pipeline/notification.ts';
 import { BOX_COLOUR_NAME } from './annotate.ts';
 import type {
   ReportFinding,
@@ -44,7 +44,6 @@ function textCheckCell(check: ReportTextCheck | undefined): string {
 }
 
 const label = (l: string) => escapeHtml(l.replace(/_/g, ' '));
-const score = (s: number | undefined) => (s === undefined ? 'n/a' : s.toFixed(3));
 const ms = (v: number) => (v >= 1000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`);
 
 const CSS = `
