@@ -8,6 +8,7 @@ import {
   type GreyImage,
   leftoverInk,
   loneGlyphs,
+  masks,
   mergeBoxes,
 } from './text-detect.ts';
 
@@ -199,5 +200,75 @@ describe('text candidates', () => {
       { x: 0, y: 0, width: 15, height: 15 },
       { x: 50, y: 50, width: 5, height: 5 },
     ]);
+  });
+});
+
+/** The stroke masks as their definition reads: each pixel's clipped 25 x 25 square summed pixel by pixel. */
+function masksByDefinition(img: GreyImage, contrast: number, floor: number) {
+  const { width: w, height: h, pixels } = img;
+  const bright = new Uint8Array(w * h);
+  const dark = new Uint8Array(w * h);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let sum = 0;
+      let squares = 0;
+      let n = 0;
+      for (let yy = Math.max(0, y - 12); yy <= Math.min(h - 1, y + 12); yy++) {
+        for (let xx = Math.max(0, x - 12); xx <= Math.min(w - 1, x + 12); xx++) {
+          const v = pixels[yy * w + xx]!;
+          sum += v;
+          squares += v * v;
+          n++;
+        }
+      }
+      const mean = sum / n;
+      const t = Math.min(contrast, Math.max(floor, 1.6 * Math.sqrt(Math.max(0, squares / n - mean * mean))));
+      const v = pixels[y * w + x]!;
+      if (v >= mean + t) bright[y * w + x] = 1;
+      else if (v <= mean - t) dark[y * w + x] = 1;
+    }
+  }
+  return { bright, dark };
+}
+
+describe('stroke masks', () => {
+  it('are those of their definition, on noise, text, flat fields and images narrower than the square', async () => {
+    const r = rng(11);
+    const noise = (width: number, height: number, spread: number): GreyImage => ({
+      width,
+      height,
+      pixels: Uint8Array.from({ length: width * height }, () =>
+        Math.min(255, Math.round(128 + (r() - 0.5) * spread)),
+      ),
+    });
+    const images: GreyImage[] = [
+      noise(64, 48, 20),
+      noise(64, 48, 200),
+      noise(7, 90, 60),
+      noise(90, 5, 60),
+      noise(1, 1, 10),
+      { width: 30, height: 20, pixels: new Uint8Array(600).fill(200) },
+      await drawn(
+        '<text x="10" y="40" font-family="DejaVu Sans" font-size="14" fill="#bbb">ID 778899</text>',
+        160,
+        60,
+        90,
+      ),
+    ];
+    let strokes = 0;
+    for (const img of images) {
+      for (const [contrast, floor] of [
+        [48, 12],
+        [20, 12],
+        [8, 12],
+      ] as const) {
+        const fast = masks(img, contrast, floor);
+        const expected = masksByDefinition(img, contrast, floor);
+        expect(Buffer.from(fast.bright).equals(Buffer.from(expected.bright))).toBe(true);
+        expect(Buffer.from(fast.dark).equals(Buffer.from(expected.dark))).toBe(true);
+        strokes += expected.bright.reduce((a, b) => a + b, 0) + expected.dark.reduce((a, b) => a + b, 0);
+      }
+    }
+    expect(strokes).toBeGreaterThan(100); // the images do have strokes in them
   });
 });

@@ -63,6 +63,7 @@ const MIN_CHAR_HEIGHT = 6;
 const MAX_CHAR_HEIGHT = 120;
 const MIN_CONTRAST = 12;
 const NOISE_FACTOR = 1.6;
+const { sqrt, max, min } = Math;
 
 interface Component {
   x0: number;
@@ -73,52 +74,78 @@ interface Component {
   id: number;
 }
 
-/** Integral images (width+1)x(height+1) of the values and their squares, Float64 (no overflow). */
-function integrals(img: GreyImage): { sum: Float64Array; squares: Float64Array } {
-  const { width: w, height: h, pixels } = img;
-  const sum = new Float64Array((w + 1) * (h + 1));
-  const squares = new Float64Array((w + 1) * (h + 1));
-  for (let y = 0; y < h; y++) {
-    let row = 0;
-    let row2 = 0;
-    for (let x = 0; x < w; x++) {
-      const v = pixels[y * w + x]!;
-      row += v;
-      row2 += v * v;
-      const i = (y + 1) * (w + 1) + x + 1;
-      sum[i] = sum[i - (w + 1)]! + row;
-      squares[i] = squares[i - (w + 1)]! + row2;
-    }
-  }
-  return { sum, squares };
-}
-
 /**
  * Stroke masks: a pixel is a stroke when it differs from its neighbourhood's mean by `contrast` or
  * more, or, on a quiet background, by NOISE_FACTOR standard deviations of the neighbourhood (at
- * least MIN_CONTRAST): faint text on a flat field is found, speckle and noise are not.
+ * least MIN_CONTRAST): faint text on a flat field is found, speckle and noise are not. The
+ * neighbourhood is the square of side 2 RADIUS + 1 around the pixel, clipped to the image.
  */
-function masks(img: GreyImage, contrast: number, floor: number): { bright: Uint8Array; dark: Uint8Array } {
+export function masks(
+  img: GreyImage,
+  contrast: number,
+  floor: number,
+): { bright: Uint8Array; dark: Uint8Array } {
   const { width: w, height: h, pixels } = img;
-  const { sum: s, squares: q } = integrals(img);
   const bright = new Uint8Array(w * h);
   const dark = new Uint8Array(w * h);
-  const W = w + 1;
+  // The neighbourhood's sums of values and of squares, slid along: per column over the window's
+  // rows (updated as the window moves down), then along the row over the window's columns. All
+  // integers (at most (2 RADIUS + 1)^2 x 255^2, well within 32 bits): exact, in any order.
+  const columns = new Int32Array(w);
+  const columnSquares = new Int32Array(w);
+  const addRow = (y: number): void => {
+    for (let x = 0, r = y * w; x < w; x++) {
+      const v = pixels[r + x]!;
+      columns[x] = columns[x]! + v;
+      columnSquares[x] = columnSquares[x]! + v * v;
+    }
+  };
+  const removeRow = (y: number): void => {
+    for (let x = 0, r = y * w; x < w; x++) {
+      const v = pixels[r + x]!;
+      columns[x] = columns[x]! - v;
+      columnSquares[x] = columnSquares[x]! - v * v;
+    }
+  };
+  for (let y = 0; y < Math.min(h, RADIUS + 1); y++) addRow(y);
+  // The threshold is never below min(contrast, floor): a pixel nearer its mean than that (with a
+  // margin far above any rounding of the division) is in neither mask, and its variance is not
+  // needed. Most pixels of an image are; the others take the full test.
+  const near = Math.min(contrast, floor) - 1e-6;
   for (let y = 0; y < h; y++) {
-    const y0 = Math.max(0, y - RADIUS);
-    const y1 = Math.min(h, y + RADIUS + 1);
+    if (y > 0) {
+      if (y + RADIUS < h) addRow(y + RADIUS);
+      if (y - RADIUS - 1 >= 0) removeRow(y - RADIUS - 1);
+    }
+    const rowsIn = Math.min(h, y + RADIUS + 1) - Math.max(0, y - RADIUS);
+    let sum = 0;
+    let squares = 0;
+    for (let x = 0; x < Math.min(w, RADIUS + 1); x++) {
+      sum += columns[x]!;
+      squares += columnSquares[x]!;
+    }
+    const row = y * w;
     for (let x = 0; x < w; x++) {
-      const x0 = Math.max(0, x - RADIUS);
-      const x1 = Math.min(w, x + RADIUS + 1);
-      const n = (y1 - y0) * (x1 - x0);
-      const sum = s[y1 * W + x1]! - s[y0 * W + x1]! - s[y1 * W + x0]! + s[y0 * W + x0]!;
-      const sq = q[y1 * W + x1]! - q[y0 * W + x1]! - q[y1 * W + x0]! + q[y0 * W + x0]!;
+      if (x > 0) {
+        if (x + RADIUS < w) {
+          sum += columns[x + RADIUS]!;
+          squares += columnSquares[x + RADIUS]!;
+        }
+        if (x - RADIUS - 1 >= 0) {
+          sum -= columns[x - RADIUS - 1]!;
+          squares -= columnSquares[x - RADIUS - 1]!;
+        }
+      }
+      const n = rowsIn * (Math.min(w, x + RADIUS + 1) - Math.max(0, x - RADIUS));
       const mean = sum / n;
-      const sd = Math.sqrt(Math.max(0, sq / n - mean * mean));
-      const t = Math.min(contrast, Math.max(floor, NOISE_FACTOR * sd));
-      const v = pixels[y * w + x]!;
-      if (v >= mean + t) bright[y * w + x] = 1;
-      else if (v <= mean - t) dark[y * w + x] = 1;
+      const v = pixels[row + x]!;
+      if (v - mean < near && mean - v < near) continue;
+      // (sqrt, max and min bound once: a property load on Math that no pixel had reached yet
+      // would send the optimised loop back to the interpreter when the first one does.)
+      const sd = sqrt(max(0, squares / n - mean * mean));
+      const t = min(contrast, max(floor, NOISE_FACTOR * sd));
+      if (v >= mean + t) bright[row + x] = 1;
+      else if (v <= mean - t) dark[row + x] = 1;
     }
   }
   return { bright, dark };

@@ -17,9 +17,9 @@
  */
 import type { DicomFile } from '@medimg/dicom';
 import { describePixels } from '../imaging/attributes.ts';
-import { decodeFrame } from '../imaging/decode.ts';
+import type { DecodedFrame } from '../imaging/decode.ts';
 import { ImagingError } from '../imaging/errors.ts';
-import { renderDisplayFrame } from '../imaging/render.ts';
+import { type DisplayFrame, renderDisplayAndDecoded } from '../imaging/render.ts';
 import type { HeaderPhi } from './header-phi.ts';
 import type { OcrCrop, TextReader } from './ocr.ts';
 import {
@@ -86,10 +86,7 @@ const WORD_CONFIDENCE = 60;
 /** When checking a redacted output: a word read at this confidence means text remains. */
 const VERIFY_CONFIDENCE = 40;
 
-function views(
-  frame: Awaited<ReturnType<typeof renderDisplayFrame>>,
-  raw: Float64Array | undefined,
-): GreyImage[] {
+function views(frame: DisplayFrame, raw: DecodedFrame['pixels'] | undefined): GreyImage[] {
   const { rows: height, columns: width } = frame;
   if (frame.channels === 3) {
     const lum = new Uint8Array(width * height);
@@ -115,23 +112,39 @@ function views(
   return out;
 }
 
-/** Grey values mapped linearly from their min..max to 0..255 (inverted for MONOCHROME1). */
-function fullRange(values: Float64Array, invert: boolean): Uint8Array {
+/**
+ * Grey values mapped linearly from their min..max to 0..255 (inverted for MONOCHROME1). Integer
+ * values go through a table with one entry per value in min..max (the same formula per entry, so
+ * the same bytes), built when the range is at most MAX_TABLE_RANGE values; any other values, the
+ * formula per pixel.
+ */
+export function fullRange(values: DecodedFrame['pixels'], invert: boolean): Uint8Array {
   let lo = Number.POSITIVE_INFINITY;
   let hi = Number.NEGATIVE_INFINITY;
-  for (const v of values) {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
     if (v < lo) lo = v;
     if (v > hi) hi = v;
   }
   const out = new Uint8Array(values.length);
   const span = hi - lo;
   if (!(span > 0)) return out;
-  for (let i = 0; i < values.length; i++) {
-    const v = Math.round(((values[i]! - lo) / span) * 255);
-    out[i] = invert ? 255 - v : v;
+  const level = (v: number): number => {
+    const l = Math.round(((v - lo) / span) * 255);
+    return invert ? 255 - l : l;
+  };
+  if (values instanceof Int32Array && span <= MAX_TABLE_RANGE) {
+    const table = new Uint8Array(span + 1);
+    for (let k = 0; k <= span; k++) table[k] = level(lo + k);
+    for (let i = 0; i < values.length; i++) out[i] = table[values[i]! - lo]!;
+    return out;
   }
+  for (let i = 0; i < values.length; i++) out[i] = level(values[i]!);
   return out;
 }
+
+/** Largest value range fullRange maps through a table (16-bit values need 65,536 entries). */
+const MAX_TABLE_RANGE = 1 << 17;
 
 const union = (a: Box, b: Box): Box => {
   const x = Math.min(a.x, b.x);
@@ -210,14 +223,13 @@ export async function findCandidates(
   const found: Found[] = [];
   const leftovers: TextRegion[] = [];
   for (let f = 0; f < desc.frameCount; f++) {
-    let frame: Awaited<ReturnType<typeof renderDisplayFrame>>;
-    let raw: Float64Array | undefined;
+    let frame: DisplayFrame;
+    let raw: DecodedFrame['pixels'] | undefined;
     try {
-      frame = await renderDisplayFrame(file, { frame: f });
-      if (frame.channels === 1) {
-        const decoded = await decodeFrame(file, f);
-        raw = Float64Array.from(decoded.pixels as ArrayLike<number>);
-      }
+      // One decode for both views: the display frame and the stored values it was made from.
+      const { display, decoded } = await renderDisplayAndDecoded(file, { frame: f });
+      frame = display;
+      if (frame.channels === 1) raw = decoded.pixels;
     } catch (e) {
       throw new ScanError(
         e instanceof ImagingError ? e.code : 'PIXEL_DECODE_FAILED',

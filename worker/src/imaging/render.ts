@@ -9,7 +9,7 @@ import { MODEL_INPUT_SIZE } from '@medimg/common/model-input.ts';
 import { type DicomFile, getString, T } from '@medimg/dicom';
 import type { Sharp } from 'sharp';
 import { describePixels, pixelAspect, readGreyscaleParameters } from './attributes.ts';
-import { decodeFrame } from './decode.ts';
+import { type DecodedFrame, decodeFrame } from './decode.ts';
 import { ImagingError, wrapDecodeError } from './errors.ts';
 import {
   applyModalityLut,
@@ -92,10 +92,36 @@ export async function renderDisplayFrame(
   }
 }
 
+/**
+ * The display frame and the decoded frame it was made from (the burned-in text scan looks at both:
+ * the display view and the stored values' full range), from one decode. Throws ImagingError only.
+ */
+export async function renderDisplayAndDecoded(
+  file: DicomFile,
+  options: RenderOptions = {},
+): Promise<{ display: DisplayFrame; decoded: DecodedFrame }> {
+  try {
+    const desc = describePixels(file);
+    const frameIndex = options.frame ?? representativeFrame(desc.frameCount);
+    const decoded = await decodeFrame(file, frameIndex);
+    return { display: displayOf(file, decoded, frameIndex, desc), decoded };
+  } catch (e) {
+    throw e instanceof ImagingError ? e : wrapDecodeError(e, 'rendering');
+  }
+}
+
 async function displayFrame(file: DicomFile, options: RenderOptions): Promise<DisplayFrame> {
   const desc = describePixels(file);
   const frameIndex = options.frame ?? representativeFrame(desc.frameCount);
-  const decoded = await decodeFrame(file, frameIndex);
+  return displayOf(file, await decodeFrame(file, frameIndex), frameIndex, desc);
+}
+
+function displayOf(
+  file: DicomFile,
+  decoded: DecodedFrame,
+  frameIndex: number,
+  desc: ReturnType<typeof describePixels>,
+): DisplayFrame {
   const base = {
     rows: decoded.rows,
     columns: decoded.columns,
