@@ -88,58 +88,54 @@ export function masks(
   const { width: w, height: h, pixels } = img;
   const bright = new Uint8Array(w * h);
   const dark = new Uint8Array(w * h);
-  // The neighbourhood's sums of values and of squares, slid along: per column over the window's
-  // rows (updated as the window moves down), then along the row over the window's columns. All
-  // integers (at most (2 RADIUS + 1)^2 x 255^2, well within 32 bits): exact, in any order.
+  // The neighbourhood's sums, slid along: per column over the window's rows (updated as the window
+  // moves down), then along the row over the window's columns. All integers (at most
+  // (2 RADIUS + 1)^2 x 255^2, well within 32 bits): exact, in any order.
   const columns = new Int32Array(w);
   const columnSquares = new Int32Array(w);
-  const addRow = (y: number): void => {
+  for (let y = 0; y < Math.min(h, RADIUS + 1); y++) {
     for (let x = 0, r = y * w; x < w; x++) {
       const v = pixels[r + x]!;
-      columns[x] = columns[x]! + v;
-      columnSquares[x] = columnSquares[x]! + v * v;
+      columns[x]! += v;
+      columnSquares[x]! += v * v;
     }
-  };
-  const removeRow = (y: number): void => {
-    for (let x = 0, r = y * w; x < w; x++) {
-      const v = pixels[r + x]!;
-      columns[x] = columns[x]! - v;
-      columnSquares[x] = columnSquares[x]! - v * v;
-    }
-  };
-  for (let y = 0; y < Math.min(h, RADIUS + 1); y++) addRow(y);
+  }
   // The threshold is never below min(contrast, floor): a pixel nearer its mean than that (with a
   // margin far above any rounding of the division) is in neither mask, and its variance is not
   // needed. Most pixels of an image are; the others take the full test.
   const near = Math.min(contrast, floor) - 1e-6;
   for (let y = 0; y < h; y++) {
-    if (y > 0) {
-      if (y + RADIUS < h) addRow(y + RADIUS);
-      if (y - RADIUS - 1 >= 0) removeRow(y - RADIUS - 1);
+    if (y > 0 && y + RADIUS < h) {
+      for (let x = 0, r = (y + RADIUS) * w; x < w; x++) {
+        const v = pixels[r + x]!;
+        columns[x]! += v;
+        columnSquares[x]! += v * v;
+      }
+    }
+    if (y - RADIUS - 1 >= 0) {
+      for (let x = 0, r = (y - RADIUS - 1) * w; x < w; x++) {
+        const v = pixels[r + x]!;
+        columns[x]! -= v;
+        columnSquares[x]! -= v * v;
+      }
     }
     const rowsIn = Math.min(h, y + RADIUS + 1) - Math.max(0, y - RADIUS);
     let sum = 0;
-    let squares = 0;
-    for (let x = 0; x < Math.min(w, RADIUS + 1); x++) {
-      sum += columns[x]!;
-      squares += columnSquares[x]!;
-    }
+    for (let x = 0; x < Math.min(w, RADIUS + 1); x++) sum += columns[x]!;
     const row = y * w;
     for (let x = 0; x < w; x++) {
       if (x > 0) {
-        if (x + RADIUS < w) {
-          sum += columns[x + RADIUS]!;
-          squares += columnSquares[x + RADIUS]!;
-        }
-        if (x - RADIUS - 1 >= 0) {
-          sum -= columns[x - RADIUS - 1]!;
-          squares -= columnSquares[x - RADIUS - 1]!;
-        }
+        if (x + RADIUS < w) sum += columns[x + RADIUS]!;
+        if (x - RADIUS - 1 >= 0) sum -= columns[x - RADIUS - 1]!;
       }
-      const n = rowsIn * (Math.min(w, x + RADIUS + 1) - Math.max(0, x - RADIUS));
+      const x0 = Math.max(0, x - RADIUS);
+      const x1 = Math.min(w, x + RADIUS + 1);
+      const n = rowsIn * (x1 - x0);
       const mean = sum / n;
       const v = pixels[row + x]!;
       if (v - mean < near && mean - v < near) continue;
+      let squares = 0;
+      for (let k = x0; k < x1; k++) squares += columnSquares[k]!;
       // (sqrt, max and min bound once: a property load on Math that no pixel had reached yet
       // would send the optimised loop back to the interpreter when the first one does.)
       const sd = sqrt(max(0, squares / n - mean * mean));
