@@ -93,32 +93,15 @@ export function masks(
   // (2 RADIUS + 1)^2 x 255^2, well within 32 bits): exact, in any order.
   const columns = new Int32Array(w);
   const columnSquares = new Int32Array(w);
-  for (let y = 0; y < Math.min(h, RADIUS + 1); y++) {
-    for (let x = 0, r = y * w; x < w; x++) {
-      const v = pixels[r + x]!;
-      columns[x]! += v;
-      columnSquares[x]! += v * v;
-    }
-  }
+  for (let y = 0; y < Math.min(h, RADIUS + 1); y++) slideColumns(pixels, y * w, columns, columnSquares, 1);
   // The threshold is never below min(contrast, floor): a pixel nearer its mean than that (with a
   // margin far above any rounding of the division) is in neither mask, and its variance is not
   // needed. Most pixels of an image are; the others take the full test.
   const near = Math.min(contrast, floor) - 1e-6;
   for (let y = 0; y < h; y++) {
-    if (y > 0 && y + RADIUS < h) {
-      for (let x = 0, r = (y + RADIUS) * w; x < w; x++) {
-        const v = pixels[r + x]!;
-        columns[x]! += v;
-        columnSquares[x]! += v * v;
-      }
-    }
-    if (y - RADIUS - 1 >= 0) {
-      for (let x = 0, r = (y - RADIUS - 1) * w; x < w; x++) {
-        const v = pixels[r + x]!;
-        columns[x]! -= v;
-        columnSquares[x]! -= v * v;
-      }
-    }
+    // The row entering the window below, the row leaving it above.
+    if (y > 0 && y + RADIUS < h) slideColumns(pixels, (y + RADIUS) * w, columns, columnSquares, 1);
+    if (y - RADIUS - 1 >= 0) slideColumns(pixels, (y - RADIUS - 1) * w, columns, columnSquares, -1);
     const rowsIn = Math.min(h, y + RADIUS + 1) - Math.max(0, y - RADIUS);
     let sum = 0;
     for (let x = 0; x < Math.min(w, RADIUS + 1); x++) sum += columns[x]!;
@@ -145,6 +128,21 @@ export function masks(
     }
   }
   return { bright, dark };
+}
+
+/** Adds (sign 1) or removes (-1) the row of pixels starting at `start` to or from the column sums. */
+function slideColumns(
+  pixels: Uint8Array,
+  start: number,
+  columns: Int32Array,
+  squares: Int32Array,
+  sign: 1 | -1,
+): void {
+  for (let x = 0; x < columns.length; x++) {
+    const v = sign * pixels[start + x]!;
+    columns[x]! += v;
+    squares[x]! += sign * v * v;
+  }
 }
 
 /** 8-connected components of a mask (iterative flood fill; the mask is cleared as it goes). */

@@ -85,11 +85,7 @@ export async function renderDisplayFrame(
   file: DicomFile,
   options: RenderOptions = {},
 ): Promise<DisplayFrame> {
-  try {
-    return await displayFrame(file, options);
-  } catch (e) {
-    throw e instanceof ImagingError ? e : wrapDecodeError(e, 'rendering');
-  }
+  return (await renderDisplayAndDecoded(file, options)).display;
 }
 
 /**
@@ -108,12 +104,6 @@ export async function renderDisplayAndDecoded(
   } catch (e) {
     throw e instanceof ImagingError ? e : wrapDecodeError(e, 'rendering');
   }
-}
-
-async function displayFrame(file: DicomFile, options: RenderOptions): Promise<DisplayFrame> {
-  const desc = describePixels(file);
-  const frameIndex = options.frame ?? representativeFrame(desc.frameCount);
-  return displayOf(file, await decodeFrame(file, frameIndex), frameIndex, desc);
 }
 
 function displayOf(

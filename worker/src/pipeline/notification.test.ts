@@ -1,20 +1,22 @@
 import { describe, expect, it } from 'vitest';
+import type { CriticalFinding } from './assess.ts';
 import { composeCriticalNotification } from './notification.ts';
 
 describe('the score in a critical-finding email', () => {
-  const finding = {
+  const finding: CriticalFinding = {
     study: '2.25.1',
     series: '2.25.2',
     sop: '2.25.3',
     label: 'suspicious_lesion',
     score: 0.8456,
     threshold: 0.8451,
+    critical: true,
     position: 1,
     imagesInSeries: 1,
     model: { name: 'ref', version: '1' },
   };
-  const compose = (f: typeof finding) =>
-    composeCriticalNotification(f as never, { jobId: 'job-1', detectedAt: new Date(0) });
+  const compose = (f: CriticalFinding) =>
+    composeCriticalNotification(f, { jobId: 'job-1', detectedAt: new Date(0) });
 
   it('gives the score and its threshold at one precision, so a flagged score never reads below its threshold', () => {
     // Rounded to two places the threshold read 0.85 beside a score of 0.846.

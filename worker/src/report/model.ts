@@ -4,7 +4,7 @@
  */
 
 import type { ObjectStore } from '@medimg/common';
-import { ERROR_CODES, NOT_ASSESSED, processedKeys, REASON_CODES } from '@medimg/common';
+import { ERROR_CODES, isErrorCode, NOT_ASSESSED, processedKeys, REASON_CODES } from '@medimg/common';
 import type { TextCheck } from '../deid/burned-in-text.ts';
 import type { SeriesFinding } from '../pipeline/assess.ts';
 import type { DecisionSupport } from '../pipeline/decision-support.ts';
@@ -117,7 +117,7 @@ const notAssessedWords = (reason: string): string =>
 function meaningOf(code: string | undefined): { meaning?: string } {
   if (code === undefined) return {};
   if (Object.hasOwn(REASON_CODES, code)) return { meaning: REASON_CODES[code as keyof typeof REASON_CODES] };
-  if (Object.hasOwn(ERROR_CODES, code)) return { meaning: ERROR_CODES[code as keyof typeof ERROR_CODES] };
+  if (isErrorCode(code)) return { meaning: ERROR_CODES[code] };
   return {};
 }
 
